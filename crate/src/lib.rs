@@ -1,0 +1,284 @@
+//! loghour's native core: the N-API bindings over pure-Rust modules (one per concern).
+//!
+//! Everything here is a thin wrapper; the logic lives in the modules, which are tested with
+//! `cargo test` on their own. Every export catches panics so none can cross into Node.
+#![deny(clippy::all)]
+
+pub mod calendar;
+pub mod demo;
+pub mod hll;
+pub mod json_fields;
+pub mod lines;
+pub mod record;
+pub mod sketch;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use napi::bindgen_prelude::{BigInt, BigUint64Array, Buffer, Uint8Array};
+use napi::{Error, Result, Status};
+use napi_derive::napi;
+
+use crate::json_fields::FieldNames;
+use crate::record::Reason;
+use crate::sketch::{Counters, DedupCollector, HourlySketch, LineStream, HOURS};
+
+/// Top-level JSON field names to read (defaults: `time`, `ip`, `status_code`).
+#[napi(object)]
+pub struct NativeFieldNames {
+  pub time: Option<String>,
+  pub ip: Option<String>,
+  pub status: Option<String>,
+}
+
+fn field_names(options: Option<NativeFieldNames>) -> FieldNames {
+  let mut names = FieldNames::default();
+  if let Some(o) = options {
+    if let Some(t) = o.time {
+      names.time = t.into_bytes();
+    }
+    if let Some(ip) = o.ip {
+      names.ip = ip.into_bytes();
+    }
+    if let Some(s) = o.status {
+      names.status = s.into_bytes();
+    }
+  }
+  names
+}
+
+/// Line counters; `invalid[i]` counts lines invalid for `invalidReasons()[i]`.
+#[napi(object)]
+pub struct NativeCounters {
+  pub total: f64,
+  pub counted: f64,
+  pub skipped: f64,
+  pub blank: f64,
+  pub invalid: Vec<f64>,
+}
+
+impl From<&Counters> for NativeCounters {
+  fn from(c: &Counters) -> Self {
+    NativeCounters {
+      total: c.total as f64,
+      counted: c.counted as f64,
+      skipped: c.skipped as f64,
+      blank: c.blank as f64,
+      invalid: c.invalid.iter().map(|&n| n as f64).collect(),
+    }
+  }
+}
+
+impl From<&NativeCounters> for Counters {
+  fn from(c: &NativeCounters) -> Self {
+    let mut out = Counters {
+      total: c.total as u64,
+      counted: c.counted as u64,
+      skipped: c.skipped as u64,
+      blank: c.blank as u64,
+      ..Default::default()
+    };
+    for (slot, &n) in out.invalid.iter_mut().zip(c.invalid.iter()) {
+      *slot = n as u64;
+    }
+    out
+  }
+}
+
+/// Names of the invalid-line reasons, in the order of `NativeCounters.invalid`.
+#[napi(catch_unwind)]
+pub fn invalid_reasons() -> Vec<String> {
+  Reason::ALL.iter().map(|r| r.name().to_string()).collect()
+}
+
+fn hour_index(hour: u32) -> Result<usize> {
+  if (hour as usize) < HOURS {
+    Ok(hour as usize)
+  } else {
+    Err(Error::new(Status::InvalidArg, format!("hour must be 0..23, got {hour}")))
+  }
+}
+
+/// The 24 hourly HyperLogLogs and line counters shared by every stream of a consumer.
+#[napi]
+pub struct NativeSketchSet {
+  sketch: Rc<RefCell<HourlySketch>>,
+  names: FieldNames,
+}
+
+#[napi]
+impl NativeSketchSet {
+  #[napi(constructor, catch_unwind)]
+  pub fn new(fields: Option<NativeFieldNames>) -> Self {
+    NativeSketchSet {
+      sketch: Rc::new(RefCell::new(HourlySketch::new())),
+      names: field_names(fields),
+    }
+  }
+
+  /// A new input stream (connection, file) feeding this set.
+  #[napi(catch_unwind)]
+  pub fn open_stream(&self, max_line_bytes: u32) -> NativeLineStream {
+    NativeLineStream {
+      sketch: Rc::clone(&self.sketch),
+      stream: LineStream::new(max_line_bytes as usize, self.names.clone()),
+    }
+  }
+
+  #[napi(catch_unwind)]
+  pub fn counters(&self) -> NativeCounters {
+    self.sketch.borrow().counters().into()
+  }
+
+  /// Adds counters (restored from a snapshot).
+  #[napi(catch_unwind)]
+  pub fn add_counters(&self, counters: NativeCounters) {
+    self.sketch.borrow_mut().add_counters(&(&counters).into());
+  }
+
+  /// `PFCOUNT` of each hour, 0..23.
+  #[napi(catch_unwind)]
+  pub fn hour_counts(&self) -> Vec<f64> {
+    let sketch = self.sketch.borrow();
+    (0..HOURS).map(|h| sketch.count(h) as f64).collect()
+  }
+
+  /// The hour's registers as the 12304-byte dense value Redis would hold.
+  #[napi(catch_unwind)]
+  pub fn export_hour(&self, hour: u32) -> Result<Buffer> {
+    Ok(self.sketch.borrow().hour(hour_index(hour)?).to_dense().into())
+  }
+
+  /// Takes the hour's registers out as a dense value, leaving the hour empty (a store's delta).
+  #[napi(catch_unwind)]
+  pub fn take_hour(&self, hour: u32) -> Result<Buffer> {
+    Ok(self.sketch.borrow_mut().take_hour(hour_index(hour)?).to_dense().into())
+  }
+
+  /// Merges a dense value into an hour (register-wise max).
+  #[napi(catch_unwind)]
+  pub fn merge_hour(&self, hour: u32, dense: &[u8]) -> Result<()> {
+    self
+      .sketch
+      .borrow_mut()
+      .merge_dense(hour_index(hour)?, dense)
+      .map_err(|e| Error::new(Status::InvalidArg, format!("not a dense Redis HyperLogLog value: {e:?}")))
+  }
+
+  /// Bit mask of hours changed since last taken.
+  #[napi(catch_unwind)]
+  pub fn dirty_hours(&self) -> u32 {
+    self.sketch.borrow().dirty_hours()
+  }
+
+  #[napi(catch_unwind)]
+  pub fn reset(&self) {
+    self.sketch.borrow_mut().reset();
+  }
+}
+
+/// One input stream: its partial line, feeding a shared sketch set.
+#[napi]
+pub struct NativeLineStream {
+  sketch: Rc<RefCell<HourlySketch>>,
+  stream: LineStream,
+}
+
+#[napi]
+impl NativeLineStream {
+  /// Reads a chunk (any split); lines are counted before this returns.
+  #[napi(catch_unwind)]
+  pub fn write(&mut self, chunk: &[u8]) {
+    self.stream.feed(chunk, &mut *self.sketch.borrow_mut());
+  }
+
+  /// Ends the stream; an unterminated final line counts.
+  #[napi(catch_unwind)]
+  pub fn finish(&mut self) {
+    self.stream.finish(&mut *self.sketch.borrow_mut());
+  }
+
+  /// Bytes held for a partial line.
+  #[napi(catch_unwind)]
+  pub fn buffered(&self) -> u32 {
+    self.stream.buffered() as u32
+  }
+}
+
+/// Hour and element hash of each counted line of a chunk.
+#[napi(object)]
+pub struct NativeScanResult {
+  pub hours: Uint8Array,
+  pub hashes: BigUint64Array,
+}
+
+/// A stream that returns "dedup-ready" results instead of updating sketches.
+#[napi]
+pub struct NativeScanner {
+  stream: LineStream,
+  collected: DedupCollector,
+}
+
+#[napi]
+impl NativeScanner {
+  #[napi(constructor, catch_unwind)]
+  pub fn new(max_line_bytes: u32, fields: Option<NativeFieldNames>) -> Self {
+    NativeScanner {
+      stream: LineStream::new(max_line_bytes as usize, field_names(fields)),
+      collected: DedupCollector::default(),
+    }
+  }
+
+  #[napi(catch_unwind)]
+  pub fn scan(&mut self, chunk: &[u8]) -> NativeScanResult {
+    self.stream.feed(chunk, &mut self.collected);
+    self.drain()
+  }
+
+  #[napi(catch_unwind)]
+  pub fn finish(&mut self) -> NativeScanResult {
+    self.stream.finish(&mut self.collected);
+    self.drain()
+  }
+
+  #[napi(catch_unwind)]
+  pub fn counters(&self) -> NativeCounters {
+    (&self.collected.counters).into()
+  }
+}
+
+impl NativeScanner {
+  fn drain(&mut self) -> NativeScanResult {
+    NativeScanResult {
+      hours: Uint8Array::new(std::mem::take(&mut self.collected.hours)),
+      hashes: BigUint64Array::new(std::mem::take(&mut self.collected.hashes)),
+    }
+  }
+}
+
+/// MurmurHash64A (Redis seed) of an element, as `PFADD` hashes it.
+#[napi(catch_unwind)]
+pub fn element_hash(element: &[u8]) -> BigInt {
+  BigInt::from(hll::murmur64a(element))
+}
+
+/// Lines `start .. start + count` of the original service's demo stream `pattern` (1 or 2).
+#[napi(catch_unwind)]
+pub fn generate_demo(pattern: u32, start: i64, count: u32) -> Result<Buffer> {
+  let pattern = match pattern {
+    1 => demo::Pattern::One,
+    2 => demo::Pattern::Two,
+    _ => {
+      return Err(Error::new(
+        Status::InvalidArg,
+        format!("pattern must be 1 or 2, got {pattern}"),
+      ))
+    }
+  };
+  if start < 1 {
+    return Err(Error::new(Status::InvalidArg, format!("start must be >= 1, got {start}")));
+  }
+  let mut out = Vec::new();
+  demo::generate(pattern, start as u64, count as u64, &mut out);
+  Ok(out.into())
+}

@@ -1,0 +1,272 @@
+//! The counting rule: what one line of input means.
+//!
+//! A line counts when it is a JSON object whose `status_code` is an integer in 500..=599 and
+//! whose `time` falls on Monday–Friday; its element `"YYYY-MM-DD HH_<ip>"` goes to the hour's HLL.
+//! Everything else is blank, skipped (well-formed but not a working-day 5xx) or invalid by reason.
+
+use crate::calendar::parse_timestamp;
+use crate::hll::murmur64a;
+use crate::json_fields::{unescape, ExtractError, FieldExtractor, FieldNames, FieldValue};
+
+/// Why a line is invalid. The discriminant is the index into [`Reason::ALL`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+  /// Not valid JSON.
+  Json,
+  /// Valid JSON, but not an object.
+  NotObject,
+  /// One of the three fields is absent at the top level.
+  MissingField,
+  /// `status_code` is not an integer, or `time`/`ip` is not a string.
+  WrongType,
+  /// Bytes that are not UTF-8 (or lone surrogate escapes) in `time` or `ip`; or a line that is
+  /// neither valid JSON nor valid UTF-8.
+  Utf8,
+  /// `time` is not a valid timestamp (malformed, or an impossible date or time).
+  BadTime,
+  /// Longer than the line limit; skipped without being buffered.
+  TooLong,
+}
+
+impl Reason {
+  /// Every reason, in the order used by counters.
+  pub const ALL: [Reason; 7] = [
+    Reason::Json,
+    Reason::NotObject,
+    Reason::MissingField,
+    Reason::WrongType,
+    Reason::Utf8,
+    Reason::BadTime,
+    Reason::TooLong,
+  ];
+
+  /// The reason's name in JavaScript-facing statistics.
+  pub fn name(self) -> &'static str {
+    match self {
+      Reason::Json => "json",
+      Reason::NotObject => "notObject",
+      Reason::MissingField => "missingField",
+      Reason::WrongType => "wrongType",
+      Reason::Utf8 => "utf8",
+      Reason::BadTime => "badTime",
+      Reason::TooLong => "tooLong",
+    }
+  }
+}
+
+/// What a line meant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+  /// Only spaces, tabs and carriage returns: ignored.
+  Blank,
+  /// Well-formed, but not a 5xx on a working day.
+  Skipped,
+  /// Counted: the element's hash goes to the HLL of `hour`.
+  Counted { hour: u8, hash: u64 },
+  /// Malformed.
+  Invalid(Reason),
+}
+
+/// Applies the counting rule to lines; reusable scratch buffers make it allocation-free after
+/// warm-up.
+pub struct RecordRule {
+  extractor: FieldExtractor,
+  time_buf: Vec<u8>,
+  ip_buf: Vec<u8>,
+  element: Vec<u8>,
+}
+
+impl RecordRule {
+  /// A rule reading the given field names.
+  pub fn new(names: FieldNames) -> Self {
+    RecordRule {
+      extractor: FieldExtractor::new(names),
+      time_buf: Vec::new(),
+      ip_buf: Vec::new(),
+      element: Vec::new(),
+    }
+  }
+
+  /// Classifies one line (without its `\n`).
+  ///
+  /// ```
+  /// use loghour::record::{Outcome, RecordRule};
+  /// let mut rule = RecordRule::new(Default::default());
+  /// let line = br#"{"time":"2019-05-06 17:25:54","ip":"10.0.121.67","status_code":500}"#;
+  /// assert_eq!(
+  ///   rule.classify(line),
+  ///   Outcome::Counted { hour: 17, hash: loghour::hll::murmur64a(b"2019-05-06 17_10.0.121.67") }
+  /// );
+  /// ```
+  pub fn classify(&mut self, line: &[u8]) -> Outcome {
+    if line.iter().all(|&b| matches!(b, b' ' | b'\t' | b'\r')) {
+      return Outcome::Blank;
+    }
+    let [time, ip, status] = match self.extractor.extract(line) {
+      Ok(fields) => fields,
+      Err(ExtractError::NotObject) => return Outcome::Invalid(Reason::NotObject),
+      Err(ExtractError::Syntax) if std::str::from_utf8(line).is_err() => return Outcome::Invalid(Reason::Utf8),
+      Err(ExtractError::Syntax) => return Outcome::Invalid(Reason::Json),
+    };
+    let (
+      FieldValue::Str {
+        raw: time,
+        escaped: time_esc,
+      },
+      FieldValue::Str {
+        raw: ip,
+        escaped: ip_esc,
+      },
+      FieldValue::Number(status),
+    ) = (time, ip, status)
+    else {
+      return Outcome::Invalid(if [time, ip, status].contains(&FieldValue::Missing) {
+        Reason::MissingField
+      } else {
+        Reason::WrongType
+      });
+    };
+    let Some(status) = integer_value(status) else {
+      return Outcome::Invalid(Reason::WrongType);
+    };
+    let (Some(time), Some(ip)) = (text(time, time_esc, &mut self.time_buf), text(ip, ip_esc, &mut self.ip_buf)) else {
+      return Outcome::Invalid(Reason::Utf8);
+    };
+    let Some(ts) = parse_timestamp(time) else {
+      return Outcome::Invalid(Reason::BadTime);
+    };
+    if !(500.0..=599.0).contains(&status) || !ts.is_working_day() {
+      return Outcome::Skipped;
+    }
+    // Element "YYYY-MM-DD HH_<ip>": date and hour exactly as written.
+    self.element.clear();
+    self.element.extend_from_slice(&time[..10]);
+    self.element.push(b' ');
+    self.element.extend_from_slice(&time[11..13]);
+    self.element.push(b'_');
+    self.element.extend_from_slice(ip);
+    Outcome::Counted {
+      hour: ts.hour,
+      hash: murmur64a(&self.element),
+    }
+  }
+}
+
+/// The decoded text of a string value, or `None` if it is not valid UTF-8 (raw bytes or lone
+/// surrogate escapes).
+#[inline]
+fn text<'a>(raw: &'a [u8], escaped: bool, buf: &'a mut Vec<u8>) -> Option<&'a [u8]> {
+  if !raw.is_ascii() && std::str::from_utf8(raw).is_err() {
+    return None;
+  }
+  if !escaped {
+    return Some(raw);
+  }
+  if unescape(raw, buf) {
+    Some(buf)
+  } else {
+    None
+  }
+}
+
+/// The value of a JSON number if it is an integer (as `Number.isInteger(JSON.parse(text))`
+/// decides: `5e2` and `500.0` are integers, `1e400` is not).
+#[inline]
+fn integer_value(text: &[u8]) -> Option<f64> {
+  // Fast path: up to 15 plain digits are exact in an f64.
+  if text.len() <= 15 && text.iter().all(u8::is_ascii_digit) {
+    return Some(text.iter().fold(0u64, |v, &d| v * 10 + (d - b'0') as u64) as f64);
+  }
+  // The scan guarantees the JSON number grammar, which Rust's float parser accepts and rounds
+  // correctly, like V8.
+  let v: f64 = std::str::from_utf8(text).ok()?.parse().ok()?;
+  if v.is_finite() && v.fract() == 0.0 {
+    Some(v)
+  } else {
+    None
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  fn classify(line: &str) -> Outcome {
+    RecordRule::new(FieldNames::default()).classify(line.as_bytes())
+  }
+
+  fn counted(element: &str, hour: u8) -> Outcome {
+    Outcome::Counted {
+      hour,
+      hash: murmur64a(element.as_bytes()),
+    }
+  }
+
+  #[test]
+  fn counts_working_day_5xx() {
+    assert_eq!(
+      classify(r#" {"time":"2019-05-07T16:59:55.5+02:00","ip":"10.0.121.67","status_code":5.02e2}"#),
+      counted("2019-05-07 16_10.0.121.67", 16)
+    );
+    assert_eq!(
+      classify(r#"{"time":"2019-05-06 09:00:00","ip":"\u0031.2","status_code":599}"#),
+      counted("2019-05-06 09_1.2", 9)
+    );
+  }
+
+  #[test]
+  fn skips_weekends_and_other_statuses() {
+    assert_eq!(
+      classify(r#"{"time":"2019-05-11 10:24:57","ip":"a","status_code":502}"#),
+      Outcome::Skipped
+    );
+    assert_eq!(
+      classify(r#"{"time":"2019-05-06 10:24:57","ip":"a","status_code":499}"#),
+      Outcome::Skipped
+    );
+    assert_eq!(
+      classify(r#"{"time":"2019-05-06 10:24:57","ip":"a","status_code":600}"#),
+      Outcome::Skipped
+    );
+    assert_eq!(
+      classify(r#"{"time":"2019-05-06 10:24:57","ip":"a","status_code":-0}"#),
+      Outcome::Skipped
+    );
+  }
+
+  #[test]
+  fn invalid_reasons() {
+    use Reason::*;
+    let cases = [
+      ("{", Json),
+      ("[1]", NotObject),
+      (r#"{"time":"2019-05-06 10:00:00","ip":"a"}"#, MissingField),
+      (r#"{"time":"2019-05-06 10:00:00","ip":1,"status_code":500}"#, WrongType),
+      (r#"{"time":"2019-05-06 10:00:00","ip":"a","status_code":"500"}"#, WrongType),
+      (r#"{"time":"2019-05-06 10:00:00","ip":"a","status_code":500.5}"#, WrongType),
+      (r#"{"time":"2019-05-06 10:00:00","ip":"a","status_code":1e400}"#, WrongType),
+      (r#"{"time":"2019-05-06 10:00:00","ip":"\ud800","status_code":500}"#, Utf8),
+      (r#"{"time":"2019-02-29 10:00:00","ip":"a","status_code":200}"#, BadTime),
+    ];
+    for (line, reason) in cases {
+      assert_eq!(classify(line), Outcome::Invalid(reason), "{line}");
+    }
+  }
+
+  #[test]
+  fn invalid_utf8_only_matters_in_used_strings() {
+    let mut rule = RecordRule::new(FieldNames::default());
+    let ok = b"{\"ua\":\"caf\xe9\",\"time\":\"2019-05-06 10:00:00\",\"ip\":\"a\",\"status_code\":500}";
+    assert_eq!(
+      rule.classify(ok),
+      Outcome::Counted {
+        hour: 10,
+        hash: murmur64a(b"2019-05-06 10_a")
+      }
+    );
+    let bad_ip = b"{\"time\":\"2019-05-06 10:00:00\",\"ip\":\"a\xff\",\"status_code\":500}";
+    assert_eq!(rule.classify(bad_ip), Outcome::Invalid(Reason::Utf8));
+    assert_eq!(rule.classify(b"\xff{}"), Outcome::Invalid(Reason::Utf8));
+    assert_eq!(rule.classify(b" \t\r"), Outcome::Blank);
+  }
+}

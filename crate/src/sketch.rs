@@ -1,0 +1,217 @@
+//! The 24 hourly HyperLogLogs with their line counters, and the per-stream state that feeds them.
+
+use crate::hll::{DenseError, Hll};
+use crate::json_fields::FieldNames;
+use crate::lines::{Line, LineSplitter};
+use crate::record::{Outcome, Reason, RecordRule};
+
+/// Hours in a day: one HLL each.
+pub const HOURS: usize = 24;
+
+/// Line counters by outcome. `total` counts every non-blank line:
+/// `total == counted + skipped + sum(invalid)`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+  pub total: u64,
+  pub counted: u64,
+  pub skipped: u64,
+  pub blank: u64,
+  /// Indexed like [`Reason::ALL`].
+  pub invalid: [u64; Reason::ALL.len()],
+}
+
+impl Counters {
+  /// Records one outcome.
+  #[inline]
+  pub fn record(&mut self, outcome: &Outcome) {
+    match outcome {
+      Outcome::Blank => {
+        self.blank += 1;
+        return;
+      }
+      Outcome::Skipped => self.skipped += 1,
+      Outcome::Counted { .. } => self.counted += 1,
+      Outcome::Invalid(reason) => self.invalid[*reason as usize] += 1,
+    }
+    self.total += 1;
+  }
+
+  /// Sum of invalid lines over all reasons.
+  pub fn invalid_total(&self) -> u64 {
+    self.invalid.iter().sum()
+  }
+
+  /// Adds another set of counters to this one.
+  pub fn add(&mut self, other: &Counters) {
+    self.total += other.total;
+    self.counted += other.counted;
+    self.skipped += other.skipped;
+    self.blank += other.blank;
+    for (a, b) in self.invalid.iter_mut().zip(other.invalid.iter()) {
+      *a += b;
+    }
+  }
+}
+
+/// Receives the outcome of every line a [`LineStream`] reads.
+pub trait OutcomeSink {
+  /// One line's outcome.
+  fn outcome(&mut self, outcome: Outcome);
+}
+
+/// 24 HLLs (one per hour of the day) and the counters of every line that reached them.
+pub struct HourlySketch {
+  hours: Vec<Hll>,
+  /// Bit `h` set: hour `h` changed since the last [`HourlySketch::take_hour`].
+  dirty: u32,
+  counters: Counters,
+}
+
+impl Default for HourlySketch {
+  fn default() -> Self {
+    Self::new()
+  }
+}
+
+impl HourlySketch {
+  /// Empty sketches, zero counters.
+  ///
+  /// ```
+  /// use loghour::sketch::{HourlySketch, LineStream};
+  /// let mut sketch = HourlySketch::new();
+  /// let mut stream = LineStream::new(65536, Default::default());
+  /// stream.feed(br#"{"time":"2019-05-06 17:25:54","ip":"10.0.121.67","status_code":500}"#, &mut sketch);
+  /// stream.finish(&mut sketch);
+  /// assert_eq!(sketch.count(17), 1);
+  /// assert_eq!(sketch.counters().counted, 1);
+  /// ```
+  pub fn new() -> Self {
+    HourlySketch {
+      hours: (0..HOURS).map(|_| Hll::new()).collect(),
+      dirty: 0,
+      counters: Counters::default(),
+    }
+  }
+
+  /// Line counters so far.
+  pub fn counters(&self) -> &Counters {
+    &self.counters
+  }
+
+  /// Adds counters gathered elsewhere (e.g. restored from a snapshot).
+  pub fn add_counters(&mut self, counters: &Counters) {
+    self.counters.add(counters);
+  }
+
+  /// The HLL of an hour (0..24).
+  pub fn hour(&self, hour: usize) -> &Hll {
+    &self.hours[hour]
+  }
+
+  /// `PFCOUNT` of an hour.
+  pub fn count(&self, hour: usize) -> u64 {
+    self.hours[hour].count()
+  }
+
+  /// Bit mask of hours changed since they were last taken.
+  pub fn dirty_hours(&self) -> u32 {
+    self.dirty
+  }
+
+  /// Takes an hour's registers out, leaving it empty and clean: the delta a store ships.
+  pub fn take_hour(&mut self, hour: usize) -> Hll {
+    self.dirty &= !(1 << hour);
+    std::mem::take(&mut self.hours[hour])
+  }
+
+  /// Merges a dense Redis value into an hour (register-wise max) and marks it changed if it is
+  /// not empty.
+  pub fn merge_dense(&mut self, hour: usize, dense: &[u8]) -> Result<(), DenseError> {
+    self.hours[hour].merge_dense(dense)?;
+    if !self.hours[hour].is_empty() {
+      self.dirty |= 1 << hour;
+    }
+    Ok(())
+  }
+
+  /// Empties every hour and zeroes the counters.
+  pub fn reset(&mut self) {
+    self.hours.iter_mut().for_each(Hll::clear);
+    self.dirty = 0;
+    self.counters = Counters::default();
+  }
+}
+
+impl OutcomeSink for HourlySketch {
+  #[inline]
+  fn outcome(&mut self, outcome: Outcome) {
+    self.counters.record(&outcome);
+    if let Outcome::Counted { hour, hash } = outcome {
+      let h = hour as usize % HOURS;
+      self.hours[h].add_hash(hash);
+      self.dirty |= 1 << h;
+    }
+  }
+}
+
+/// Collects the "dedup-ready" result of counted lines (hour and element hash) for embedders
+/// that keep their own storage, plus the counters.
+#[derive(Default)]
+pub struct DedupCollector {
+  pub hours: Vec<u8>,
+  pub hashes: Vec<u64>,
+  pub counters: Counters,
+}
+
+impl OutcomeSink for DedupCollector {
+  #[inline]
+  fn outcome(&mut self, outcome: Outcome) {
+    self.counters.record(&outcome);
+    if let Outcome::Counted { hour, hash } = outcome {
+      self.hours.push(hour);
+      self.hashes.push(hash);
+    }
+  }
+}
+
+/// One input stream (a connection, a file): its partial line and its rule scratch space.
+pub struct LineStream {
+  splitter: LineSplitter,
+  rule: RecordRule,
+}
+
+impl LineStream {
+  /// A stream with the given line limit and field names.
+  pub fn new(max_line_bytes: usize, names: FieldNames) -> Self {
+    LineStream {
+      splitter: LineSplitter::new(max_line_bytes),
+      rule: RecordRule::new(names),
+    }
+  }
+
+  /// Reads a chunk; every completed line's outcome goes to `sink`.
+  #[inline]
+  pub fn feed(&mut self, chunk: &[u8], sink: &mut impl OutcomeSink) {
+    let rule = &mut self.rule;
+    self.splitter.feed(chunk, |line| sink.outcome(outcome_of(rule, line)));
+  }
+
+  /// Ends the stream: an unterminated final line counts too.
+  pub fn finish(&mut self, sink: &mut impl OutcomeSink) {
+    let rule = &mut self.rule;
+    self.splitter.finish(|line| sink.outcome(outcome_of(rule, line)));
+  }
+
+  /// Bytes held for a partial line.
+  pub fn buffered(&self) -> usize {
+    self.splitter.buffered()
+  }
+}
+
+#[inline]
+fn outcome_of(rule: &mut RecordRule, line: Line<'_>) -> Outcome {
+  match line {
+    Line::Text(text) => rule.classify(text),
+    Line::TooLong => Outcome::Invalid(Reason::TooLong),
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * loghour: at which hour of the working day did the most distinct users hit server errors?
+ * @packageDocumentation
+ */
+export { createConsumer, LogConsumer, LogInput } from './consumer.js'
+export { createScanner, elementHash, LogScanner, type ScannerOptions, type ScanResult } from './scanner.js'
+export {
+  DEFAULT_CONSUMER_OPTIONS,
+  OptionError,
+  type ConsumerOptions,
+  type FieldNames,
+  type ResolvedConsumerOptions,
+} from './options.js'
+export { INVALID_REASONS, peakOf, type InvalidReason, type LineCounts, type Stats } from './stats.js'
+export { renderStats } from './render.js'
+export { demoLines, type DemoPattern } from './demo.js'

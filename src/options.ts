@@ -1,0 +1,171 @@
+import { z } from 'zod'
+
+/** Top-level JSON field names a record is read from. */
+export interface FieldNames {
+  /** Timestamp field. @default "time" */
+  time?: string
+  /** User address field. @default "ip" */
+  ip?: string
+  /** HTTP status field. @default "status_code" */
+  status?: string
+}
+
+/** Options of {@link createConsumer}. Every field is optional; see `DEFAULT_CONSUMER_OPTIONS`. */
+export interface ConsumerOptions {
+  /**
+   * Where the 24 hourly sketches live. `'memory'`: in this process (embedded, no services).
+   * @default "memory"
+   */
+  store?: 'memory'
+  /**
+   * Prefix of the hour keys: hour `H` is stored as `<keyPrefix><H>` (`error_hour_0` …
+   * `error_hour_23`), the original service's names.
+   * @default "error_hour_"
+   */
+  keyPrefix?: string
+  /**
+   * Longest accepted line in bytes (without its `\n`). Longer lines are skipped up to their
+   * `\n` without being buffered and counted as invalid (`tooLong`), so memory per stream stays
+   * bounded whatever a client sends.
+   * @default 65536
+   */
+  maxLineBytes?: number
+  /**
+   * How often a remote store receives the sketches' changes, in milliseconds.
+   * @default 1000
+   */
+  flushIntervalMs?: number
+  /** JSON field names, for logs that do not use `time`, `ip` and `status_code`. */
+  fields?: FieldNames
+}
+
+/** {@link ConsumerOptions} with every default applied. */
+export interface ResolvedConsumerOptions {
+  store: 'memory'
+  keyPrefix: string
+  maxLineBytes: number
+  flushIntervalMs: number
+  fields: Required<FieldNames>
+}
+
+/** The defaults of every consumer option. */
+export const DEFAULT_CONSUMER_OPTIONS: Readonly<ResolvedConsumerOptions> = Object.freeze({
+  store: 'memory',
+  keyPrefix: 'error_hour_',
+  maxLineBytes: 65536,
+  flushIntervalMs: 1000,
+  fields: Object.freeze({ time: 'time', ip: 'ip', status: 'status_code' }),
+})
+
+/** Limits of numeric options, shared with the command-line and environment settings. */
+export const LIMITS = Object.freeze({
+  maxLineBytes: { min: 64, max: 1 << 30 },
+  flushIntervalMs: { min: 10, max: 86_400_000 },
+})
+
+/** Thrown for an unknown option, a wrong type or an out-of-range value. */
+export class OptionError extends TypeError {
+  override name = 'OptionError'
+  constructor(
+    /** Path of the offending option, e.g. `maxLineBytes` or `fields.ip`. */
+    readonly option: string,
+    message: string,
+  ) {
+    super(message)
+  }
+}
+
+const fieldName = z.string().min(1).max(256)
+const accepts: Record<string, string> = {
+  store: '"memory"',
+  keyPrefix: 'a non-empty string of at most 512 characters',
+  maxLineBytes: `an integer from ${LIMITS.maxLineBytes.min} to ${LIMITS.maxLineBytes.max}`,
+  flushIntervalMs: `an integer from ${LIMITS.flushIntervalMs.min} to ${LIMITS.flushIntervalMs.max}`,
+  fields: 'an object with optional string keys time, ip, status',
+  'fields.time': 'a non-empty string of at most 256 characters',
+  'fields.ip': 'a non-empty string of at most 256 characters',
+  'fields.status': 'a non-empty string of at most 256 characters',
+}
+
+const schema = z.strictObject({
+  store: z.literal('memory').optional(),
+  keyPrefix: z.string().min(1).max(512).optional(),
+  maxLineBytes: z.int().min(LIMITS.maxLineBytes.min).max(LIMITS.maxLineBytes.max).optional(),
+  flushIntervalMs: z.int().min(LIMITS.flushIntervalMs.min).max(LIMITS.flushIntervalMs.max).optional(),
+  fields: z.strictObject({ time: fieldName.optional(), ip: fieldName.optional(), status: fieldName.optional() }).optional(),
+})
+
+/** Renders a value for an error message. */
+export function show(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value)
+  if (typeof value === 'bigint') return `${value}n`
+  if (value === null || typeof value !== 'object') return String(value)
+  if (Array.isArray(value)) return 'an array'
+  return `an object`
+}
+
+function closest(word: string, candidates: string[]): string | undefined {
+  const distance = (a: string, b: string): number => {
+    const row = Array.from({ length: b.length + 1 }, (_, j) => j)
+    for (let i = 1; i <= a.length; i++) {
+      let prev = row[0]!
+      row[0] = i
+      for (let j = 1; j <= b.length; j++) {
+        const cur = row[j]!
+        row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1))
+        prev = cur
+      }
+    }
+    return row[b.length]!
+  }
+  const lower = word.toLowerCase()
+  const prefix = candidates.find((c) => lower.startsWith(c.toLowerCase()) || c.toLowerCase().startsWith(lower))
+  const best = candidates.map((c) => [c, distance(word, c)] as const).sort((x, y) => x[1] - y[1])[0]
+  return best && best[1] <= Math.max(2, word.length / 3) ? best[0] : prefix
+}
+
+function valueAt(input: unknown, path: PropertyKey[]): unknown {
+  return path.reduce<unknown>((v, key) => (v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[key] : undefined), input)
+}
+
+/**
+ * Validates consumer options and applies the defaults.
+ * @throws {OptionError} naming the option, what it accepts and what it got.
+ */
+export function resolveConsumerOptions(input: unknown = {}): ResolvedConsumerOptions {
+  if (input === undefined || input === null) input = {}
+  if (typeof input !== 'object' || Array.isArray(input)) {
+    throw new OptionError('options', `loghour: options must be an object, got ${show(input)}`)
+  }
+  const parsed = schema.safeParse(input)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!
+    if (issue.code === 'unrecognized_keys') {
+      const prefix = issue.path.map(String).join('.')
+      const known = Object.keys(accepts)
+        .filter((k) => (prefix ? k.startsWith(`${prefix}.`) : !k.includes('.')))
+        .map((k) => k.slice(prefix ? prefix.length + 1 : 0))
+      const key = issue.keys[0]!
+      const hint = closest(key, known)
+      const name = prefix ? `${prefix}.${key}` : key
+      throw new OptionError(
+        name,
+        `loghour: unknown option "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}; known options: ${known.join(', ')}`,
+      )
+    }
+    const name = issue.path.map(String).join('.')
+    throw new OptionError(
+      name,
+      `loghour: invalid option "${name}": expected ${accepts[name] ?? issue.message}, got ${show(valueAt(input, issue.path))}`,
+    )
+  }
+  const o = parsed.data
+  const d = DEFAULT_CONSUMER_OPTIONS
+  return {
+    store: o.store ?? d.store,
+    keyPrefix: o.keyPrefix ?? d.keyPrefix,
+    maxLineBytes: o.maxLineBytes ?? d.maxLineBytes,
+    flushIntervalMs: o.flushIntervalMs ?? d.flushIntervalMs,
+    fields: { ...d.fields, ...Object.fromEntries(Object.entries(o.fields ?? {}).filter(([, v]) => v !== undefined)) },
+  }
+}

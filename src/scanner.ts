@@ -1,0 +1,81 @@
+import { NativeScanner, elementHash as nativeElementHash } from './native.js'
+import { OptionError, resolveConsumerOptions, type FieldNames } from './options.js'
+import { buildStats, type LineCounts, type InvalidReason } from './stats.js'
+
+/** Options of {@link createScanner}. */
+export interface ScannerOptions {
+  /** Longest accepted line in bytes; see `ConsumerOptions.maxLineBytes`. @default 65536 */
+  maxLineBytes?: number
+  /** JSON field names. */
+  fields?: FieldNames
+}
+
+/**
+ * The counted lines of a chunk, ready for your own deduplication: for the i-th counted line,
+ * `hours[i]` is its hour (0–23) and `hashes[i]` the 64-bit MurmurHash64A (Redis's seed) of its
+ * element `"YYYY-MM-DD HH_<ip>"` — the hash Redis's `PFADD` would compute.
+ */
+export interface ScanResult {
+  hours: Uint8Array
+  hashes: BigUint64Array
+}
+
+/**
+ * Applies the counting rule to a stream without keeping sketches: for embedders with their own
+ * storage. Chunks may split lines anywhere.
+ *
+ * @example
+ * ```ts
+ * const scanner = createScanner()
+ * const { hours, hashes } = scanner.scan(chunk)
+ * for (let i = 0; i < hours.length; i++) mySet(hours[i]).add(hashes[i])
+ * scanner.end() // the final unterminated line, if any
+ * ```
+ */
+export class LogScanner {
+  readonly #native: NativeScanner
+
+  constructor(options: ScannerOptions = {}) {
+    for (const key of Object.keys(options ?? {})) {
+      if (key !== 'maxLineBytes' && key !== 'fields') {
+        throw new OptionError(key, `loghour: unknown scanner option "${key}"; known options: maxLineBytes, fields`)
+      }
+    }
+    const { maxLineBytes, fields } = resolveConsumerOptions(options)
+    this.#native = new NativeScanner(maxLineBytes, fields)
+  }
+
+  /** Scans a chunk (Buffer or string); returns the lines it completed that count. */
+  scan(chunk: Uint8Array | string): ScanResult {
+    return this.#native.scan(typeof chunk === 'string' ? Buffer.from(chunk) : chunk)
+  }
+
+  /** Ends the stream: scans an unterminated final line. */
+  end(): ScanResult {
+    return this.#native.finish()
+  }
+
+  /** Line counters so far, and invalid lines by reason. */
+  counts(): { lines: LineCounts; invalid: Record<InvalidReason, number> } {
+    const { lines, invalid } = buildStats(new Array(24).fill(0), this.#native.counters())
+    return { lines, invalid }
+  }
+}
+
+/** Creates a {@link LogScanner}. */
+export function createScanner(options: ScannerOptions = {}): LogScanner {
+  return new LogScanner(options)
+}
+
+/**
+ * MurmurHash64A with Redis's seed of an element (a string is hashed as its UTF-8 bytes): the
+ * hash `PFADD` computes, and the one {@link ScanResult.hashes} holds.
+ *
+ * @example
+ * ```ts
+ * elementHash('2019-05-06 17_10.0.121.67') === 0xbf6676378b7437fcn
+ * ```
+ */
+export function elementHash(element: Uint8Array | string): bigint {
+  return nativeElementHash(typeof element === 'string' ? Buffer.from(element) : element)
+}

@@ -1,0 +1,76 @@
+import { invalidReasons, type NativeCounters } from './native.js'
+
+/** Why a line was counted as invalid. */
+export type InvalidReason =
+  | 'json'
+  | 'notObject'
+  | 'missingField'
+  | 'wrongType'
+  | 'utf8'
+  | 'badTime'
+  | 'tooLong'
+
+/** Names of every invalid-line reason, in a stable order. */
+export const INVALID_REASONS: readonly InvalidReason[] = Object.freeze(invalidReasons() as InvalidReason[])
+
+/** Line counters. `total` counts every non-blank line: `total = counted + skipped + invalid`. */
+export interface LineCounts {
+  /** Non-blank lines read. */
+  total: number
+  /** Working-day 5xx lines added to an hour's sketch. */
+  counted: number
+  /** Well-formed lines that are not a 5xx on Monday–Friday. */
+  skipped: number
+  /** Malformed lines (see {@link Stats.invalid} for the reasons). */
+  invalid: number
+  /** Empty lines or lines of only spaces, tabs and carriage returns (ignored, not in `total`). */
+  blank: number
+}
+
+/** The answer at one moment: distinct (day, user) pairs per hour that saw a 5xx on working days. */
+export interface Stats {
+  /** `hours[h]` = estimated distinct (day, IP) pairs with a 5xx at hour `h` (what `PFCOUNT` says). */
+  hours: number[]
+  /** Hour with the most users (earliest on ties), or `null` when every hour is 0. */
+  peakHour: number | null
+  /** Users at the peak hour (0 when there is none). */
+  peakUsers: number
+  /** Line counters of this process (a Redis store's `hours` may include other servers' data). */
+  lines: LineCounts
+  /** Invalid lines by reason. */
+  invalid: Record<InvalidReason, number>
+}
+
+/** Peak hour of 24 counts: the earliest hour with the largest non-zero count. */
+export function peakOf(hours: readonly number[]): { peakHour: number | null; peakUsers: number } {
+  let peakHour: number | null = null
+  let peakUsers = 0
+  hours.forEach((users, hour) => {
+    if (users > peakUsers) {
+      peakUsers = users
+      peakHour = hour
+    }
+  })
+  return { peakHour, peakUsers }
+}
+
+/** Builds the public {@link Stats} object from hour counts and native counters. */
+export function buildStats(hours: number[], counters: NativeCounters): Stats {
+  const invalid = {} as Record<InvalidReason, number>
+  INVALID_REASONS.forEach((reason, i) => {
+    invalid[reason] = counters.invalid[i] ?? 0
+  })
+  const invalidTotal = Object.values(invalid).reduce((a, b) => a + b, 0)
+  return {
+    hours,
+    ...peakOf(hours),
+    lines: {
+      total: counters.total,
+      counted: counters.counted,
+      skipped: counters.skipped,
+      invalid: invalidTotal,
+      blank: counters.blank,
+    },
+    invalid,
+  }
+}

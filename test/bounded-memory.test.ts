@@ -1,0 +1,58 @@
+// Bad input is normal input: a gigabyte of garbage through write() never throws and keeps the
+// process's memory bounded (oversize lines are skipped, never buffered).
+import { randomFillSync } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import { createConsumer } from '../src/index.js'
+
+const MiB = 1024 * 1024
+
+function garbageChunks(): Buffer[] {
+  const random = randomFillSync(Buffer.alloc(MiB))
+  const noNewline = Buffer.alloc(MiB, 'x')
+  const deep = Buffer.from(`${`{"a":${'['.repeat(30_000)}\n`.repeat(Math.floor(MiB / 30_006))}`)
+  const almostRecords = Buffer.from(
+    `${'{"time":"2019-05-06 17:00:00","ip":"\xff\xfe","status_code":500}\n{"time":"2019-02-30 10:00:00","ip":"a","status_code":5e2}\n\0\0{"'.repeat(MiB / 128)}`,
+    'latin1',
+  )
+  const hugeString = Buffer.concat([Buffer.from('{"ip":"'), Buffer.alloc(MiB - 7, 'a')])
+  return [random, noNewline, deep, almostRecords, hugeString]
+}
+
+describe('a gigabyte of garbage', () => {
+  it('never throws, counts every line by reason, and keeps RSS bounded', async () => {
+    const consumer = createConsumer()
+    const chunks = garbageChunks()
+    // Warm up (code paths, allocator pools) before taking the baseline.
+    for (const c of chunks) consumer.write(c)
+    global.gc?.()
+    const baseline = process.memoryUsage.rss()
+    let peak = baseline
+    let written = 0
+    let sizes = 1
+    // First a 256 MiB line with no newline at all: an implementation that buffered it would
+    // blow the bound. Then the mix, in varied sizes.
+    for (; written < 256 * MiB; written += MiB) consumer.write(chunks[1]!)
+    peak = Math.max(peak, process.memoryUsage.rss())
+    for (let i = 0; written < 1024 * MiB; i++) {
+      const chunk = chunks[i % chunks.length]!
+      // Vary the write size so lines split at every kind of boundary.
+      const size = Math.min(chunk.length, (sizes = (sizes * 7919 + 13) % MiB) + 1)
+      expect(consumer.write(chunk.subarray(0, size))).toBeTypeOf('boolean')
+      written += size
+      if (i % 64 === 0) peak = Math.max(peak, process.memoryUsage.rss())
+    }
+    await consumer.close()
+    peak = Math.max(peak, process.memoryUsage.rss())
+    const stats = await consumer.stats()
+    expect(stats.lines.total).toBeGreaterThan(1_000_000)
+    expect(stats.lines.counted).toBe(0)
+    expect(stats.invalid.tooLong).toBeGreaterThan(100)
+    expect(stats.invalid.utf8).toBeGreaterThan(1000)
+    expect(stats.invalid.badTime).toBeGreaterThan(1000)
+    expect(stats.invalid.json).toBeGreaterThan(1000)
+    expect(stats.lines.total).toBe(stats.lines.counted + stats.lines.skipped + stats.lines.invalid)
+    const growthMiB = (peak - baseline) / MiB
+    console.log(`1 GiB of garbage: RSS grew ${growthMiB.toFixed(1)} MiB over ${(baseline / MiB).toFixed(0)} MiB`)
+    expect(growthMiB, `RSS grew ${growthMiB.toFixed(1)} MiB`).toBeLessThan(48)
+  })
+})

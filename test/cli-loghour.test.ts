@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { run, ROOT } from './helpers/cli.js'
+
+const reference = join(__dirname, 'fixtures/reference-12.log')
+const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version
+
+/** The design's formulas for the demo streams, written independently with Date. */
+function demo(pattern: 1 | 2, start: number, count: number): string {
+  let out = ''
+  for (let i = start; i < start + count; i++) {
+    const [a, b, t, status] =
+      pattern === 1
+        ? [(i * 191) % 256, (i * 219) % 250, 1557824751 + i, ((Math.floor((i * 55) / 6) % 4) + 2) * 100 + ((i * 19) % 4)]
+        : [(i * 19) % 256, (i * 37) % 250, 1420063200 + 2 * i, ((Math.floor((i * 8) / 6) % 4) + 2) * 100 + ((i * 13) % 4)]
+    const iso = new Date(t * 1000).toISOString()
+    out += `{"time":"${iso.slice(0, 10)} ${iso.slice(11, 19)}","ip":"10.0.${a}.${b}","status_code":${status}}\n`
+  }
+  return out
+}
+
+describe('loghour gen', () => {
+  it('pattern 1 is byte-identical to the formulas (200k lines)', async () => {
+    const r = await run('cli.js', ['gen', '--pattern', '1', '-n', '200000'])
+    expect(r.code).toBe(0)
+    expect(r.stdout.toString() === demo(1, 1, 200_000)).toBe(true)
+  })
+
+  it('pattern 2 from a later start', async () => {
+    const r = await run('cli.js', ['gen', '-p', '2', '-n', '5000', '--start', '123456789'])
+    expect(r.stdout.toString()).toBe(demo(2, 123456789, 5000))
+  })
+
+  it('rejects a bad pattern with exit code 2', async () => {
+    const r = await run('cli.js', ['gen', '-p', '3', '-n', '1'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toContain("option '-p, --pattern <1|2>' argument '3' is invalid. expected one of 1, 2")
+  })
+})
+
+describe('loghour analyze', () => {
+  it('prints the peak hour and 24 bars', async () => {
+    const r = await run('cli.js', ['analyze', reference])
+    expect(r.code).toBe(0)
+    const text = r.stdout.toString()
+    expect(text).toContain('Peak hour: 17:00–17:59, 4 distinct users (day, IP) hit server errors')
+    const rows = text.split('\n').filter((l) => /^\d\d:00 /.test(l))
+    expect(rows).toHaveLength(24)
+    expect(rows[17]).toBe(`17:00      4  ${'█'.repeat(40)}`)
+    expect(rows[16]).toBe(`16:00      1  ${'█'.repeat(10)}`)
+    expect(rows[3]).toBe('03:00      0')
+    expect(text).toContain('lines: 12 read, 6 counted, 6 skipped, 0 invalid')
+  })
+
+  it('--json prints the stats object; stdin and "-" work', async () => {
+    const input = readFileSync(reference)
+    const r = await run('cli.js', ['analyze', '--json', '-', reference], input)
+    const stats = JSON.parse(r.stdout.toString())
+    expect(stats.hours[16]).toBe(1)
+    expect(stats.hours[17]).toBe(4)
+    expect(stats.peakHour).toBe(17)
+    expect(stats.lines.total).toBe(24)
+    expect(Object.keys(stats.invalid)).toEqual(['json', 'notObject', 'missingField', 'wrongType', 'utf8', 'badTime', 'tooLong'])
+  })
+
+  it('no errors at all', async () => {
+    const r = await run('cli.js', ['analyze'], '{"time":"2019-05-06 17:24:53","ip":"a","status_code":200}\nnot json\n')
+    expect(r.stdout.toString()).toContain('No server errors (5xx on Monday–Friday) found')
+    expect(r.stdout.toString()).toContain('lines: 2 read, 0 counted, 1 skipped, 1 invalid (json 1)')
+  })
+
+  it('a missing file is a clear error, exit code 1', async () => {
+    const r = await run('cli.js', ['analyze', '/nonexistent/x.log'])
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^loghour: cannot read \/nonexistent\/x.log: ENOENT/)
+  })
+
+  it('--help and --version', async () => {
+    const help = await run('cli.js', ['--help'])
+    expect(help.code).toBe(0)
+    expect(help.stdout.toString()).toMatch(/analyze \[options\] \[files\.\.\.\]/)
+    expect(help.stdout.toString()).toMatch(/gen \[options\]/)
+    const v = await run('cli.js', ['--version'])
+    expect(v.stdout.toString().trim()).toBe(version)
+    const sub = await run('cli.js', ['analyze', '--help'])
+    expect(sub.stdout.toString()).toContain('--max-line-bytes <n>')
+    expect(sub.stdout.toString()).toContain('(default: 65536)')
+  })
+})

@@ -1,0 +1,179 @@
+// fast-check generators of access-log streams: valid records in every legal spelling, and every
+// kind of breakage the contract names.
+import fc from 'fast-check'
+
+const FIELD_NAMES = ['time', 'ip', 'status_code'] as const
+
+/** A JSON string literal for `s`, escaping some characters at random (`\uXXXX`, short escapes). */
+function jsonString(s: string, escapes: number[]): string {
+  let out = '"'
+  let k = 0
+  for (const ch of s) {
+    const code = ch.codePointAt(0)!
+    const pick = escapes.length ? escapes[k++ % escapes.length]! : 0
+    if (ch === '"' || ch === '\\') out += `\\${ch}`
+    else if (code < 0x20) out += `\\u${code.toString(16).padStart(4, '0')}`
+    else if (pick % 5 === 1 && code <= 0xffff) out += `\\u${code.toString(16).padStart(4, pick % 2 ? '0' : '0').toUpperCase()}`
+    else if (pick % 5 === 2 && ch === '/') out += '\\/'
+    else if (pick % 7 === 3 && code > 0xffff) {
+      const hi = 0xd800 + ((code - 0x10000) >> 10)
+      const lo = 0xdc00 + ((code - 0x10000) & 0x3ff)
+      out += `\\u${hi.toString(16)}\\u${lo.toString(16)}`
+    } else out += ch
+  }
+  return `${out}"`
+}
+
+const escapes = fc.array(fc.nat(20), { maxLength: 6 })
+const ws = fc.stringMatching(/^[ \t\r]{0,3}$/)
+
+const validTimestamp = fc
+  .record({
+    // Milliseconds in 2018..2021, so weekdays and weekends both occur.
+    ms: fc.integer({ min: Date.UTC(2018, 0, 1), max: Date.UTC(2021, 11, 31) }),
+    sep: fc.constantFrom(' ', ' ', 'T'),
+    frac: fc.constantFrom('', '', '', '.5', '.123456789'),
+    zone: fc.constantFrom('', '', '', 'Z', '+02:00', '-23:59'),
+  })
+  .map(({ ms, sep, frac, zone }) => {
+    const iso = new Date(ms).toISOString()
+    return `${iso.slice(0, 10)}${sep}${iso.slice(11, 19)}${frac}${zone}`
+  })
+
+const anyTimestamp = fc
+  .record({
+    year: fc.oneof(fc.integer({ min: 2018, max: 2021 }), fc.integer({ min: 0, max: 9999 })),
+    month: fc.oneof(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 0, max: 13 })),
+    day: fc.oneof(fc.integer({ min: 1, max: 28 }), fc.integer({ min: 0, max: 32 })),
+    hour: fc.oneof(fc.integer({ min: 0, max: 23 }), fc.integer({ min: 0, max: 25 })),
+    minute: fc.integer({ min: 0, max: 61 }),
+    second: fc.integer({ min: 0, max: 61 }),
+    sep: fc.constantFrom(' ', ' ', 'T', 't', '_'),
+    frac: fc.constantFrom('', '', '.5', '.123456', '.', '.1a'),
+    zone: fc.constantFrom('', '', 'Z', '+02:00', '-23:59', '+24:00', '+0200', 'z', '+02:60'),
+  })
+  .map((t) => {
+    const p = (n: number, w = 2) => String(n).padStart(w, '0')
+    return `${p(t.year, 4)}-${p(t.month)}-${p(t.day)}${t.sep}${p(t.hour)}:${p(t.minute)}:${p(t.second)}${t.frac}${t.zone}`
+  })
+
+const timestamp = fc.oneof({ weight: 6, arbitrary: validTimestamp }, { weight: 1, arbitrary: anyTimestamp })
+
+const timeText = fc.oneof(
+  { weight: 8, arbitrary: fc.tuple(timestamp, escapes).map(([t, e]) => jsonString(t, e)) },
+  { weight: 1, arbitrary: fc.string({ maxLength: 25 }).map((s) => JSON.stringify(s)) },
+)
+
+const ipString = fc.oneof(
+  fc.tuple(fc.nat(255), fc.nat(255), fc.nat(3)).map(([a, b, c]) => `10.${c}.${a}.${b}`),
+  fc.constantFrom('::1', 'fe80::1%eth0', '', ' 10.0.0.1', 'é.ü', '😀', 'a"b\\c', 'x\u0000y', '\u2028'),
+  fc.string({ maxLength: 12, unit: 'binary' }),
+)
+const ipText = fc.tuple(ipString, escapes).map(([s, e]) => jsonString(s, e))
+
+const statusText = fc.oneof(
+  { weight: 6, arbitrary: fc.integer({ min: 498, max: 601 }).map(String) },
+  { weight: 1, arbitrary: fc.constantFrom('500.0', '5e2', '5.02E+2', '-0', '0', '1e400', '500.5', '-500', '5.999e2', '599.0000000000000001') },
+)
+
+/** Any JSON value text, for ignored fields and for wrong-typed fields. */
+const otherValue = fc.oneof(
+  fc.json({ maxDepth: 2 }),
+  fc.constantFrom('true', 'false', 'null', '[]', '{}', '"500"', '500', '{"ip":"1.1.1.1","time":"2019-05-06 10:00:00"}'),
+)
+
+type Field = [key: string, value: string]
+
+/** A record line: the three fields (maybe missing, maybe wrong-typed, maybe duplicated) plus noise. */
+const recordLine = fc
+  .record({
+    time: fc.oneof({ weight: 12, arbitrary: timeText }, { weight: 1, arbitrary: otherValue }),
+    ip: fc.oneof({ weight: 12, arbitrary: ipText }, { weight: 1, arbitrary: otherValue }),
+    status: fc.oneof({ weight: 12, arbitrary: statusText }, { weight: 1, arbitrary: otherValue }),
+    missing: fc.oneof({ weight: 15, arbitrary: fc.constant(-1) }, { weight: 1, arbitrary: fc.nat(2) }),
+    keyEscapes: fc.array(escapes, { minLength: 3, maxLength: 3 }),
+    extra: fc.array(fc.tuple(fc.oneof(fc.string({ maxLength: 6 }), fc.constantFrom(...FIELD_NAMES)), otherValue), { maxLength: 3 }),
+    nested: fc.boolean(),
+    order: fc.array(fc.nat(), { minLength: 8, maxLength: 8 }),
+    spaces: fc.array(ws, { minLength: 40, maxLength: 40 }),
+  })
+  .map((r) => {
+    const main: Field[] = [
+      [jsonString('time', r.keyEscapes[0]!), r.time],
+      [jsonString('ip', r.keyEscapes[1]!), r.ip],
+      [jsonString('status_code', r.keyEscapes[2]!), r.status],
+    ]
+    if (r.missing >= 0) main.splice(r.missing, 1)
+    const extra: Field[] = r.extra.map(([k, v]) => [JSON.stringify(k), v])
+    if (r.nested) extra.push(['"nested"', `{"ip":"9.9.9.9","status_code":503,"time":"2019-05-06 12:00:00","a":[{"ip":1}]}`])
+    // Noise goes anywhere; the real fields keep their relative order among duplicates' decoys.
+    const fields = [...extra, ...main].map((f, i) => ({ f, k: r.order[i % 8]! + i })).sort((a, b) => a.k - b.k).map((x) => x.f)
+    let s = 0
+    const sp = () => r.spaces[s++ % r.spaces.length]!
+    return `${sp()}{${sp()}${fields.map(([k, v]) => `${k}${sp()}:${sp()}${v}${sp()}`).join(`,${sp()}`)}}${sp()}`
+  })
+
+const INVALID_UTF8 = [[0xff], [0xc3], [0x80], [0xed, 0xa0, 0x80], [0xe0, 0x80, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xc0, 0xaf]]
+
+/** Bytes that are not UTF-8, spliced into an ignored field, into ip or time, or outside strings. */
+const badUtf8Line = fc
+  .record({ base: recordLine, where: fc.constantFrom('ignored', 'ip', 'time', 'outside'), bad: fc.constantFrom(...INVALID_UTF8) })
+  .map(({ base, where, bad }) => {
+    const marker = where === 'ignored' ? '"ua":"caf' : where === 'ip' ? '"ip":"' : where === 'time' ? '"time":"' : ''
+    const text = marker && base.includes(marker) ? base : `{"ua":"caf","time":"2019-05-06 10:00:00","ip":"1.2.3.4","status_code":500}`
+    const at = where === 'outside' ? text.lastIndexOf('}') : text.indexOf(marker || '"ua":"caf') + (marker || '"ua":"caf').length
+    const bytes = Buffer.from(text, 'utf8')
+    const cut = Buffer.byteLength(text.slice(0, at), 'utf8')
+    return Buffer.concat([bytes.subarray(0, cut), Buffer.from(bad), bytes.subarray(cut)])
+  })
+
+/** A record damaged at a random place: truncated, a byte replaced, a byte inserted. */
+const damagedLine = fc
+  .record({ base: recordLine, at: fc.nat(), byte: fc.integer({ min: 0, max: 255 }), how: fc.constantFrom('cut', 'set', 'insert') })
+  .map(({ base, at, byte, how }) => {
+    const b = Buffer.from(base, 'utf8')
+    const i = b.length ? at % b.length : 0
+    if (how === 'cut') return b.subarray(0, i)
+    const insert = Buffer.from([byte === 0x0a ? 0x00 : byte])
+    return how === 'set' ? Buffer.concat([b.subarray(0, i), insert, b.subarray(i + 1)]) : Buffer.concat([b.subarray(0, i), insert, b.subarray(i)])
+  })
+
+/** A line of some kind; `long` lines exceed small limits. */
+export const anyLine = fc.oneof(
+  { weight: 10, arbitrary: recordLine.map((s) => Buffer.from(s, 'utf8')) },
+  { weight: 2, arbitrary: badUtf8Line },
+  { weight: 3, arbitrary: damagedLine },
+  { weight: 1, arbitrary: fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)) },
+  { weight: 1, arbitrary: fc.constantFrom('', ' ', '\t \r', '\r', '\0', '[1,2]', '"x"', '42', 'null', '{}', '{"a":1}x', '\u00a0{}').map((s) => Buffer.from(s)) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(recordLine, fc.integer({ min: 50, max: 600 })).map(([s, pad]) => Buffer.from(`{"pad":"${'x'.repeat(pad)}",${s.trim().slice(1)}`)),
+  },
+)
+
+/** A stream: lines joined by `\n` or `\r\n`, with or without a final newline. */
+export const anyStream = fc
+  .record({ lines: fc.array(anyLine, { maxLength: 60 }), crlf: fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }), final: fc.boolean() })
+  .map(({ lines, crlf, final }) => {
+    const parts: Buffer[] = []
+    lines.forEach((line, i) => {
+      parts.push(line)
+      if (i < lines.length - 1 || final) parts.push(Buffer.from(crlf[i % crlf.length] ? '\r\n' : '\n'))
+    })
+    return Buffer.concat(parts)
+  })
+
+/** Cuts `data` at random points (a list of fractions in [0, 1)). */
+export function splitAt(data: Buffer, cuts: number[]): Buffer[] {
+  const points = [...new Set(cuts.map((c) => Math.floor(c * data.length)))].sort((a, b) => a - b)
+  const pieces: Buffer[] = []
+  let prev = 0
+  for (const p of points) {
+    pieces.push(data.subarray(prev, p))
+    prev = p
+  }
+  pieces.push(data.subarray(prev))
+  return pieces
+}
+
+export const cuts = fc.array(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), { maxLength: 12 })

@@ -1,0 +1,131 @@
+// A small, obviously-correct model of the counting contract (design §1), built on JSON.parse.
+// It is the oracle of the differential tests: the native core must agree with it exactly.
+
+export type ModelOutcome =
+  | { kind: 'blank' }
+  | { kind: 'skipped' }
+  | { kind: 'counted'; hour: number; element: Buffer }
+  | { kind: 'invalid'; reason: string }
+
+/** Marker for a byte that is not part of valid UTF-8: a lone surrogate, which no valid UTF-8 decodes to. */
+const MARK = '\ud800'
+
+/** Whether `bytes[i..]` starts with a well-formed UTF-8 sequence; returns its length or 0. */
+function utf8SequenceLength(bytes: Uint8Array, i: number): number {
+  const b = bytes[i]!
+  const cont = (k: number, lo = 0x80, hi = 0xbf) => i + k < bytes.length && bytes[i + k]! >= lo && bytes[i + k]! <= hi
+  if (b < 0x80) return 1
+  if (b >= 0xc2 && b <= 0xdf) return cont(1) ? 2 : 0
+  if (b === 0xe0) return cont(1, 0xa0) && cont(2) ? 3 : 0
+  if ((b >= 0xe1 && b <= 0xec) || b === 0xee || b === 0xef) return cont(1) && cont(2) ? 3 : 0
+  if (b === 0xed) return cont(1, 0x80, 0x9f) && cont(2) ? 3 : 0
+  if (b === 0xf0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0
+  if (b >= 0xf1 && b <= 0xf3) return cont(1) && cont(2) && cont(3) ? 4 : 0
+  if (b === 0xf4) return cont(1, 0x80, 0x8f) && cont(2) && cont(3) ? 4 : 0
+  return 0
+}
+
+/** Decodes UTF-8, turning every byte that is not part of a valid sequence into MARK. */
+export function decodeMarked(bytes: Uint8Array): { text: string; invalid: boolean } {
+  let text = ''
+  let invalid = false
+  let i = 0
+  while (i < bytes.length) {
+    const n = utf8SequenceLength(bytes, i)
+    if (n === 0) {
+      text += MARK
+      invalid = true
+      i += 1
+    } else {
+      text += Buffer.from(bytes.subarray(i, i + n)).toString('utf8')
+      i += n
+    }
+  }
+  return { text, invalid }
+}
+
+const TIME = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-](\d{2}):(\d{2}))?$/
+
+/** Date and hour of a valid timestamp, or null. */
+export function modelTime(time: string): { weekday: number; hour: number } | null {
+  const m = TIME.exec(time)
+  if (!m) return null
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as number[]
+  if (hour! > 23 || minute! > 59 || second! > 59) return null
+  if (m[9] !== undefined && (Number(m[9]) > 23 || Number(m[10]) > 59)) return null
+  const date = new Date(0)
+  date.setUTCFullYear(year!, month! - 1, day!)
+  if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month! - 1 || date.getUTCDate() !== day) return null
+  const weekday = date.getUTCDay() === 0 ? 7 : date.getUTCDay()
+  return { weekday, hour: hour! }
+}
+
+/** The outcome of one line (bytes between two `\n`). */
+export function modelLine(line: Uint8Array, maxLineBytes: number): ModelOutcome {
+  if (line.length > maxLineBytes) return { kind: 'invalid', reason: 'tooLong' }
+  if (line.every((b) => b === 0x20 || b === 0x09 || b === 0x0d)) return { kind: 'blank' }
+  const { text, invalid } = decodeMarked(line)
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return { kind: 'invalid', reason: invalid ? 'utf8' : 'json' }
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return { kind: 'invalid', reason: 'notObject' }
+  const record = value as Record<string, unknown>
+  if (!Object.hasOwn(record, 'time') || !Object.hasOwn(record, 'ip') || !Object.hasOwn(record, 'status_code')) {
+    return { kind: 'invalid', reason: 'missingField' }
+  }
+  const { time, ip, status_code: status } = record
+  if (typeof time !== 'string' || typeof ip !== 'string' || typeof status !== 'number' || !Number.isInteger(status)) {
+    return { kind: 'invalid', reason: 'wrongType' }
+  }
+  if (!time.isWellFormed() || !ip.isWellFormed()) return { kind: 'invalid', reason: 'utf8' }
+  const t = modelTime(time)
+  if (!t) return { kind: 'invalid', reason: 'badTime' }
+  if (status < 500 || status > 599 || t.weekday > 5) return { kind: 'skipped' }
+  return { kind: 'counted', hour: t.hour, element: Buffer.from(`${time.slice(0, 10)} ${time.slice(11, 13)}_${ip}`, 'utf8') }
+}
+
+export interface ModelResult {
+  lines: { total: number; counted: number; skipped: number; invalid: number; blank: number }
+  invalid: Record<string, number>
+  /** Counted elements, in stream order. */
+  counted: { hour: number; element: Buffer }[]
+}
+
+/** The outcome of a whole stream (an unterminated final line counts). */
+export function modelStream(stream: Uint8Array, maxLineBytes: number, reasons: readonly string[]): ModelResult {
+  const result: ModelResult = {
+    lines: { total: 0, counted: 0, skipped: 0, invalid: 0, blank: 0 },
+    invalid: Object.fromEntries(reasons.map((r) => [r, 0])),
+    counted: [],
+  }
+  const lines: Uint8Array[] = []
+  let start = 0
+  for (let i = 0; i < stream.length; i++) {
+    if (stream[i] === 0x0a) {
+      lines.push(stream.subarray(start, i))
+      start = i + 1
+    }
+  }
+  if (start < stream.length) lines.push(stream.subarray(start))
+  for (const line of lines) {
+    const outcome = modelLine(line, maxLineBytes)
+    if (outcome.kind === 'blank') {
+      result.lines.blank++
+      continue
+    }
+    result.lines.total++
+    if (outcome.kind === 'skipped') result.lines.skipped++
+    if (outcome.kind === 'counted') {
+      result.lines.counted++
+      result.counted.push({ hour: outcome.hour, element: outcome.element })
+    }
+    if (outcome.kind === 'invalid') {
+      result.lines.invalid++
+      result.invalid[outcome.reason]!++
+    }
+  }
+  return result
+}

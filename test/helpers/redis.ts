@@ -1,0 +1,127 @@
+// Starts a private redis-server for a test: free port, temp dir, no persistence unless asked.
+// Tests that need Redis skip when redis-server is missing, unless LOGHOUR_REQUIRE_REDIS=1 (CI).
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Redis } from 'ioredis'
+
+export const redisAvailable = spawnSync('redis-server', ['--version']).status === 0
+
+/** `describe.skipIf` condition: skip only when allowed (no binary and not required). */
+export function skipRedis(): boolean {
+  if (redisAvailable) return false
+  if (process.env.LOGHOUR_REQUIRE_REDIS === '1') {
+    throw new Error('LOGHOUR_REQUIRE_REDIS=1 but redis-server is not installed')
+  }
+  return true
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer()
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+export interface RedisServer {
+  port: number
+  url: string
+  dir: string
+  process: ChildProcess
+  /** A new client (closed by `stop`). */
+  client(): Redis
+  /** Stops the server (SIGTERM, then SIGKILL) and removes its directory. */
+  stop(): Promise<void>
+  /** Kills the server abruptly (SIGKILL) and starts it again on the same port and directory. */
+  restart(): Promise<void>
+}
+
+export interface StartOptions {
+  /** Extra `redis-server` arguments, e.g. `['--appendonly', 'yes']`. */
+  args?: string[]
+}
+
+async function waitForPing(port: number, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 10_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`)
+    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 })
+    probe.on('error', () => {})
+    try {
+      await probe.connect()
+      if ((await probe.ping()) === 'PONG') return
+    } catch {
+      // not up yet
+    } finally {
+      probe.disconnect()
+    }
+    if (Date.now() > deadline) throw new Error('redis-server did not answer PING within 10 s')
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+function launch(port: number, dir: string, args: string[]): ChildProcess {
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', ...args],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  )
+  return child
+}
+
+/** Starts redis-server; retries on another port if the chosen one was taken meanwhile. */
+export async function startRedis(options: StartOptions = {}): Promise<RedisServer> {
+  const dir = mkdtempSync(join(tmpdir(), 'loghour-redis-'))
+  const args = options.args ?? []
+  const clients: Redis[] = []
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort()
+    let child = launch(port, dir, args)
+    try {
+      await waitForPing(port, child)
+    } catch (error) {
+      child.kill('SIGKILL')
+      if (attempt < 5) continue
+      throw error
+    }
+    const server: RedisServer = {
+      port,
+      url: `redis://127.0.0.1:${port}`,
+      dir,
+      process: child,
+      client() {
+        const c = new Redis({ port, host: '127.0.0.1' })
+        c.on('error', () => {})
+        clients.push(c)
+        return c
+      },
+      async stop() {
+        clients.forEach((c) => c.disconnect())
+        if (child.exitCode === null && child.signalCode === null) {
+          const exited = new Promise((r) => child.once('exit', r))
+          child.kill('SIGCONT')
+          child.kill('SIGTERM')
+          const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+          await exited
+          clearTimeout(timer)
+        }
+        rmSync(dir, { recursive: true, force: true })
+      },
+      async restart() {
+        const exited = new Promise((r) => child.once('exit', r))
+        child.kill('SIGKILL')
+        await exited
+        child = launch(port, dir, args)
+        server.process = child
+        await waitForPing(port, child)
+      },
+    }
+    return server
+  }
+}

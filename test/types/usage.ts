@@ -1,0 +1,44 @@
+// Compiled (never run) by test/package.test.ts against the root index.d.ts: the public types
+// accept what the docs show and reject what they forbid.
+import { Writable } from 'node:stream'
+import {
+  createConsumer,
+  createScanner,
+  elementHash,
+  INVALID_REASONS,
+  LogConsumer,
+  OptionError,
+  type InvalidReason,
+  type ScanResult,
+  type Stats,
+} from '../../index.js'
+
+export async function usage(): Promise<void> {
+  const consumer: LogConsumer = createConsumer({ maxLineBytes: 65536, keyPrefix: 'error_hour_', fields: { ip: 'client' } })
+  const writable: Writable = consumer
+  writable.write(Buffer.from('x'))
+  consumer.write('{"time":"2019-05-06 17:25:54","ip":"10.0.121.67","status_code":500}\n')
+  const stats: Stats = await consumer.stats()
+  const peak: number | null = stats.peakHour
+  const hours: number[] = stats.hours
+  const reason: InvalidReason = INVALID_REASONS[0]!
+  const n: number = stats.invalid[reason] + stats.lines.total + peak! + hours[0]!
+  const dense: Buffer = consumer.exportHour(n % 24)
+  await consumer.flush()
+  await consumer.close()
+  const scan: ScanResult = createScanner().scan(dense)
+  const hash: bigint = scan.hashes[0]! + elementHash('x')
+  const hour: number = scan.hours[0]!
+  void [hash, hour, OptionError]
+
+  // @ts-expect-error maxLineBytes is a number
+  createConsumer({ maxLineBytes: '65536' })
+  // @ts-expect-error unknown option
+  createConsumer({ maxLineByte: 1 })
+  // @ts-expect-error store is 'memory'
+  createConsumer({ store: 'disk' })
+  // @ts-expect-error stats are not synchronous
+  consumer.stats().hours
+  // @ts-expect-error the raw native classes are not exported
+  void import('../../index.js').then((m) => m.NativeSketchSet)
+}
