@@ -22,11 +22,21 @@ export {
   createConsumer,
   LogConsumer,
   LogInput,
+  type LogConsumerEvents,
   type ConsumerOptions,
+  type StoreOption,
   type ResolvedConsumerOptions,
   type FieldNames,
   DEFAULT_CONSUMER_OPTIONS,
   OptionError,
+  // Stores: Redis merges and the memory store's snapshot file.
+  type FlushInfo,
+  SnapshotError,
+  // The TCP input (the original service's protocol).
+  listen,
+  LogServer,
+  type ListenOptions,
+  type ServerCounters,
   // The answer.
   type Stats,
   type LineCounts,

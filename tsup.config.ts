@@ -1,16 +1,16 @@
-import { defineConfig } from 'tsup'
+import { defineConfig, type Options } from 'tsup'
 
 // Every output file sits directly in dist/, so the loader's path `../binding.js` (relative to
 // src/) resolves to the package root from dist/ as well.
-const common = {
+const common: Options = {
   target: 'node20',
   platform: 'node',
   sourcemap: true,
   // The napi-rs loader picks the platform's .node file at run time: never bundle it.
   external: [/\/binding\.js$/],
-} as const
+}
 
 export default defineConfig([
   { ...common, entry: { index: 'src/index.ts' }, format: ['cjs', 'esm'], dts: true, clean: true },
-  { ...common, entry: { cli: 'src/cli/loghour.ts' }, format: ['cjs'] },
+  { ...common, entry: { loghour: 'src/cli/loghour.ts', 'loghour-server': 'src/cli/server.ts' }, format: ['cjs'] },
 ])

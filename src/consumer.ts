@@ -1,9 +1,11 @@
 import { Writable } from 'node:stream'
 import { NativeSketchSet, type NativeLineStream } from './native.js'
 import { resolveConsumerOptions, type ConsumerOptions, type ResolvedConsumerOptions } from './options.js'
-import { buildStats, type Stats } from './stats.js'
+import { LogServer, OPEN_NATIVE_STREAM, type ListenOptions } from './server.js'
+import { buildStats, type InvalidReason, type LineCounts, type Stats } from './stats.js'
 import { MemoryStore } from './stores/memory.js'
-import type { HourStore } from './stores/store.js'
+import { RedisStore } from './stores/redis.js'
+import type { FlushInfo, HourStore, StoreEvents } from './stores/store.js'
 
 type Callback = (error?: Error | null) => void
 
@@ -60,6 +62,16 @@ export class LogInput extends Writable {
   }
 }
 
+/** Events of a {@link LogConsumer}, besides those of a `Writable`. */
+export interface LogConsumerEvents {
+  /** The store received the changes (Redis merge or snapshot write). */
+  flushed: [info: FlushInfo]
+  /** The store became unreachable; emitted once per outage. Counting goes on, changes are kept. */
+  storeDown: [error: Error]
+  /** The store is reachable again and has received what was kept. */
+  storeUp: [info: { downtimeMs: number }]
+}
+
 /**
  * Counts, from newline-delimited JSON access logs, the distinct users who saw a 5xx at each hour
  * of the working day. Write chunks of any size and split (it is a `Writable`: pipe a file or a
@@ -80,6 +92,8 @@ export class LogConsumer extends Writable {
   readonly #sketches: NativeSketchSet
   readonly #native: NativeLineStream
   readonly #store: HourStore
+  readonly #timer: NodeJS.Timeout | undefined
+  readonly #servers = new Set<LogServer>()
   #closing: Promise<void> | undefined
 
   constructor(options: ConsumerOptions = {}) {
@@ -88,11 +102,25 @@ export class LogConsumer extends Writable {
     this.options = Object.freeze(resolved)
     this.#sketches = new NativeSketchSet(resolved.fields)
     this.#native = this.#sketches.openStream(resolved.maxLineBytes)
-    this.#store = new MemoryStore(this.#sketches)
+    const events: StoreEvents = {
+      flushed: (info) => this.emit('flushed', info),
+      down: (error) => this.emit('storeDown', error),
+      up: (info) => this.emit('storeUp', info),
+    }
+    const store = resolved.store
+    this.#store =
+      store === 'memory'
+        ? new MemoryStore(this.#sketches, resolved.snapshot, events)
+        : new RedisStore(store.redis, this.#sketches, { keyPrefix: resolved.keyPrefix, timeoutMs: resolved.redisTimeoutMs, events })
+    if (store !== 'memory' || resolved.snapshot !== undefined) {
+      // Failures are reported through storeDown/storeUp; the changes stay for the next flush.
+      this.#timer = setInterval(() => void this.#store.flush().catch(() => {}), resolved.flushIntervalMs)
+      this.#timer.unref()
+    }
   }
 
   /** The store's kind: `'memory'` or `'redis'`. */
-  get storeKind(): string {
+  get storeKind(): 'memory' | 'redis' {
     return this.#store.kind
   }
 
@@ -102,6 +130,11 @@ export class LogConsumer extends Writable {
    */
   openStream(): LogInput {
     return new LogInput(this.#sketches.openStream(this.options.maxLineBytes))
+  }
+
+  /** @internal the raw per-connection stream, for the TCP server's hot path. */
+  [OPEN_NATIVE_STREAM](): NativeLineStream {
+    return this.#sketches.openStream(this.options.maxLineBytes)
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: Callback): void {
@@ -116,20 +149,35 @@ export class LogConsumer extends Writable {
     finish(this.#native, callback)
   }
 
-  /** Makes everything counted so far durable in the store (a no-op for the memory store). */
+  /**
+   * Makes everything counted so far durable in the store: merged into Redis, or written to the
+   * snapshot file (a no-op for a plain memory store). Rejects if the store did not confirm; the
+   * changes are kept and go with the next flush.
+   */
   async flush(): Promise<void> {
     await this.#store.flush()
   }
 
-  /** Per-hour distinct users, the peak hour and line counters, now. */
+  /**
+   * Per-hour distinct users, the peak hour and this process's line counters, now. With the Redis
+   * store the hours are read from Redis after a flush (so they include every server feeding the
+   * same keys); it rejects while Redis is unreachable.
+   */
   async stats(): Promise<Stats> {
     const hours = await this.#store.hourCounts()
     return buildStats(hours, this.#sketches.counters())
   }
 
+  /** This process's line counters, now (synchronous, never touches the store). */
+  counts(): { lines: LineCounts; invalid: Record<InvalidReason, number> } {
+    const { lines, invalid } = buildStats([], this.#sketches.counters())
+    return { lines, invalid }
+  }
+
   /**
    * The local sketch of an hour as the 12304-byte dense value Redis would hold after `PFADD`ing
-   * the same elements (`SET` it and `PFMERGE` it anywhere).
+   * the same elements (`SET` it and `PFMERGE` it anywhere). With the Redis store this is the part
+   * not yet merged.
    */
   exportHour(hour: number): Buffer {
     if (!Number.isInteger(hour) || hour < 0 || hour > 23) {
@@ -138,9 +186,33 @@ export class LogConsumer extends Writable {
     return this.#sketches.exportHour(hour)
   }
 
-  /** Ends the input (an unterminated final line counts), flushes and releases the store. */
+  /**
+   * Accepts newline-delimited JSON over TCP, the original service's protocol: one line stream per
+   * connection, all feeding this consumer. Resolves once listening.
+   *
+   * @example
+   * ```ts
+   * const server = await consumer.listen({ port: 2525 })
+   * console.log(server.address())
+   * await consumer.close() // stops accepting, drains connections, flushes
+   * ```
+   */
+  async listen(options: ListenOptions = {}): Promise<LogServer> {
+    const server = new LogServer(this, options)
+    await server.listen()
+    this.#servers.add(server)
+    server.once('close', () => this.#servers.delete(server))
+    return server
+  }
+
+  /**
+   * Closes the TCP servers (draining their connections), ends the input (an unterminated final
+   * line counts), flushes and releases the store. Rejects if the final flush failed.
+   */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      await Promise.all([...this.#servers].map((s) => s.close()))
+      if (this.#timer) clearInterval(this.#timer)
       if (!this.writableFinished && !this.destroyed) {
         await new Promise<void>((resolve, reject) => {
           this.once('error', reject)
@@ -153,10 +225,30 @@ export class LogConsumer extends Writable {
   }
 }
 
+// Typed events, the ioredis way: declaration merging over the Writable's untyped ones.
+export interface LogConsumer {
+  on<E extends keyof LogConsumerEvents>(event: E, listener: (...args: LogConsumerEvents[E]) => void): this
+  on(event: string | symbol, listener: (...args: any[]) => void): this
+  once<E extends keyof LogConsumerEvents>(event: E, listener: (...args: LogConsumerEvents[E]) => void): this
+  once(event: string | symbol, listener: (...args: any[]) => void): this
+}
+
 /**
  * Creates a {@link LogConsumer}.
  * @throws {OptionError} for an unknown option, a wrong type or an out-of-range value.
  */
 export function createConsumer(options?: ConsumerOptions): LogConsumer {
   return new LogConsumer(options)
+}
+
+/**
+ * Starts a TCP server feeding `consumer` (the same as `consumer.listen(options)`).
+ *
+ * @example
+ * ```ts
+ * const server = await listen(createConsumer({ store: { redis: 'redis://localhost:6379' } }), { port: 2525 })
+ * ```
+ */
+export function listen(consumer: LogConsumer, options?: ListenOptions): Promise<LogServer> {
+  return consumer.listen(options)
 }

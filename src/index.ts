@@ -2,7 +2,10 @@
  * loghour: at which hour of the working day did the most distinct users hit server errors?
  * @packageDocumentation
  */
-export { createConsumer, LogConsumer, LogInput } from './consumer.js'
+export { createConsumer, listen, LogConsumer, LogInput, type LogConsumerEvents } from './consumer.js'
+export { LogServer, type ListenOptions, type ServerCounters } from './server.js'
+export { SnapshotError } from './stores/snapshot.js'
+export type { FlushInfo } from './stores/store.js'
 export { createScanner, elementHash, LogScanner, type ScannerOptions, type ScanResult } from './scanner.js'
 export {
   DEFAULT_CONSUMER_OPTIONS,
@@ -10,6 +13,7 @@ export {
   type ConsumerOptions,
   type FieldNames,
   type ResolvedConsumerOptions,
+  type StoreOption,
 } from './options.js'
 export { INVALID_REASONS, peakOf, type InvalidReason, type LineCounts, type Stats } from './stats.js'
 export { renderStats } from './render.js'

@@ -1,4 +1,6 @@
+import type { Cluster, Redis } from 'ioredis'
 import { z } from 'zod'
+import { keyPrefixProblem } from './stores/keys.js'
 
 /** Top-level JSON field names a record is read from. */
 export interface FieldNames {
@@ -13,10 +15,12 @@ export interface FieldNames {
 /** Options of {@link createConsumer}. Every field is optional; see `DEFAULT_CONSUMER_OPTIONS`. */
 export interface ConsumerOptions {
   /**
-   * Where the 24 hourly sketches live. `'memory'`: in this process (embedded, no services).
+   * Where the 24 hourly counts live. `'memory'`: in this process (embedded, no services).
+   * `{ redis: 'redis://host:6379/0' }` (or an existing ioredis `Redis` or `Cluster`): in Redis
+   * HyperLogLogs `<keyPrefix>0` … `<keyPrefix>23`, shared by every server that feeds them.
    * @default "memory"
    */
-  store?: 'memory'
+  store?: StoreOption
   /**
    * Prefix of the hour keys: hour `H` is stored as `<keyPrefix><H>` (`error_hour_0` …
    * `error_hour_23`), the original service's names.
@@ -37,15 +41,31 @@ export interface ConsumerOptions {
   flushIntervalMs?: number
   /** JSON field names, for logs that do not use `time`, `ip` and `status_code`. */
   fields?: FieldNames
+  /**
+   * Memory store only: a file the counts are restored from at start and written to (atomically)
+   * every `flushIntervalMs` when something changed, and on close.
+   */
+  snapshot?: string
+  /**
+   * Redis store: how long a merge or a count waits for Redis before the changes are kept for the
+   * next flush (the merge may still land: merges are idempotent).
+   * @default 5000
+   */
+  redisTimeoutMs?: number
 }
+
+/** Where counts live: in this process, or in Redis (a URL, or a connected ioredis client). */
+export type StoreOption = 'memory' | { redis: string | Redis | Cluster }
 
 /** {@link ConsumerOptions} with every default applied. */
 export interface ResolvedConsumerOptions {
-  store: 'memory'
+  store: StoreOption
   keyPrefix: string
   maxLineBytes: number
   flushIntervalMs: number
   fields: Required<FieldNames>
+  snapshot: string | undefined
+  redisTimeoutMs: number
 }
 
 /** The defaults of every consumer option. */
@@ -55,12 +75,15 @@ export const DEFAULT_CONSUMER_OPTIONS: Readonly<ResolvedConsumerOptions> = Objec
   maxLineBytes: 65536,
   flushIntervalMs: 1000,
   fields: Object.freeze({ time: 'time', ip: 'ip', status: 'status_code' }),
+  snapshot: undefined,
+  redisTimeoutMs: 5000,
 })
 
 /** Limits of numeric options, shared with the command-line and environment settings. */
 export const LIMITS = Object.freeze({
   maxLineBytes: { min: 64, max: 1 << 30 },
   flushIntervalMs: { min: 10, max: 86_400_000 },
+  redisTimeoutMs: { min: 10, max: 600_000 },
 })
 
 /** Thrown for an unknown option, a wrong type or an out-of-range value. */
@@ -77,7 +100,8 @@ export class OptionError extends TypeError {
 
 const fieldName = z.string().min(1).max(256)
 const accepts: Record<string, string> = {
-  store: '"memory"',
+  store: '"memory" or { redis: <URL string, or an ioredis Redis or Cluster instance> }',
+  'store.redis': 'a redis:// or rediss:// URL, or an ioredis Redis or Cluster instance',
   keyPrefix: 'a non-empty string of at most 512 characters',
   maxLineBytes: `an integer from ${LIMITS.maxLineBytes.min} to ${LIMITS.maxLineBytes.max}`,
   flushIntervalMs: `an integer from ${LIMITS.flushIntervalMs.min} to ${LIMITS.flushIntervalMs.max}`,
@@ -85,14 +109,25 @@ const accepts: Record<string, string> = {
   'fields.time': 'a non-empty string of at most 256 characters',
   'fields.ip': 'a non-empty string of at most 256 characters',
   'fields.status': 'a non-empty string of at most 256 characters',
+  snapshot: 'a file path',
+  redisTimeoutMs: `an integer from ${LIMITS.redisTimeoutMs.min} to ${LIMITS.redisTimeoutMs.max}`,
 }
 
+/** Duck-typed, so a client from another copy of ioredis is accepted too. */
+const isRedisClient = (v: unknown): v is Redis | Cluster =>
+  typeof v === 'object' && v !== null && typeof (v as Redis).pfcount === 'function' && typeof (v as Redis).defineCommand === 'function'
+const redisUrl = z.string().regex(/^rediss?:\/\/./)
+
 const schema = z.strictObject({
-  store: z.literal('memory').optional(),
+  store: z
+    .union([z.literal('memory'), z.strictObject({ redis: z.union([redisUrl, z.custom<Redis | Cluster>(isRedisClient)]) })])
+    .optional(),
   keyPrefix: z.string().min(1).max(512).optional(),
   maxLineBytes: z.int().min(LIMITS.maxLineBytes.min).max(LIMITS.maxLineBytes.max).optional(),
   flushIntervalMs: z.int().min(LIMITS.flushIntervalMs.min).max(LIMITS.flushIntervalMs.max).optional(),
   fields: z.strictObject({ time: fieldName.optional(), ip: fieldName.optional(), status: fieldName.optional() }).optional(),
+  snapshot: z.string().min(1).optional(),
+  redisTimeoutMs: z.int().min(LIMITS.redisTimeoutMs.min).max(LIMITS.redisTimeoutMs.max).optional(),
 })
 
 /** Renders a value for an error message. */
@@ -161,11 +196,20 @@ export function resolveConsumerOptions(input: unknown = {}): ResolvedConsumerOpt
   }
   const o = parsed.data
   const d = DEFAULT_CONSUMER_OPTIONS
+  const prefixProblem = o.keyPrefix === undefined ? null : keyPrefixProblem(o.keyPrefix)
+  if (prefixProblem) {
+    throw new OptionError('keyPrefix', `loghour: invalid option "keyPrefix": ${prefixProblem}, got ${show(o.keyPrefix)}`)
+  }
+  if (o.snapshot !== undefined && o.store !== undefined && o.store !== 'memory') {
+    throw new OptionError('snapshot', 'loghour: option "snapshot" applies to the memory store only (Redis keeps the counts itself)')
+  }
   return {
     store: o.store ?? d.store,
     keyPrefix: o.keyPrefix ?? d.keyPrefix,
     maxLineBytes: o.maxLineBytes ?? d.maxLineBytes,
     flushIntervalMs: o.flushIntervalMs ?? d.flushIntervalMs,
     fields: { ...d.fields, ...Object.fromEntries(Object.entries(o.fields ?? {}).filter(([, v]) => v !== undefined)) },
+    snapshot: o.snapshot,
+    redisTimeoutMs: o.redisTimeoutMs ?? d.redisTimeoutMs,
   }
 }

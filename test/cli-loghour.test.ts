@@ -22,18 +22,18 @@ function demo(pattern: 1 | 2, start: number, count: number): string {
 
 describe('loghour gen', () => {
   it('pattern 1 is byte-identical to the formulas (200k lines)', async () => {
-    const r = await run('cli.js', ['gen', '--pattern', '1', '-n', '200000'])
+    const r = await run('loghour.js', ['gen', '--pattern', '1', '-n', '200000'])
     expect(r.code).toBe(0)
     expect(r.stdout.toString() === demo(1, 1, 200_000)).toBe(true)
   })
 
   it('pattern 2 from a later start', async () => {
-    const r = await run('cli.js', ['gen', '-p', '2', '-n', '5000', '--start', '123456789'])
+    const r = await run('loghour.js', ['gen', '-p', '2', '-n', '5000', '--start', '123456789'])
     expect(r.stdout.toString()).toBe(demo(2, 123456789, 5000))
   })
 
   it('rejects a bad pattern with exit code 2', async () => {
-    const r = await run('cli.js', ['gen', '-p', '3', '-n', '1'])
+    const r = await run('loghour.js', ['gen', '-p', '3', '-n', '1'])
     expect(r.code).toBe(2)
     expect(r.stderr).toContain("option '-p, --pattern <1|2>' argument '3' is invalid. expected one of 1, 2")
   })
@@ -41,7 +41,7 @@ describe('loghour gen', () => {
 
 describe('loghour analyze', () => {
   it('prints the peak hour and 24 bars', async () => {
-    const r = await run('cli.js', ['analyze', reference])
+    const r = await run('loghour.js', ['analyze', reference])
     expect(r.code).toBe(0)
     const text = r.stdout.toString()
     expect(text).toContain('Peak hour: 17:00–17:59, 4 distinct users (day, IP) hit server errors')
@@ -55,7 +55,7 @@ describe('loghour analyze', () => {
 
   it('--json prints the stats object; stdin and "-" work', async () => {
     const input = readFileSync(reference)
-    const r = await run('cli.js', ['analyze', '--json', '-', reference], input)
+    const r = await run('loghour.js', ['analyze', '--json', '-', reference], input)
     const stats = JSON.parse(r.stdout.toString())
     expect(stats.hours[16]).toBe(1)
     expect(stats.hours[17]).toBe(4)
@@ -65,25 +65,25 @@ describe('loghour analyze', () => {
   })
 
   it('no errors at all', async () => {
-    const r = await run('cli.js', ['analyze'], '{"time":"2019-05-06 17:24:53","ip":"a","status_code":200}\nnot json\n')
+    const r = await run('loghour.js', ['analyze'], '{"time":"2019-05-06 17:24:53","ip":"a","status_code":200}\nnot json\n')
     expect(r.stdout.toString()).toContain('No server errors (5xx on Monday–Friday) found')
     expect(r.stdout.toString()).toContain('lines: 2 read, 0 counted, 1 skipped, 1 invalid (json 1)')
   })
 
   it('a missing file is a clear error, exit code 1', async () => {
-    const r = await run('cli.js', ['analyze', '/nonexistent/x.log'])
+    const r = await run('loghour.js', ['analyze', '/nonexistent/x.log'])
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/^loghour: cannot read \/nonexistent\/x.log: ENOENT/)
   })
 
   it('--help and --version', async () => {
-    const help = await run('cli.js', ['--help'])
+    const help = await run('loghour.js', ['--help'])
     expect(help.code).toBe(0)
     expect(help.stdout.toString()).toMatch(/analyze \[options\] \[files\.\.\.\]/)
     expect(help.stdout.toString()).toMatch(/gen \[options\]/)
-    const v = await run('cli.js', ['--version'])
+    const v = await run('loghour.js', ['--version'])
     expect(v.stdout.toString().trim()).toBe(version)
-    const sub = await run('cli.js', ['analyze', '--help'])
+    const sub = await run('loghour.js', ['analyze', '--help'])
     expect(sub.stdout.toString()).toContain('--max-line-bytes <n>')
     expect(sub.stdout.toString()).toContain('(default: 65536)')
   })

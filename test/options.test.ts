@@ -19,7 +19,7 @@ describe('consumer options', () => {
 
   it('names an unknown option and suggests the close one', () => {
     expect(messageOf(() => createConsumer({ maxLineByte: 100 } as never))).toBe(
-      'loghour: unknown option "maxLineByte" (did you mean "maxLineBytes"?); known options: store, keyPrefix, maxLineBytes, flushIntervalMs, fields',
+      'loghour: unknown option "maxLineByte" (did you mean "maxLineBytes"?); known options: store, keyPrefix, maxLineBytes, flushIntervalMs, fields, snapshot, redisTimeoutMs',
     )
     expect(messageOf(() => createConsumer({ fields: { status_code: 'x' } } as never))).toMatch(
       /^loghour: unknown option "fields.status_code" \(did you mean "status"\?\); known options: time, ip, status$/,
@@ -30,7 +30,9 @@ describe('consumer options', () => {
     expect(messageOf(() => createConsumer({ maxLineBytes: '100' as never }))).toBe(
       'loghour: invalid option "maxLineBytes": expected an integer from 64 to 1073741824, got "100"',
     )
-    expect(messageOf(() => createConsumer({ store: 'disk' as never }))).toBe('loghour: invalid option "store": expected "memory", got "disk"')
+    expect(messageOf(() => createConsumer({ store: 'disk' as never }))).toBe(
+      'loghour: invalid option "store": expected "memory" or { redis: <URL string, or an ioredis Redis or Cluster instance> }, got "disk"',
+    )
     expect(messageOf(() => createConsumer({ fields: { ip: 7 } } as never))).toBe(
       'loghour: invalid option "fields.ip": expected a non-empty string of at most 256 characters, got 7',
     )

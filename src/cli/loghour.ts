@@ -1,11 +1,15 @@
 #!/usr/bin/env node
-import { Command, CommanderError, Option } from 'commander'
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { MAX_LINE_NUMBER } from '../demo.js'
 import { DEFAULT_CONSUMER_OPTIONS, LIMITS } from '../options.js'
 import { version } from '../../package.json'
 import { analyze } from './analyze.js'
 import { integer, oneOf } from './args.js'
 import { gen } from './gen.js'
+import { send } from './send.js'
+import { stats } from './stats.js'
+import { redisAddress } from '../config.js'
+import { keyPrefixProblem } from '../stores/keys.js'
 
 const program = new Command()
   .name('loghour')
@@ -35,6 +39,36 @@ program
   .action((options: { pattern: '1' | '2'; count: number; start: number }) =>
     gen({ pattern: Number(options.pattern) as 1 | 2, count: options.count, start: options.start }),
   )
+
+program
+  .command('send')
+  .description('send files (or stdin when none, or "-") to a loghour server, with backpressure')
+  .argument('[files...]', 'log files; stdin when none or "-"')
+  .addOption(new Option('--host <address>', 'server address').env('SERVER_HOST').default('127.0.0.1'))
+  .addOption(new Option('--port <port>', 'server port').env('SERVER_PORT').argParser(integer(1, 65535)).default(2525))
+  .action((files: string[], options: { host: string; port: number }) => send(files, options))
+
+program
+  .command('stats')
+  .description('print the current answer from Redis (any number of servers may feed the same keys)')
+  .addOption(
+    new Option('--redis <url>', 'Redis holding the hour keys')
+      .env('REDIS_ADDRESS')
+      .argParser((v) => redisAddress(v) ?? fail('expected redis://host:port[/db], rediss://…, or host[:port]'))
+      .makeOptionMandatory(),
+  )
+  .addOption(
+    new Option('--key-prefix <prefix>', 'hour H is the key <prefix>H')
+      .env('REDIS_HOUR_KEY_PREFIX')
+      .argParser((v) => (v && !keyPrefixProblem(v) ? v : fail('expected a non-empty key prefix')))
+      .default('error_hour_'),
+  )
+  .option('--json', 'print { hours, peakHour, peakUsers } as JSON')
+  .action((options: { redis: string; keyPrefix: string; json?: boolean }) => stats(options))
+
+function fail(message: string): never {
+  throw new InvalidArgumentError(message)
+}
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof CommanderError) {

@@ -1,20 +1,53 @@
 import type { NativeSketchSet } from '../native.js'
-import type { HourStore } from './store.js'
+import { encodeSnapshot, restoreSnapshot, writeFileAtomic } from './snapshot.js'
+import { OutageTracker, type HourStore, type StoreEvents } from './store.js'
 
-/** The embedded store: the sketches in this process are the answer. */
+/**
+ * The embedded store: the sketches in this process are the answer. With a snapshot file, they
+ * are restored at start and written atomically on every flush that has something new, and on
+ * close, so counts survive restarts.
+ */
 export class MemoryStore implements HourStore {
   readonly kind = 'memory'
   readonly #sketches: NativeSketchSet
+  readonly #snapshot: string | undefined
+  readonly #outage: OutageTracker
+  /** Lines read when the snapshot was last written: nothing new, nothing to write. */
+  #savedAt = -1
 
-  constructor(sketches: NativeSketchSet) {
+  constructor(sketches: NativeSketchSet, snapshot?: string, events?: StoreEvents) {
     this.#sketches = sketches
+    this.#snapshot = snapshot
+    this.#outage = new OutageTracker(events)
+    if (snapshot !== undefined && restoreSnapshot(snapshot, sketches)) this.#savedAt = this.#linesSeen()
+  }
+
+  #linesSeen(): number {
+    const c = this.#sketches.counters()
+    return c.total + c.blank
   }
 
   async hourCounts(): Promise<number[]> {
     return this.#sketches.hourCounts()
   }
 
-  async flush(): Promise<void> {}
+  async flush(): Promise<void> {
+    if (this.#snapshot === undefined) return
+    const seen = this.#linesSeen()
+    if (seen === this.#savedAt) return
+    const started = Date.now()
+    const data = encodeSnapshot(this.#sketches)
+    try {
+      writeFileAtomic(this.#snapshot, data)
+    } catch (error) {
+      this.#outage.failed(error as Error)
+      throw new Error(`loghour: cannot write snapshot ${this.#snapshot}: ${(error as Error).message}`, { cause: error })
+    }
+    this.#savedAt = seen
+    this.#outage.succeeded({ hours: 24, bytes: data.length, ms: Date.now() - started })
+  }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    await this.flush()
+  }
 }

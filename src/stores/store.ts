@@ -1,19 +1,58 @@
-import type { NativeSketchSet } from '../native.js'
-
 /**
  * Where a consumer's hourly counts live. The consumer's native sketch set always receives the
  * lines; a store decides what the counts are and where changes go.
  */
 export interface HourStore {
   /** `'memory'` or `'redis'`. */
-  readonly kind: string
+  readonly kind: 'memory' | 'redis'
   /** Distinct users per hour, 24 numbers. */
   hourCounts(): Promise<number[]>
-  /** Makes every counted line durable in the store (no-op for memory). */
+  /** Makes every counted line durable in the store (Redis merge, or snapshot file). */
   flush(): Promise<void>
-  /** Flushes and releases what the store owns. */
+  /** Final flush, then releases what the store owns. */
   close(): Promise<void>
 }
 
-/** Creates a store over a consumer's sketch set. */
-export type StoreFactory = (sketches: NativeSketchSet) => HourStore
+/** What a flush did. */
+export interface FlushInfo {
+  /** Hours merged (Redis) or written (snapshot). */
+  hours: number
+  /** Bytes sent to Redis or written to the snapshot file. */
+  bytes: number
+  /** Duration of the flush. */
+  ms: number
+}
+
+/** Callbacks a store reports through (the consumer turns them into events). */
+export interface StoreEvents {
+  flushed(info: FlushInfo): void
+  /** The store became unreachable (reported once per outage). */
+  down(error: Error): void
+  /** The store is reachable again after an outage. */
+  up(info: { downtimeMs: number }): void
+}
+
+/** Turns flush outcomes into one `down` event per outage and one `up` event per recovery. */
+export class OutageTracker {
+  #downSince: number | undefined
+  constructor(private readonly events: StoreEvents | undefined) {}
+
+  /** True while the last flush failed. */
+  get down(): boolean {
+    return this.#downSince !== undefined
+  }
+
+  failed(error: Error): void {
+    if (this.#downSince !== undefined) return
+    this.#downSince = Date.now()
+    this.events?.down(error)
+  }
+
+  succeeded(info: FlushInfo): void {
+    if (this.#downSince !== undefined) {
+      this.events?.up({ downtimeMs: Date.now() - this.#downSince })
+      this.#downSince = undefined
+    }
+    this.events?.flushed(info)
+  }
+}

@@ -6,8 +6,12 @@ import {
   createScanner,
   elementHash,
   INVALID_REASONS,
+  listen,
   LogConsumer,
+  LogServer,
   OptionError,
+  SnapshotError,
+  type ServerCounters,
   type InvalidReason,
   type ScanResult,
   type Stats,
@@ -31,6 +35,13 @@ export async function usage(): Promise<void> {
   const hour: number = scan.hours[0]!
   void [hash, hour, OptionError]
 
+  const shared = createConsumer({ store: { redis: 'redis://localhost:6379/0' }, flushIntervalMs: 500, redisTimeoutMs: 2000 })
+  shared.on('storeDown', (error: Error) => void error.message)
+  shared.on('storeUp', ({ downtimeMs }) => void (downtimeMs satisfies number))
+  shared.on('flushed', ({ hours, bytes, ms }) => void (hours + bytes + ms))
+  const server: LogServer = await listen(shared, { port: 2525, host: '127.0.0.1', maxConnections: 100, idleTimeoutMs: 0 })
+  const counters: ServerCounters = server.counters()
+  void [server.address().port, counters.active, SnapshotError]
   // @ts-expect-error maxLineBytes is a number
   createConsumer({ maxLineBytes: '65536' })
   // @ts-expect-error unknown option

@@ -1,0 +1,152 @@
+#!/usr/bin/env node
+// loghour-server: the original service, in place. Listens for newline-delimited JSON over TCP and
+// keeps the hourly counts in Redis (REDIS_ADDRESS) or in memory.
+import { Command, CommanderError } from 'commander'
+import type { Logger } from 'pino'
+import { version } from '../../package.json'
+import { readDotenv, resolveServerSettings, SettingError, SETTINGS, type ServerSettings } from '../config.js'
+import { createConsumer, type LogConsumer } from '../consumer.js'
+import { createLogger } from '../logger.js'
+import { buildReport } from '../report.js'
+import { peakOf } from '../stats.js'
+
+function parseFlags(argv: string[]): Partial<Record<keyof ServerSettings, string>> {
+  const program = new Command()
+    .name('loghour-server')
+    .description('Counts the distinct users who hit 5xx errors at each hour of the working day, from JSON access logs sent over TCP.')
+    .addHelpText('after', '\nEach setting is taken from its flag, else its environment variable, else .env in the working directory, else the default.')
+    .version(version, '-V, --version')
+    .exitOverride()
+    .showHelpAfterError()
+    .helpOption('-h, --help', 'show this help')
+  for (const s of SETTINGS) {
+    program.option(`${s.flag} ${s.arg}`, `${s.help}\n[env ${s.env}; default ${s.shown}]`)
+  }
+  program.parse(argv)
+  const opts = program.opts<Record<string, string>>()
+  const flags: Partial<Record<keyof ServerSettings, string>> = {}
+  for (const s of SETTINGS) {
+    const name = s.flag.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())
+    if (opts[name] !== undefined) flags[s.key] = opts[name]
+  }
+  return flags
+}
+
+function describeStore(settings: ServerSettings): string {
+  if (settings.redis !== undefined) return `Redis ${settings.redis.replace(/\/\/[^@/]*@/, '//***@')}, keys ${settings.keyPrefix}0..23`
+  return settings.snapshot ? `memory, snapshot ${settings.snapshot}` : 'memory'
+}
+
+async function report(consumer: LogConsumer, log: Logger, last: { value: ReturnType<LogConsumer['counts']> & { at: number } }) {
+  const now = { ...consumer.counts(), at: Date.now() }
+  let hours: number[] | null = null
+  try {
+    hours = (await consumer.stats()).hours
+  } catch (error) {
+    log.debug({ err: error }, 'hour counts unavailable')
+  }
+  const r = buildReport(hours, hours ? peakOf(hours).peakHour : null, now, last.value)
+  log.info({ hours }, r.peak)
+  log.info(r.table)
+  log.info({ lines: now.lines, invalid: now.invalid }, r.throughput)
+  last.value = now
+}
+
+async function main(): Promise<number> {
+  let settings: ServerSettings
+  try {
+    settings = resolveServerSettings(parseFlags(process.argv), process.env, readDotenv(process.cwd())).settings
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2
+    if (error instanceof SettingError) {
+      process.stderr.write(`loghour-server: ${error.message}\n`)
+      return 2
+    }
+    throw error
+  }
+  const log = createLogger(settings.logLevel, settings.logFile)
+  let consumer: LogConsumer
+  try {
+    consumer = createConsumer({
+      store: settings.redis === undefined ? 'memory' : { redis: settings.redis },
+      keyPrefix: settings.keyPrefix,
+      maxLineBytes: settings.maxLineBytes,
+      flushIntervalMs: settings.flushIntervalMs,
+      redisTimeoutMs: settings.redisTimeoutMs,
+      snapshot: settings.snapshot,
+    })
+  } catch (error) {
+    log.fatal({ err: error }, (error as Error).message)
+    process.stderr.write(`loghour-server: ${(error as Error).message}\n`)
+    return 1
+  }
+  consumer.on('storeDown', (error) =>
+    log.error({ err: error }, `store unavailable, counting goes on and changes are kept in memory: ${error.message}`),
+  )
+  consumer.on('storeUp', ({ downtimeMs }) => log.warn(`store reachable again after ${(downtimeMs / 1000).toFixed(1)} s; kept changes merged`))
+  consumer.on('flushed', (info) => log.debug(info, 'flushed'))
+
+  let server
+  try {
+    server = await consumer.listen({
+      host: settings.host,
+      port: settings.port,
+      maxConnections: settings.maxConnections,
+      idleTimeoutMs: settings.idleTimeoutS * 1000,
+      drainTimeoutMs: settings.drainTimeoutS * 1000,
+    })
+  } catch (error) {
+    process.stderr.write(`loghour-server: cannot listen on ${settings.host}:${settings.port}: ${(error as Error).message}\n`)
+    log.fatal({ err: error }, 'cannot listen')
+    await consumer.close().catch(() => {})
+    return 1
+  }
+  const { address, port } = server.address()
+  log.info({ address, port, store: describeStore(settings), version }, `loghour-server listening on ${address}:${port} (store: ${describeStore(settings)})`)
+
+  const last = { value: { ...consumer.counts(), at: Date.now() } }
+  const statsTimer =
+    settings.statsIntervalS > 0 ? setInterval(() => void report(consumer, log, last), settings.statsIntervalS * 1000) : undefined
+
+  return new Promise<number>((resolve) => {
+    let stopping = false
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        log.warn(`${signal} again: exiting at once`)
+        log.flush()
+        process.exit(signal === 'SIGINT' ? 130 : 143)
+      }
+      stopping = true
+      if (statsTimer) clearInterval(statsTimer)
+      log.info(`${signal}: no new connections; draining ${server.counters().active} connections, then flushing (again to exit at once)`)
+      const shutdown = async () => {
+        await server.close() // drain what connections already sent
+        await consumer.flush().catch(() => {}) // close() retries and reports a failure below
+        await report(consumer, log, last)
+        await consumer.close()
+      }
+      shutdown().then(
+        () => {
+          log.info(server.counters(), 'stopped: everything received was counted and flushed')
+          resolve(0)
+        },
+        (error: Error) => {
+          log.error({ err: error }, `stopped, but the final flush failed: ${error.message}`)
+          resolve(1)
+        },
+      )
+    }
+    process.on('SIGINT', stop)
+    process.on('SIGTERM', stop)
+  }).finally(() => new Promise<void>((resolve) => log.flush(() => resolve())))
+}
+
+main().then(
+  // The log is flushed by now; anything still scheduled (a failed store's reconnection timers)
+  // must not keep the process alive.
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`loghour-server: ${(error as Error).stack ?? error}\n`)
+    process.exit(1)
+  },
+)

@@ -1,0 +1,202 @@
+// loghour-server settings: command-line flags, then the environment, then a `.env` file in the
+// working directory, then defaults. Environment names are the original service's where it had
+// the setting, `LOGHOUR_*` for new ones.
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parse as parseDotenv } from 'dotenv'
+import { LIMITS } from './options.js'
+import { keyPrefixProblem } from './stores/keys.js'
+
+/** Where a setting's value came from. */
+export type SettingSource = 'flag' | 'environment' | '.env' | 'default'
+
+/** A bad setting: the message names the setting, the value and what is accepted. */
+export class SettingError extends Error {
+  override name = 'SettingError'
+}
+
+/** Log levels, as pino names them. */
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
+
+export interface ServerSettings {
+  host: string
+  port: number
+  maxLineBytes: number
+  /** Redis URL, or undefined for the memory store. */
+  redis: string | undefined
+  keyPrefix: string
+  /** Seconds between stats reports in the log; 0 = never. */
+  statsIntervalS: number
+  logLevel: LogLevel
+  /** Log file path (rotated daily), or undefined for stdout. */
+  logFile: string | undefined
+  flushIntervalMs: number
+  redisTimeoutMs: number
+  snapshot: string | undefined
+  maxConnections: number
+  /** Seconds; 0 = never. */
+  idleTimeoutS: number
+  /** Seconds. */
+  drainTimeoutS: number
+}
+
+interface SettingSpec<K extends keyof ServerSettings> {
+  key: K
+  flag: string
+  arg: string
+  env: string
+  default: ServerSettings[K]
+  /** Default as shown in --help. */
+  shown: string
+  help: string
+  accepts: string
+  parse(raw: string): ServerSettings[K] | undefined
+}
+
+const integer = (min: number, max: number) => (raw: string) => {
+  const n = /^\s*\d+\s*$/.test(raw) ? Number(raw) : Number.NaN
+  return Number.isSafeInteger(n) && n >= min && n <= max ? n : undefined
+}
+const seconds = (max: number) => (raw: string) => {
+  const n = /^\s*\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : Number.NaN
+  return Number.isFinite(n) && n <= max ? n : undefined
+}
+const text = (raw: string) => (raw.length > 0 ? raw : undefined)
+const optionalText = (raw: string) => (raw.length > 0 ? raw : undefined)
+
+const LEVELS: Record<string, LogLevel> = {
+  trace: 'trace',
+  debug: 'debug',
+  info: 'info',
+  warn: 'warn',
+  warning: 'warn',
+  error: 'error',
+  fatal: 'fatal',
+  critical: 'fatal',
+  silent: 'silent',
+}
+
+/** Accepts `redis://…`, `rediss://…`, or `host[:port]` (the original service's form). */
+export function redisAddress(raw: string): string | undefined {
+  const value = raw.trim()
+  if (/^rediss?:\/\/\S+$/.test(value)) return value
+  if (/^[A-Za-z0-9.\-_]+(:\d{1,5})?$/.test(value) || /^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(value)) return `redis://${value}`
+  return undefined
+}
+
+function spec<K extends keyof ServerSettings>(s: SettingSpec<K>): SettingSpec<K> {
+  return s
+}
+
+/** Every setting of loghour-server, in --help order. */
+export const SETTINGS = [
+  spec({ key: 'host', flag: '--host', arg: '<address>', env: 'SERVER_HOST', default: '127.0.0.1', shown: '127.0.0.1', help: 'address to listen on', accepts: 'a host name or IP address', parse: text }),
+  spec({ key: 'port', flag: '--port', arg: '<port>', env: 'SERVER_PORT', default: 2525, shown: '2525', help: 'TCP port to listen on (0 = any free port)', accepts: 'an integer from 0 to 65535', parse: integer(0, 65535) }),
+  spec({
+    key: 'maxLineBytes', flag: '--max-line-bytes', arg: '<bytes>', env: 'SERVER_BUFFER_LIMIT_SIZE', default: 65536, shown: '65536',
+    help: 'longest line; longer ones are skipped unbuffered and counted invalid (tooLong)',
+    accepts: `an integer from ${LIMITS.maxLineBytes.min} to ${LIMITS.maxLineBytes.max}`, parse: integer(LIMITS.maxLineBytes.min, LIMITS.maxLineBytes.max),
+  }),
+  spec({
+    key: 'redis', flag: '--redis', arg: '<url>', env: 'REDIS_ADDRESS', default: undefined, shown: 'none: in-memory store',
+    help: 'Redis to keep the hourly counts in', accepts: 'redis://host:port[/db], rediss://…, or host[:port]', parse: redisAddress,
+  }),
+  spec({
+    key: 'keyPrefix', flag: '--key-prefix', arg: '<prefix>', env: 'REDIS_HOUR_KEY_PREFIX', default: 'error_hour_', shown: 'error_hour_',
+    help: 'hour H is stored under <prefix>H', accepts: 'a non-empty string (braces only as one cluster hash tag, like {loghour}error_hour_)',
+    parse: (raw) => (raw.length > 0 && raw.length <= 512 && keyPrefixProblem(raw) === null ? raw : undefined),
+  }),
+  spec({
+    key: 'statsIntervalS', flag: '--stats-interval', arg: '<seconds>', env: 'REDIS_HOUR_STATS_INTERVAL', default: 60, shown: '60',
+    help: 'log the peak hour, the per-hour table and throughput this often (0 = never)', accepts: 'a number of seconds from 0 to 86400', parse: seconds(86400),
+  }),
+  spec({
+    key: 'logLevel', flag: '--log-level', arg: '<level>', env: 'LOG_LEVEL', default: 'info', shown: 'info',
+    help: 'least severe level logged', accepts: 'one of trace, debug, info, warn (warning), error, fatal (critical), silent, in any case',
+    parse: (raw) => LEVELS[raw.trim().toLowerCase()],
+  }),
+  spec({
+    key: 'logFile', flag: '--log-file', arg: '<path>', env: 'LOG_FILENAME', default: undefined, shown: 'stdout',
+    help: 'log to this file, rotated daily and at 100 MB: <name>.<yyyy-MM-dd>.<n>.log, 14 kept', accepts: 'a file path', parse: optionalText,
+  }),
+  spec({
+    key: 'flushIntervalMs', flag: '--flush-interval', arg: '<ms>', env: 'LOGHOUR_FLUSH_INTERVAL_MS', default: 1000, shown: '1000',
+    help: 'how often changes are merged into Redis, or written to the snapshot',
+    accepts: `an integer from ${LIMITS.flushIntervalMs.min} to ${LIMITS.flushIntervalMs.max}`, parse: integer(LIMITS.flushIntervalMs.min, LIMITS.flushIntervalMs.max),
+  }),
+  spec({
+    key: 'redisTimeoutMs', flag: '--redis-timeout', arg: '<ms>', env: 'LOGHOUR_REDIS_TIMEOUT_MS', default: 5000, shown: '5000',
+    help: 'how long a merge waits for Redis before its changes are kept for the next flush',
+    accepts: `an integer from ${LIMITS.redisTimeoutMs.min} to ${LIMITS.redisTimeoutMs.max}`, parse: integer(LIMITS.redisTimeoutMs.min, LIMITS.redisTimeoutMs.max),
+  }),
+  spec({
+    key: 'snapshot', flag: '--snapshot', arg: '<file>', env: 'LOGHOUR_SNAPSHOT', default: undefined, shown: 'none',
+    help: 'in-memory store: restore counts from this file at start, save them atomically while running and at exit', accepts: 'a file path', parse: optionalText,
+  }),
+  spec({
+    key: 'maxConnections', flag: '--max-connections', arg: '<n>', env: 'LOGHOUR_MAX_CONNECTIONS', default: 10_000, shown: '10000',
+    help: 'connections beyond this are refused', accepts: 'an integer from 1 to 1000000', parse: integer(1, 1_000_000),
+  }),
+  spec({
+    key: 'idleTimeoutS', flag: '--idle-timeout', arg: '<seconds>', env: 'LOGHOUR_IDLE_TIMEOUT', default: 0, shown: '0 (never)',
+    help: 'close connections silent for this long', accepts: 'a number of seconds from 0 to 86400', parse: seconds(86400),
+  }),
+  spec({
+    key: 'drainTimeoutS', flag: '--drain-timeout', arg: '<seconds>', env: 'LOGHOUR_DRAIN_TIMEOUT', default: 5, shown: '5',
+    help: 'at shutdown, how long connections may finish delivering what they sent', accepts: 'a number of seconds from 0 to 3600', parse: seconds(3600),
+  }),
+] as const
+
+/** Reads `.env` in `dir`; a missing file is no settings. */
+export function readDotenv(dir: string): Record<string, string> {
+  try {
+    return parseDotenv(readFileSync(join(dir, '.env')))
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return {}
+    throw new SettingError(`cannot read ${join(dir, '.env')}: ${(error as Error).message}`)
+  }
+}
+
+/**
+ * Resolves every setting by precedence: flags > environment > `.env` > defaults.
+ * @param flags raw flag values by setting key (as given on the command line)
+ * @throws {SettingError} for the first bad value
+ */
+export function resolveServerSettings(
+  flags: Partial<Record<keyof ServerSettings, string>>,
+  env: NodeJS.ProcessEnv,
+  dotenv: Record<string, string>,
+): { settings: ServerSettings; sources: Record<keyof ServerSettings, SettingSource> } {
+  const settings = {} as Record<string, unknown>
+  const sources = {} as Record<keyof ServerSettings, SettingSource>
+  for (const s of SETTINGS) {
+    const candidates: [SettingSource, string | undefined][] = [
+      ['flag', flags[s.key]],
+      ['environment', env[s.env]],
+      ['.env', dotenv[s.env]],
+    ]
+    const found = candidates.find(([, v]) => v !== undefined)
+    // An empty REDIS_ADDRESS (or other optional setting) means "not set", as in the original.
+    if (!found || (found[1] === '' && s.default === undefined)) {
+      settings[s.key] = s.default
+      sources[s.key] = 'default'
+      continue
+    }
+    const [source, raw] = found as [SettingSource, string]
+    const value = s.parse(raw)
+    if (value === undefined) {
+      const name = source === 'flag' ? s.flag : s.env
+      const from = source === 'flag' ? '' : ` (from ${source === 'environment' ? 'the environment' : '.env'})`
+      throw new SettingError(`invalid ${name} ${JSON.stringify(raw)}${from}: expected ${s.accepts}`)
+    }
+    settings[s.key] = value
+    sources[s.key] = source
+  }
+  const resolved = settings as unknown as ServerSettings
+  if (resolved.redis !== undefined && resolved.snapshot !== undefined) {
+    throw new SettingError(
+      `invalid combination: ${sources.snapshot === 'flag' ? '--snapshot' : 'LOGHOUR_SNAPSHOT'} applies to the in-memory store, but Redis is set (${sources.redis === 'flag' ? '--redis' : 'REDIS_ADDRESS'}); drop one`,
+    )
+  }
+  return { settings: resolved, sources }
+}

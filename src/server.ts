@@ -1,0 +1,156 @@
+import { EventEmitter } from 'node:events'
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
+import type { NativeLineStream } from './native.js'
+
+/** Where the consumer hands out raw per-connection streams (kept off its public surface). */
+export const OPEN_NATIVE_STREAM: unique symbol = Symbol('loghour.openNativeStream')
+
+/** What a {@link LogServer} needs from its consumer. */
+export interface LineSink {
+  [OPEN_NATIVE_STREAM](): NativeLineStream
+}
+
+/** Options of `consumer.listen()`. */
+export interface ListenOptions {
+  /** TCP port; 0 picks a free one. @default 2525 */
+  port?: number
+  /** Address to bind. @default "127.0.0.1" */
+  host?: string
+  /** Connections beyond this many are refused (closed at once). @default 10000 */
+  maxConnections?: number
+  /** Closes a connection that sent nothing for this long (0 = never). @default 0 */
+  idleTimeoutMs?: number
+  /**
+   * On close, how long connections may go on delivering what they already sent. A connection is
+   * drained when its client closes it, or when nothing arrived on it for a short while.
+   * @default 5000
+   */
+  drainTimeoutMs?: number
+}
+
+/** Connection counters of a server. */
+export interface ServerCounters {
+  /** Open connections now. */
+  active: number
+  /** Connections accepted since start. */
+  accepted: number
+  /** Connections refused because `maxConnections` was reached. */
+  refused: number
+  /** Connections that ended with an error (e.g. a client reset). */
+  aborted: number
+  /** Bytes of unfinished lines dropped because their connection was cut (reset, idle, shutdown). */
+  droppedPartialBytes: number
+}
+
+const DEFAULTS = { port: 2525, host: '127.0.0.1', maxConnections: 10_000, idleTimeoutMs: 0, drainTimeoutMs: 5000 }
+/** A connection that received nothing for this long is considered drained at shutdown. */
+const QUIET_MS = 200
+
+interface Connection {
+  socket: Socket
+  native: NativeLineStream
+  lastDataAt: number
+}
+
+/**
+ * The TCP input: newline-delimited records, one native line splitter per connection, every
+ * connection feeding one consumer. Content never kills a connection; one client's reset or
+ * stall never affects another.
+ */
+export class LogServer extends EventEmitter {
+  readonly options: Readonly<Required<ListenOptions>>
+  readonly #sink: LineSink
+  readonly #server: Server
+  readonly #connections = new Set<Connection>()
+  readonly #counters: ServerCounters = { active: 0, accepted: 0, refused: 0, aborted: 0, droppedPartialBytes: 0 }
+  #closing: Promise<void> | undefined
+
+  constructor(sink: LineSink, options: ListenOptions = {}) {
+    super()
+    this.options = Object.freeze({ ...DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) })
+    this.#sink = sink
+    this.#server = createServer({ noDelay: true }, (socket) => this.#accept(socket))
+    this.#server.maxConnections = this.options.maxConnections
+    this.#server.on('drop', () => this.#counters.refused++)
+    this.#server.on('error', (error) => this.emit('error', error))
+  }
+
+  /** Starts listening; rejects if the address cannot be bound. */
+  listen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject)
+      this.#server.listen(this.options.port, this.options.host, () => {
+        this.#server.off('error', reject)
+        resolve()
+      })
+    })
+  }
+
+  /** The bound address (the chosen port when listening on port 0). */
+  address(): AddressInfo {
+    return this.#server.address() as AddressInfo
+  }
+
+  /** Connection counters. */
+  counters(): ServerCounters {
+    return { ...this.#counters, active: this.#connections.size }
+  }
+
+  #accept(socket: Socket): void {
+    const connection: Connection = { socket, native: this.#sink[OPEN_NATIVE_STREAM](), lastDataAt: Date.now() }
+    this.#connections.add(connection)
+    this.#counters.accepted++
+    if (this.options.idleTimeoutMs > 0) {
+      socket.setTimeout(this.options.idleTimeoutMs, () => this.#cut(connection))
+    }
+    socket.on('data', (chunk: Buffer) => {
+      connection.lastDataAt = Date.now()
+      try {
+        connection.native.write(chunk)
+      } catch (error) {
+        // Only a bug in the core can land here: drop this connection, keep the server.
+        this.emit('connectionError', error)
+        this.#cut(connection)
+      }
+    })
+    socket.on('end', () => {
+      // The client finished sending: its last line counts even without a final newline.
+      connection.native.finish()
+      socket.end()
+    })
+    socket.on('error', () => {
+      this.#counters.aborted++
+    })
+    socket.on('close', () => {
+      this.#counters.droppedPartialBytes += connection.native.buffered()
+      this.#connections.delete(connection)
+      this.emit('connectionClosed')
+    })
+  }
+
+  /** Closes a connection that did not end by itself; its unfinished line is dropped. */
+  #cut(connection: Connection): void {
+    connection.socket.destroy()
+  }
+
+  /**
+   * Stops accepting, lets every connection deliver what it already sent (until its client
+   * closes it, it goes quiet, or `drainTimeoutMs` passes), then closes them.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()))
+      const deadline = Date.now() + this.options.drainTimeoutMs
+      while (this.#connections.size > 0) {
+        const now = Date.now()
+        for (const c of this.#connections) {
+          if (now >= deadline || now - c.lastDataAt >= QUIET_MS) this.#cut(c)
+        }
+        await new Promise((r) => setTimeout(r, 20))
+      }
+      await closed
+      this.emit('close')
+    })()
+    return this.#closing
+  }
+}

@@ -1,0 +1,185 @@
+import { Cluster, Redis, type RedisOptions } from 'ioredis'
+import type { NativeSketchSet } from '../native.js'
+import { deltaKey, hourKey } from './keys.js'
+import { OutageTracker, type HourStore, type StoreEvents } from './store.js'
+
+/**
+ * One atomic server-side step per hour: write the raw dense delta to a temporary key in the
+ * target's slot, merge it (register-wise max, so a repeat is harmless), delete it. The expiry
+ * only matters if PFMERGE fails (e.g. the target is not an HLL): nothing is left behind.
+ */
+const MERGE_SCRIPT = `
+redis.call('SET', KEYS[2], ARGV[1], 'PX', 60000)
+redis.call('PFMERGE', KEYS[1], KEYS[2])
+redis.call('DEL', KEYS[2])
+return 1`
+
+type MergingClient = (Redis | Cluster) & {
+  loghourMerge(target: string, temp: string, delta: Buffer): Promise<number>
+}
+
+/**
+ * ioredis settings for a connection the store owns: no offline queue and no re-sending of
+ * unanswered commands (the store keeps undelivered deltas itself, in fixed memory), and capped
+ * exponential backoff between reconnection attempts.
+ */
+export const OWNED_CLIENT_OPTIONS: RedisOptions = Object.freeze({
+  enableOfflineQueue: false,
+  autoResendUnfulfilledCommands: false,
+  maxRetriesPerRequest: 1,
+  connectionName: 'loghour',
+  retryStrategy: (times: number) => Math.min(100 * 2 ** Math.min(times - 1, 6), 5000) + Math.floor(Math.random() * 100),
+})
+
+/** Rejects after `ms`, leaving the command running (its completion is tracked separately). */
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer from Redis within ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+export interface RedisStoreOptions {
+  keyPrefix: string
+  /** Longest wait for Redis's answer to a flush or a count. */
+  timeoutMs: number
+  events: StoreEvents
+}
+
+/**
+ * Keeps the hourly counts in Redis (`<prefix>0` … `<prefix>23`): the consumer's sketches hold only
+ * the changes since the last confirmed merge. A flush takes each changed hour's registers out
+ * (the live sketch starts empty) and merges them into Redis; unless Redis confirms, they are
+ * merged back, so nothing counted during a flush or an outage is lost.
+ */
+export class RedisStore implements HourStore {
+  readonly kind = 'redis'
+  readonly #client: MergingClient
+  readonly #owned: boolean
+  readonly #sketches: NativeSketchSet
+  readonly #options: RedisStoreOptions
+  /** Merge commands written to Redis whose answer has not arrived (even if we stopped waiting). */
+  #unanswered = 0
+  #running: Promise<void> | undefined
+  readonly #outage: OutageTracker
+  #wasReady = false
+  #closed = false
+
+  constructor(target: string | Redis | Cluster, sketches: NativeSketchSet, options: RedisStoreOptions) {
+    this.#owned = typeof target === 'string'
+    const client = typeof target === 'string' ? new Redis(target, OWNED_CLIENT_OPTIONS) : target
+    if (this.#owned) client.on('error', () => {}) // outages are reported once, by flush results
+    if (!('loghourMerge' in client)) client.defineCommand('loghourMerge', { numberOfKeys: 2, lua: MERGE_SCRIPT })
+    this.#client = client as MergingClient
+    this.#wasReady = client.status === 'ready'
+    client.once('ready', () => (this.#wasReady = true))
+    this.#sketches = sketches
+    this.#options = options
+    this.#outage = new OutageTracker(options.events)
+  }
+
+  /** Hours with local changes not yet confirmed by Redis (bit mask). */
+  get pendingHours(): number {
+    return this.#sketches.dirtyHours()
+  }
+
+  /**
+   * Merges every local change into Redis. One flush runs at a time; a call during a flush waits
+   * for it and then flushes what arrived meanwhile. Rejects if Redis did not confirm every merge
+   * (the changes stay local and go with the next flush).
+   */
+  flush(): Promise<void> {
+    const previous = this.#running ?? Promise.resolve()
+    const next = previous.catch(() => {}).then(() => this.#flushOnce())
+    this.#running = next
+    void next.catch(() => {}).finally(() => {
+      if (this.#running === next) this.#running = undefined
+    })
+    return next
+  }
+
+  /** Waits for the first connection (bounded): only then does "not connected" mean an outage. */
+  async #connected(): Promise<void> {
+    if (this.#client.status === 'ready' || this.#wasReady) return
+    await withTimeout(
+      new Promise<void>((resolve) => this.#client.once('ready', () => resolve())),
+      this.#options.timeoutMs,
+      'connect',
+    ).catch(() => {})
+  }
+
+  async #flushOnce(): Promise<void> {
+    const dirty = this.#sketches.dirtyHours()
+    if (dirty === 0) return
+    await this.#connected()
+    if (this.#unanswered > 0) {
+      // Redis has not answered the previous merges: sending more would only queue them up.
+      throw this.#failed(new Error(`Redis has not answered ${this.#unanswered} earlier merges`))
+    }
+    const started = Date.now()
+    const merges: Promise<number>[] = []
+    let bytes = 0
+    for (let hour = 0; hour < 24; hour++) {
+      if ((dirty & (1 << hour)) === 0) continue
+      const delta = this.#sketches.takeHour(hour)
+      bytes += delta.length
+      merges.push(
+        this.#merge(hour, delta).catch((error: unknown) => {
+          this.#sketches.mergeHour(hour, delta) // not confirmed: keep it for the next flush
+          throw error
+        }),
+      )
+    }
+    const results = await Promise.allSettled(merges)
+    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failure) throw this.#failed(failure.reason as Error)
+    this.#outage.succeeded({ hours: merges.length, bytes, ms: Date.now() - started })
+  }
+
+  #merge(hour: number, delta: Buffer): Promise<number> {
+    const target = hourKey(this.#options.keyPrefix, hour)
+    this.#unanswered++
+    const command = this.#client.loghourMerge(target, deltaKey(target), delta)
+    void command.catch(() => {}).finally(() => this.#unanswered--)
+    return withTimeout(command, this.#options.timeoutMs, `merge into ${target}`)
+  }
+
+  #failed(error: Error): Error {
+    this.#outage.failed(error)
+    return new Error(`loghour: Redis merge not confirmed (changes kept locally): ${error.message}`, { cause: error })
+  }
+
+  /** Flushes, then reads `PFCOUNT` of the 24 hour keys. */
+  async hourCounts(): Promise<number[]> {
+    await this.flush()
+    await this.#connected()
+    const counts = Array.from({ length: 24 }, (_, hour) =>
+      withTimeout(this.#client.pfcount(hourKey(this.#options.keyPrefix, hour)), this.#options.timeoutMs, 'PFCOUNT'),
+    )
+    return Promise.all(counts)
+  }
+
+  /**
+   * Final flush, retried with backoff until `deadlineMs` passes; then the connection it owns is
+   * closed. Rejects if changes could not be merged.
+   */
+  async close(deadlineMs = this.#options.timeoutMs): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    const deadline = Date.now() + deadlineMs
+    try {
+      for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+        try {
+          await this.flush()
+          return
+        } catch (error) {
+          if (Date.now() + delay > deadline) throw error
+          await new Promise((r) => setTimeout(r, delay))
+        }
+      }
+    } finally {
+      if (this.#owned) this.#client.disconnect()
+    }
+  }
+}

@@ -1,0 +1,110 @@
+// The memory store's snapshot file: 24 hourly sketches and the line counters, written
+// atomically (temp file, fsync, rename, fsync of the directory) and checked when read.
+//
+// Layout (little-endian):
+//   0   8  magic "LGHRSNAP"
+//   8   4  format version (1)
+//   12  4  number of invalid reasons R
+//   16  8  written at (Unix ms)
+//   24  8  total, counted, skipped, blank (4 × u64) …
+//   56  8·R invalid lines per reason, in INVALID_REASONS order
+//   …   24 × 12304 dense Redis HLL values, hours 0..23
+//   end 4  CRC-32 of every byte before it
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
+import { dirname } from 'node:path'
+import { crc32 } from 'node:zlib'
+import type { NativeCounters, NativeSketchSet } from '../native.js'
+
+const MAGIC = Buffer.from('LGHRSNAP')
+const VERSION = 1
+const DENSE_SIZE = 12304
+const HOURS = 24
+
+/** A snapshot file that cannot be used; the file is left untouched. */
+export class SnapshotError extends Error {
+  override name = 'SnapshotError'
+}
+
+/** Serializes the sketch set. */
+export function encodeSnapshot(sketches: NativeSketchSet, now = Date.now()): Buffer {
+  const counters = sketches.counters()
+  const reasons = counters.invalid.length
+  const head = Buffer.alloc(24 + 8 * (4 + reasons))
+  MAGIC.copy(head, 0)
+  head.writeUInt32LE(VERSION, 8)
+  head.writeUInt32LE(reasons, 12)
+  head.writeBigUInt64LE(BigInt(now), 16)
+  const values = [counters.total, counters.counted, counters.skipped, counters.blank, ...counters.invalid]
+  values.forEach((v, i) => head.writeBigUInt64LE(BigInt(v), 24 + 8 * i))
+  const hours = Array.from({ length: HOURS }, (_, h) => sketches.exportHour(h))
+  const body = Buffer.concat([head, ...hours])
+  const sum = Buffer.alloc(4)
+  sum.writeUInt32LE(crc32(body))
+  return Buffer.concat([body, sum])
+}
+
+/** Parses and checks a snapshot; throws {@link SnapshotError} naming what is wrong. */
+export function decodeSnapshot(data: Buffer, file: string): { counters: NativeCounters; hours: Buffer[]; writtenAt: Date } {
+  const bad = (what: string) =>
+    new SnapshotError(`snapshot ${file} ${what}; it was left untouched (move it away to start empty, or restore a backup)`)
+  if (data.length < 24 || !data.subarray(0, 8).equals(MAGIC)) throw bad('is not a loghour snapshot (bad magic)')
+  const version = data.readUInt32LE(8)
+  if (version !== VERSION) throw bad(`has format version ${version}; this loghour reads version ${VERSION}`)
+  const reasons = data.readUInt32LE(12)
+  const expected = 24 + 8 * (4 + reasons) + HOURS * DENSE_SIZE + 4
+  if (reasons > 64 || data.length !== expected) throw bad(`is truncated or padded (${data.length} bytes, expected ${expected})`)
+  if (crc32(data.subarray(0, data.length - 4)) !== data.readUInt32LE(data.length - 4)) throw bad('is corrupt (checksum mismatch)')
+  const u64 = (i: number) => Number(data.readBigUInt64LE(24 + 8 * i))
+  const counters: NativeCounters = {
+    total: u64(0),
+    counted: u64(1),
+    skipped: u64(2),
+    blank: u64(3),
+    invalid: Array.from({ length: reasons }, (_, i) => u64(4 + i)),
+  }
+  const start = 24 + 8 * (4 + reasons)
+  const hours = Array.from({ length: HOURS }, (_, h) => data.subarray(start + h * DENSE_SIZE, start + (h + 1) * DENSE_SIZE))
+  return { counters, hours, writtenAt: new Date(Number(data.readBigUInt64LE(16))) }
+}
+
+/** Writes `data` to `file` atomically: a crash leaves either the old file or the new one. */
+export function writeFileAtomic(file: string, data: Buffer): void {
+  const temp = `${file}.${process.pid}.tmp`
+  const fd = openSync(temp, 'w', 0o644)
+  try {
+    for (let off = 0; off < data.length; ) off += writeSync(fd, data, off)
+    fsyncSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+  renameSync(temp, file)
+  // Make the rename itself durable (not supported on every platform: best effort).
+  try {
+    const dir = openSync(dirname(file), 'r')
+    try {
+      fsyncSync(dir)
+    } finally {
+      closeSync(dir)
+    }
+  } catch {
+    // directories cannot be opened or fsynced on this platform
+  }
+}
+
+/**
+ * Restores a snapshot into an empty sketch set. A missing file means a first start (returns
+ * false); any other problem throws.
+ */
+export function restoreSnapshot(file: string, sketches: NativeSketchSet): boolean {
+  let data: Buffer
+  try {
+    data = readFileSync(file)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false
+    throw new SnapshotError(`cannot read snapshot ${file}: ${(error as Error).message}`)
+  }
+  const { counters, hours } = decodeSnapshot(data, file)
+  hours.forEach((dense, h) => sketches.mergeHour(h, dense))
+  sketches.addCounters(counters)
+  return true
+}

@@ -1,0 +1,115 @@
+// Runs the built loghour-server as a child process, as users do, and talks to it over TCP.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { connect, type Socket } from 'node:net'
+import { bin } from './cli.js'
+
+export interface LogRecord {
+  level: number
+  msg: string
+  [key: string]: unknown
+}
+
+export interface ServerProcess {
+  port: number
+  child: ChildProcess
+  logs: LogRecord[]
+  /** Everything it wrote to stderr. */
+  stderr(): string
+  /** Sends a signal and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+  /** Resident set size now, in bytes (Linux /proc). */
+  rss(): number
+  /** The `hours` of the last stats report logged. */
+  lastHours(): number[] | undefined
+}
+
+/** Environment without the server's own variables, so the tests control every setting. */
+export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env }
+  for (const key of Object.keys(env)) {
+    if (/^(SERVER_|REDIS_|LOG_|LOGHOUR_)/.test(key)) delete env[key]
+  }
+  return { ...env, ...extra }
+}
+
+/** Starts loghour-server on a free port (unless args say otherwise) and waits until it listens. */
+export function startServer(args: string[] = [], env: Record<string, string> = {}, cwd?: string): Promise<ServerProcess> {
+  const child = spawn(process.execPath, [bin('loghour-server.js'), '--port', '0', ...args], {
+    env: cleanEnv(env),
+    cwd,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  const logs: LogRecord[] = []
+  let stderr = ''
+  let buffered = ''
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  return new Promise((resolve, reject) => {
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
+    child.stdout!.on('data', (d: Buffer) => {
+      buffered += d.toString()
+      const lines = buffered.split('\n')
+      buffered = lines.pop()!
+      for (const line of lines) {
+        if (!line.trim()) continue
+        const record = JSON.parse(line) as LogRecord
+        logs.push(record)
+        if (record.msg.startsWith('loghour-server listening')) {
+          resolve({
+            port: record.port as number,
+            child,
+            logs,
+            stderr: () => stderr,
+            stop: (signal = 'SIGTERM') => {
+              child.kill(signal)
+              return exited
+            },
+            rss: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) * 1024,
+            lastHours: () => [...logs].reverse().find((r) => Array.isArray(r.hours))?.hours as number[] | undefined,
+          })
+        }
+      }
+    })
+    void exited.then((code) => reject(new Error(`loghour-server exited (${code}) before listening: ${stderr}`)))
+  })
+}
+
+/** Connects to a local port. */
+export function open(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ port, host: '127.0.0.1' }, () => resolve(socket))
+    socket.once('error', reject)
+  })
+}
+
+/**
+ * Sends `data` over a new connection in pieces of the given sizes (cycled), honouring
+ * backpressure, then half-closes and waits until the server closes too.
+ */
+export async function sendTcp(port: number, data: Buffer, sizes: number[] = [65536]): Promise<void> {
+  const socket = await open(port)
+  const closed = new Promise<void>((resolve, reject) => {
+    socket.on('close', (hadError) => (hadError ? reject(new Error('connection failed')) : resolve()))
+    socket.on('error', reject)
+  })
+  let offset = 0
+  for (let i = 0; offset < data.length; i++) {
+    const size = sizes[i % sizes.length]!
+    if (!socket.write(data.subarray(offset, offset + size))) await new Promise((r) => socket.once('drain', r))
+    offset += size
+  }
+  socket.end()
+  socket.resume()
+  await closed
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+/** Polls `check` until it returns true or `ms` pass. */
+export async function eventually(check: () => boolean | Promise<boolean>, ms = 10_000, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await sleep(25)
+  }
+}

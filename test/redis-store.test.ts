@@ -1,0 +1,101 @@
+// The Redis store as a library user sees it: URL or own ioredis client, flush/stats semantics,
+// cluster-safe temporary keys, and option errors.
+import calculateSlot from 'cluster-key-slot'
+import { Redis } from 'ioredis'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createConsumer, demoLines, OptionError } from '../src/index.js'
+import { deltaKey, hourKey, keyPrefixProblem } from '../src/stores/keys.js'
+import { skipRedis, startRedis, type RedisServer } from './helpers/redis.js'
+
+describe('key names', () => {
+  it.each(['error_hour_', '{loghour}error_hour_', 'a{b', 'a{b{c', '{', 'pre{fix}{other}', 'pre{fix}}', 'é_'])(
+    'the delta key of %s hashes to the hour key’s slot',
+    (prefix) => {
+      for (let h = 0; h < 24; h++) {
+        const target = hourKey(prefix, h)
+        expect(calculateSlot(deltaKey(target))).toBe(calculateSlot(target))
+      }
+    },
+  )
+
+  it('prefixes whose braces would break that are refused', () => {
+    expect(keyPrefixProblem('a}b')).toMatch(/hash tag/)
+    expect(keyPrefixProblem('{}x}')).toMatch(/hash tag/)
+    expect(keyPrefixProblem('x:{}:y')).toMatch(/hash tag/)
+    expect(keyPrefixProblem('{}{x')).toMatch(/hash tag/)
+    expect(() => createConsumer({ keyPrefix: 'a}b' })).toThrow(OptionError)
+  })
+})
+
+describe('Redis store options', () => {
+  it('names a bad URL and refuses a snapshot with Redis', () => {
+    expect(() => createConsumer({ store: { redis: 'http://x' } })).toThrow(
+      'loghour: invalid option "store.redis": expected a redis:// or rediss:// URL, or an ioredis Redis or Cluster instance, got "http://x"',
+    )
+    expect(() => createConsumer({ store: { redis: 'redis://x' }, snapshot: 'f' })).toThrow(
+      'loghour: option "snapshot" applies to the memory store only (Redis keeps the counts itself)',
+    )
+  })
+})
+
+describe.skipIf(skipRedis())('Redis store', () => {
+  let redis: RedisServer
+  beforeAll(async () => {
+    redis = await startRedis()
+  })
+  afterAll(async () => {
+    await redis?.stop()
+  })
+
+  it('flush merges only changes; stats answers from Redis; a user’s client is left open', async () => {
+    const client = new Redis({ port: redis.port, lazyConnect: true })
+    await client.connect()
+    const consumer = createConsumer({ store: { redis: client }, keyPrefix: 'lib_', flushIntervalMs: 60_000 })
+    expect(consumer.storeKind).toBe('redis')
+    const flushes: number[] = []
+    consumer.on('flushed', (info) => flushes.push(info.hours))
+    consumer.write(demoLines(1, 1, 20_000))
+    await consumer.flush()
+    expect(flushes).toEqual([6]) // 20,000 seconds of lines: 6 hours
+    expect(consumer.exportHour(10).subarray(16).every((b) => b === 0)).toBe(true) // delta merged, local part empty
+    await consumer.flush() // nothing new: no merge at all
+    expect(flushes).toEqual([6])
+    consumer.write('{"time":"2019-05-06 03:00:00","ip":"new","status_code":500}\n')
+    const stats = await consumer.stats() // flushes first
+    expect(flushes).toEqual([6, 1])
+    const memory = createConsumer()
+    memory.write(demoLines(1, 1, 20_000))
+    memory.write('{"time":"2019-05-06 03:00:00","ip":"new","status_code":500}\n')
+    expect(stats.hours).toEqual((await memory.stats()).hours)
+    expect(stats.lines.total).toBe(20_001)
+    await consumer.close()
+    expect(client.status).toBe('ready')
+    expect(await client.pfcount('lib_3')).toBe(stats.hours[3])
+    client.disconnect()
+  })
+
+  it('while Redis is unreachable, flush and stats reject, counting goes on, and it all lands later', async () => {
+    const other = await startRedis()
+    const consumer = createConsumer({ store: { redis: other.url }, keyPrefix: 'down_', redisTimeoutMs: 200, flushIntervalMs: 100 })
+    const events: string[] = []
+    consumer.on('storeDown', () => events.push('down'))
+    consumer.on('storeUp', () => events.push('up'))
+    consumer.write(demoLines(1, 1, 10_000))
+    await consumer.flush()
+    other.process.kill('SIGSTOP')
+    consumer.write(demoLines(1, 10_001, 10_000))
+    await expect(consumer.flush()).rejects.toThrow(/Redis merge not confirmed \(changes kept locally\)/)
+    await expect(consumer.stats()).rejects.toThrow(/not confirmed/)
+    await new Promise((r) => setTimeout(r, 500)) // more failed periodic flushes: still one event
+    consumer.write(demoLines(1, 20_001, 10_000))
+    other.process.kill('SIGCONT')
+    await new Promise((r) => setTimeout(r, 600))
+    const stats = await consumer.stats()
+    const memory = createConsumer()
+    memory.write(demoLines(1, 1, 30_000))
+    expect(stats.hours).toEqual((await memory.stats()).hours)
+    expect(events).toEqual(['down', 'up'])
+    await consumer.close()
+    await other.stop()
+  })
+})

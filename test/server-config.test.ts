@@ -1,0 +1,207 @@
+// loghour-server settings (flags > environment > .env > defaults, original names), their error
+// messages and --help; and the `loghour send` / `loghour stats` clients.
+import { spawn } from 'node:child_process'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { resolveServerSettings, SETTINGS, SettingError } from '../src/config.js'
+import { bin, run } from './helpers/cli.js'
+import { freePort, skipRedis, startRedis, type RedisServer } from './helpers/redis.js'
+import { cleanEnv, sendTcp, startServer } from './helpers/server.js'
+
+describe('settings precedence', () => {
+  it('defaults are the original service’s', () => {
+    const { settings, sources } = resolveServerSettings({}, {}, {})
+    expect(settings).toMatchObject({
+      host: '127.0.0.1',
+      port: 2525,
+      redis: undefined,
+      keyPrefix: 'error_hour_',
+      statsIntervalS: 60,
+      maxLineBytes: 65536,
+      logLevel: 'info',
+      logFile: undefined,
+    })
+    expect(new Set(Object.values(sources))).toEqual(new Set(['default']))
+  })
+
+  it('flag beats environment beats .env beats default, per setting', () => {
+    const { settings, sources } = resolveServerSettings(
+      { port: '1001' },
+      { SERVER_PORT: '1002', SERVER_HOST: '0.0.0.0', LOG_LEVEL: 'WARNING' },
+      { SERVER_PORT: '1003', SERVER_HOST: '::1', REDIS_HOUR_KEY_PREFIX: 'from_dotenv_', REDIS_ADDRESS: 'redis-host:6380' },
+    )
+    expect(settings).toMatchObject({ port: 1001, host: '0.0.0.0', keyPrefix: 'from_dotenv_', redis: 'redis://redis-host:6380', logLevel: 'warn' })
+    expect(sources).toMatchObject({ port: 'flag', host: 'environment', keyPrefix: '.env', redis: '.env', statsIntervalS: 'default' })
+  })
+
+  it('an empty REDIS_ADDRESS means the memory store, as before', () => {
+    expect(resolveServerSettings({}, { REDIS_ADDRESS: '' }, {}).settings.redis).toBeUndefined()
+  })
+
+  const bad: Record<string, string> = {
+    SERVER_HOST: '',
+    SERVER_PORT: '65536',
+    SERVER_BUFFER_LIMIT_SIZE: '10',
+    REDIS_ADDRESS: 'http://x',
+    REDIS_HOUR_KEY_PREFIX: 'a}b',
+    REDIS_HOUR_STATS_INTERVAL: '-1',
+    LOG_LEVEL: 'loud',
+    LOGHOUR_FLUSH_INTERVAL_MS: '1.5',
+    LOGHOUR_REDIS_TIMEOUT_MS: 'soon',
+    LOGHOUR_MAX_CONNECTIONS: '0',
+    LOGHOUR_IDLE_TIMEOUT: '1e3',
+    LOGHOUR_DRAIN_TIMEOUT: '3601',
+  }
+
+  it.each(SETTINGS.filter((s) => s.env in bad).map((s) => [s.env, s] as const))(
+    'a bad %s names the setting, the value, where it came from and what is accepted',
+    (env, s) => {
+      const value = bad[env]!
+      expect(() => resolveServerSettings({}, { [env]: value }, {})).toThrow(SettingError)
+      expect(() => resolveServerSettings({}, { [env]: value }, {})).toThrow(
+        `invalid ${env} ${JSON.stringify(value)} (from the environment): expected ${s.accepts}`,
+      )
+      expect(() => resolveServerSettings({}, {}, { [env]: value })).toThrow(`(from .env)`)
+      expect(() => resolveServerSettings({ [s.key]: value }, {}, {})).toThrow(`invalid ${s.flag} ${JSON.stringify(value)}: expected`)
+    },
+  )
+
+  it('every setting with a possible bad value is covered above', () => {
+    const free = ['LOG_FILENAME', 'LOGHOUR_SNAPSHOT'] // any path is accepted
+    expect(SETTINGS.map((s) => s.env).filter((e) => !free.includes(e)).sort()).toEqual(Object.keys(bad).sort())
+  })
+
+  it('snapshot and Redis together are refused', () => {
+    expect(() => resolveServerSettings({ snapshot: 'x' }, { REDIS_ADDRESS: 'localhost' }, {})).toThrow(
+      'invalid combination: --snapshot applies to the in-memory store, but Redis is set (REDIS_ADDRESS); drop one',
+    )
+  })
+})
+
+describe('loghour-server command line', () => {
+  it('a bad setting is a one-line error and exit code 2', async () => {
+    const r = await run('loghour-server.js', [], undefined, { env: cleanEnv({ SERVER_PORT: 'http' }) })
+    expect(r.code).toBe(2)
+    expect(r.stderr).toBe('loghour-server: invalid SERVER_PORT "http" (from the environment): expected an integer from 0 to 65535\n')
+    const flag = await run('loghour-server.js', ['--log-level', 'chatty'], undefined, { env: cleanEnv() })
+    expect(flag.code).toBe(2)
+    expect(flag.stderr.trim().split('\n')).toHaveLength(1)
+    const unknown = await run('loghour-server.js', ['--prot', '1'], undefined, { env: cleanEnv() })
+    expect(unknown.code).toBe(2)
+    expect(unknown.stderr).toContain("unknown option '--prot'")
+  })
+
+  it('--help shows every flag with its environment name and default', async () => {
+    const r = await run('loghour-server.js', ['--help'], undefined, { env: cleanEnv() })
+    expect(r.code).toBe(0)
+    const help = r.stdout.toString().replace(/\s+/g, ' ')
+    for (const s of SETTINGS) {
+      expect(help).toContain(`${s.flag} ${s.arg}`)
+      expect(help).toContain(`[env ${s.env}; default ${s.shown}]`)
+    }
+  })
+
+  it('the port comes from the flag, else the environment, else .env', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'loghour-env-'))
+    const [a, b, c] = [await freePort(), await freePort(), await freePort()]
+    writeFileSync(join(cwd, '.env'), `# settings\nSERVER_PORT=${a}\nREDIS_HOUR_STATS_INTERVAL=0\n`)
+    const viaEnv = spawn(process.execPath, [bin('loghour-server.js')], { cwd, env: cleanEnv({ SERVER_PORT: String(b) }), stdio: ['ignore', 'pipe', 'pipe'] })
+    const viaDotenv = spawn(process.execPath, [bin('loghour-server.js')], { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+    const viaFlag = spawn(process.execPath, [bin('loghour-server.js'), '--port', String(c)], { cwd, env: cleanEnv({ SERVER_PORT: String(b) }), stdio: ['ignore', 'pipe', 'pipe'] })
+    const portOf = (child: typeof viaEnv) =>
+      new Promise<number>((resolve) => {
+        let out = ''
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString()
+          const m = /"port":(\d+)/.exec(out)
+          if (m) resolve(Number(m[1]))
+        })
+      })
+    const ports = await Promise.all([portOf(viaEnv), portOf(viaDotenv), portOf(viaFlag)])
+    for (const child of [viaEnv, viaDotenv, viaFlag]) child.kill('SIGTERM')
+    expect(ports).toEqual([b, a, c])
+  })
+
+  it('a second signal exits at once', async () => {
+    const server = await startServer(['--drain-timeout', '30'])
+    const { open } = await import('./helpers/server.js')
+    const socket = await open(server.port)
+    socket.on('error', () => {})
+    socket.write('{"partial":') // keeps the connection busy: a drain would wait
+    const interval = setInterval(() => socket.write(' '), 50)
+    server.child.kill('SIGINT')
+    await new Promise((r) => setTimeout(r, 300))
+    const code = await server.stop('SIGINT')
+    clearInterval(interval)
+    socket.destroy()
+    expect(code).toBe(130)
+  })
+})
+
+describe('loghour send', () => {
+  it('cannot connect: a clear message and exit code 1', async () => {
+    const port = await freePort()
+    const r = await run('loghour.js', ['send', '--port', String(port)], 'x\n', { env: cleanEnv() })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toBe(`loghour: cannot connect to 127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}\n`)
+  })
+
+  it('the connection drops: a clear message and exit code 1', async () => {
+    const server = createServer((socket) => {
+      socket.once('data', () => socket.resetAndDestroy())
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    const { port } = server.address() as { port: number }
+    const r = await run('loghour.js', ['send', '--port', String(port)], Buffer.alloc(64 * 1024 * 1024, 'x\n'), { env: cleanEnv() })
+    server.close()
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(new RegExp(`^loghour: connection to 127.0.0.1:${port} lost after \\d+ bytes: `))
+  })
+
+  it('uses SERVER_HOST and SERVER_PORT like the original client', async () => {
+    const server = await startServer(['--stats-interval', '0'])
+    const r = await run('loghour.js', ['send'], '{"time":"2019-05-06 17:24:53","ip":"a","status_code":500}', {
+      env: cleanEnv({ SERVER_PORT: String(server.port) }),
+    })
+    expect(r.code).toBe(0)
+    await server.stop()
+    expect(server.lastHours()![17]).toBe(1) // the last line had no newline and still counted
+  })
+})
+
+describe.skipIf(skipRedis())('loghour stats', () => {
+  let redis: RedisServer
+  beforeAll(async () => {
+    redis = await startRedis()
+  })
+  afterAll(async () => {
+    await redis?.stop()
+  })
+
+  it('prints the answer from Redis, fed by two servers', async () => {
+    const env = { REDIS_ADDRESS: redis.url, REDIS_HOUR_KEY_PREFIX: 'two_' }
+    const [s1, s2] = await Promise.all([startServer([], env), startServer([], env)])
+    await sendTcp(s1.port, Buffer.from('{"time":"2019-05-06 17:00:00","ip":"a","status_code":500}\n{"time":"2019-05-06 09:00:00","ip":"a","status_code":500}\n'))
+    await sendTcp(s2.port, Buffer.from('{"time":"2019-05-06 17:30:00","ip":"a","status_code":503}\n{"time":"2019-05-06 17:00:00","ip":"b","status_code":500}\n'))
+    await Promise.all([s1.stop(), s2.stop()])
+    const r = await run('loghour.js', ['stats', '--json'], undefined, { env: cleanEnv(env) })
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.stdout.toString())).toEqual({
+      hours: Array.from({ length: 24 }, (_, h) => (h === 17 ? 2 : h === 9 ? 1 : 0)),
+      peakHour: 17,
+      peakUsers: 2,
+    })
+    const human = await run('loghour.js', ['stats', '--redis', redis.url, '--key-prefix', 'two_'], undefined, { env: cleanEnv() })
+    expect(human.stdout.toString()).toContain('Peak hour: 17:00–17:59, 2 distinct users')
+  })
+
+  it('Redis unreachable: exit code 1 and a clear message', async () => {
+    const port = await freePort()
+    const r = await run('loghour.js', ['stats', '--redis', `127.0.0.1:${port}`], undefined, { env: cleanEnv() })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(new RegExp(`^loghour: cannot read the hour keys from Redis at redis://127.0.0.1:${port}: `))
+  })
+})

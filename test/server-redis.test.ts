@@ -1,0 +1,146 @@
+// loghour-server with the Redis store, against real redis-servers: the original service's test,
+// concurrent connections, Redis paused and killed mid-stream, SIGTERM right after a sender.
+import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createConsumer, demoLines, INVALID_REASONS } from '../src/index.js'
+import { bin } from './helpers/cli.js'
+import { modelStream } from './helpers/model.js'
+import { skipRedis, startRedis, type RedisServer } from './helpers/redis.js'
+import { cleanEnv, eventually, sendTcp, sleep, startServer } from './helpers/server.js'
+
+const reference = readFileSync(join(__dirname, 'fixtures/reference-12.log'))
+
+/** PFADDs the model's counted elements of `stream` into `<prefix><H>`. */
+async function pfaddReference(redis: RedisServer, stream: Buffer, prefix: string): Promise<void> {
+  const client = redis.client()
+  const model = modelStream(stream, 65536, INVALID_REASONS)
+  const byHour = new Map<number, Buffer[]>()
+  for (const { hour, element } of model.counted) byHour.set(hour, [...(byHour.get(hour) ?? []), element])
+  for (const [hour, elements] of byHour) {
+    for (let i = 0; i < elements.length; i += 5000) await client.pfadd(`${prefix}${hour}`, ...elements.slice(i, i + 5000))
+  }
+}
+
+async function pfcounts(redis: RedisServer, prefix: string): Promise<number[]> {
+  const client = redis.client()
+  return Promise.all(Array.from({ length: 24 }, (_, h) => client.pfcount(`${prefix}${h}`)))
+}
+
+describe.skipIf(skipRedis())('loghour-server with Redis', () => {
+  let redis: RedisServer
+
+  beforeAll(async () => {
+    redis = await startRedis()
+  })
+  afterAll(async () => {
+    await redis?.stop()
+  })
+
+  it("the original service's test: error_hour_16 = 1, error_hour_17 = 4, every other hour 0", async () => {
+    await redis.client().flushall()
+    const server = await startServer([], { REDIS_ADDRESS: `127.0.0.1:${redis.port}` })
+    await sendTcp(server.port, reference)
+    expect(await server.stop('SIGTERM')).toBe(0)
+    expect(await pfcounts(redis, 'error_hour_')).toEqual(Array.from({ length: 24 }, (_, h) => (h === 16 ? 1 : h === 17 ? 4 : 0)))
+    expect(await redis.client().keys('*')).toEqual(expect.arrayContaining(['error_hour_16', 'error_hour_17']))
+    expect((await redis.client().keys('*')).filter((k) => k.includes('delta'))).toEqual([])
+  })
+
+  it('concurrent connections with random write sizes give exactly the registers of one stream', async () => {
+    const data = demoLines(1, 1, 120_000)
+    const server = await startServer(['--flush-interval', '50'], { REDIS_ADDRESS: redis.url, REDIS_HOUR_KEY_PREFIX: 'conc_' })
+    // Eight connections, each a run of whole lines, each written in its own odd sizes.
+    const slices: Buffer[] = []
+    for (let i = 0, start = 0; i < 8; i++) {
+      const end = i === 7 ? data.length : data.indexOf(0x0a, Math.floor(((i + 1) * data.length) / 8)) + 1
+      slices.push(data.subarray(start, end))
+      start = end
+    }
+    await Promise.all(slices.map((slice, i) => sendTcp(server.port, slice, [1 + i * 37, 4096 + i, 65536 * (i + 1), 7])))
+    expect(await server.stop()).toBe(0)
+    const one = createConsumer()
+    one.write(data)
+    await one.close()
+    const expected = (await one.stats()).hours
+    expect(await pfcounts(redis, 'conc_')).toEqual(expected)
+    for (let h = 0; h < 24; h++) {
+      const value = await redis.client().getBuffer(`conc_${h}`)
+      // Same registers as the single stream; only the cache bytes of the header may differ.
+      expect(value!.subarray(16).equals(one.exportHour(h).subarray(16)), `hour ${h}`).toBe(true)
+    }
+  })
+})
+
+describe.skipIf(skipRedis())('loghour-server while Redis fails', () => {
+  it('Redis paused (SIGSTOP) and then killed and restarted (AOF) mid-stream: nothing lost', async () => {
+    const redis = await startRedis({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] })
+    try {
+      const server = await startServer(['--flush-interval', '100', '--redis-timeout', '300'], {
+        REDIS_ADDRESS: redis.url,
+        REDIS_HOUR_KEY_PREFIX: 'fault_',
+      })
+      const batches = Array.from({ length: 6 }, (_, i) => demoLines(1, 1 + i * 30_000, 30_000))
+      await sendTcp(server.port, batches[0]!)
+      await sleep(300)
+      redis.process.kill('SIGSTOP')
+      await sendTcp(server.port, batches[1]!)
+      await sleep(1200) // several flushes time out meanwhile
+      await sendTcp(server.port, batches[2]!)
+      redis.process.kill('SIGCONT')
+      await sleep(500)
+      await sendTcp(server.port, batches[3]!)
+      await redis.restart() // SIGKILL, then start again on the same port and directory
+      await sendTcp(server.port, batches[4]!)
+      await sleep(1500) // the server reconnects (with backoff) and merges what it kept
+      await sendTcp(server.port, batches[5]!)
+      expect(await server.stop()).toBe(0)
+      const messages = server.logs.map((r) => r.msg)
+      expect(messages.filter((m) => m.startsWith('store unavailable')).length).toBeGreaterThanOrEqual(1)
+      expect(messages.filter((m) => m.startsWith('store unavailable')).length).toBeLessThanOrEqual(2) // once per outage
+      expect(messages.some((m) => m.startsWith('store reachable again'))).toBe(true)
+      const all = Buffer.concat(batches)
+      await pfaddReference(redis, all, 'ref_')
+      expect(await pfcounts(redis, 'fault_')).toEqual(await pfcounts(redis, 'ref_'))
+    } finally {
+      await redis.stop()
+    }
+  })
+
+  it('SIGTERM immediately after a 1M-line `loghour send` finishes: nothing lost', async () => {
+    const redis = await startRedis()
+    try {
+      const server = await startServer([], { REDIS_ADDRESS: redis.url, REDIS_HOUR_KEY_PREFIX: 'term_' })
+      const data = demoLines(1, 1, 1_000_000)
+      const sender = spawn(process.execPath, [bin('loghour.js'), 'send', '--port', String(server.port)], {
+        env: cleanEnv(),
+        stdio: ['pipe', 'ignore', 'pipe'],
+      })
+      sender.stdin.end(data)
+      const code = await new Promise((r) => sender.once('exit', r))
+      expect(code).toBe(0)
+      expect(await server.stop('SIGTERM')).toBe(0)
+      const one = createConsumer()
+      one.write(data)
+      await one.close()
+      expect(await pfcounts(redis, 'term_')).toEqual((await one.stats()).hours)
+      const final = server.logs.find((r) => r.msg.startsWith('stopped'))
+      expect(final).toMatchObject({ accepted: 1, aborted: 0, droppedPartialBytes: 0 })
+      const counted = [...server.logs].reverse().find((r) => r.lines) as unknown as { lines: { total: number } }
+      expect(counted.lines.total).toBe(1_000_000)
+    } finally {
+      await redis.stop()
+    }
+  })
+
+  it('with Redis down at shutdown, the final flush retries, then exits 1 and says so', async () => {
+    const redis = await startRedis()
+    const server = await startServer(['--redis-timeout', '500'], { REDIS_ADDRESS: redis.url })
+    await redis.stop()
+    await sendTcp(server.port, reference)
+    await eventually(() => server.logs.length > 0)
+    expect(await server.stop()).toBe(1)
+    expect(server.logs.some((r) => r.msg.startsWith('stopped, but the final flush failed'))).toBe(true)
+  })
+})

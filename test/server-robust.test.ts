@@ -1,0 +1,92 @@
+// Bad input is normal input for the TCP server: garbage, 1 MB lines, clients resetting mid-line
+// and hundreds of idle connections never stop it counting correctly, and its memory stays bounded.
+import { randomFillSync } from 'node:crypto'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Socket } from 'node:net'
+import { describe, expect, it } from 'vitest'
+import { open, sendTcp, sleep, startServer } from './helpers/server.js'
+
+const reference = readFileSync(join(__dirname, 'fixtures/reference-12.log'))
+const MiB = 1024 * 1024
+
+describe.skipIf(process.platform !== 'linux')('loghour-server under hostile clients', () => {
+  it('keeps counting correctly with bounded memory', async () => {
+    const server = await startServer(['--stats-interval', '0', '--drain-timeout', '2'])
+    await sendTcp(server.port, reference) // warm up every code path once
+    await sleep(200)
+    const baseline = server.rss()
+    let peak = baseline
+    const sampler = setInterval(() => (peak = Math.max(peak, server.rss())), 20)
+
+    // 500 idle connections, 100 of them holding an unfinished line.
+    const idle: Socket[] = []
+    for (let i = 0; i < 500; i++) {
+      const socket = await open(server.port)
+      socket.on('error', () => {})
+      if (i % 5 === 0) socket.write(`{"time":"2019-05-06 17:00:00","ip":"idle${i}","pad":"${'x'.repeat(1000)}`)
+      idle.push(socket)
+    }
+    await sleep(300)
+    const withIdle = server.rss()
+
+    // Garbage: 32 MiB of random bytes, and 64 lines of 1 MiB each.
+    await sendTcp(server.port, randomFillSync(Buffer.alloc(32 * MiB)), [65536, 1, 1000, 300_000])
+    const megaLine = Buffer.concat([Buffer.from('{"pad":"'), Buffer.alloc(MiB, 'a'), Buffer.from('"}\n')])
+    await sendTcp(server.port, Buffer.concat(Array.from({ length: 64 }, () => megaLine)))
+
+    // 50 clients reset the connection in the middle of a line.
+    for (let i = 0; i < 50; i++) {
+      const socket = await open(server.port)
+      socket.on('error', () => {})
+      socket.write(`${reference.subarray(0, 200).toString()}{"time":"2019-05-06 17:00:00","ip":"reset${i}`)
+      await sleep(2)
+      socket.resetAndDestroy()
+    }
+
+    // And the reference lines still count.
+    await sendTcp(server.port, reference)
+    await sleep(300)
+    clearInterval(sampler)
+    peak = Math.max(peak, server.rss())
+
+    expect(await server.stop()).toBe(0)
+    idle.forEach((s) => s.destroy())
+    const hours = server.lastHours()!
+    // Two copies of the reference were sent, plus 50 × the first 200 bytes (two lines, neither a 5xx).
+    expect(hours[16]).toBe(1)
+    expect(hours[17]).toBe(4)
+    expect(hours.reduce((a, b) => a + b, 0)).toBe(5)
+    const stopped = server.logs.find((r) => r.msg.startsWith('stopped')) as Record<string, number>
+    // A reset that reaches the kernel before the server read anything may surface as a plain close.
+    expect(stopped.aborted).toBeGreaterThan(40)
+    expect(stopped.accepted).toBe(1 + 500 + 2 + 50 + 1)
+    expect(stopped.droppedPartialBytes).toBeGreaterThanOrEqual(100 * 1000)
+    const counts = [...server.logs].reverse().find((r) => r.invalid) as unknown as { invalid: Record<string, number> }
+    expect(counts.invalid.tooLong).toBeGreaterThanOrEqual(64)
+
+    const perIdleKiB = (withIdle - baseline) / 500 / 1024
+    const growthMiB = (peak - baseline) / MiB
+    console.log(`idle connections: ${perIdleKiB.toFixed(1)} KiB each; peak RSS growth ${growthMiB.toFixed(1)} MiB over ${(baseline / MiB).toFixed(0)} MiB`)
+    expect(perIdleKiB).toBeLessThan(64)
+    expect(growthMiB).toBeLessThan(64)
+  })
+
+  it('refuses connections beyond --max-connections and closes idle ones after --idle-timeout', async () => {
+    const server = await startServer(['--max-connections', '3', '--idle-timeout', '0.3', '--stats-interval', '0'])
+    const sockets = await Promise.all(Array.from({ length: 5 }, () => open(server.port)))
+    const closedAt = sockets.map(() => 0)
+    const started = Date.now()
+    sockets.forEach((s, i) => {
+      s.on('error', () => {})
+      s.on('close', () => (closedAt[i] = Date.now() - started))
+    })
+    await sleep(1000)
+    expect(closedAt.every((t) => t > 0)).toBe(true)
+    // Two were refused at once, three were closed by the idle timeout.
+    expect(closedAt.filter((t) => t < 200).length).toBe(2)
+    expect(closedAt.filter((t) => t >= 250).length).toBe(3)
+    expect(await server.stop()).toBe(0)
+    expect(server.logs.find((r) => r.msg.startsWith('stopped'))).toMatchObject({ accepted: 3, refused: 2 })
+  })
+})
