@@ -50,41 +50,167 @@ fn two(s: &[u8], at: usize) -> Option<u32> {
 /// assert!(parse_timestamp(b"2019-02-29T10:00:00Z").is_none());
 /// ```
 pub fn parse_timestamp(s: &[u8]) -> Option<Timestamp> {
-  if s.len() < 19 || s[4] != b'-' || s[7] != b'-' || !matches!(s[10], b' ' | b'T') || s[13] != b':' || s[16] != b':' {
-    return None;
+  let date: &[u8; 10] = s.get(..10)?.try_into().ok()?;
+  date_weekday(date)?;
+  let hour = parse_time_of_day(s)?;
+  Some(Timestamp {
+    year: (two(s, 0)? * 100 + two(s, 2)?) as u16,
+    month: two(s, 5)? as u8,
+    day: two(s, 8)? as u8,
+    hour,
+  })
+}
+
+/// Parses timestamps like [`parse_timestamp`], remembering the last date seen: log lines come
+/// in time order, so the date's validation and weekday are usually computed once per day.
+#[derive(Default)]
+pub struct TimestampParser {
+  /// The last date (its first 8 bytes and last 2) and its weekday, 0 for an invalid date.
+  last: Option<(u64, u16, u8)>,
+  /// The last valid `YYYY-MM-DD?HH:MM` (bytes 0..8 and 8..16) with its hour and weekday: lines
+  /// of the same minute only need their seconds checked.
+  minute: Option<(u64, u64, HourAndWeekday)>,
+}
+
+/// Hour and ISO weekday (1 = Monday … 7 = Sunday) of a valid timestamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HourAndWeekday {
+  pub hour: u8,
+  pub weekday: u8,
+}
+
+const LO: u64 = 0x0101_0101_0101_0101;
+
+#[inline(always)]
+fn le8(s: &[u8], at: usize) -> u64 {
+  u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or([0; 8]))
+}
+
+/// Lanes (bytes selected by `mask`, 0xff each) of `x` that are not ASCII digits.
+#[inline(always)]
+fn non_digits(x: u64, mask: u64) -> u64 {
+  let y = x ^ (LO * 0x30); // digits become 0..=9
+  ((y & (LO * 0xf0)) | (((y & (LO * 0x0f)) + LO * 0x06) & (LO * 0x10))) & mask
+}
+
+/// `YYYY-MM-DD?HH:MM:SS` digits and `-`/`:` separators, checked eight bytes at a time
+/// (the date/time separator at byte 10 is checked by the caller).
+#[inline(always)]
+fn core_shape_ok(a: u64, b: u64, c: u64) -> bool {
+  // a = bytes 0..8 "YYYY-MM-", b = bytes 8..16 "DD?HH:MM", c = bytes 11..19 "HH:MM:SS".
+  const A_DIGITS: u64 = 0x00ff_ff00_ffff_ffff;
+  const B_DIGITS: u64 = 0xffff_00ff_ff00_ffff;
+  const C_DIGITS: u64 = 0xffff_00ff_ff00_ffff;
+  non_digits(a, A_DIGITS) | non_digits(b, B_DIGITS) | non_digits(c, C_DIGITS) == 0
+    && a & !A_DIGITS == 0x2d00_002d_0000_0000
+    && c & !C_DIGITS == 0x0000_3a00_003a_0000
+}
+
+impl TimestampParser {
+  /// The hour and weekday of a valid timestamp; `None` exactly when [`parse_timestamp`] says so.
+  ///
+  /// ```
+  /// let mut p = loghour::calendar::TimestampParser::default();
+  /// let t = p.parse(b"2019-05-06T17:24:53Z").unwrap();
+  /// assert_eq!((t.hour, t.weekday), (17, 1));
+  /// ```
+  #[inline(always)]
+  pub fn parse(&mut self, s: &[u8]) -> Option<HourAndWeekday> {
+    if s.len() < 19 {
+      return None;
+    }
+    let (a, b, c) = (le8(s, 0), le8(s, 8), le8(s, 11));
+    if let Some((ma, mb, known)) = self.minute {
+      // Same minute as the last line: only ":SS" (bytes 16..19) is new.
+      if ma == a && mb == b {
+        let secs = c >> 40; // bytes 16, 17, 18
+        let tens = ((secs >> 8) & 0xff) as u8;
+        let ones = ((secs >> 16) & 0xff) as u8;
+        if secs & 0xff == b':' as u64
+          && (b'0'..=b'5').contains(&tens)
+          && ones.is_ascii_digit()
+          && (s.len() == 19 || zone_ok(&s[19..]))
+        {
+          return Some(known);
+        }
+        return None;
+      }
+    }
+    self.parse_new_minute(s, a, b, c)
   }
-  let year = two(s, 0)? * 100 + two(s, 2)?;
-  let month = two(s, 5)?;
-  let day = two(s, 8)?;
-  let hour = two(s, 11)?;
-  let minute = two(s, 14)?;
-  let second = two(s, 17)?;
-  if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) || hour > 23 || minute > 59 || second > 59 {
-    return None;
+
+  #[inline(never)]
+  fn parse_new_minute(&mut self, s: &[u8], a: u64, b: u64, c: u64) -> Option<HourAndWeekday> {
+    if !core_shape_ok(a, b, c) || !matches!(s[10], b' ' | b'T') {
+      return None;
+    }
+    let tail = u16::from_le_bytes([s[8], s[9]]);
+    let weekday = match self.last {
+      Some((la, lt, weekday)) if la == a && lt == tail => weekday,
+      _ => {
+        let weekday = date_weekday(s[..10].try_into().ok()?).unwrap_or(0);
+        self.last = Some((a, tail, weekday));
+        weekday
+      }
+    };
+    // c = "HH:MM:SS", one digit per byte (validated above).
+    let digit = |k: u32| ((c >> (8 * k)) & 0x0f) as u32;
+    let hour = digit(0) * 10 + digit(1);
+    if weekday == 0 || hour > 23 || digit(3) > 5 || digit(6) > 5 {
+      return None;
+    }
+    let known = HourAndWeekday {
+      hour: hour as u8,
+      weekday,
+    };
+    self.minute = Some((a, b, known));
+    if s.len() > 19 && !zone_ok(&s[19..]) {
+      return None;
+    }
+    Some(known)
   }
-  let mut rest = &s[19..];
+}
+
+/// Optional fraction (`.` and digits) then optional `Z` or `±HH:MM`.
+fn zone_ok(mut rest: &[u8]) -> bool {
   if let Some((b'.', frac)) = rest.split_first() {
     let digits = frac.iter().take_while(|b| b.is_ascii_digit()).count();
     if digits == 0 {
-      return None;
+      return false;
     }
     rest = &frac[digits..];
   }
   match rest {
-    [] | [b'Z'] => {}
-    [b'+' | b'-', _, _, b':', _, _] => {
-      if two(rest, 1)? > 23 || two(rest, 4)? > 59 {
-        return None;
-      }
-    }
-    _ => return None,
+    [] | [b'Z'] => true,
+    [b'+' | b'-', _, _, b':', _, _] => matches!((two(rest, 1), two(rest, 4)), (Some(h), Some(m)) if h <= 23 && m <= 59),
+    _ => false,
   }
-  Some(Timestamp {
-    year: year as u16,
-    month: month as u8,
-    day: day as u8,
-    hour: hour as u8,
-  })
+}
+
+/// Weekday of a valid `YYYY-MM-DD`, or `None`.
+fn date_weekday(d: &[u8; 10]) -> Option<u8> {
+  if d[4] != b'-' || d[7] != b'-' {
+    return None;
+  }
+  let year = two(d, 0)? * 100 + two(d, 2)?;
+  let month = two(d, 5)?;
+  let day = two(d, 8)?;
+  if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
+    return None;
+  }
+  Some(weekday(year as i64, month, day))
+}
+
+/// Validates everything after the date (`THH:MM:SS[.f][Z|±HH:MM]`); returns the hour.
+fn parse_time_of_day(s: &[u8]) -> Option<u8> {
+  if s.len() < 19 || !matches!(s[10], b' ' | b'T') || s[13] != b':' || s[16] != b':' {
+    return None;
+  }
+  let hour = two(s, 11)?;
+  if hour > 23 || two(s, 14)? > 59 || two(s, 17)? > 59 || !zone_ok(&s[19..]) {
+    return None;
+  }
+  Some(hour as u8)
 }
 
 /// Gregorian leap year.
@@ -178,6 +304,45 @@ mod tests {
       assert!(parse_timestamp(s.as_bytes()).is_some(), "{s}");
     }
     assert_eq!(parse_timestamp(b"2019-05-06T17:24:53+05:30").unwrap().hour, 17);
+  }
+
+  #[test]
+  fn the_caching_parser_agrees_with_parse_timestamp() {
+    let mut p = TimestampParser::default();
+    let cases = [
+      "2019-05-06 17:24:53",
+      "2019-05-06 18:00:00",
+      "2019-05-06 1a:00:00",
+      "2019-05-06 18:00:0:",
+      "2019-05-06 18:00;00",
+      "2019-05-06 18:00:00 ",
+      "2019/05-06 18:00:00",
+      "2019-05-06 18:00:01",
+      "2019-05-06 18:00:60",
+      "2019-05-06 18:00:5a",
+      "2019-05-06 18:00;59",
+      "2019-05-06 18:00:59.1",
+      "2019-05-06 18:00:59.",
+      "2019-05-06 18:00:59Z",
+      "2019-05-06X18:00:00",
+      "2019-05-06 18-00:00",
+      "201\u{0}-05-06 18:00:00",
+      "2019-02-29 10:00:00",
+      "2019-02-29 10:00:00",
+      "2019-05-06 24:00:00",
+      "2019-05-11T10:24:57Z",
+      "2019-05-11T10:24:57+99:00",
+      "2020-02-29 10:00:00.5",
+      "2019-05-0x 10:00:00",
+      "2019-05-06",
+    ];
+    for s in cases {
+      let want = parse_timestamp(s.as_bytes()).map(|t| HourAndWeekday {
+        hour: t.hour,
+        weekday: t.weekday(),
+      });
+      assert_eq!(p.parse(s.as_bytes()), want, "{s}");
+    }
   }
 
   #[test]

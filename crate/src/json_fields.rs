@@ -77,16 +77,45 @@ fn skip_ws(s: &[u8], mut i: usize) -> usize {
   i
 }
 
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+/// High bit set in each byte of `w` that is `"`, `\\` or a control character (< 0x20). Borrows
+/// can only flag bytes above a true match, so the lowest flag is always exact.
+#[inline(always)]
+fn string_stops(w: u64) -> u64 {
+  let quote = w ^ (LO * b'"' as u64);
+  let backslash = w ^ (LO * b'\\' as u64);
+  let zero_quote = quote.wrapping_sub(LO) & !quote;
+  let zero_backslash = backslash.wrapping_sub(LO) & !backslash;
+  let control = w.wrapping_sub(LO * 0x20) & !w;
+  (zero_quote | zero_backslash | control) & HI
+}
+
+/// Index of the first `"`, `\\` or control byte at or after `i`, or `s.len()`; eight bytes at a
+/// time (bytes >= 0x80 are plain: the caller validates UTF-8 where it matters).
+#[inline(always)]
+fn find_string_stop(s: &[u8], mut i: usize) -> usize {
+  while let Some(word) = s.get(i..i + 8) {
+    let stops = string_stops(u64::from_le_bytes(word.try_into().unwrap_or([0; 8])));
+    if stops != 0 {
+      return i + (stops.trailing_zeros() / 8) as usize;
+    }
+    i += 8;
+  }
+  while i < s.len() && CLASS[s[i] as usize] & STR_STOP == 0 {
+    i += 1;
+  }
+  i
+}
+
 /// Scans a string whose opening quote is at `i - 1`; returns the index after the closing quote
 /// and whether it contains escapes.
 #[inline]
 fn scan_string(s: &[u8], mut i: usize) -> Option<(usize, bool)> {
   let mut escaped = false;
   loop {
-    // Plain bytes (including non-ASCII, which the caller validates if it uses the string).
-    while i < s.len() && CLASS[s[i] as usize] & STR_STOP == 0 {
-      i += 1;
-    }
+    i = find_string_stop(s, i);
     match *s.get(i)? {
       b'"' => return Some((i + 1, escaped)),
       b'\\' => {
@@ -329,11 +358,11 @@ impl FieldExtractor {
       raw
     };
     let n = &self.names;
-    if key == n.status.as_slice() {
+    if same(key, &n.status) {
       Some(2)
-    } else if key == n.time.as_slice() {
+    } else if same(key, &n.time) {
       Some(0)
-    } else if key == n.ip.as_slice() {
+    } else if same(key, &n.ip) {
       Some(1)
     } else {
       None
@@ -423,6 +452,12 @@ impl FieldExtractor {
     let d = depth - 1;
     self.stack[d / 64] & (1 << (d % 64)) != 0
   }
+}
+
+/// Byte equality for short keys, inlined (a `memcmp` call costs more than the comparison).
+#[inline(always)]
+fn same(a: &[u8], b: &[u8]) -> bool {
+  a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }
 
 /// Expects `"key"` then `:` at `i`; returns the index after the colon.

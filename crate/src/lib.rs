@@ -5,6 +5,7 @@
 #![deny(clippy::all)]
 
 pub mod calendar;
+pub mod compact;
 pub mod demo;
 pub mod hll;
 pub mod json_fields;
@@ -127,7 +128,7 @@ impl NativeSketchSet {
 
   #[napi(catch_unwind)]
   pub fn counters(&self) -> NativeCounters {
-    self.sketch.borrow().counters().into()
+    (&self.sketch.borrow().counters()).into()
   }
 
   /// Adds counters (restored from a snapshot).
@@ -243,7 +244,7 @@ impl NativeScanner {
 
   #[napi(catch_unwind)]
   pub fn counters(&self) -> NativeCounters {
-    (&self.collected.counters).into()
+    (&self.collected.tally.counters()).into()
   }
 }
 

@@ -1,6 +1,6 @@
 //! Splitting a byte stream into lines across arbitrary chunk boundaries, with bounded memory.
 
-use memchr::{memchr, memchr_iter};
+use memchr::memchr;
 
 /// One line of the stream, without its `\n`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,7 +71,7 @@ impl LineSplitter {
       rest = &rest[nl + 1..];
     }
     let mut start = 0;
-    for nl in memchr_iter(b'\n', rest) {
+    for nl in Newlines::new(rest) {
       let line = &rest[start..nl];
       on_line(if line.len() > self.max_line_bytes {
         Line::TooLong
@@ -115,6 +115,78 @@ impl LineSplitter {
   }
 }
 
+/// Positions of `\n` in a chunk, found 64 bytes at a time: one bit mask per block, then one
+/// bit per line (cheaper than a search call per line when lines are short).
+struct Newlines<'a> {
+  hay: &'a [u8],
+  /// Start of the block `mask` describes.
+  base: usize,
+  mask: u64,
+}
+
+impl<'a> Newlines<'a> {
+  fn new(hay: &'a [u8]) -> Self {
+    Newlines {
+      hay,
+      base: 0,
+      mask: block_mask(hay),
+    }
+  }
+}
+
+impl Iterator for Newlines<'_> {
+  type Item = usize;
+
+  #[inline(always)]
+  fn next(&mut self) -> Option<usize> {
+    while self.mask == 0 {
+      self.base += 64;
+      if self.base >= self.hay.len() {
+        return None;
+      }
+      self.mask = block_mask(&self.hay[self.base..]);
+    }
+    let bit = self.mask.trailing_zeros() as usize;
+    self.mask &= self.mask - 1;
+    Some(self.base + bit)
+  }
+}
+
+/// Bit `i` set when `block[i] == b'\n'`, for the first 64 bytes of `block`.
+#[inline(always)]
+fn block_mask(block: &[u8]) -> u64 {
+  match block.first_chunk::<64>() {
+    Some(full) => full_block_mask(full),
+    None => block
+      .iter()
+      .enumerate()
+      .fold(0, |m, (i, &b)| m | (((b == b'\n') as u64) << i)),
+  }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn full_block_mask(block: &[u8; 64]) -> u64 {
+  use std::arch::x86_64::{__m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8};
+  // SAFETY: SSE2 is part of the x86_64 baseline, and the four unaligned 16-byte loads read
+  // exactly the 64 bytes of `block`.
+  unsafe {
+    let newline = _mm_set1_epi8(b'\n' as i8);
+    let p = block.as_ptr() as *const __m128i;
+    let m = |k: usize| _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_loadu_si128(p.add(k)), newline)) as u16 as u64;
+    m(0) | m(1) << 16 | m(2) << 32 | m(3) << 48
+  }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn full_block_mask(block: &[u8; 64]) -> u64 {
+  block
+    .iter()
+    .enumerate()
+    .fold(0, |m, (i, &b)| m | (((b == b'\n') as u64) << i))
+}
+
 #[cfg(test)]
 mod tests {
   use super::*;
@@ -144,6 +216,27 @@ mod tests {
     assert_eq!(whole, ["a", "", "bcdef", "<too long>", "qr", "0123456789", "last"]);
     for step in 1..input.len() {
       assert_eq!(split(input, step, 10), whole, "step {step}");
+    }
+  }
+
+  #[test]
+  fn newline_positions_match_a_plain_search() {
+    let mut hay = Vec::new();
+    for i in 0..1000usize {
+      hay.push(if (i * 7919) % 13 == 0 || i % 64 == 63 || i % 64 == 0 {
+        b'\n'
+      } else {
+        b'a' + (i % 26) as u8
+      });
+    }
+    for len in [0, 1, 63, 64, 65, 127, 128, 129, 1000] {
+      let want: Vec<usize> = hay[..len]
+        .iter()
+        .enumerate()
+        .filter(|(_, &b)| b == b'\n')
+        .map(|(i, _)| i)
+        .collect();
+      assert_eq!(Newlines::new(&hay[..len]).collect::<Vec<_>>(), want, "len {len}");
     }
   }
 

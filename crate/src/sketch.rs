@@ -21,21 +21,6 @@ pub struct Counters {
 }
 
 impl Counters {
-  /// Records one outcome.
-  #[inline]
-  pub fn record(&mut self, outcome: &Outcome) {
-    match outcome {
-      Outcome::Blank => {
-        self.blank += 1;
-        return;
-      }
-      Outcome::Skipped => self.skipped += 1,
-      Outcome::Counted { .. } => self.counted += 1,
-      Outcome::Invalid(reason) => self.invalid[*reason as usize] += 1,
-    }
-    self.total += 1;
-  }
-
   /// Sum of invalid lines over all reasons.
   pub fn invalid_total(&self) -> u64 {
     self.invalid.iter().sum()
@@ -53,6 +38,32 @@ impl Counters {
   }
 }
 
+/// Per-kind line tallies, indexed by [`Outcome::slot`]: the hot-path form of [`Counters`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tally([u64; 3 + Reason::ALL.len()]);
+
+impl Tally {
+  /// Counts one outcome.
+  #[inline(always)]
+  pub fn record(&mut self, outcome: &Outcome) {
+    self.0[outcome.slot()] += 1;
+  }
+
+  /// The tallies as counters.
+  pub fn counters(&self) -> Counters {
+    let mut invalid = [0; Reason::ALL.len()];
+    invalid.copy_from_slice(&self.0[3..]);
+    let (blank, skipped, counted) = (self.0[0], self.0[1], self.0[2]);
+    Counters {
+      total: skipped + counted + invalid.iter().sum::<u64>(),
+      counted,
+      skipped,
+      blank,
+      invalid,
+    }
+  }
+}
+
 /// Receives the outcome of every line a [`LineStream`] reads.
 pub trait OutcomeSink {
   /// One line's outcome.
@@ -64,7 +75,9 @@ pub struct HourlySketch {
   hours: Vec<Hll>,
   /// Bit `h` set: hour `h` changed since the last [`HourlySketch::take_hour`].
   dirty: u32,
-  counters: Counters,
+  tally: Tally,
+  /// Counters added from elsewhere (a restored snapshot).
+  restored: Counters,
 }
 
 impl Default for HourlySketch {
@@ -89,18 +102,21 @@ impl HourlySketch {
     HourlySketch {
       hours: (0..HOURS).map(|_| Hll::new()).collect(),
       dirty: 0,
-      counters: Counters::default(),
+      tally: Tally::default(),
+      restored: Counters::default(),
     }
   }
 
   /// Line counters so far.
-  pub fn counters(&self) -> &Counters {
-    &self.counters
+  pub fn counters(&self) -> Counters {
+    let mut c = self.tally.counters();
+    c.add(&self.restored);
+    c
   }
 
   /// Adds counters gathered elsewhere (e.g. restored from a snapshot).
   pub fn add_counters(&mut self, counters: &Counters) {
-    self.counters.add(counters);
+    self.restored.add(counters);
   }
 
   /// The HLL of an hour (0..24).
@@ -138,14 +154,15 @@ impl HourlySketch {
   pub fn reset(&mut self) {
     self.hours.iter_mut().for_each(Hll::clear);
     self.dirty = 0;
-    self.counters = Counters::default();
+    self.tally = Tally::default();
+    self.restored = Counters::default();
   }
 }
 
 impl OutcomeSink for HourlySketch {
   #[inline]
   fn outcome(&mut self, outcome: Outcome) {
-    self.counters.record(&outcome);
+    self.tally.record(&outcome);
     if let Outcome::Counted { hour, hash } = outcome {
       let h = hour as usize % HOURS;
       self.hours[h].add_hash(hash);
@@ -160,13 +177,13 @@ impl OutcomeSink for HourlySketch {
 pub struct DedupCollector {
   pub hours: Vec<u8>,
   pub hashes: Vec<u64>,
-  pub counters: Counters,
+  pub tally: Tally,
 }
 
 impl OutcomeSink for DedupCollector {
   #[inline]
   fn outcome(&mut self, outcome: Outcome) {
-    self.counters.record(&outcome);
+    self.tally.record(&outcome);
     if let Outcome::Counted { hour, hash } = outcome {
       self.hours.push(hour);
       self.hashes.push(hash);

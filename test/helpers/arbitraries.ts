@@ -113,6 +113,35 @@ const recordLine = fc
     return `${sp()}{${sp()}${fields.map(([k, v]) => `${k}${sp()}:${sp()}${v}${sp()}`).join(`,${sp()}`)}}${sp()}`
   })
 
+/**
+ * The original service's compact layout, `{"time":"…","ip":"…","status_code":N}` with no spaces,
+ * in any key order, with values that sit on both sides of the native fast path's limits.
+ */
+const compactLine = fc
+  .record({
+    time: fc.oneof(
+      { weight: 6, arbitrary: validTimestamp.map((t) => t.slice(0, 19)) },
+      { weight: 2, arbitrary: validTimestamp },
+      { weight: 2, arbitrary: anyTimestamp },
+      { weight: 1, arbitrary: fc.constantFrom('2019-05-06 17:24:5"', '2019-05-06 17:24:5\\', '2019-05-06 17:2\u00344:53', '') },
+    ),
+    ip: fc.oneof(
+      { weight: 6, arbitrary: fc.tuple(fc.nat(255), fc.nat(255)).map(([a, b]) => `10.0.${a}.${b}`) },
+      { weight: 1, arbitrary: fc.constantFrom('', '1', '1.2.3.4.5.6.7.8.9.10.11.12', 'é', 'a\\"b', 'a\\u0041', 'x\u0001y', '€€€€€€€€') },
+    ),
+    status: fc.oneof(
+      { weight: 6, arbitrary: fc.integer({ min: 200, max: 599 }).map(String) },
+      { weight: 1, arbitrary: fc.constantFrom('0', '00', '0500', '5', '500000000', '5000000000', '-500', '500.0', '5e2', '"500"', 'true', '') },
+    ),
+    order: fc.constantFrom([0, 1, 2], [0, 1, 2], [0, 1, 2], [1, 0, 2], [2, 1, 0], [1, 2, 0]),
+    tail: fc.constantFrom('', '', '', '\r', ' ', ',"x":1', '}'),
+  })
+  .map(({ time, ip, status, order, tail }) => {
+    const members = [`"time":"${time}"`, `"ip":"${ip}"`, `"status_code":${status}`]
+    const body = order.map((k) => members[k]).join(',')
+    return tail === ',"x":1' || tail === '}' ? `{${body}${tail}}` : `{${body}}${tail}`
+  })
+
 const INVALID_UTF8 = [[0xff], [0xc3], [0x80], [0xed, 0xa0, 0x80], [0xe0, 0x80, 0x80], [0xf4, 0x90, 0x80, 0x80], [0xc0, 0xaf]]
 
 /** Bytes that are not UTF-8, spliced into an ignored field, into ip or time, or outside strings. */
@@ -141,6 +170,7 @@ const damagedLine = fc
 /** A line of some kind; `long` lines exceed small limits. */
 export const anyLine = fc.oneof(
   { weight: 10, arbitrary: recordLine.map((s) => Buffer.from(s, 'utf8')) },
+  { weight: 8, arbitrary: compactLine.map((s) => Buffer.from(s, 'utf8')) },
   { weight: 2, arbitrary: badUtf8Line },
   { weight: 3, arbitrary: damagedLine },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)) },

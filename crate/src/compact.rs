@@ -1,0 +1,247 @@
+//! The fast path for the original service's record layout:
+//! `{"time":"YYYY-MM-DD HH:MM:SS","ip":"10.0.121.67","status_code":500}` — exactly the three
+//! field names as keys (in any order, remembered from line to line), no whitespace, no escapes,
+//! a plain 19-character time, an ASCII address and a plain integer status, with an optional
+//! final `\r`.
+//!
+//! It decides a line in one pass, without building field values, and only when the line is
+//! valid: anything else (other layouts, odd values, invalid records) returns `None` and the full
+//! scan of [`crate::json_fields`] and [`crate::record`] decides, so both paths always agree.
+
+use crate::calendar::TimestampParser;
+use crate::json_fields::FieldNames;
+use crate::record::{element_hash, Outcome};
+
+const LO: u64 = 0x0101_0101_0101_0101;
+const HI: u64 = 0x8080_8080_8080_8080;
+
+#[inline(always)]
+fn load8(s: &[u8], at: usize) -> Option<u64> {
+  Some(u64::from_le_bytes(s.get(at..at + 8)?.try_into().ok()?))
+}
+
+/// Bytes that end a plain ASCII string run: `"`, `\`, control characters and non-ASCII bytes
+/// (the fast path leaves those to the full scan). The lowest flag is always exact.
+#[inline(always)]
+fn plain_stops(w: u64) -> u64 {
+  let quote = w ^ (LO * b'"' as u64);
+  let backslash = w ^ (LO * b'\\' as u64);
+  let zero_quote = quote.wrapping_sub(LO) & !quote;
+  let zero_backslash = backslash.wrapping_sub(LO) & !backslash;
+  let control = w.wrapping_sub(LO * 0x20) & !w;
+  (zero_quote | zero_backslash | control | w) & HI
+}
+
+/// A literal run of the layout (a key such as `"time":`, or `","ip":"` between two values),
+/// compared with masked 8-byte loads when it is at most 24 bytes long.
+struct Literal {
+  bytes: Vec<u8>,
+  words: [u64; 3],
+  masks: [u64; 3],
+}
+
+impl Literal {
+  fn new(bytes: Vec<u8>) -> Literal {
+    let mut words = [0u64; 3];
+    let mut masks = [0u64; 3];
+    for (k, &b) in bytes.iter().take(24).enumerate() {
+      words[k / 8] |= (b as u64) << (8 * (k % 8));
+      masks[k / 8] |= 0xff << (8 * (k % 8));
+    }
+    Literal { bytes, words, masks }
+  }
+
+  fn key(name: &[u8]) -> Literal {
+    Literal::new([b"\"".as_slice(), name, b"\":"].concat())
+  }
+
+  #[inline(always)]
+  fn matches(&self, s: &[u8], at: usize) -> bool {
+    let word = |k: usize| load8(s, at + 8 * k).map(|w| (w ^ self.words[k]) & self.masks[k]);
+    match self.bytes.len() {
+      0..=8 => word(0) == Some(0),
+      9..=16 => matches!((word(0), word(1)), (Some(0), Some(0))),
+      17..=24 => matches!((word(0), word(1), word(2)), (Some(0), Some(0), Some(0))),
+      _ => s.get(at..at + self.bytes.len()) == Some(&self.bytes[..]),
+    }
+  }
+}
+
+/// Index of the closing quote of a plain ASCII string starting at `start`, or `None` if the
+/// string has escapes, control or non-ASCII bytes, or is too close to the end of the line.
+#[inline(always)]
+fn plain_string_end(s: &[u8], start: usize) -> Option<usize> {
+  let mut j = start;
+  loop {
+    let stops = plain_stops(load8(s, j)?);
+    if stops != 0 {
+      let close = j + (stops.trailing_zeros() / 8) as usize;
+      return (s[close] == b'"').then_some(close);
+    }
+    j += 8;
+  }
+}
+
+/// A plain non-negative integer (1 to 9 digits, no leading zero) at `start`: its value and end.
+#[inline(always)]
+fn plain_integer(s: &[u8], start: usize) -> Option<(u32, usize)> {
+  let mut i = start;
+  let mut value = 0u32;
+  while let Some(&d) = s.get(i) {
+    let digit = d.wrapping_sub(b'0');
+    if digit > 9 || i - start == 9 {
+      break;
+    }
+    value = value * 10 + digit as u32;
+    i += 1;
+  }
+  if i == start || (s[start] == b'0' && i - start > 1) {
+    return None;
+  }
+  Some((value, i))
+}
+
+/// Which field a member of the layout holds.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Slot {
+  Time = 0,
+  Ip = 1,
+  Status = 2,
+}
+
+/// The compact layout's keys and the key order of the last line it accepted.
+pub struct CompactLayout {
+  keys: [Literal; 3],
+  order: [Slot; 3],
+  /// The original order as three literals: `{"time":"`, `","ip":"`, `","status_code":`.
+  canonical: [Literal; 3],
+}
+
+impl CompactLayout {
+  /// The layout for the given field names.
+  pub fn new(names: &FieldNames) -> Self {
+    let cat = |parts: &[&[u8]]| Literal::new(parts.concat());
+    CompactLayout {
+      keys: [
+        Literal::key(&names.time),
+        Literal::key(&names.ip),
+        Literal::key(&names.status),
+      ],
+      order: [Slot::Time, Slot::Ip, Slot::Status],
+      canonical: [
+        cat(&[b"{\"", &names.time, b"\":\""]),
+        cat(&[b"\",\"", &names.ip, b"\":\""]),
+        cat(&[b"\",\"", &names.status, b"\":"]),
+      ],
+    }
+  }
+
+  /// The outcome of a valid compact line, or `None` to let the full scan decide.
+  #[inline(always)]
+  pub fn classify(&mut self, s: &[u8], timestamps: &mut TimestampParser, spill: &mut Vec<u8>) -> Option<Outcome> {
+    if self.order == [Slot::Time, Slot::Ip, Slot::Status] {
+      if let Some(outcome) = self.classify_canonical(s, timestamps, spill) {
+        return Some(outcome);
+      }
+    }
+    self.classify_any_order(s, timestamps, spill)
+  }
+
+  /// The original service's order, `{"time":"…","ip":"…","status_code":N}`, as straight-line
+  /// checks of three literals and three values.
+  #[inline(always)]
+  fn classify_canonical(&mut self, s: &[u8], timestamps: &mut TimestampParser, spill: &mut Vec<u8>) -> Option<Outcome> {
+    let [open, between, before_status] = &self.canonical;
+    if !open.matches(s, 0) {
+      return None;
+    }
+    let t = open.bytes.len();
+    if s.get(t + 19) != Some(&b'"') || !between.matches(s, t + 19) {
+      return None;
+    }
+    let ip_start = t + 19 + between.bytes.len();
+    let ip_end = plain_string_end(s, ip_start)?;
+    if !before_status.matches(s, ip_end) {
+      return None;
+    }
+    let (status, end) = plain_integer(s, ip_end + before_status.bytes.len())?;
+    match &s[end..] {
+      [b'}'] | [b'}', b'\r'] => {}
+      _ => return None,
+    }
+    let time = &s[t..t + 19];
+    let ts = timestamps.parse(time)?;
+    if !(500..=599).contains(&status) || ts.weekday > 5 {
+      return Some(Outcome::Skipped);
+    }
+    Some(Outcome::Counted {
+      hour: ts.hour,
+      hash: element_hash(time, &s[ip_start..ip_end], spill),
+    })
+  }
+
+  /// Any key order (remembered for the next line).
+  fn classify_any_order(&mut self, s: &[u8], timestamps: &mut TimestampParser, spill: &mut Vec<u8>) -> Option<Outcome> {
+    let end = match s.last()? {
+      b'}' => s.len() - 1,
+      b'\r' if s.len() >= 2 && s[s.len() - 2] == b'}' => s.len() - 2,
+      _ => return None,
+    };
+    if s[0] != b'{' {
+      return None;
+    }
+    let mut order = self.order;
+    let mut i = 1;
+    let (mut time, mut ip, mut status) = (None, None, None);
+    for member in 0..3 {
+      if !self.keys[order[member] as usize].matches(s, i) {
+        let other = (member + 1..3).find(|&k| self.keys[order[k] as usize].matches(s, i))?;
+        order.swap(member, other);
+      }
+      let slot = order[member];
+      i += self.keys[slot as usize].bytes.len();
+      match slot {
+        Slot::Time => {
+          // A plain 19-character timestamp between quotes.
+          if s.get(i) != Some(&b'"') || s.get(i + 20) != Some(&b'"') {
+            return None;
+          }
+          time = Some(&s[i + 1..i + 20]);
+          i += 21;
+        }
+        Slot::Ip => {
+          if s.get(i) != Some(&b'"') {
+            return None;
+          }
+          let close = plain_string_end(s, i + 1)?;
+          ip = Some(&s[i + 1..close]);
+          i = close + 1;
+        }
+        Slot::Status => {
+          let (value, after) = plain_integer(s, i)?;
+          status = Some(value);
+          i = after;
+        }
+      }
+      // Members are separated by ',' and the last one ends the object.
+      if member < 2 {
+        if s.get(i) != Some(&b',') {
+          return None;
+        }
+        i += 1;
+      } else if i != end {
+        return None;
+      }
+    }
+    let (time, ip, status) = (time?, ip?, status?);
+    let ts = timestamps.parse(time)?;
+    self.order = order;
+    if !(500..=599).contains(&status) || ts.weekday > 5 {
+      return Some(Outcome::Skipped);
+    }
+    Some(Outcome::Counted {
+      hour: ts.hour,
+      hash: element_hash(time, ip, spill),
+    })
+  }
+}
