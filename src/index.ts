@@ -3,7 +3,7 @@
  * @packageDocumentation
  */
 export { createConsumer, listen, LogConsumer, LogInput, type LogConsumerEvents } from './consumer.js'
-export { LogServer, type ListenOptions, type ServerCounters } from './server.js'
+export { LogServer, type ConnectionSummary, type ListenOptions, type ServerCounters } from './server.js'
 export { SnapshotError } from './stores/snapshot.js'
 export type { FlushInfo } from './stores/store.js'
 export { createScanner, elementHash, LogScanner, type ScannerOptions, type ScanResult } from './scanner.js'

@@ -40,6 +40,36 @@ export interface ServerCounters {
   aborted: number
   /** Bytes of unfinished lines dropped because their connection was cut (reset, idle, shutdown). */
   droppedPartialBytes: number
+  /** Connections read through the shared buffer (the fast path) rather than 'data' events. */
+  sharedBufferReads: number
+}
+
+/** One read buffer shared by every connection: each read is counted before the next one. */
+const READ_BUFFER_BYTES = 1 << 20
+
+/**
+ * Makes `socket` read into `buffer` and hand each read to `onChunk`, the way Node's documented
+ * `onread` option does for client sockets (`net.connect`), which `net.Server` does not offer for
+ * accepted ones. It saves a Buffer allocation per read (and the GC work behind it): the server
+ * runs about twice as fast. It relies on Node's socket internals, so it is feature-detected and
+ * returns false (the caller then uses 'data' events) if they are not as expected, or when
+ * LOGHOUR_PORTABLE_READS=1.
+ */
+function readIntoSharedBuffer(socket: Socket, buffer: Buffer, onChunk: (chunk: Buffer) => void): boolean {
+  if (process.env.LOGHOUR_PORTABLE_READS === '1') return false
+  const handle = (socket as unknown as { _handle?: { useUserBuffer?: (b: Buffer) => void } })._handle
+  const symbols = Object.getOwnPropertySymbols(socket)
+  const find = (name: string) => symbols.find((s) => s.description === name)
+  const [kBuffer, kBufferCb, kBufferGen] = [find('kBuffer'), find('kBufferCb'), find('kBufferGen')]
+  const fields = socket as unknown as Record<symbol, unknown>
+  if (!kBuffer || !kBufferCb || !kBufferGen || typeof handle?.useUserBuffer !== 'function') return false
+  if (fields[kBuffer] !== null || fields[kBufferCb] !== null || fields[kBufferGen] !== null) return false
+  fields[kBuffer] = buffer
+  fields[kBufferCb] = (nread: number, buf: Buffer) => {
+    onChunk(buf.subarray(0, nread))
+  }
+  handle.useUserBuffer(buffer)
+  return true
 }
 
 const DEFAULTS = { port: 2525, host: '127.0.0.1', maxConnections: 10_000, idleTimeoutMs: 0, drainTimeoutMs: 5000 }
@@ -50,6 +80,19 @@ interface Connection {
   socket: Socket
   native: NativeLineStream
   lastDataAt: number
+  /** High-resolution time of the first byte (0 before it), and bytes received. */
+  firstByteAt: bigint
+  bytes: number
+}
+
+/** What a closed connection delivered (the `connectionClosed` event). */
+export interface ConnectionSummary {
+  /** Bytes received. */
+  bytes: number
+  /** From its first byte to its last line counted, in milliseconds (0 if it sent nothing). */
+  ms: number
+  /** True when it ended with an error (a reset) rather than its client closing it. */
+  aborted: boolean
 }
 
 /**
@@ -62,7 +105,8 @@ export class LogServer extends EventEmitter {
   readonly #sink: LineSink
   readonly #server: Server
   readonly #connections = new Set<Connection>()
-  readonly #counters: ServerCounters = { active: 0, accepted: 0, refused: 0, aborted: 0, droppedPartialBytes: 0 }
+  readonly #counters: ServerCounters = { active: 0, accepted: 0, refused: 0, aborted: 0, droppedPartialBytes: 0, sharedBufferReads: 0 }
+  readonly #readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES)
   #closing: Promise<void> | undefined
 
   constructor(sink: LineSink, options: ListenOptions = {}) {
@@ -97,14 +141,24 @@ export class LogServer extends EventEmitter {
   }
 
   #accept(socket: Socket): void {
-    const connection: Connection = { socket, native: this.#sink[OPEN_NATIVE_STREAM](), lastDataAt: Date.now() }
+    const connection: Connection = {
+      socket,
+      native: this.#sink[OPEN_NATIVE_STREAM](),
+      lastDataAt: Date.now(),
+      firstByteAt: 0n,
+      bytes: 0,
+    }
+    let aborted = false
+    let finishedAt = 0n
     this.#connections.add(connection)
     this.#counters.accepted++
     if (this.options.idleTimeoutMs > 0) {
       socket.setTimeout(this.options.idleTimeoutMs, () => this.#cut(connection))
     }
-    socket.on('data', (chunk: Buffer) => {
+    const onChunk = (chunk: Buffer) => {
       connection.lastDataAt = Date.now()
+      if (connection.bytes === 0) connection.firstByteAt = process.hrtime.bigint()
+      connection.bytes += chunk.length
       try {
         connection.native.write(chunk)
       } catch (error) {
@@ -112,19 +166,26 @@ export class LogServer extends EventEmitter {
         this.emit('connectionError', error)
         this.#cut(connection)
       }
-    })
+    }
+    if (readIntoSharedBuffer(socket, this.#readBuffer, onChunk)) this.#counters.sharedBufferReads++
+    socket.on('data', onChunk) // the portable path (never fires while the shared buffer is in use)
     socket.on('end', () => {
       // The client finished sending: its last line counts even without a final newline.
       connection.native.finish()
+      finishedAt = process.hrtime.bigint()
       socket.end()
     })
     socket.on('error', () => {
+      aborted = true
       this.#counters.aborted++
     })
     socket.on('close', () => {
       this.#counters.droppedPartialBytes += connection.native.buffered()
       this.#connections.delete(connection)
-      this.emit('connectionClosed')
+      const end = finishedAt || process.hrtime.bigint()
+      const ms = connection.bytes === 0 ? 0 : Number(end - connection.firstByteAt) / 1e6
+      const summary: ConnectionSummary = { bytes: connection.bytes, ms, aborted }
+      this.emit('connectionClosed', summary)
     })
   }
 

@@ -11,8 +11,11 @@ const reference = readFileSync(join(__dirname, 'fixtures/reference-12.log'))
 const MiB = 1024 * 1024
 
 describe.skipIf(process.platform !== 'linux')('loghour-server under hostile clients', () => {
-  it('keeps counting correctly with bounded memory', async () => {
-    const server = await startServer(['--stats-interval', '0', '--drain-timeout', '2'])
+  it.each([
+    ['shared-buffer reads', {} as Record<string, string>],
+    ['portable reads', { LOGHOUR_PORTABLE_READS: '1' }],
+  ])('keeps counting correctly with bounded memory (%s)', async (_, env) => {
+    const server = await startServer(['--stats-interval', '0', '--drain-timeout', '2'], env)
     await sendTcp(server.port, reference) // warm up every code path once
     await sleep(200)
     const baseline = server.rss()
@@ -61,6 +64,7 @@ describe.skipIf(process.platform !== 'linux')('loghour-server under hostile clie
     // A reset that reaches the kernel before the server read anything may surface as a plain close.
     expect(stopped.aborted).toBeGreaterThan(40)
     expect(stopped.accepted).toBe(1 + 500 + 2 + 50 + 1)
+    expect(stopped.sharedBufferReads).toBe(env.LOGHOUR_PORTABLE_READS ? 0 : stopped.accepted)
     expect(stopped.droppedPartialBytes).toBeGreaterThanOrEqual(100 * 1000)
     const counts = [...server.logs].reverse().find((r) => r.invalid) as unknown as { invalid: Record<string, number> }
     expect(counts.invalid.tooLong).toBeGreaterThanOrEqual(64)

@@ -101,6 +101,9 @@ async function main(): Promise<number> {
     await consumer.close().catch(() => {})
     return 1
   }
+  server.on('connectionClosed', (c: { bytes: number; ms: number; aborted: boolean }) =>
+    log.debug(c, `connection closed: ${c.bytes} bytes in ${c.ms.toFixed(1)} ms${c.aborted ? ' (aborted)' : ''}`),
+  )
   const { address, port } = server.address()
   log.info({ address, port, store: describeStore(settings), version }, `loghour-server listening on ${address}:${port} (store: ${describeStore(settings)})`)
 
