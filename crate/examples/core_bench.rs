@@ -7,30 +7,50 @@ use std::time::Instant;
 use loghour::demo::{generate, Pattern};
 use loghour::sketch::{HourlySketch, LineStream};
 
-fn measure(name: &str, data: &[u8], lines: u64, runs: usize, mut f: impl FnMut() -> u64) {
-  let check = f(); // warm-up, and a result the optimizer cannot drop
-  let mut secs: Vec<f64> = (0..runs)
-    .map(|_| {
+/// One measured workload: a name and a closure returning a check value.
+type Workload<'a> = (&'a str, Box<dyn FnMut() -> u64 + 'a>);
+
+/// Runs every workload once to warm up, then `runs` rounds of each in turn (interleaved, so that
+/// the machine's drift affects them alike), and prints min/median/max per workload.
+fn measure_interleaved(data: &[u8], lines: u64, runs: usize, mut workloads: Vec<Workload<'_>>) {
+  let checks: Vec<u64> = workloads.iter_mut().map(|(_, f)| f()).collect();
+  let mut secs = vec![Vec::new(); workloads.len()];
+  for _ in 0..runs {
+    for (k, (_, f)) in workloads.iter_mut().enumerate() {
       let t = Instant::now();
       std::hint::black_box(f());
-      t.elapsed().as_secs_f64()
-    })
-    .collect();
-  secs.sort_by(|a, b| a.partial_cmp(b).unwrap());
-  let mbps = |s: f64| data.len() as f64 / s / 1e6;
-  let lps = |s: f64| lines as f64 / s;
-  println!(
-    "{{\"name\":\"{name}\",\"bytes\":{},\"lines\":{lines},\"runs\":{runs},\"check\":{check},\
-     \"mbps\":{{\"min\":{:.1},\"median\":{:.1},\"max\":{:.1}}},\
-     \"lps\":{{\"min\":{:.0},\"median\":{:.0},\"max\":{:.0}}}}}",
-    data.len(),
-    mbps(secs[runs - 1]),
-    mbps(secs[runs / 2]),
-    mbps(secs[0]),
-    lps(secs[runs - 1]),
-    lps(secs[runs / 2]),
-    lps(secs[0]),
-  );
+      secs[k].push(t.elapsed().as_secs_f64());
+    }
+  }
+  for (k, (name, _)) in workloads.iter().enumerate() {
+    let s = &mut secs[k];
+    s.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let mbps = |x: f64| data.len() as f64 / x / 1e6;
+    let lps = |x: f64| lines as f64 / x;
+    println!(
+      "{{\"name\":\"{name}\",\"bytes\":{},\"lines\":{lines},\"runs\":{runs},\"check\":{},\
+       \"mbps\":{{\"min\":{:.1},\"median\":{:.1},\"max\":{:.1}}},\
+       \"lps\":{{\"min\":{:.0},\"median\":{:.0},\"max\":{:.0}}}}}",
+      data.len(),
+      checks[k],
+      mbps(s[runs - 1]),
+      mbps(s[runs / 2]),
+      mbps(s[0]),
+      lps(s[runs - 1]),
+      lps(s[runs / 2]),
+      lps(s[0]),
+    );
+  }
+}
+
+fn scan(data: &[u8], chunk: usize) -> u64 {
+  let mut sketch = HourlySketch::new();
+  let mut stream = LineStream::new(65536, Default::default());
+  for piece in data.chunks(chunk) {
+    stream.feed(piece, &mut sketch);
+  }
+  stream.finish(&mut sketch);
+  sketch.counters().counted
 }
 
 fn main() {
@@ -54,49 +74,14 @@ fn main() {
     println!("{}", sketch.counters().counted);
     return;
   }
-  if std::env::var("STAGES").is_ok() {
-    stages(&data, lines);
-    return;
-  }
-  measure("memchr line count", &data, lines, runs, || {
-    memchr::memchr_iter(b'\n', &data).count() as u64
-  });
-
-  measure(
-    "core scan (split + validate + filter + sketch), 64 KiB chunks",
+  measure_interleaved(
     &data,
     lines,
     runs,
-    || {
-      let mut sketch = HourlySketch::new();
-      let mut stream = LineStream::new(65536, Default::default());
-      for chunk in data.chunks(65536) {
-        stream.feed(chunk, &mut sketch);
-      }
-      stream.finish(&mut sketch);
-      sketch.counters().counted
-    },
+    vec![
+      ("memchr line count", Box::new(|| memchr::memchr_iter(b'\n', &data).count() as u64)),
+      ("core scan (split + validate + filter + sketch), 64 KiB chunks", Box::new(|| scan(&data, 65536))),
+      ("core scan, whole buffer", Box::new(|| scan(&data, data.len()))),
+    ],
   );
-
-  measure("core scan, whole buffer", &data, lines, runs, || {
-    let mut sketch = HourlySketch::new();
-    let mut stream = LineStream::new(65536, Default::default());
-    stream.feed(&data, &mut sketch);
-    stream.finish(&mut sketch);
-    sketch.counters().counted
-  });
-}
-
-#[allow(dead_code)]
-pub fn stages(data: &[u8], lines: u64) {
-  let mut rule = loghour::record::RecordRule::new(Default::default());
-  measure("stage: split + classify", data, lines, 5, || {
-    let mut n = 0u64;
-    let mut start = 0;
-    for nl in memchr::memchr_iter(b'\n', data) {
-      n += rule.classify(&data[start..nl]).slot() as u64;
-      start = nl + 1;
-    }
-    n
-  });
 }
