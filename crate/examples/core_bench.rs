@@ -79,8 +79,14 @@ fn main() {
     lines,
     runs,
     vec![
-      ("memchr line count", Box::new(|| memchr::memchr_iter(b'\n', &data).count() as u64)),
-      ("core scan (split + validate + filter + sketch), 64 KiB chunks", Box::new(|| scan(&data, 65536))),
+      (
+        "memchr line count",
+        Box::new(|| memchr::memchr_iter(b'\n', &data).count() as u64),
+      ),
+      (
+        "core scan (split + validate + filter + sketch), 64 KiB chunks",
+        Box::new(|| scan(&data, 65536)),
+      ),
       ("core scan, whole buffer", Box::new(|| scan(&data, data.len()))),
     ],
   );

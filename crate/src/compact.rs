@@ -245,3 +245,49 @@ impl CompactLayout {
     })
   }
 }
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+  use crate::record::RecordRule;
+
+  /// The fast path either declines or agrees with the full rule.
+  fn agrees(lines: &[&str]) -> usize {
+    let names = FieldNames::default();
+    let mut layout = CompactLayout::new(&names);
+    let mut timestamps = TimestampParser::default();
+    let mut spill = Vec::new();
+    let mut accepted = 0;
+    for line in lines {
+      let fast = layout.classify(line.as_bytes(), &mut timestamps, &mut spill);
+      let full = RecordRule::new(names.clone()).classify(line.as_bytes());
+      if let Some(fast) = fast {
+        assert_eq!(fast, full, "{line}");
+        accepted += 1;
+      }
+    }
+    accepted
+  }
+
+  #[test]
+  fn accepts_only_what_the_full_rule_agrees_with() {
+    let accepted = agrees(&[
+      r#"{"time":"2019-05-06 17:25:54","ip":"10.0.121.67","status_code":500}"#,
+      r#"{"time":"2019-05-06 17:25:55","ip":"10.0.121.67","status_code":200}"#,
+      "{\"time\":\"2019-05-06 17:25:55\",\"ip\":\"10.0.121.67\",\"status_code\":503}\r",
+      r#"{"ip":"10.0.121.67","status_code":500,"time":"2019-05-06 17:25:54"}"#,
+      r#"{"status_code":502,"time":"2019-05-11 17:25:54","ip":"1.2.3.4"}"#,
+      r#"{"time":"2019-05-06 24:25:54","ip":"10.0.121.67","status_code":500}"#,
+      r#"{"time":"2019-05-06 17:25:54","ip":"10.0.121.67","status_code":0500}"#,
+      r#"{"time":"2019-05-06 17:25:54","ip":"10.0.121.67","status_code":500} "#,
+      r#"{"time":"2019-05-06 17:25:54","ip":"10.0.\u0031.67","status_code":500}"#,
+      r#"{"time":"2019-05-06 17:25:54","ip":"10.0.121.67","ip":"x","status_code":500}"#,
+      r#"{"time":"2019-05-06 17:25:54","time":"2019-05-06 17:25:54","status_code":500}"#,
+      r#"{"time":"2019-05-06 17:25:54Z","ip":"10.0.121.67","status_code":500}"#,
+      r#"{"time":"2019-05-06 17:25:54","ip":"é","status_code":500}"#,
+      r#"{"time":"2019-05-06 17:25:54","ip":"","status_code":500}"#,
+      r#"{"time":"2019-05-06 17:25:54","ip":"a","status_code":1234567890}"#,
+    ]);
+    assert_eq!(accepted, 6);
+  }
+}
