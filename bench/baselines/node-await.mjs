@@ -3,23 +3,10 @@
 import { createServer } from 'node:net'
 import { createInterface } from 'node:readline'
 import { Redis } from 'ioredis'
+import { element } from './element.mjs'
 
 const redis = new Redis({ port: Number(process.env.REDIS_PORT), host: '127.0.0.1' })
 const prefix = process.env.PREFIX ?? 'await_'
-
-function element(line) {
-  let record
-  try {
-    record = JSON.parse(line)
-  } catch {
-    return null
-  }
-  const { time, ip, status_code: status } = record ?? {}
-  if (typeof time !== 'string' || typeof ip !== 'string' || !Number.isInteger(status)) return null
-  const day = new Date(`${time.slice(0, 10)}T00:00:00Z`).getUTCDay()
-  if (status < 500 || status > 599 || day === 0 || day === 6) return null
-  return [Number(time.slice(11, 13)), `${time.slice(0, 10)} ${time.slice(11, 13)}_${ip}`]
-}
 
 const server = createServer(async (socket) => {
   let bytes = 0

@@ -4,6 +4,8 @@
 //! (`.` and one or more digits) and an optional `Z` or `±HH:MM` offset. The offset is validated
 //! but not applied: date and hour are taken as written.
 
+use crate::swar::{load8, non_digits};
+
 /// A validated timestamp's date and hour, as written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Timestamp {
@@ -79,18 +81,9 @@ pub struct HourAndWeekday {
   pub weekday: u8,
 }
 
-const LO: u64 = 0x0101_0101_0101_0101;
-
 #[inline(always)]
 fn le8(s: &[u8], at: usize) -> u64 {
-  u64::from_le_bytes(s[at..at + 8].try_into().unwrap_or([0; 8]))
-}
-
-/// Lanes (bytes selected by `mask`, 0xff each) of `x` that are not ASCII digits.
-#[inline(always)]
-fn non_digits(x: u64, mask: u64) -> u64 {
-  let y = x ^ (LO * 0x30); // digits become 0..=9
-  ((y & (LO * 0xf0)) | (((y & (LO * 0x0f)) + LO * 0x06) & (LO * 0x10))) & mask
+  load8(s, at).unwrap_or(0)
 }
 
 /// `YYYY-MM-DD?HH:MM:SS` digits and `-`/`:` separators, checked eight bytes at a time

@@ -11,25 +11,13 @@
 use crate::calendar::TimestampParser;
 use crate::json_fields::FieldNames;
 use crate::record::{element_hash, Outcome};
+use crate::swar::{load8, string_stops, HI};
 
-const LO: u64 = 0x0101_0101_0101_0101;
-const HI: u64 = 0x8080_8080_8080_8080;
-
-#[inline(always)]
-fn load8(s: &[u8], at: usize) -> Option<u64> {
-  Some(u64::from_le_bytes(s.get(at..at + 8)?.try_into().ok()?))
-}
-
-/// Bytes that end a plain ASCII string run: `"`, `\`, control characters and non-ASCII bytes
-/// (the fast path leaves those to the full scan). The lowest flag is always exact.
+/// Where a plain ASCII run of a string stops: `"`, `\`, control characters, and non-ASCII bytes
+/// (the fast path leaves those to the full scan).
 #[inline(always)]
 fn plain_stops(w: u64) -> u64 {
-  let quote = w ^ (LO * b'"' as u64);
-  let backslash = w ^ (LO * b'\\' as u64);
-  let zero_quote = quote.wrapping_sub(LO) & !quote;
-  let zero_backslash = backslash.wrapping_sub(LO) & !backslash;
-  let control = w.wrapping_sub(LO * 0x20) & !w;
-  (zero_quote | zero_backslash | control | w) & HI
+  string_stops(w) | (w & HI)
 }
 
 /// A literal run of the layout (a key such as `"time":`, or `","ip":"` between two values),

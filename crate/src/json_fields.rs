@@ -6,6 +6,8 @@
 //! duplicate keys last-wins, trailing garbage rejected. One deliberate difference: bytes that are
 //! not valid UTF-8 are accepted inside strings (the caller checks the strings it uses).
 
+use crate::swar::{load8, string_stops};
+
 /// The three field names looked up at the top level of each record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FieldNames {
@@ -77,27 +79,12 @@ fn skip_ws(s: &[u8], mut i: usize) -> usize {
   i
 }
 
-const LO: u64 = 0x0101_0101_0101_0101;
-const HI: u64 = 0x8080_8080_8080_8080;
-
-/// High bit set in each byte of `w` that is `"`, `\\` or a control character (< 0x20). Borrows
-/// can only flag bytes above a true match, so the lowest flag is always exact.
-#[inline(always)]
-fn string_stops(w: u64) -> u64 {
-  let quote = w ^ (LO * b'"' as u64);
-  let backslash = w ^ (LO * b'\\' as u64);
-  let zero_quote = quote.wrapping_sub(LO) & !quote;
-  let zero_backslash = backslash.wrapping_sub(LO) & !backslash;
-  let control = w.wrapping_sub(LO * 0x20) & !w;
-  (zero_quote | zero_backslash | control) & HI
-}
-
 /// Index of the first `"`, `\\` or control byte at or after `i`, or `s.len()`; eight bytes at a
 /// time (bytes >= 0x80 are plain: the caller validates UTF-8 where it matters).
 #[inline(always)]
 fn find_string_stop(s: &[u8], mut i: usize) -> usize {
-  while let Some(word) = s.get(i..i + 8) {
-    let stops = string_stops(u64::from_le_bytes(word.try_into().unwrap_or([0; 8])));
+  while let Some(word) = load8(s, i) {
+    let stops = string_stops(word);
     if stops != 0 {
       return i + (stops.trailing_zeros() / 8) as usize;
     }

@@ -12,6 +12,7 @@ pub mod json_fields;
 pub mod lines;
 pub mod record;
 pub mod sketch;
+pub mod swar;
 
 use std::cell::RefCell;
 use std::rc::Rc;

@@ -1,0 +1,39 @@
+//! Byte tests on eight bytes at once ("SIMD within a register"), shared by the hot paths.
+//! Each flag is the high bit of a byte lane; borrows and carries only ever flag lanes above a
+//! true match, so the lowest flag is always exact.
+
+/// 0x01 in every byte lane.
+pub const LO: u64 = 0x0101_0101_0101_0101;
+/// 0x80 in every byte lane.
+pub const HI: u64 = 0x8080_8080_8080_8080;
+
+/// The eight bytes at `at` as a little-endian word, if the slice has them.
+#[inline(always)]
+pub fn load8(s: &[u8], at: usize) -> Option<u64> {
+  Some(u64::from_le_bytes(s.get(at..at + 8)?.try_into().ok()?))
+}
+
+/// Flags the lanes of `w` that are `"`, `\` or a control character (< 0x20): where a plain run
+/// of a JSON string stops.
+///
+/// ```
+/// use loghour::swar::string_stops;
+/// let w = u64::from_le_bytes(*b"ab\"cdefg");
+/// assert_eq!(string_stops(w).trailing_zeros() / 8, 2);
+/// ```
+#[inline(always)]
+pub fn string_stops(w: u64) -> u64 {
+  let quote = w ^ (LO * b'"' as u64);
+  let backslash = w ^ (LO * b'\\' as u64);
+  let zero_quote = quote.wrapping_sub(LO) & !quote;
+  let zero_backslash = backslash.wrapping_sub(LO) & !backslash;
+  let control = w.wrapping_sub(LO * 0x20) & !w;
+  (zero_quote | zero_backslash | control) & HI
+}
+
+/// Lanes of `x` selected by `mask` (0xff each) that are not ASCII digits (nonzero if any).
+#[inline(always)]
+pub fn non_digits(x: u64, mask: u64) -> u64 {
+  let y = x ^ (LO * 0x30); // digits become 0..=9
+  ((y & (LO * 0xf0)) | (((y & (LO * 0x0f)) + LO * 0x06) & (LO * 0x10))) & mask
+}
