@@ -1,27 +1,38 @@
-import { createReadStream } from 'node:fs'
+import { closeSync, openSync, readSync } from 'node:fs'
 import { pipeline } from 'node:stream/promises'
 import { createConsumer } from '../consumer.js'
 import { renderStats } from '../render.js'
+import { OPEN_NATIVE_STREAM } from '../server.js'
 
 export interface AnalyzeOptions {
   json?: boolean
   maxLineBytes: number
 }
 
-/** Big reads: fewer native calls, and the kernel's readahead does the rest. */
+/** Big reads into one reused buffer: fewer native calls, no garbage per chunk. */
 const READ_SIZE = 1 << 20
 
 /** `loghour analyze [FILE…]`: the answer for files or stdin, no server or Redis needed. */
 export async function analyze(files: string[], options: AnalyzeOptions): Promise<void> {
   const consumer = createConsumer({ maxLineBytes: options.maxLineBytes })
+  const buffer = Buffer.allocUnsafe(READ_SIZE)
   for (const file of files.length > 0 ? files : ['-']) {
-    const source = file === '-' ? process.stdin : createReadStream(file, { highWaterMark: READ_SIZE })
     try {
+      if (file === '-') {
+        await pipeline(process.stdin, consumer.openStream())
+        continue
+      }
       // Each input is its own stream: a file's unterminated last line never joins the next file.
-      await pipeline(source, consumer.openStream())
+      const input = consumer[OPEN_NATIVE_STREAM]()
+      const fd = openSync(file, 'r')
+      try {
+        for (let n; (n = readSync(fd, buffer, 0, READ_SIZE, null)) > 0; ) input.write(buffer.subarray(0, n))
+      } finally {
+        closeSync(fd)
+      }
+      input.finish()
     } catch (error) {
-      const reason = (error as Error).message
-      throw new Error(`cannot read ${file === '-' ? 'stdin' : file}: ${reason}`)
+      throw new Error(`cannot read ${file === '-' ? 'stdin' : file}: ${(error as Error).message}`)
     }
   }
   const stats = await consumer.stats()

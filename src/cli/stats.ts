@@ -1,4 +1,3 @@
-import { Redis } from 'ioredis'
 import { renderHours } from '../render.js'
 import { peakOf } from '../stats.js'
 import { hourKey } from '../stores/keys.js'
@@ -11,6 +10,7 @@ export interface StatsOptions {
 
 /** `loghour stats`: the current answer from Redis, fed by any number of servers. */
 export async function stats(options: StatsOptions): Promise<void> {
+  const { Redis } = await import('ioredis')
   const client = new Redis(options.redis, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 5000 })
   client.on('error', () => {})
   const where = options.redis.replace(/\/\/[^@/]*@/, '//***@')

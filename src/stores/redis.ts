@@ -1,4 +1,4 @@
-import { Cluster, Redis, type RedisOptions } from 'ioredis'
+import type { Cluster, Redis, RedisOptions } from 'ioredis'
 import type { NativeSketchSet } from '../native.js'
 import { deltaKey, hourKey } from './keys.js'
 import { OutageTracker, type HourStore, type StoreEvents } from './store.js'
@@ -55,7 +55,8 @@ export interface RedisStoreOptions {
  */
 export class RedisStore implements HourStore {
   readonly kind = 'redis'
-  readonly #client: MergingClient
+  /** The client; for a URL, ioredis is loaded on first use (it costs ~60 ms of start-up). */
+  readonly #client: Promise<MergingClient>
   readonly #owned: boolean
   readonly #sketches: NativeSketchSet
   readonly #options: RedisStoreOptions
@@ -68,15 +69,20 @@ export class RedisStore implements HourStore {
 
   constructor(target: string | Redis | Cluster, sketches: NativeSketchSet, options: RedisStoreOptions) {
     this.#owned = typeof target === 'string'
-    const client = typeof target === 'string' ? new Redis(target, OWNED_CLIENT_OPTIONS) : target
-    if (this.#owned) client.on('error', () => {}) // outages are reported once, by flush results
-    if (!('loghourMerge' in client)) client.defineCommand('loghourMerge', { numberOfKeys: 2, lua: MERGE_SCRIPT })
-    this.#client = client as MergingClient
-    this.#wasReady = client.status === 'ready'
-    client.once('ready', () => (this.#wasReady = true))
     this.#sketches = sketches
     this.#options = options
     this.#outage = new OutageTracker(options.events)
+    const prepare = (client: Redis | Cluster): MergingClient => {
+      if (this.#owned) client.on('error', () => {}) // outages are reported once, by flush results
+      if (!('loghourMerge' in client)) client.defineCommand('loghourMerge', { numberOfKeys: 2, lua: MERGE_SCRIPT })
+      this.#wasReady = client.status === 'ready'
+      client.once('ready', () => (this.#wasReady = true))
+      return client as MergingClient
+    }
+    this.#client =
+      typeof target === 'string'
+        ? import('ioredis').then(({ Redis: Client }) => prepare(new Client(target, OWNED_CLIENT_OPTIONS)))
+        : Promise.resolve(prepare(target))
   }
 
   /** Hours with local changes not yet confirmed by Redis (bit mask). */
@@ -100,19 +106,21 @@ export class RedisStore implements HourStore {
   }
 
   /** Waits for the first connection (bounded): only then does "not connected" mean an outage. */
-  async #connected(): Promise<void> {
-    if (this.#client.status === 'ready' || this.#wasReady) return
+  async #connected(): Promise<MergingClient> {
+    const client = await this.#client
+    if (client.status === 'ready' || this.#wasReady) return client
     await withTimeout(
-      new Promise<void>((resolve) => this.#client.once('ready', () => resolve())),
+      new Promise<void>((resolve) => client.once('ready', () => resolve())),
       this.#options.timeoutMs,
       'connect',
     ).catch(() => {})
+    return client
   }
 
   async #flushOnce(): Promise<void> {
     const dirty = this.#sketches.dirtyHours()
     if (dirty === 0) return
-    await this.#connected()
+    const client = await this.#connected()
     if (this.#unanswered > 0) {
       // Redis has not answered the previous merges: sending more would only queue them up.
       throw this.#failed(new Error(`Redis has not answered ${this.#unanswered} earlier merges`))
@@ -125,7 +133,7 @@ export class RedisStore implements HourStore {
       const delta = this.#sketches.takeHour(hour)
       bytes += delta.length
       merges.push(
-        this.#merge(hour, delta).catch((error: unknown) => {
+        this.#merge(client, hour, delta).catch((error: unknown) => {
           this.#sketches.mergeHour(hour, delta) // not confirmed: keep it for the next flush
           throw error
         }),
@@ -137,10 +145,10 @@ export class RedisStore implements HourStore {
     this.#outage.succeeded({ hours: merges.length, bytes, ms: Date.now() - started })
   }
 
-  #merge(hour: number, delta: Buffer): Promise<number> {
+  #merge(client: MergingClient, hour: number, delta: Buffer): Promise<number> {
     const target = hourKey(this.#options.keyPrefix, hour)
     this.#unanswered++
-    const command = this.#client.loghourMerge(target, deltaKey(target), delta)
+    const command = client.loghourMerge(target, deltaKey(target), delta)
     void command.catch(() => {}).finally(() => this.#unanswered--)
     return withTimeout(command, this.#options.timeoutMs, `merge into ${target}`)
   }
@@ -153,9 +161,9 @@ export class RedisStore implements HourStore {
   /** Flushes, then reads `PFCOUNT` of the 24 hour keys. */
   async hourCounts(): Promise<number[]> {
     await this.flush()
-    await this.#connected()
+    const client = await this.#connected()
     const counts = Array.from({ length: 24 }, (_, hour) =>
-      withTimeout(this.#client.pfcount(hourKey(this.#options.keyPrefix, hour)), this.#options.timeoutMs, 'PFCOUNT'),
+      withTimeout(client.pfcount(hourKey(this.#options.keyPrefix, hour)), this.#options.timeoutMs, 'PFCOUNT'),
     )
     return Promise.all(counts)
   }
@@ -179,7 +187,7 @@ export class RedisStore implements HourStore {
         }
       }
     } finally {
-      if (this.#owned) this.#client.disconnect()
+      if (this.#owned) (await this.#client).disconnect()
     }
   }
 }
