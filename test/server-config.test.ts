@@ -1,7 +1,8 @@
 // loghour-server settings (flags > environment > .env > defaults, original names), their error
 // messages and --help; and the `loghour send` / `loghour stats` clients.
 import { spawn } from 'node:child_process'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { once } from 'node:events'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -123,6 +124,35 @@ describe('loghour-server command line', () => {
     const ports = await Promise.all([portOf(viaEnv), portOf(viaDotenv), portOf(viaFlag)])
     for (const child of [viaEnv, viaDotenv, viaFlag]) child.kill('SIGTERM')
     expect(ports).toEqual([b, a, c])
+  })
+
+  it('LOG_FILENAME logs to a daily-rotated file instead of stdout', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loghour-logs-'))
+    const port = await freePort()
+    const child = spawn(process.execPath, [bin('loghour-server.js'), '--port', String(port)], {
+      env: cleanEnv({ LOG_FILENAME: join(dir, 'logs', 'server.log'), REDIS_HOUR_STATS_INTERVAL: '0' }),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+    for (let i = 0; ; i++) {
+      try {
+        await sendTcp(port, Buffer.from('{"time":"2019-05-06 17:00:00","ip":"a","status_code":500}\n'))
+        break
+      } catch (error) {
+        if (i > 100) throw error
+        await new Promise((r) => setTimeout(r, 50))
+      }
+    }
+    child.kill('SIGTERM')
+    const [code] = (await once(child, 'exit')) as [number]
+    expect(code).toBe(0)
+    expect(stdout).toBe('')
+    const files = readdirSync(join(dir, 'logs'))
+    expect(files).toEqual([expect.stringMatching(/^server\.\d{4}-\d{2}-\d{2}\.1\.log$/)])
+    const text = readFileSync(join(dir, 'logs', files[0]!), 'utf8')
+    expect(text).toContain(`loghour-server listening on 127.0.0.1:${port}`)
+    expect(text).toContain('Current hour with maximum number of errors 17')
   })
 
   it('a second signal exits at once', async () => {

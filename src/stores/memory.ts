@@ -14,6 +14,8 @@ export class MemoryStore implements HourStore {
   readonly #outage: OutageTracker
   /** Lines read when the snapshot was last written: nothing new, nothing to write. */
   #savedAt = -1
+  /** The snapshot write in progress: writes never overlap. */
+  #writing: Promise<void> = Promise.resolve()
 
   constructor(sketches: NativeSketchSet, snapshot?: string, events?: StoreEvents) {
     this.#sketches = sketches
@@ -31,14 +33,20 @@ export class MemoryStore implements HourStore {
     return this.#sketches.hourCounts()
   }
 
-  async flush(): Promise<void> {
+  flush(): Promise<void> {
+    const next = this.#writing.catch(() => {}).then(() => this.#write())
+    this.#writing = next
+    return next
+  }
+
+  async #write(): Promise<void> {
     if (this.#snapshot === undefined) return
     const seen = this.#linesSeen()
     if (seen === this.#savedAt) return
     const started = Date.now()
     const data = encodeSnapshot(this.#sketches)
     try {
-      writeFileAtomic(this.#snapshot, data)
+      await writeFileAtomic(this.#snapshot, data)
     } catch (error) {
       this.#outage.failed(error as Error)
       throw new Error(`loghour: cannot write snapshot ${this.#snapshot}: ${(error as Error).message}`, { cause: error })

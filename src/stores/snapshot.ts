@@ -10,7 +10,8 @@
 //   56  8·R invalid lines per reason, in INVALID_REASONS order
 //   …   24 × 12304 dense Redis HLL values, hours 0..23
 //   end 4  CRC-32 of every byte before it
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
+import { open, rename } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { crc32 } from 'node:zlib'
 import type { NativeCounters, NativeSketchSet } from '../native.js'
@@ -67,24 +68,27 @@ export function decodeSnapshot(data: Buffer, file: string): { counters: NativeCo
   return { counters, hours, writtenAt: new Date(Number(data.readBigUInt64LE(16))) }
 }
 
-/** Writes `data` to `file` atomically: a crash leaves either the old file or the new one. */
-export function writeFileAtomic(file: string, data: Buffer): void {
+/**
+ * Writes `data` to `file` atomically: a crash leaves either the old file or the new one. Async,
+ * so a slow disk's fsync never stalls ingestion.
+ */
+export async function writeFileAtomic(file: string, data: Buffer): Promise<void> {
   const temp = `${file}.${process.pid}.tmp`
-  const fd = openSync(temp, 'w', 0o644)
+  const handle = await open(temp, 'w', 0o644)
   try {
-    for (let off = 0; off < data.length; ) off += writeSync(fd, data, off)
-    fsyncSync(fd)
+    await handle.writeFile(data)
+    await handle.sync()
   } finally {
-    closeSync(fd)
+    await handle.close()
   }
-  renameSync(temp, file)
+  await rename(temp, file)
   // Make the rename itself durable (not supported on every platform: best effort).
   try {
-    const dir = openSync(dirname(file), 'r')
+    const dir = await open(dirname(file), 'r')
     try {
-      fsyncSync(dir)
+      await dir.sync()
     } finally {
-      closeSync(dir)
+      await dir.close()
     }
   } catch {
     // directories cannot be opened or fsynced on this platform
