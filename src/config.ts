@@ -38,6 +38,7 @@ export interface ServerSettings {
   idleTimeoutS: number
   /** Seconds. */
   drainTimeoutS: number
+  closeTimeoutS: number
 }
 
 interface SettingSpec<K extends keyof ServerSettings> {
@@ -144,6 +145,10 @@ export const SETTINGS = [
   spec({
     key: 'drainTimeoutS', flag: '--drain-timeout', arg: '<seconds>', env: 'LOGHOUR_DRAIN_TIMEOUT', default: 5, shown: '5',
     help: 'at shutdown, how long connections may finish delivering what they sent', accepts: 'a number of seconds from 0 to 3600', parse: seconds(3600),
+  }),
+  spec({
+    key: 'closeTimeoutS', flag: '--close-timeout', arg: '<seconds>', env: 'LOGHOUR_CLOSE_TIMEOUT', default: 10, shown: '10',
+    help: 'at shutdown, how long the final flush is retried while Redis is unreachable (then exit 1)', accepts: 'a number of seconds from 0 to 3600', parse: seconds(3600),
   }),
 ] as const
 

@@ -111,7 +111,12 @@ export class LogConsumer extends Writable {
     this.#store =
       store === 'memory'
         ? new MemoryStore(this.#sketches, resolved.snapshot, events)
-        : new RedisStore(store.redis, this.#sketches, { keyPrefix: resolved.keyPrefix, timeoutMs: resolved.redisTimeoutMs, events })
+        : new RedisStore(store.redis, this.#sketches, {
+            keyPrefix: resolved.keyPrefix,
+            timeoutMs: resolved.redisTimeoutMs,
+            closeTimeoutMs: resolved.closeTimeoutMs,
+            events,
+          })
     if (store !== 'memory' || resolved.snapshot !== undefined) {
       // Failures are reported through storeDown/storeUp; the changes stay for the next flush.
       this.#timer = setInterval(() => void this.#store.flush().catch(() => {}), resolved.flushIntervalMs)

@@ -52,6 +52,12 @@ export interface ConsumerOptions {
    * @default 5000
    */
   redisTimeoutMs?: number
+  /**
+   * How long `close()` keeps retrying the final flush while the store is unreachable (Redis
+   * down, restarting or slow) before it rejects; reconnection is attempted at least every second.
+   * @default 10000
+   */
+  closeTimeoutMs?: number
 }
 
 /** Where counts live: in this process, or in Redis (a URL, or a connected ioredis client). */
@@ -66,6 +72,7 @@ export interface ResolvedConsumerOptions {
   fields: Required<FieldNames>
   snapshot: string | undefined
   redisTimeoutMs: number
+  closeTimeoutMs: number
 }
 
 /** The defaults of every consumer option. */
@@ -77,6 +84,7 @@ export const DEFAULT_CONSUMER_OPTIONS: Readonly<ResolvedConsumerOptions> = Objec
   fields: Object.freeze({ time: 'time', ip: 'ip', status: 'status_code' }),
   snapshot: undefined,
   redisTimeoutMs: 5000,
+  closeTimeoutMs: 10_000,
 })
 
 /** Limits of numeric options, shared with the command-line and environment settings. */
@@ -84,6 +92,7 @@ export const LIMITS = Object.freeze({
   maxLineBytes: { min: 64, max: 1 << 30 },
   flushIntervalMs: { min: 10, max: 86_400_000 },
   redisTimeoutMs: { min: 10, max: 600_000 },
+  closeTimeoutMs: { min: 0, max: 3_600_000 },
 })
 
 /** Thrown for an unknown option, a wrong type or an out-of-range value. */
@@ -113,6 +122,7 @@ const accepts: Record<string, string> = {
   'fields.status': 'a non-empty string of at most 256 characters',
   snapshot: 'a file path',
   redisTimeoutMs: `an integer from ${LIMITS.redisTimeoutMs.min} to ${LIMITS.redisTimeoutMs.max}`,
+  closeTimeoutMs: `an integer from ${LIMITS.closeTimeoutMs.min} to ${LIMITS.closeTimeoutMs.max}`,
 }
 
 /** Duck-typed, so a client from another copy of ioredis is accepted too. */
@@ -131,6 +141,7 @@ const schema = z.strictObject({
   fields: z.optional(z.strictObject({ time: z.optional(fieldName), ip: z.optional(fieldName), status: z.optional(fieldName) })),
   snapshot: z.optional(text(1, 4096)),
   redisTimeoutMs: z.optional(integer(LIMITS.redisTimeoutMs)),
+  closeTimeoutMs: z.optional(integer(LIMITS.closeTimeoutMs)),
 })
 
 /** Renders a value for an error message. */
@@ -214,5 +225,6 @@ export function resolveConsumerOptions(input: unknown = {}): ResolvedConsumerOpt
     fields: { ...d.fields, ...Object.fromEntries(Object.entries(o.fields ?? {}).filter(([, v]) => v !== undefined)) },
     snapshot: o.snapshot,
     redisTimeoutMs: o.redisTimeoutMs ?? d.redisTimeoutMs,
+    closeTimeoutMs: o.closeTimeoutMs ?? d.closeTimeoutMs,
   }
 }

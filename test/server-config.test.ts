@@ -55,6 +55,7 @@ describe('settings precedence', () => {
     LOGHOUR_MAX_CONNECTIONS: '0',
     LOGHOUR_IDLE_TIMEOUT: '1e3',
     LOGHOUR_DRAIN_TIMEOUT: '3601',
+    LOGHOUR_CLOSE_TIMEOUT: '-5',
   }
 
   it.each(SETTINGS.filter((s) => s.env in bad).map((s) => [s.env, s] as const))(

@@ -134,9 +134,33 @@ describe.skipIf(skipRedis())('loghour-server while Redis fails', () => {
     }
   })
 
-  it('with Redis down at shutdown, the final flush retries, then exits 1 and says so', async () => {
+  it('SIGTERM while Redis is down: the final flush waits for Redis to come back, exit 0, nothing lost', async () => {
+    const redis = await startRedis({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] })
+    try {
+      const server = await startServer(['--flush-interval', '100', '--redis-timeout', '300'], {
+        REDIS_ADDRESS: redis.url,
+        REDIS_HOUR_KEY_PREFIX: 'back_',
+      })
+      const before = demoLines(1, 1, 20_000)
+      const during = demoLines(1, 20_001, 20_000)
+      await sendTcp(server.port, before)
+      await sleep(400) // merged, and kept by Redis's AOF
+      const back = redis.restart(2000) // down for 2 s: longer than any Redis timeout of the server
+      await sleep(200)
+      await sendTcp(server.port, during)
+      const code = server.stop('SIGTERM')
+      await back
+      expect(await code).toBe(0)
+      await pfaddReference(redis, Buffer.concat([before, during]), 'ref_')
+      expect(await pfcounts(redis, 'back_')).toEqual(await pfcounts(redis, 'ref_'))
+    } finally {
+      await redis.stop()
+    }
+  })
+
+  it('with Redis down at shutdown, the final flush retries for --close-timeout, then exits 1 and says so', async () => {
     const redis = await startRedis()
-    const server = await startServer(['--redis-timeout', '500'], { REDIS_ADDRESS: redis.url })
+    const server = await startServer(['--redis-timeout', '500', '--close-timeout', '1'], { REDIS_ADDRESS: redis.url })
     await redis.stop()
     await sendTcp(server.port, reference)
     await eventually(() => server.logs.length > 0)

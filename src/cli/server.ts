@@ -73,6 +73,7 @@ async function main(): Promise<number> {
       maxLineBytes: settings.maxLineBytes,
       flushIntervalMs: settings.flushIntervalMs,
       redisTimeoutMs: settings.redisTimeoutMs,
+      closeTimeoutMs: Math.round(settings.closeTimeoutS * 1000),
       snapshot: settings.snapshot,
     })
   } catch (error) {

@@ -38,8 +38,11 @@ export interface RedisServer {
   client(): Redis
   /** Stops the server (SIGTERM, then SIGKILL) and removes its directory. */
   stop(): Promise<void>
-  /** Kills the server abruptly (SIGKILL) and starts it again on the same port and directory. */
-  restart(): Promise<void>
+  /**
+   * Kills the server abruptly (SIGKILL) and starts it again on the same port and directory,
+   * after `downMs` (the time callers see it down).
+   */
+  restart(downMs?: number): Promise<void>
 }
 
 export interface StartOptions {
@@ -113,10 +116,11 @@ export async function startRedis(options: StartOptions = {}): Promise<RedisServe
         }
         rmSync(dir, { recursive: true, force: true })
       },
-      async restart() {
+      async restart(downMs = 0) {
         const exited = new Promise((r) => child.once('exit', r))
         child.kill('SIGKILL')
         await exited
+        await new Promise((r) => setTimeout(r, downMs))
         child = launch(port, dir, args)
         server.process = child
         await waitForPing(port, child)
