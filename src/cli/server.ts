@@ -105,14 +105,11 @@ async function main(): Promise<number> {
   server.on('connectionClosed', (c: { bytes: number; ms: number; aborted: boolean }) =>
     log.debug(c, `connection closed: ${c.bytes} bytes in ${c.ms.toFixed(1)} ms${c.aborted ? ' (aborted)' : ''}`),
   )
-  const { address, port } = server.address()
-  log.info({ address, port, store: describeStore(settings), version }, `loghour-server listening on ${address}:${port} (store: ${describeStore(settings)})`)
-
   const last = { value: { ...consumer.counts(), at: Date.now() } }
   const statsTimer =
     settings.statsIntervalS > 0 ? setInterval(() => void report(consumer, log, last), settings.statsIntervalS * 1000) : undefined
 
-  return new Promise<number>((resolve) => {
+  const exitCode = new Promise<number>((resolve) => {
     let stopping = false
     const stop = (signal: NodeJS.Signals) => {
       if (stopping) {
@@ -142,7 +139,12 @@ async function main(): Promise<number> {
     }
     process.on('SIGINT', stop)
     process.on('SIGTERM', stop)
-  }).finally(() => new Promise<void>((resolve) => log.flush(() => resolve())))
+  })
+  // Only now: the log line is written off the main thread, and whoever waits for it (a supervisor,
+  // a test) may signal at once; the handlers must be in place by then.
+  const { address, port } = server.address()
+  log.info({ address, port, store: describeStore(settings), version }, `loghour-server listening on ${address}:${port} (store: ${describeStore(settings)})`)
+  return exitCode.finally(() => new Promise<void>((resolve) => log.flush(() => resolve())))
 }
 
 main().then(

@@ -129,3 +129,41 @@ export async function startRedis(options: StartOptions = {}): Promise<RedisServe
     return server
   }
 }
+
+export interface RedisClusterServers {
+  /** The masters' ports; every slot is served by one of them. */
+  ports: number[]
+  stop(): Promise<void>
+}
+
+/**
+ * Starts a real Redis Cluster of `size` masters (no replicas), each on a free port, and waits until
+ * every node reports `cluster_state:ok`.
+ */
+export async function startRedisCluster(size = 3): Promise<RedisClusterServers> {
+  const nodes = await Promise.all(
+    Array.from({ length: size }, () => startRedis({ args: ['--cluster-enabled', 'yes', '--cluster-node-timeout', '2000'] })),
+  )
+  const stop = () => Promise.all(nodes.map((n) => n.stop())).then(() => {})
+  try {
+    const ports = nodes.map((n) => n.port)
+    const create = spawnSync(
+      'redis-cli',
+      ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'],
+      { encoding: 'utf8', timeout: 30_000 },
+    )
+    if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`)
+    const deadline = Date.now() + 20_000
+    for (const node of nodes) {
+      const client = node.client()
+      while (!/cluster_state:ok/.test(await client.cluster('INFO'))) {
+        if (Date.now() > deadline) throw new Error('the cluster did not reach cluster_state:ok within 20 s')
+        await new Promise((r) => setTimeout(r, 100))
+      }
+    }
+    return { ports, stop }
+  } catch (error) {
+    await stop()
+    throw error
+  }
+}
