@@ -74,6 +74,28 @@ describe.skipIf(skipRedis())('Redis store', () => {
     client.disconnect()
   })
 
+  it('an hour key holding something else: the error names it, other hours merge, nothing is left behind or lost', async () => {
+    const client = redis.client()
+    await client.set('odd_10', 'not a sketch')
+    const consumer = createConsumer({ store: { redis: redis.url }, keyPrefix: 'odd_', flushIntervalMs: 60_000, closeTimeoutMs: 0 })
+    const data = demoLines(1, 1, 20_000) // hours 9 to 14
+    consumer.write(data)
+    const failure = consumer.flush()
+    await expect(failure).rejects.toThrow(/odd_10 holds a value that is not a HyperLogLog; delete or rename it \(WRONGTYPE/)
+    await expect(consumer.stats()).rejects.toThrow(/odd_10 holds a value that is not a HyperLogLog/)
+    // Only the refused hour is kept locally; the others were merged.
+    const kept = Array.from({ length: 24 }, (_, h) => consumer.exportHour(h).subarray(16).some((b) => b !== 0))
+    expect(kept.map((k, h) => (k ? h : -1)).filter((h) => h >= 0)).toEqual([10])
+    expect((await client.keys('*')).filter((k) => k.includes('delta'))).toEqual([])
+    const memory = createConsumer()
+    memory.write(data)
+    const expected = (await memory.stats()).hours
+    expect(await client.pfcount('odd_9')).toBe(expected[9])
+    await client.del('odd_10') // the user fixes it: the kept hour lands with the next flush
+    expect((await consumer.stats()).hours).toEqual(expected)
+    await consumer.close()
+  })
+
   it('while Redis is unreachable, flush and stats reject, counting goes on, and it all lands later', async () => {
     const other = await startRedis()
     const consumer = createConsumer({ store: { redis: other.url }, keyPrefix: 'down_', redisTimeoutMs: 200, flushIntervalMs: 100 })

@@ -43,7 +43,7 @@ async function report(consumer: LogConsumer, log: Logger, last: { value: ReturnT
   try {
     hours = (await consumer.stats()).hours
   } catch (error) {
-    log.debug({ err: error }, 'hour counts unavailable')
+    log.warn({ err: error }, `hour counts unavailable: ${(error as Error).message}`)
   }
   const r = buildReport(hours, hours ? peakOf(hours).peakHour : null, now, last.value)
   log.info({ hours }, r.peak)

@@ -5,14 +5,26 @@ import { OutageTracker, type HourStore, type StoreEvents } from './store.js'
 
 /**
  * One atomic server-side step per hour: write the raw dense delta to a temporary key in the
- * target's slot, merge it (register-wise max, so a repeat is harmless), delete it. The expiry
- * only matters if PFMERGE fails (e.g. the target is not an HLL): nothing is left behind.
+ * target's slot, merge it (register-wise max, so a repeat is harmless), delete it. The temporary
+ * key is deleted even when PFMERGE fails (the target holds something else), and then the error
+ * is returned; the expiry is a last resort only.
  */
 const MERGE_SCRIPT = `
 redis.call('SET', KEYS[2], ARGV[1], 'PX', 60000)
-redis.call('PFMERGE', KEYS[1], KEYS[2])
+local merged = redis.pcall('PFMERGE', KEYS[1], KEYS[2])
 redis.call('DEL', KEYS[2])
+if type(merged) == 'table' and merged.err then return merged end
 return 1`
+
+/** Redis's answer when a key holds a value that is not a HyperLogLog. */
+const NOT_AN_HLL = /WRONGTYPE|not a valid HyperLogLog/
+
+/** Names the key when Redis refuses it because of what it holds: the one error a user must fix. */
+function explain(error: unknown, key: string): Error {
+  const message = error instanceof Error ? error.message : String(error)
+  if (!NOT_AN_HLL.test(message)) return error instanceof Error ? error : new Error(message)
+  return new Error(`${key} holds a value that is not a HyperLogLog; delete or rename it (${message.split('. ')[0]})`, { cause: error })
+}
 
 type MergingClient = (Redis | Cluster) & {
   loghourMerge(target: string, temp: string, delta: Buffer): Promise<number>
@@ -154,7 +166,9 @@ export class RedisStore implements HourStore {
     this.#unanswered++
     const command = client.loghourMerge(target, deltaKey(target), delta)
     void command.catch(() => {}).finally(() => this.#unanswered--)
-    return withTimeout(command, this.#options.timeoutMs, `merge into ${target}`)
+    return withTimeout(command, this.#options.timeoutMs, `merge into ${target}`).catch((error: unknown) => {
+      throw explain(error, target)
+    })
   }
 
   #failed(error: Error): Error {
@@ -166,9 +180,12 @@ export class RedisStore implements HourStore {
   async hourCounts(): Promise<number[]> {
     await this.flush()
     const client = await this.#connected()
-    const counts = Array.from({ length: 24 }, (_, hour) =>
-      withTimeout(client.pfcount(hourKey(this.#options.keyPrefix, hour)), this.#options.timeoutMs, 'PFCOUNT'),
-    )
+    const counts = Array.from({ length: 24 }, (_, hour) => {
+      const key = hourKey(this.#options.keyPrefix, hour)
+      return withTimeout(client.pfcount(key), this.#options.timeoutMs, 'PFCOUNT').catch((error: unknown) => {
+        throw explain(error, key)
+      })
+    })
     return Promise.all(counts)
   }
 
