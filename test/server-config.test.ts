@@ -233,6 +233,13 @@ describe.skipIf(skipRedis())('loghour stats', () => {
     const port = await freePort()
     const r = await run('loghour.js', ['stats', '--redis', `127.0.0.1:${port}`], undefined, { env: cleanEnv() })
     expect(r.code).toBe(1)
-    expect(r.stderr).toMatch(new RegExp(`^loghour: cannot read the hour keys from Redis at redis://127.0.0.1:${port}: `))
+    expect(r.stderr).toBe(`loghour: cannot read the hour keys from Redis at redis://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}\n`)
+  })
+
+  it('an hour key holding something else: exit code 1, and the message names the key', async () => {
+    await redis.client().set('bad_5', 'text')
+    const r = await run('loghour.js', ['stats', '--redis', redis.url, '--key-prefix', 'bad_'], undefined, { env: cleanEnv() })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toContain('bad_5 holds a value that is not a HyperLogLog; delete or rename it (WRONGTYPE')
   })
 })

@@ -20,10 +20,10 @@ return 1`
 const NOT_AN_HLL = /WRONGTYPE|not a valid HyperLogLog/
 
 /** Names the key when Redis refuses it because of what it holds: the one error a user must fix. */
-function explain(error: unknown, key: string): Error {
+export function explain(error: unknown, key: string): Error {
   const message = error instanceof Error ? error.message : String(error)
   if (!NOT_AN_HLL.test(message)) return error instanceof Error ? error : new Error(message)
-  return new Error(`${key} holds a value that is not a HyperLogLog; delete or rename it (${message.split('. ')[0]})`, { cause: error })
+  return new Error(`${key} holds a value that is not a HyperLogLog; delete or rename it (${message.split('. ')[0]!.replace(/\.$/, '')})`, { cause: error })
 }
 
 type MergingClient = (Redis | Cluster) & {
