@@ -48,6 +48,8 @@ export interface RedisServer {
 export interface StartOptions {
   /** Extra `redis-server` arguments, e.g. `['--appendonly', 'yes']`. */
   args?: string[]
+  /** Highest port to use (a cluster node's bus listens on its port + 10000). */
+  maxPort?: number
 }
 
 async function waitForPing(port: number, child: ChildProcess): Promise<void> {
@@ -84,7 +86,8 @@ export async function startRedis(options: StartOptions = {}): Promise<RedisServe
   const args = options.args ?? []
   const clients: Redis[] = []
   for (let attempt = 0; ; attempt++) {
-    const port = await freePort()
+    let port = await freePort()
+    while (port > (options.maxPort ?? 65535)) port = await freePort()
     let child = launch(port, dir, args)
     try {
       await waitForPing(port, child)
@@ -142,7 +145,9 @@ export interface RedisClusterServers {
  */
 export async function startRedisCluster(size = 3): Promise<RedisClusterServers> {
   const nodes = await Promise.all(
-    Array.from({ length: size }, () => startRedis({ args: ['--cluster-enabled', 'yes', '--cluster-node-timeout', '2000'] })),
+    Array.from({ length: size }, () =>
+      startRedis({ args: ['--cluster-enabled', 'yes', '--cluster-node-timeout', '2000'], maxPort: 65535 - 10000 }),
+    ),
   )
   const stop = () => Promise.all(nodes.map((n) => n.stop())).then(() => {})
   try {
