@@ -11,8 +11,11 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 
 /** One input stream: its partial line, feeding a shared sketch set. */
 export declare class NativeLineStream {
-  /** Reads a chunk (any split); lines are counted before this returns. */
-  write(chunk: Uint8Array): void
+  /**
+   * Reads a chunk (any split); lines are counted before this returns. Returns the bytes now
+   * held for an unfinished line, so a server can budget them without another call.
+   */
+  write(chunk: Uint8Array): number
   /** Ends the stream; an unterminated final line counts. */
   finish(): void
   /** Bytes held for a partial line. */

@@ -39,6 +39,7 @@ export interface ServerSettings {
   /** Seconds. */
   drainTimeoutS: number
   closeTimeoutS: number
+  maxBufferedBytes: number
 }
 
 interface SettingSpec<K extends keyof ServerSettings> {
@@ -145,6 +146,11 @@ export const SETTINGS = [
   spec({
     key: 'drainTimeoutS', flag: '--drain-timeout', arg: '<seconds>', env: 'LOGHOUR_DRAIN_TIMEOUT', default: 5, shown: '5',
     help: 'at shutdown, how long connections may finish delivering what they sent', accepts: 'a number of seconds from 0 to 3600', parse: seconds(3600),
+  }),
+  spec({
+    key: 'maxBufferedBytes', flag: '--max-buffered', arg: '<bytes>', env: 'LOGHOUR_MAX_BUFFERED_BYTES', default: 64 << 20, shown: '67108864 (64 MiB)',
+    help: 'budget for unfinished lines of all connections; over it, connections holding the most are closed (0 = none)',
+    accepts: 'an integer from 0 to 1099511627776', parse: integer(0, 2 ** 40),
   }),
   spec({
     key: 'closeTimeoutS', flag: '--close-timeout', arg: '<seconds>', env: 'LOGHOUR_CLOSE_TIMEOUT', default: 10, shown: '10',

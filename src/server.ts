@@ -26,6 +26,15 @@ export interface ListenOptions {
    * @default 5000
    */
   drainTimeoutMs?: number
+  /**
+   * Budget for the unfinished lines held by all connections together. A read that leaves them
+   * above it closes the connection it came on, if that connection holds at least an average
+   * share: clients holding many large partial lines are shed, ordinary ones never. Memory for
+   * partial lines stays near this bound whatever clients send. 0 = no budget (the bound is then
+   * `maxConnections` × the line limit).
+   * @default 67108864 (64 MiB)
+   */
+  maxBufferedBytes?: number
 }
 
 /** Connection counters of a server. */
@@ -42,6 +51,8 @@ export interface ServerCounters {
   droppedPartialBytes: number
   /** Connections read through the shared buffer (the fast path) rather than 'data' events. */
   sharedBufferReads: number
+  /** Connections closed because unfinished lines went over `maxBufferedBytes`. */
+  shed: number
 }
 
 /** One read buffer shared by every connection: each read is counted before the next one. */
@@ -72,7 +83,7 @@ function readIntoSharedBuffer(socket: Socket, buffer: Buffer, onChunk: (chunk: B
   return true
 }
 
-const DEFAULTS = { port: 2525, host: '127.0.0.1', maxConnections: 10_000, idleTimeoutMs: 0, drainTimeoutMs: 5000 }
+const DEFAULTS = { port: 2525, host: '127.0.0.1', maxConnections: 10_000, idleTimeoutMs: 0, drainTimeoutMs: 5000, maxBufferedBytes: 64 << 20 }
 /** A connection that received nothing for this long is considered drained at shutdown. */
 const QUIET_MS = 200
 
@@ -83,6 +94,8 @@ interface Connection {
   /** High-resolution time of the first byte (0 before it), and bytes received. */
   firstByteAt: bigint
   bytes: number
+  /** Bytes of its unfinished line held by the native splitter. */
+  held: number
 }
 
 /** What a closed connection delivered (the `connectionClosed` event). */
@@ -105,7 +118,9 @@ export class LogServer extends EventEmitter {
   readonly #sink: LineSink
   readonly #server: Server
   readonly #connections = new Set<Connection>()
-  readonly #counters: ServerCounters = { active: 0, accepted: 0, refused: 0, aborted: 0, droppedPartialBytes: 0, sharedBufferReads: 0 }
+  readonly #counters: ServerCounters = { active: 0, accepted: 0, refused: 0, aborted: 0, droppedPartialBytes: 0, sharedBufferReads: 0, shed: 0 }
+  /** Unfinished-line bytes held by all connections. */
+  #held = 0
   readonly #readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES)
   #closing: Promise<void> | undefined
 
@@ -147,6 +162,7 @@ export class LogServer extends EventEmitter {
       lastDataAt: Date.now(),
       firstByteAt: 0n,
       bytes: 0,
+      held: 0,
     }
     let aborted = false
     let finishedAt = 0n
@@ -159,11 +175,19 @@ export class LogServer extends EventEmitter {
       connection.lastDataAt = Date.now()
       if (connection.bytes === 0) connection.firstByteAt = process.hrtime.bigint()
       connection.bytes += chunk.length
+      let held: number
       try {
-        connection.native.write(chunk)
+        held = connection.native.write(chunk)
       } catch (error) {
         // Only a bug in the core can land here: drop this connection, keep the server.
         this.emit('connectionError', error)
+        this.#cut(connection)
+        return
+      }
+      this.#hold(connection, held)
+      const budget = this.options.maxBufferedBytes
+      if (budget > 0 && this.#held > budget && held * this.#connections.size >= this.#held) {
+        this.#counters.shed++
         this.#cut(connection)
       }
     }
@@ -172,6 +196,7 @@ export class LogServer extends EventEmitter {
     socket.on('end', () => {
       // The client finished sending: its last line counts even without a final newline.
       connection.native.finish()
+      this.#hold(connection, 0)
       finishedAt = process.hrtime.bigint()
       socket.end()
     })
@@ -180,13 +205,20 @@ export class LogServer extends EventEmitter {
       this.#counters.aborted++
     })
     socket.on('close', () => {
-      this.#counters.droppedPartialBytes += connection.native.buffered()
+      this.#counters.droppedPartialBytes += connection.held
+      this.#hold(connection, 0)
       this.#connections.delete(connection)
       const end = finishedAt || process.hrtime.bigint()
       const ms = connection.bytes === 0 ? 0 : Number(end - connection.firstByteAt) / 1e6
       const summary: ConnectionSummary = { bytes: connection.bytes, ms, aborted }
       this.emit('connectionClosed', summary)
     })
+  }
+
+  /** Records what a connection now holds of an unfinished line. */
+  #hold(connection: Connection, held: number): void {
+    this.#held += held - connection.held
+    connection.held = held
   }
 
   /** Closes a connection that did not end by itself; its unfinished line is dropped. */

@@ -56,6 +56,7 @@ describe('settings precedence', () => {
     LOGHOUR_IDLE_TIMEOUT: '1e3',
     LOGHOUR_DRAIN_TIMEOUT: '3601',
     LOGHOUR_CLOSE_TIMEOUT: '-5',
+    LOGHOUR_MAX_BUFFERED_BYTES: '64MB',
   }
 
   it.each(SETTINGS.filter((s) => s.env in bad).map((s) => [s.env, s] as const))(

@@ -65,6 +65,7 @@ describe.skipIf(process.platform !== 'linux')('loghour-server under hostile clie
     expect(stopped.aborted).toBeGreaterThan(40)
     expect(stopped.accepted).toBe(1 + 500 + 2 + 50 + 1)
     expect(stopped.sharedBufferReads).toBe(env.LOGHOUR_PORTABLE_READS ? 0 : stopped.accepted)
+    expect(stopped.shed).toBe(0) // 100 small partial lines are far below the default budget
     expect(stopped.droppedPartialBytes).toBeGreaterThanOrEqual(100 * 1000)
     const counts = [...server.logs].reverse().find((r) => r.invalid) as unknown as { invalid: Record<string, number> }
     expect(counts.invalid.tooLong).toBeGreaterThanOrEqual(64)
@@ -74,6 +75,48 @@ describe.skipIf(process.platform !== 'linux')('loghour-server under hostile clie
     console.log(`idle connections: ${perIdleKiB.toFixed(1)} KiB each; peak RSS growth ${growthMiB.toFixed(1)} MiB over ${(baseline / MiB).toFixed(0)} MiB`)
     expect(perIdleKiB).toBeLessThan(64)
     expect(growthMiB).toBeLessThan(64)
+  })
+
+  it('sheds the connections holding large unfinished lines once --max-buffered is exceeded, never the others', async () => {
+    const server = await startServer(['--max-buffered', String(MiB), '--stats-interval', '0', '--drain-timeout', '1'])
+    // 20 ordinary clients each hold a short unfinished line.
+    const ordinary: Socket[] = []
+    for (let i = 0; i < 20; i++) {
+      const socket = await open(server.port)
+      socket.on('error', () => {})
+      socket.write('{"time":"2019-05-06 17:00:00","ip":"partial')
+      ordinary.push(socket)
+    }
+    // 64 clients each hold 60,000 bytes of a line that never ends: only ~17 fit in 1 MiB.
+    const heavy: Socket[] = []
+    const closed = new Set<Socket>()
+    for (let i = 0; i < 64; i++) {
+      const socket = await open(server.port)
+      socket.on('error', () => {})
+      socket.on('close', () => closed.add(socket))
+      socket.write(`{"pad":"${'x'.repeat(60_000)}`)
+      heavy.push(socket)
+    }
+    const fit = Math.floor(MiB / 60_000) // 17
+    await eventually(() => closed.size >= 64 - fit, 10_000, 'shed connections')
+    await sleep(300)
+    // A connection is cut as soon as its bytes push the total over, even if part of another
+    // one's line is still in flight: one fewer may stay than would fit.
+    expect(closed.size).toBeGreaterThanOrEqual(64 - fit)
+    expect(closed.size).toBeLessThanOrEqual(64 - fit + 1)
+    const shed = closed.size
+    expect(ordinary.every((s) => !s.destroyed && !s.readableEnded)).toBe(true)
+    // The ordinary clients finish their lines, and they count.
+    for (const [i, socket] of ordinary.entries()) socket.end(`${i}","status_code":500}\n`)
+    await sendTcp(server.port, reference)
+    await sleep(300)
+    expect(await server.stop()).toBe(0)
+    heavy.forEach((s) => s.destroy())
+    const stopped = server.logs.find((r) => r.msg.startsWith('stopped')) as Record<string, number>
+    expect(stopped.shed).toBe(shed)
+    const hours = server.lastHours()!
+    expect(hours[17]).toBe(4 + 20)
+    expect(hours[16]).toBe(1)
   })
 
   it('refuses connections beyond --max-connections and closes idle ones after --idle-timeout', async () => {

@@ -188,10 +188,12 @@ pub struct NativeLineStream {
 
 #[napi]
 impl NativeLineStream {
-  /// Reads a chunk (any split); lines are counted before this returns.
+  /// Reads a chunk (any split); lines are counted before this returns. Returns the bytes now
+  /// held for an unfinished line, so a server can budget them without another call.
   #[napi(catch_unwind)]
-  pub fn write(&mut self, chunk: &[u8]) {
+  pub fn write(&mut self, chunk: &[u8]) -> u32 {
     self.stream.feed(chunk, &mut *self.sketch.borrow_mut());
+    self.stream.buffered() as u32
   }
 
   /// Ends the stream; an unterminated final line counts.

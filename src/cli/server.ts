@@ -95,6 +95,7 @@ async function main(): Promise<number> {
       maxConnections: settings.maxConnections,
       idleTimeoutMs: settings.idleTimeoutS * 1000,
       drainTimeoutMs: settings.drainTimeoutS * 1000,
+      maxBufferedBytes: settings.maxBufferedBytes,
     })
   } catch (error) {
     process.stderr.write(`loghour-server: cannot listen on ${settings.host}:${settings.port}: ${(error as Error).message}\n`)
