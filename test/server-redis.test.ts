@@ -8,7 +8,7 @@ import { createConsumer, demoLines, INVALID_REASONS } from '../src/index.js'
 import { bin } from './helpers/cli.js'
 import { modelStream } from './helpers/model.js'
 import { skipRedis, startRedis, type RedisServer } from './helpers/redis.js'
-import { cleanEnv, eventually, sendTcp, sleep, startServer } from './helpers/server.js'
+import { cleanEnv, eventually, sendTcp, sleep, startServer, type ServerProcess } from './helpers/server.js'
 
 const reference = readFileSync(join(__dirname, 'fixtures/reference-12.log'))
 
@@ -20,6 +20,23 @@ async function pfaddReference(redis: RedisServer, stream: Buffer, prefix: string
   for (const { hour, element } of model.counted) byHour.set(hour, [...(byHour.get(hour) ?? []), element])
   for (const [hour, elements] of byHour) {
     for (let i = 0; i < elements.length; i += 5000) await client.pfadd(`${prefix}${hour}`, ...elements.slice(i, i + 5000))
+  }
+}
+
+/**
+ * Runs `body` against a redis-server that keeps its data across a kill (AOF, fsync always) and a
+ * loghour-server merging into it every 100 ms under `prefix`; the redis-server is stopped after.
+ */
+async function withDurableRedis(prefix: string, body: (redis: RedisServer, server: ServerProcess) => Promise<void>): Promise<void> {
+  const redis = await startRedis({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] })
+  try {
+    const server = await startServer(['--flush-interval', '100', '--redis-timeout', '300'], {
+      REDIS_ADDRESS: redis.url,
+      REDIS_HOUR_KEY_PREFIX: prefix,
+    })
+    await body(redis, server)
+  } finally {
+    await redis.stop()
   }
 }
 
@@ -75,12 +92,7 @@ describe.skipIf(skipRedis())('loghour-server with Redis', () => {
 
 describe.skipIf(skipRedis())('loghour-server while Redis fails', () => {
   it('Redis paused (SIGSTOP) and then killed and restarted (AOF) mid-stream: nothing lost', async () => {
-    const redis = await startRedis({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] })
-    try {
-      const server = await startServer(['--flush-interval', '100', '--redis-timeout', '300'], {
-        REDIS_ADDRESS: redis.url,
-        REDIS_HOUR_KEY_PREFIX: 'fault_',
-      })
+    await withDurableRedis('fault_', async (redis, server) => {
       const batches = Array.from({ length: 6 }, (_, i) => demoLines(1, 1 + i * 30_000, 30_000))
       await sendTcp(server.port, batches[0]!)
       await sleep(300)
@@ -103,9 +115,7 @@ describe.skipIf(skipRedis())('loghour-server while Redis fails', () => {
       const all = Buffer.concat(batches)
       await pfaddReference(redis, all, 'ref_')
       expect(await pfcounts(redis, 'fault_')).toEqual(await pfcounts(redis, 'ref_'))
-    } finally {
-      await redis.stop()
-    }
+    })
   })
 
   it('SIGTERM immediately after a 1M-line `loghour send` finishes: nothing lost', async () => {
@@ -135,12 +145,7 @@ describe.skipIf(skipRedis())('loghour-server while Redis fails', () => {
   })
 
   it('SIGTERM while Redis is down: the final flush waits for Redis to come back, exit 0, nothing lost', async () => {
-    const redis = await startRedis({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] })
-    try {
-      const server = await startServer(['--flush-interval', '100', '--redis-timeout', '300'], {
-        REDIS_ADDRESS: redis.url,
-        REDIS_HOUR_KEY_PREFIX: 'back_',
-      })
+    await withDurableRedis('back_', async (redis, server) => {
       const before = demoLines(1, 1, 20_000)
       const during = demoLines(1, 20_001, 20_000)
       await sendTcp(server.port, before)
@@ -153,9 +158,7 @@ describe.skipIf(skipRedis())('loghour-server while Redis fails', () => {
       expect(await code).toBe(0)
       await pfaddReference(redis, Buffer.concat([before, during]), 'ref_')
       expect(await pfcounts(redis, 'back_')).toEqual(await pfcounts(redis, 'ref_'))
-    } finally {
-      await redis.stop()
-    }
+    })
   })
 
   it('with Redis down at shutdown, the final flush retries for --close-timeout, then exits 1 and says so', async () => {
