@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createConsumer, demoLines, OptionError } from '../src/index.js'
 import { deltaKey, hourKey, keyPrefixProblem } from '../src/stores/keys.js'
 import { skipRedis, startRedis, type RedisServer } from './helpers/redis.js'
+import { eventually } from './helpers/server.js'
 
 describe('key names', () => {
   it.each(['error_hour_', '{loghour}error_hour_', 'a{b', 'a{b{c', '{', 'pre{fix}{other}', 'pre{fix}}', 'é_'])(
@@ -94,6 +95,34 @@ describe.skipIf(skipRedis())('Redis store', () => {
     await client.del('odd_10') // the user fixes it: the kept hour lands with the next flush
     expect((await consumer.stats()).hours).toEqual(expected)
     await consumer.close()
+  })
+
+  it('merges in flight when Redis crashes are never waited for again: the next connection gets them', async () => {
+    const other = await startRedis({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] }) // keeps what it confirmed
+    // A user's client that forgets unanswered commands at a reconnect without settling them.
+    const client = new Redis({
+      port: other.port,
+      enableOfflineQueue: false,
+      autoResendUnfulfilledCommands: false,
+      maxRetriesPerRequest: null,
+      retryStrategy: () => 100,
+    })
+    client.on('error', () => {})
+    const consumer = createConsumer({ store: { redis: client }, keyPrefix: 'crash_', redisTimeoutMs: 200, flushIntervalMs: 60_000 })
+    const data = demoLines(1, 1, 20_000)
+    consumer.write(data.subarray(0, data.length >> 1))
+    await consumer.flush()
+    other.process.kill('SIGSTOP') // merges are written and stay unanswered
+    consumer.write(data.subarray(data.length >> 1))
+    await expect(consumer.flush()).rejects.toThrow(/no answer from Redis within 200 ms/)
+    await other.restart() // those merges die with the connection
+    await eventually(() => consumer.flush().then(() => true, () => false), 10_000, 'a flush on the new connection')
+    const memory = createConsumer()
+    memory.write(data)
+    expect((await consumer.stats()).hours).toEqual((await memory.stats()).hours)
+    await consumer.close()
+    client.disconnect()
+    await other.stop()
   })
 
   it('while Redis is unreachable, flush and stats reject, counting goes on, and it all lands later', async () => {

@@ -40,7 +40,9 @@ type MergingClient = (Redis | Cluster) & {
 export const OWNED_CLIENT_OPTIONS: RedisOptions = Object.freeze({
   enableOfflineQueue: false,
   autoResendUnfulfilledCommands: false,
-  maxRetriesPerRequest: 1,
+  // 0: commands in flight are rejected when their connection drops. With any other value ioredis
+  // may reconnect first and then forget them without settling their promises.
+  maxRetriesPerRequest: 0,
   connectionName: 'loghour',
   retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times - 1, 5), 1000) + Math.floor(Math.random() * 100),
 })
@@ -76,8 +78,10 @@ export class RedisStore implements HourStore {
   readonly #owned: boolean
   readonly #sketches: NativeSketchSet
   readonly #options: RedisStoreOptions
-  /** Merge commands written to Redis whose answer has not arrived (even if we stopped waiting). */
+  /** Merge commands written on the current connection whose answer has not arrived (even if we stopped waiting). */
   #unanswered = 0
+  /** Counts connection losses: commands of an earlier connection will never be answered. */
+  #connection = 0
   #running: Promise<void> | undefined
   readonly #outage: OutageTracker
   #wasReady = false
@@ -93,6 +97,12 @@ export class RedisStore implements HourStore {
       if (!('loghourMerge' in client)) client.defineCommand('loghourMerge', { numberOfKeys: 2, lua: MERGE_SCRIPT })
       this.#wasReady = client.status === 'ready'
       client.once('ready', () => (this.#wasReady = true))
+      // A closed connection answers nothing more, whatever the client does with its commands
+      // (a user's client may drop them unsettled); merges are idempotent, so sending again is safe.
+      client.on('close', () => {
+        this.#connection++
+        this.#unanswered = 0
+      })
       return client as MergingClient
     }
     this.#client =
@@ -163,9 +173,14 @@ export class RedisStore implements HourStore {
 
   #merge(client: MergingClient, hour: number, delta: Buffer): Promise<number> {
     const target = hourKey(this.#options.keyPrefix, hour)
+    const connection = this.#connection
     this.#unanswered++
     const command = client.loghourMerge(target, deltaKey(target), delta)
-    void command.catch(() => {}).finally(() => this.#unanswered--)
+    void command
+      .catch(() => {})
+      .finally(() => {
+        if (connection === this.#connection) this.#unanswered--
+      })
     return withTimeout(command, this.#options.timeoutMs, `merge into ${target}`).catch((error: unknown) => {
       throw explain(error, target)
     })
