@@ -20,6 +20,8 @@ export declare class NativeLineStream {
   finish(): void
   /** Bytes held for a partial line. */
   buffered(): number
+  /** Drops the partial line and frees its memory at once (the connection was cut off). */
+  discard(): void
 }
 
 /** A stream that returns "dedup-ready" results instead of updating sketches. */
@@ -42,14 +44,18 @@ export declare class NativeSketchSet {
   hourCounts(): Array<number>
   /** The hour's registers as the 12304-byte dense value Redis would hold. */
   exportHour(hour: number): Buffer
-  /** Takes the hour's registers out as a dense value, leaving the hour empty (a store's delta). */
-  takeHour(hour: number): Buffer
+  /** The hours changed since the last call (bit mask), now marked clean: what a store sends. */
+  takeDirty(): number
+  /** Marks the non-empty hours of `mask` changed again (not received, or lost by the store). */
+  markDirty(mask: number): void
   /** Merges a dense value into an hour (register-wise max). */
   mergeHour(hour: number, dense: Uint8Array): void
   /** Bit mask of hours changed since last taken. */
   dirtyHours(): number
-  reset(): void
 }
+
+/** Bytes of a dense Redis HyperLogLog value (16-byte header + 16384 six-bit registers). */
+export declare const DENSE_BYTES: number
 
 /** MurmurHash64A (Redis seed) of an element, as `PFADD` hashes it. */
 export declare function elementHash(element: Uint8Array): bigint
@@ -57,8 +63,17 @@ export declare function elementHash(element: Uint8Array): bigint
 /** Lines `start .. start + count` of the original service's demo stream `pattern` (1 or 2). */
 export declare function generateDemo(pattern: number, start: number, count: number): Buffer
 
+/** Hours in a day: one HyperLogLog each, hours 0..23. */
+export declare const HOURS: number
+
 /** Names of the invalid-line reasons, in the order of `NativeCounters.invalid`. */
 export declare function invalidReasons(): Array<string>
+
+/**
+ * Most lines one `generateDemo` call returns (about 720 MB): larger requests are refused
+ * rather than risking an allocation that aborts the process.
+ */
+export declare const MAX_DEMO_LINES: number
 
 /** Line counters; `invalid[i]` counts lines invalid for `invalidReasons()[i]`. */
 export interface NativeCounters {

@@ -31,12 +31,15 @@ export {
   OptionError,
   // Stores: Redis merges and the memory store's snapshot file.
   type FlushInfo,
+  type StoreReset,
   SnapshotError,
   // The TCP input (the original service's protocol).
   listen,
   LogServer,
+  type LogServerEvents,
   type ListenOptions,
   type ServerCounters,
+  type ConnectionSummary,
   // The answer.
   type Stats,
   type LineCounts,
@@ -52,5 +55,6 @@ export {
   elementHash,
   // The original service's demo streams.
   demoLines,
+  MAX_DEMO_LINES,
   type DemoPattern,
 } from './dist/index'

@@ -5,7 +5,7 @@ import { LogServer, OPEN_NATIVE_STREAM, type ListenOptions } from './server.js'
 import { buildStats, type InvalidReason, type LineCounts, type Stats } from './stats.js'
 import { MemoryStore } from './stores/memory.js'
 import { RedisStore } from './stores/redis.js'
-import type { FlushInfo, HourStore, StoreEvents } from './stores/store.js'
+import type { FlushInfo, HourStore, StoreEvents, StoreReset } from './stores/store.js'
 
 type Callback = (error?: Error | null) => void
 
@@ -70,6 +70,11 @@ export interface LogConsumerEvents {
   storeDown: [error: Error]
   /** The store is reachable again and has received what was kept. */
   storeUp: [info: { downtimeMs: number }]
+  /**
+   * The store lost data it had confirmed (Redis restarted without persistence, failed over, or
+   * the keys were deleted): everything this consumer counted since it started is merged again.
+   */
+  storeReset: [info: StoreReset]
 }
 
 /**
@@ -106,6 +111,7 @@ export class LogConsumer extends Writable {
       flushed: (info) => this.emit('flushed', info),
       down: (error) => this.emit('storeDown', error),
       up: (info) => this.emit('storeUp', info),
+      reset: (info) => this.emit('storeReset', info),
     }
     const store = resolved.store
     this.#store =
@@ -166,7 +172,8 @@ export class LogConsumer extends Writable {
   /**
    * Per-hour distinct users, the peak hour and this process's line counters, now. With the Redis
    * store the hours are read from Redis after a flush (so they include every server feeding the
-   * same keys); it rejects while Redis is unreachable.
+   * same keys); it rejects while Redis is unreachable. After {@link LogConsumer.close} it answers
+   * from the counts read at close (or rejects at once if the final flush failed).
    */
   async stats(): Promise<Stats> {
     const hours = await this.#store.hourCounts()
@@ -181,8 +188,8 @@ export class LogConsumer extends Writable {
 
   /**
    * The local sketch of an hour as the 12304-byte dense value Redis would hold after `PFADD`ing
-   * the same elements (`SET` it and `PFMERGE` it anywhere). With the Redis store this is the part
-   * not yet merged.
+   * the same elements (`SET` it and `PFMERGE` it anywhere): everything this consumer counted,
+   * with any store.
    */
   exportHour(hour: number): Buffer {
     if (!Number.isInteger(hour) || hour < 0 || hour > 23) {

@@ -1,4 +1,6 @@
-import { generateDemo } from './native.js'
+import { generateDemo, MAX_DEMO_LINES } from './native.js'
+
+export { MAX_DEMO_LINES }
 
 /** Highest line number: keeps both patterns' timestamps within four-digit years. */
 export const MAX_LINE_NUMBER = 100_000_000_000
@@ -8,7 +10,8 @@ export type DemoPattern = 1 | 2
 
 /**
  * Lines `start … start + count - 1` (numbered from 1) of the original service's demo stream
- * `pattern`, byte-identical to its `script_no_<pattern>.sh` under `TZ=UTC`.
+ * `pattern`, byte-identical to its `script_no_<pattern>.sh` under `TZ=UTC`; at most
+ * {@link MAX_DEMO_LINES} (10,000,000, about 700 MB) per call.
  *
  * @example
  * ```ts
@@ -19,8 +22,9 @@ export type DemoPattern = 1 | 2
 export function demoLines(pattern: DemoPattern, start: number, count: number): Buffer {
   if (pattern !== 1 && pattern !== 2) throw new RangeError(`loghour: pattern must be 1 or 2, got ${pattern}`)
   if (!Number.isSafeInteger(start) || start < 1) throw new RangeError(`loghour: start must be an integer >= 1, got ${start}`)
-  if (!Number.isInteger(count) || count < 0 || count > 0xffffffff) {
-    throw new RangeError(`loghour: count must be an integer from 0 to 4294967295, got ${count}`)
+  if (!Number.isInteger(count) || count < 0 || count > MAX_DEMO_LINES) {
+    // More would be an allocation of gigabytes in one piece: call again, or use `loghour gen`.
+    throw new RangeError(`loghour: count must be an integer from 0 to ${MAX_DEMO_LINES} (call again for more lines), got ${count}`)
   }
   if (start + count - 1 > MAX_LINE_NUMBER) {
     throw new RangeError(`loghour: the last line number must be at most ${MAX_LINE_NUMBER} (timestamps stay within year 9999), got ${start + count - 1}`)

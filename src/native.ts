@@ -7,5 +7,8 @@ export {
   elementHash,
   generateDemo,
   invalidReasons,
+  DENSE_BYTES,
+  HOURS,
+  MAX_DEMO_LINES,
 } from '../binding.js'
 export type { NativeCounters, NativeFieldNames, NativeScanResult } from '../binding.js'

@@ -1,6 +1,7 @@
 import type { Cluster, Redis } from 'ioredis'
 import { z } from 'zod/mini'
 import { keyPrefixProblem } from './stores/keys.js'
+import { redactAddress } from './stores/redact.js'
 
 /** Top-level JSON field names a record is read from. */
 export interface FieldNames {
@@ -128,7 +129,20 @@ const accepts: Record<string, string> = {
 /** Duck-typed, so a client from another copy of ioredis is accepted too. */
 const isRedisClient = (v: unknown): v is Redis | Cluster =>
   typeof v === 'object' && v !== null && typeof (v as Redis).pfcount === 'function' && typeof (v as Redis).defineCommand === 'function'
-const redisUrl = z.string().check(z.regex(/^rediss?:\/\/./))
+// ioredis parses URLs with the URL parser: refuse here what it would throw on later.
+const redisUrl = z.string().check(z.regex(/^rediss?:\/\/./i), z.refine((url) => URL.canParse(url)))
+
+/**
+ * A copy of an options object holding only its own enumerable properties, without a prototype,
+ * nested objects likewise: a property inherited from a prototype (`Object.prototype`, polluted
+ * or not) is never an option. A Redis client is kept as it is.
+ */
+function ownOptions(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || isRedisClient(value)) return value
+  const copy = Object.create(null) as Record<string, unknown>
+  for (const [key, v] of Object.entries(value)) copy[key] = ownOptions(v)
+  return copy
+}
 
 // zod/mini: the same checks, and a fraction of the start-up cost of the full zod API for the CLI.
 const schema = z.strictObject({
@@ -186,6 +200,7 @@ export function resolveConsumerOptions(input: unknown = {}): ResolvedConsumerOpt
   if (typeof input !== 'object' || Array.isArray(input)) {
     throw new OptionError('options', `loghour: options must be an object, got ${show(input)}`)
   }
+  input = ownOptions(input)
   const parsed = schema.safeParse(input)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!
@@ -203,16 +218,27 @@ export function resolveConsumerOptions(input: unknown = {}): ResolvedConsumerOpt
       )
     }
     const name = issue.path.map(String).join('.')
+    const got = valueAt(input, issue.path)
     throw new OptionError(
       name,
-      `loghour: invalid option "${name}": expected ${accepts[name] ?? issue.message}, got ${show(valueAt(input, issue.path))}`,
+      `loghour: invalid option "${name}": expected ${accepts[name] ?? issue.message}, got ${show(typeof got === 'string' && name === 'store.redis' ? redactAddress(got) : got)}`,
     )
   }
-  const o = parsed.data
+  const o = ownOptions(parsed.data) as typeof parsed.data
   const d = DEFAULT_CONSUMER_OPTIONS
   const prefixProblem = o.keyPrefix === undefined ? null : keyPrefixProblem(o.keyPrefix)
   if (prefixProblem) {
     throw new OptionError('keyPrefix', `loghour: invalid option "keyPrefix": ${prefixProblem}, got ${show(o.keyPrefix)}`)
+  }
+  const fields: Required<FieldNames> = { ...d.fields, ...Object.fromEntries(Object.entries(o.fields ?? {}).filter(([, v]) => v !== undefined)) }
+  for (const [name, value] of Object.entries(fields)) {
+    if (!value.isWellFormed()) {
+      throw new OptionError(`fields.${name}`, `loghour: invalid option "fields.${name}": expected well-formed Unicode (it has a lone surrogate), got ${show(value)}`)
+    }
+  }
+  const repeated = Object.values(fields).find((v, i, all) => all.indexOf(v) !== i)
+  if (repeated !== undefined) {
+    throw new OptionError('fields', `loghour: invalid option "fields": time, ip and status must be three different field names, got ${show(repeated)} twice`)
   }
   if (o.snapshot !== undefined && o.store !== undefined && o.store !== 'memory') {
     throw new OptionError('snapshot', 'loghour: option "snapshot" applies to the memory store only (Redis keeps the counts itself)')
@@ -222,7 +248,7 @@ export function resolveConsumerOptions(input: unknown = {}): ResolvedConsumerOpt
     keyPrefix: o.keyPrefix ?? d.keyPrefix,
     maxLineBytes: o.maxLineBytes ?? d.maxLineBytes,
     flushIntervalMs: o.flushIntervalMs ?? d.flushIntervalMs,
-    fields: { ...d.fields, ...Object.fromEntries(Object.entries(o.fields ?? {}).filter(([, v]) => v !== undefined)) },
+    fields,
     snapshot: o.snapshot,
     redisTimeoutMs: o.redisTimeoutMs ?? d.redisTimeoutMs,
     closeTimeoutMs: o.closeTimeoutMs ?? d.closeTimeoutMs,

@@ -1,4 +1,5 @@
 import { EventEmitter } from 'node:events'
+import { readdirSync, readFileSync } from 'node:fs'
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
 import type { NativeLineStream } from './native.js'
 
@@ -18,7 +19,11 @@ export interface ListenOptions {
   host?: string
   /** Connections beyond this many are refused (closed at once). @default 10000 */
   maxConnections?: number
-  /** Closes a connection that sent nothing for this long (0 = never). @default 0 */
+  /**
+   * Closes a connection that sent nothing for this long (0 = never), so idle clients cannot
+   * hold every `maxConnections` slot.
+   * @default 300000 (5 minutes)
+   */
   idleTimeoutMs?: number
   /**
    * On close, how long connections may go on delivering what they already sent. A connection is
@@ -27,11 +32,12 @@ export interface ListenOptions {
    */
   drainTimeoutMs?: number
   /**
-   * Budget for the unfinished lines held by all connections together. A read that leaves them
-   * above it closes the connection it came on, if that connection holds at least an average
-   * share: clients holding many large partial lines are shed, ordinary ones never. Memory for
-   * partial lines stays near this bound whatever clients send. 0 = no budget (the bound is then
-   * `maxConnections` × the line limit).
+   * Budget for the unfinished lines held by all connections together. When a read takes them
+   * above it, the connections holding the largest unfinished lines are closed (their partial
+   * lines dropped and counted) until the total is within it again: whatever the distribution,
+   * partial lines never hold more than the budget plus one line, and clients with ordinary
+   * short lines are the last to go. 0 = no budget (the bound is then `maxConnections` × the
+   * line limit).
    * @default 67108864 (64 MiB)
    */
   maxBufferedBytes?: number
@@ -43,7 +49,10 @@ export interface ServerCounters {
   active: number
   /** Connections accepted since start. */
   accepted: number
-  /** Connections refused because `maxConnections` was reached. */
+  /**
+   * Connections refused: `maxConnections` was reached, or the process ran out of file
+   * descriptors (EMFILE/ENFILE) or could not accept one for another reason.
+   */
   refused: number
   /** Connections that ended with an error (e.g. a client reset). */
   aborted: number
@@ -53,6 +62,8 @@ export interface ServerCounters {
   sharedBufferReads: number
   /** Connections closed because unfinished lines went over `maxBufferedBytes`. */
   shed: number
+  /** Bytes of unfinished lines held by all open connections now. */
+  heldBytes: number
 }
 
 /** One read buffer shared by every connection: each read is counted before the next one. */
@@ -83,9 +94,27 @@ function readIntoSharedBuffer(socket: Socket, buffer: Buffer, onChunk: (chunk: B
   return true
 }
 
-const DEFAULTS = { port: 2525, host: '127.0.0.1', maxConnections: 10_000, idleTimeoutMs: 0, drainTimeoutMs: 5000, maxBufferedBytes: 64 << 20 }
+const DEFAULTS = { port: 2525, host: '127.0.0.1', maxConnections: 10_000, idleTimeoutMs: 300_000, drainTimeoutMs: 5000, maxBufferedBytes: 64 << 20 }
 /** A connection that received nothing for this long is considered drained at shutdown. */
 const QUIET_MS = 200
+
+/** File descriptors kept free for everything but connections (Redis, log and snapshot files, …). */
+const FD_RESERVE = 32
+
+/**
+ * How many more files this process may open (Linux: its soft RLIMIT_NOFILE less those open and a
+ * reserve), or undefined where that cannot be read. Beyond it, the kernel refuses accept() and
+ * libuv drops the connection without telling Node, so such drops could not even be counted.
+ */
+function fileHeadroom(): number | undefined {
+  try {
+    const soft = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1]
+    if (soft === undefined) return undefined
+    return Math.max(1, Number(soft) - readdirSync('/proc/self/fd').length - FD_RESERVE)
+  } catch {
+    return undefined
+  }
+}
 
 interface Connection {
   socket: Socket
@@ -96,6 +125,8 @@ interface Connection {
   bytes: number
   /** Bytes of its unfinished line held by the native splitter. */
   held: number
+  /** Closed by the server (shed, idle, shutdown): nothing it still delivers is read. */
+  cut: boolean
 }
 
 /** What a closed connection delivered (the `connectionClosed` event). */
@@ -108,6 +139,18 @@ export interface ConnectionSummary {
   aborted: boolean
 }
 
+/** Events of a {@link LogServer}. */
+export interface LogServerEvents {
+  /** A connection closed, with what it delivered. */
+  connectionClosed: [summary: ConnectionSummary]
+  /** The native core failed on a connection's bytes (a bug); that connection was closed. */
+  connectionError: [error: Error]
+  /** A connection could not be accepted (e.g. EMFILE: out of file descriptors); it counts as refused. */
+  acceptError: [error: NodeJS.ErrnoException]
+  /** The server stopped: every connection is closed. */
+  close: []
+}
+
 /**
  * The TCP input: newline-delimited records, one native line splitter per connection, every
  * connection feeding one consumer. Content never kills a connection; one client's reset or
@@ -118,7 +161,14 @@ export class LogServer extends EventEmitter {
   readonly #sink: LineSink
   readonly #server: Server
   readonly #connections = new Set<Connection>()
-  readonly #counters: ServerCounters = { active: 0, accepted: 0, refused: 0, aborted: 0, droppedPartialBytes: 0, sharedBufferReads: 0, shed: 0 }
+  readonly #counters: Omit<ServerCounters, 'active' | 'heldBytes'> = {
+    accepted: 0,
+    refused: 0,
+    aborted: 0,
+    droppedPartialBytes: 0,
+    sharedBufferReads: 0,
+    shed: 0,
+  }
   /** Unfinished-line bytes held by all connections. */
   #held = 0
   readonly #readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES)
@@ -129,17 +179,33 @@ export class LogServer extends EventEmitter {
     this.options = Object.freeze({ ...DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) })
     this.#sink = sink
     this.#server = createServer({ noDelay: true }, (socket) => this.#accept(socket))
-    this.#server.maxConnections = this.options.maxConnections
+    // Connections beyond what the open-file limit allows are refused (and counted) by Node, not
+    // dropped unseen by the kernel.
+    this.maxConnections = Math.min(this.options.maxConnections, fileHeadroom() ?? Number.POSITIVE_INFINITY)
+    this.#server.maxConnections = this.maxConnections
     this.#server.on('drop', () => this.#counters.refused++)
-    this.#server.on('error', (error) => this.emit('error', error))
   }
 
-  /** Starts listening; rejects if the address cannot be bound. */
+  /**
+   * Connections accepted at most: `maxConnections`, or fewer where the process's open-file limit
+   * (`ulimit -n`) leaves room for fewer.
+   */
+  readonly maxConnections: number
+
+  /**
+   * Starts listening; rejects if the address cannot be bound (port in use, unknown host, no
+   * permission). Once listening, a connection that cannot be accepted (out of file descriptors)
+   * is counted as refused and reported with the `acceptError` event; it never stops the server.
+   */
   listen(): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#server.once('error', reject)
       this.#server.listen(this.options.port, this.options.host, () => {
         this.#server.off('error', reject)
+        this.#server.on('error', (error) => {
+          this.#counters.refused++
+          this.emit('acceptError', error)
+        })
         resolve()
       })
     })
@@ -152,7 +218,7 @@ export class LogServer extends EventEmitter {
 
   /** Connection counters. */
   counters(): ServerCounters {
-    return { ...this.#counters, active: this.#connections.size }
+    return { ...this.#counters, active: this.#connections.size, heldBytes: this.#held }
   }
 
   #accept(socket: Socket): void {
@@ -163,6 +229,7 @@ export class LogServer extends EventEmitter {
       firstByteAt: 0n,
       bytes: 0,
       held: 0,
+      cut: false,
     }
     let aborted = false
     let finishedAt = 0n
@@ -172,6 +239,7 @@ export class LogServer extends EventEmitter {
       socket.setTimeout(this.options.idleTimeoutMs, () => this.#cut(connection))
     }
     const onChunk = (chunk: Buffer) => {
+      if (connection.cut) return
       connection.lastDataAt = Date.now()
       if (connection.bytes === 0) connection.firstByteAt = process.hrtime.bigint()
       connection.bytes += chunk.length
@@ -180,16 +248,13 @@ export class LogServer extends EventEmitter {
         held = connection.native.write(chunk)
       } catch (error) {
         // Only a bug in the core can land here: drop this connection, keep the server.
-        this.emit('connectionError', error)
+        this.emit('connectionError', error as Error)
         this.#cut(connection)
         return
       }
       this.#hold(connection, held)
       const budget = this.options.maxBufferedBytes
-      if (budget > 0 && this.#held > budget && held * this.#connections.size >= this.#held) {
-        this.#counters.shed++
-        this.#cut(connection)
-      }
+      if (budget > 0 && this.#held > budget) this.#shed(budget)
     }
     if (readIntoSharedBuffer(socket, this.#readBuffer, onChunk)) this.#counters.sharedBufferReads++
     socket.on('data', onChunk) // the portable path (never fires while the shared buffer is in use)
@@ -207,6 +272,7 @@ export class LogServer extends EventEmitter {
     socket.on('close', () => {
       this.#counters.droppedPartialBytes += connection.held
       this.#hold(connection, 0)
+      connection.native.discard() // free its partial line now, not when the GC gets to it
       this.#connections.delete(connection)
       const end = finishedAt || process.hrtime.bigint()
       const ms = connection.bytes === 0 ? 0 : Number(end - connection.firstByteAt) / 1e6
@@ -221,8 +287,27 @@ export class LogServer extends EventEmitter {
     connection.held = held
   }
 
-  /** Closes a connection that did not end by itself; its unfinished line is dropped. */
+  /**
+   * Brings the unfinished lines back within `budget` by closing the connections holding the
+   * largest ones first. Runs only when the budget is exceeded, so its sort costs nothing on the
+   * normal path; each run closes at least one connection.
+   */
+  #shed(budget: number): void {
+    const heaviest = [...this.#connections].filter((c) => c.held > 0).sort((a, b) => b.held - a.held)
+    for (const connection of heaviest) {
+      if (this.#held <= budget) break
+      this.#counters.shed++
+      this.#cut(connection)
+    }
+  }
+
+  /** Closes a connection that did not end by itself; its unfinished line is dropped at once. */
   #cut(connection: Connection): void {
+    if (connection.cut) return
+    connection.cut = true
+    this.#counters.droppedPartialBytes += connection.held
+    this.#hold(connection, 0)
+    connection.native.discard()
     connection.socket.destroy()
   }
 
@@ -246,4 +331,11 @@ export class LogServer extends EventEmitter {
     })()
     return this.#closing
   }
+}
+
+// Typed events, the ioredis way: declaration merging over the EventEmitter's untyped ones.
+export interface LogServer {
+  on<E extends keyof LogServerEvents>(event: E, listener: (...args: LogServerEvents[E]) => void): this
+  once<E extends keyof LogServerEvents>(event: E, listener: (...args: LogServerEvents[E]) => void): this
+  emit<E extends keyof LogServerEvents>(event: E, ...args: LogServerEvents[E]): boolean
 }

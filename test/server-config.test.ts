@@ -7,7 +7,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { resolveServerSettings, SETTINGS, SettingError } from '../src/config.js'
+import { envNames, resolveServerSettings, SETTINGS, SettingError } from '../src/config.js'
 import { bin, run } from './helpers/cli.js'
 import { freePort, skipRedis, startRedis, type RedisServer } from './helpers/redis.js'
 import { cleanEnv, sendTcp, startServer } from './helpers/server.js'
@@ -57,6 +57,10 @@ describe('settings precedence', () => {
     LOGHOUR_DRAIN_TIMEOUT: '3601',
     LOGHOUR_CLOSE_TIMEOUT: '-5',
     LOGHOUR_MAX_BUFFERED_BYTES: '64MB',
+    LOG_FILENAME: 'logs/consumer_{date}.log',
+    LOG_FILE_ROTATION: '500 apples',
+    LOG_FILE_RETENTION: 'all',
+    LOGHOUR_LOG_FORMAT: 'xml',
   }
 
   it.each(SETTINGS.filter((s) => s.env in bad).map((s) => [s.env, s] as const))(
@@ -73,7 +77,7 @@ describe('settings precedence', () => {
   )
 
   it('every setting with a possible bad value is covered above', () => {
-    const free = ['LOG_FILENAME', 'LOGHOUR_SNAPSHOT'] // any path is accepted
+    const free = ['LOGHOUR_SNAPSHOT'] // any path is accepted
     expect(SETTINGS.map((s) => s.env).filter((e) => !free.includes(e)).sort()).toEqual(Object.keys(bad).sort())
   })
 
@@ -103,7 +107,7 @@ describe('loghour-server command line', () => {
     const help = r.stdout.toString().replace(/\s+/g, ' ')
     for (const s of SETTINGS) {
       expect(help).toContain(`${s.flag} ${s.arg}`)
-      expect(help).toContain(`[env ${s.env}; default ${s.shown}]`)
+      expect(help).toContain(`[env ${envNames(s)}; default ${s.shown}]`)
     }
   })
 
@@ -234,7 +238,7 @@ describe.skipIf(skipRedis())('loghour stats', () => {
     const port = await freePort()
     const r = await run('loghour.js', ['stats', '--redis', `127.0.0.1:${port}`], undefined, { env: cleanEnv() })
     expect(r.code).toBe(1)
-    expect(r.stderr).toBe(`loghour: cannot read the hour keys from Redis at redis://127.0.0.1:${port}: connect ECONNREFUSED 127.0.0.1:${port}\n`)
+    expect(r.stderr).toBe(`loghour: cannot read the hour keys: Redis at redis://127.0.0.1:${port} is unreachable: connect ECONNREFUSED 127.0.0.1:${port}\n`)
   })
 
   it('an hour key holding something else: exit code 1, and the message names the key', async () => {

@@ -4,24 +4,12 @@ import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createConsumer, demoLines, INVALID_REASONS } from '../src/index.js'
+import { createConsumer, demoLines } from '../src/index.js'
 import { bin } from './helpers/cli.js'
-import { modelStream } from './helpers/model.js'
-import { skipRedis, startRedis, type RedisServer } from './helpers/redis.js'
+import { pfaddReference, pfcounts, skipRedis, startRedis, type RedisServer } from './helpers/redis.js'
 import { cleanEnv, eventually, sendTcp, sleep, startServer, type ServerProcess } from './helpers/server.js'
 
 const reference = readFileSync(join(__dirname, 'fixtures/reference-12.log'))
-
-/** PFADDs the model's counted elements of `stream` into `<prefix><H>`. */
-async function pfaddReference(redis: RedisServer, stream: Buffer, prefix: string): Promise<void> {
-  const client = redis.client()
-  const model = modelStream(stream, 65536, INVALID_REASONS)
-  const byHour = new Map<number, Buffer[]>()
-  for (const { hour, element } of model.counted) byHour.set(hour, [...(byHour.get(hour) ?? []), element])
-  for (const [hour, elements] of byHour) {
-    for (let i = 0; i < elements.length; i += 5000) await client.pfadd(`${prefix}${hour}`, ...elements.slice(i, i + 5000))
-  }
-}
 
 /**
  * Runs `body` against a redis-server that keeps its data across a kill (AOF, fsync always) and a
@@ -38,11 +26,6 @@ async function withDurableRedis(prefix: string, body: (redis: RedisServer, serve
   } finally {
     await redis.stop()
   }
-}
-
-async function pfcounts(redis: RedisServer, prefix: string): Promise<number[]> {
-  const client = redis.client()
-  return Promise.all(Array.from({ length: 24 }, (_, h) => client.pfcount(`${prefix}${h}`)))
 }
 
 describe.skipIf(skipRedis())('loghour-server with Redis', () => {

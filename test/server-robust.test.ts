@@ -2,10 +2,13 @@
 // and hundreds of idle connections never stop it counting correctly, and its memory stays bounded.
 import { randomFillSync } from 'node:crypto'
 import { readFileSync } from 'node:fs'
+import { createServer as createNetServer, type Socket } from 'node:net'
 import { join } from 'node:path'
-import type { Socket } from 'node:net'
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { eventually, open, sendTcp, sleep, startServer } from './helpers/server.js'
+import { createConsumer } from '../src/index.js'
+import { run } from './helpers/cli.js'
+import { cleanEnv, eventually, open, sendTcp, sleep, startServer } from './helpers/server.js'
 
 const reference = readFileSync(join(__dirname, 'fixtures/reference-12.log'))
 const MiB = 1024 * 1024
@@ -135,5 +138,129 @@ describe.skipIf(process.platform !== 'linux')('loghour-server under hostile clie
     expect(order[2]).toBeGreaterThanOrEqual(990)
     expect(await server.stop()).toBe(0)
     expect(server.logs.find((r) => r.msg.startsWith('stopped'))).toMatchObject({ accepted: 3, refused: 2 })
+  })
+})
+
+describe('the unfinished-line budget (--max-buffered) bounds the total, whatever the distribution', () => {
+  /** Opens a connection to a library server and parks `bytes` of a line that never ends. */
+  async function park(port: number, bytes: number): Promise<Socket & { closedByServer: boolean }> {
+    const socket = (await open(port)) as Socket & { closedByServer: boolean }
+    socket.closedByServer = false
+    socket.on('error', () => {})
+    socket.on('close', () => (socket.closedByServer = true))
+    socket.write(`{"pad":"${'x'.repeat(Math.max(0, bytes - 8))}`)
+    return socket
+  }
+
+  it("the issue's evasion: many connections each below the average share can no longer hold more than the budget", async () => {
+    const consumer = createConsumer()
+    const budget = 2 * MiB
+    const server = await consumer.listen({ port: 0, maxBufferedBytes: budget })
+    const { port } = server.address()
+    const first = await Promise.all(Array.from({ length: 32 }, () => park(port, 64_000))) // 2,048,000 bytes: fits
+    await eventually(() => server.counters().heldBytes === 32 * 64_000, 10_000, 'the first connections parked')
+    // Each of these holds less than the average share, so a rule that sheds only connections
+    // above the average would let them all stay: 5.1 MB more.
+    const second = await Promise.all(Array.from({ length: 85 }, () => park(port, 60_000)))
+    const all = [...first, ...second]
+    const expectedHeld = () => all.filter((s) => !s.closedByServer).reduce((n, s) => n + (s.bytesWritten ?? 0), 0)
+    await eventually(() => server.counters().heldBytes === expectedHeld(), 10_000, 'every byte received or its connection shed')
+    const { heldBytes, shed } = server.counters()
+    expect(heldBytes).toBeLessThanOrEqual(budget)
+    expect(shed).toBeGreaterThanOrEqual(Math.ceil((32 * 64_000 + 85 * 60_000 - budget) / 64_000))
+    expect(first.every((s) => s.closedByServer)).toBe(true) // the largest partial lines go first
+    all.forEach((s) => s.destroy())
+    await consumer.close()
+  })
+
+  it('random distributions: within the budget after every read, nothing shed while it fits, short lines never shed', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.integer({ min: 100, max: 65_000 }), { minLength: 1, maxLength: 40 }),
+        fc.integer({ min: 100_000, max: 1_500_000 }),
+        async (sizes, budget) => {
+          const consumer = createConsumer()
+          const server = await consumer.listen({ port: 0, maxBufferedBytes: budget })
+          const { port } = server.address()
+          const short = await Promise.all(Array.from({ length: 5 }, () => park(port, 40)))
+          const long: (Socket & { closedByServer: boolean })[] = []
+          for (const size of sizes) long.push(await park(port, size)) // one after the other: any order of arrival
+          const all = [...short, ...long]
+          const received = () => all.filter((s) => !s.closedByServer).reduce((n, s) => n + (s.bytesWritten ?? 0), 0)
+          await eventually(() => server.counters().heldBytes === received(), 10_000, 'every byte received or its connection shed')
+          const { heldBytes, shed } = server.counters()
+          expect(heldBytes).toBeLessThanOrEqual(budget)
+          if (sizes.reduce((a, b) => a + b, 0) + 5 * 40 <= budget) expect(shed).toBe(0)
+          expect(short.every((s) => !s.closedByServer)).toBe(true)
+          all.forEach((s) => s.destroy())
+          await consumer.close()
+        },
+      ),
+      { numRuns: 12 },
+    )
+  })
+})
+
+describe('listening fails cleanly', () => {
+  it('port in use: one line on stderr, exit 1, no stack trace', async () => {
+    const taken = createNetServer()
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+    const { port } = taken.address() as { port: number }
+    try {
+      const r = await run('loghour-server.js', ['--port', String(port)], undefined, { env: cleanEnv() })
+      expect(r.code).toBe(1)
+      expect(r.stderr).toBe(`loghour-server: cannot listen on 127.0.0.1:${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`)
+    } finally {
+      taken.close()
+    }
+  })
+
+  it('a host that does not resolve: one line on stderr, exit 1', async () => {
+    const r = await run('loghour-server.js', ['--host', 'no-such-host.invalid', '--port', '0'], undefined, { env: cleanEnv() })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^loghour-server: cannot listen on no-such-host\.invalid:0: getaddrinfo (ENOTFOUND|EAI_AGAIN|EAI_NONAME) no-such-host\.invalid\n$/)
+  })
+
+  it('the library: listen() rejects (try/catch sees it), nothing is thrown elsewhere, the consumer still works', async () => {
+    const taken = createNetServer()
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
+    const { port } = taken.address() as { port: number }
+    const consumer = createConsumer()
+    let caught: unknown
+    try {
+      await consumer.listen({ port })
+    } catch (error) {
+      caught = error
+    }
+    taken.close()
+    expect((caught as NodeJS.ErrnoException).code).toBe('EADDRINUSE')
+    const server = await consumer.listen({ port: 0 }) // another try works
+    await sendTcp(server.address().port, reference)
+    await consumer.close()
+    expect((await consumer.stats()).hours[17]).toBe(4)
+  })
+})
+
+describe.skipIf(process.platform !== 'linux')('the open-file limit', () => {
+  it('connections beyond what the limit allows are refused and counted, the server keeps serving', async () => {
+    const server = await startServer(['--stats-interval', '0'], {}, { openFiles: 64 })
+    const warning = server.logs.find((r) => r.msg.startsWith('the open-file limit leaves room for'))
+    const room = Number(/room for (\d+) connections/.exec(warning?.msg ?? '')?.[1])
+    expect(room).toBeGreaterThan(0)
+    expect(room).toBeLessThan(64)
+    const sockets = await Promise.all(Array.from({ length: 100 }, () => open(server.port)))
+    const closed = new Set<Socket>()
+    sockets.forEach((s) => {
+      s.on('error', () => {})
+      s.on('close', () => closed.add(s))
+    })
+    await eventually(() => closed.size === 100 - room, 10_000, 'the refused connections to be closed')
+    await sleep(200)
+    expect(closed.size).toBe(100 - room) // every other one is still open
+    sockets.forEach((s) => s.destroy())
+    await sendTcp(server.port, reference) // and a new client is served once there is room again
+    expect(await server.stop()).toBe(0)
+    expect(server.logs.find((r) => r.msg.startsWith('stopped'))).toMatchObject({ accepted: room + 1, refused: 100 - room })
+    expect(server.lastHours()![17]).toBe(4)
   })
 })

@@ -1,13 +1,37 @@
 // The memory store's snapshot: a round trip keeps every count; a damaged file is a clear error and
 // is never replaced.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { createConsumer, demoLines, SnapshotError } from '../src/index.js'
-import { startServer } from './helpers/server.js'
+import { decodeSnapshot } from '../src/stores/snapshot.js'
+import { run } from './helpers/cli.js'
+import { cleanEnv, startServer } from './helpers/server.js'
 
 const reference = readFileSync(join(__dirname, 'fixtures/reference-12.log'))
+
+/** Runs `body` with a fresh tmpfs of these mount options, unmounted after. */
+async function withTmpfs(options: string, body: (dir: string) => Promise<void>): Promise<void> {
+  const at = mkdtempSync(join(tmpdir(), 'loghour-tmpfs-'))
+  const r = spawnSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', at], { encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`mount failed: ${r.stderr}`)
+  try {
+    await body(at)
+  } finally {
+    spawnSync('umount', [at])
+  }
+}
+
+/** Real full and read-only disks need a tmpfs mount: root (as in CI), else those tests are skipped. */
+const canMount = (() => {
+  const at = mkdtempSync(join(tmpdir(), 'loghour-tmpfs-'))
+  const ok = spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', at]).status === 0
+  if (ok) spawnSync('umount', [at])
+  if (!ok) console.warn('snapshot tests on a full or read-only disk skipped: mounting a tmpfs needs root')
+  return ok
+})()
 const dir = () => mkdtempSync(join(tmpdir(), 'loghour-snap-'))
 
 async function consumerWith(file: string, data: Buffer) {
@@ -87,4 +111,56 @@ describe('snapshot file', () => {
     expect(error).toMatch(/exited \(1\) before listening: loghour-server: snapshot .*server\.snap is corrupt \(checksum mismatch\)/)
     expect(readFileSync(file).equals(bytes)).toBe(true)
   })
+
+  it('a symlink planted where a temporary file could go is never written through, and no temporary file stays', async () => {
+    const d = dir()
+    const file = join(d, 'counts.snap')
+    const victim = join(d, 'victim.txt')
+    writeFileSync(victim, 'do not touch')
+    // The name the temporary file used to have (predictable from the pid), and a few guesses.
+    for (const name of [`${file}.${process.pid}.tmp`, `${file}.tmp`, `${file}.${process.pid}.000000000000.tmp`]) symlinkSync(victim, name)
+    const consumer = await consumerWith(file, reference)
+    expect(readFileSync(victim, 'utf8')).toBe('do not touch')
+    expect((await createConsumer({ snapshot: file }).stats()).hours).toEqual((await consumer.stats()).hours)
+    // Nothing but the snapshot, the victim and the planted links.
+    expect(readdirSync(d).sort()).toEqual(
+      ['counts.snap', `counts.snap.${process.pid}.tmp`, 'counts.snap.tmp', `counts.snap.${process.pid}.000000000000.tmp`, 'victim.txt'].sort(),
+    )
+  })
+
+  it('an unusable snapshot path is an error at start, not at exit', async () => {
+    const d = dir()
+    mkdirSync(join(d, 'a-directory.snap'))
+    expect(() => createConsumer({ snapshot: join(d, 'a-directory.snap') })).toThrow(/snapshot .*a-directory\.snap: EISDIR/)
+    writeFileSync(join(d, 'plain-file'), 'x')
+    expect(() => createConsumer({ snapshot: join(d, 'plain-file', 'x.snap') })).toThrow(SnapshotError)
+    const r = await run('loghour-server.js', ['--port', '0', '--snapshot', join(d, 'plain-file', 'x.snap')], undefined, { env: cleanEnv() })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^loghour-server: cannot (read|write) snapshot .*plain-file\/x\.snap: ENOTDIR: not a directory, open .*\n$/)
+  })
+
+  it.skipIf(!canMount)('a read-only file system: refused at start (before, only the save at exit failed)', async () => {
+    await withTmpfs('size=64k,ro', async (at) => {
+      expect(() => createConsumer({ snapshot: join(at, 'counts.snap') })).toThrow(/^cannot write snapshot .*counts\.snap: EROFS/)
+      const r = await run('loghour-server.js', ['--port', '0', '--snapshot', join(at, 'counts.snap')], undefined, { env: cleanEnv() })
+      expect(r.code).toBe(1)
+      expect(r.stderr).toMatch(/^loghour-server: cannot write snapshot .*counts\.snap: EROFS: read-only file system/)
+    })
+  })
+
+  it.skipIf(!canMount)('disk full (a 400 KiB tmpfs): the flush fails with ENOSPC, the last snapshot stays intact, no temporary file is left', async () => {
+    await withTmpfs('size=400k', async (mounted) => {
+      const file = join(mounted, 'counts.snap')
+      const consumer = createConsumer({ snapshot: file, flushIntervalMs: 60_000 })
+      consumer.write(reference)
+      await consumer.flush() // 295 KB: fits
+      const saved = readFileSync(file)
+      consumer.write(demoLines(1, 1, 1000))
+      await expect(consumer.flush()).rejects.toThrow(/cannot write snapshot .*ENOSPC/) // a second copy does not
+      expect(readdirSync(mounted)).toEqual(['counts.snap'])
+      expect(readFileSync(file).equals(saved)).toBe(true)
+      expect(decodeSnapshot(saved, file).counters.total).toBe(12)
+    })
+  })
 })
+

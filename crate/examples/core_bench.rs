@@ -4,7 +4,7 @@
 //! measurement (min/median/max over RUNS after a warm-up), for `npm run bench` to collect.
 use std::time::Instant;
 
-use loghour::demo::{generate, Pattern};
+use loghour::demo::{generate, Pattern, MAX_LINES_PER_CALL};
 use loghour::sketch::{HourlySketch, LineStream};
 
 /// One measured workload: a name and a closure returning a check value.
@@ -58,7 +58,9 @@ fn main() {
   let lines: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
   let runs: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(7);
   let mut data = Vec::new();
-  generate(Pattern::One, 1, lines, &mut data);
+  for start in (1..=lines).step_by(MAX_LINES_PER_CALL as usize) {
+    generate(Pattern::One, start, MAX_LINES_PER_CALL.min(lines + 1 - start), &mut data).expect("demo lines");
+  }
 
   if std::env::var("ONCE").is_ok_and(|v| v == "gen") {
     println!("{}", data.len());

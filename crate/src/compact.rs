@@ -7,6 +7,10 @@
 //! It decides a line in one pass, without building field values, and only when the line is
 //! valid: anything else (other layouts, odd values, invalid records) returns `None` and the full
 //! scan of [`crate::json_fields`] and [`crate::record`] decides, so both paths always agree.
+//!
+//! The keys are matched as raw bytes, which equals matching them after unescaping only when no
+//! name needs escaping in JSON and no two names are the same: for other names there is no fast
+//! path ([`CompactLayout::new`] returns `None`).
 
 use crate::calendar::TimestampParser;
 use crate::json_fields::FieldNames;
@@ -106,10 +110,20 @@ pub struct CompactLayout {
 }
 
 impl CompactLayout {
-  /// The layout for the given field names.
-  pub fn new(names: &FieldNames) -> Self {
+  /// The layout for the given field names, or `None` when a name contains `"`, `\\` or a
+  /// control character (its raw bytes are not its JSON spelling) or two names are the same (the
+  /// full scan's last-wins rule cannot be followed in one pass).
+  pub fn new(names: &FieldNames) -> Option<Self> {
+    let plain = |name: &[u8]| !name.iter().any(|&b| b == b'"' || b == b'\\' || b < 0x20);
+    if ![&names.time, &names.ip, &names.status].iter().all(|n| plain(n))
+      || names.time == names.ip
+      || names.time == names.status
+      || names.ip == names.status
+    {
+      return None;
+    }
     let cat = |parts: &[&[u8]]| Literal::new(parts.concat());
-    CompactLayout {
+    Some(CompactLayout {
       keys: [
         Literal::key(&names.time),
         Literal::key(&names.ip),
@@ -121,7 +135,7 @@ impl CompactLayout {
         cat(&[b"\",\"", &names.ip, b"\":\""]),
         cat(&[b"\",\"", &names.status, b"\":"]),
       ],
-    }
+    })
   }
 
   /// The outcome of a valid compact line, or `None` to let the full scan decide.
@@ -242,7 +256,7 @@ mod tests {
   /// The fast path either declines or agrees with the full rule.
   fn agrees(lines: &[&str]) -> usize {
     let names = FieldNames::default();
-    let mut layout = CompactLayout::new(&names);
+    let mut layout = CompactLayout::new(&names).unwrap();
     let mut timestamps = TimestampParser::default();
     let mut spill = Vec::new();
     let mut accepted = 0;
@@ -277,5 +291,22 @@ mod tests {
       r#"{"time":"2019-05-06 17:25:54","ip":"a","status_code":1234567890}"#,
     ]);
     assert_eq!(accepted, 6);
+  }
+
+  #[test]
+  fn names_that_need_escaping_or_repeat_have_no_fast_path() {
+    let with_ip = |ip: &[u8]| FieldNames {
+      ip: ip.to_vec(),
+      ..FieldNames::default()
+    };
+    assert!(CompactLayout::new(&with_ip(b"client")).is_some());
+    assert!(CompactLayout::new(&with_ip("адрес".as_bytes())).is_some());
+    for bad in [&b"i\\b"[..], b"i\"p", b"i\x08", b"time", b"status_code"] {
+      assert!(CompactLayout::new(&with_ip(bad)).is_none(), "{bad:?}");
+    }
+    // The reproducer: the key `i\b` decodes to `i` + backspace, which is not the name `i\b`.
+    let mut rule = RecordRule::new(with_ip(b"i\\b"));
+    let line = br#"{"time":"2019-05-06 17:25:54","i\b":"1.2.3.4","status_code":500}"#;
+    assert_eq!(rule.classify(line), Outcome::Invalid(crate::record::Reason::MissingField));
   }
 }

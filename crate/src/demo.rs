@@ -14,15 +14,44 @@ pub enum Pattern {
   Two,
 }
 
+/// Longest demo line, `\n` included: the output of `count` lines fits in `count * MAX_LINE_BYTES`.
+const MAX_LINE_BYTES: usize = 72;
+
+/// Most lines one call generates: the output (at most ~720 MB) is allocated up front.
+pub const MAX_LINES_PER_CALL: u64 = 10_000_000;
+
+/// Why no lines were generated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DemoError {
+  /// More than [`MAX_LINES_PER_CALL`] lines were asked for.
+  TooMany(u64),
+  /// The output buffer could not be allocated.
+  NoMemory(usize),
+}
+
+impl std::fmt::Display for DemoError {
+  fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    match self {
+      DemoError::TooMany(n) => write!(f, "at most {MAX_LINES_PER_CALL} lines per call, got {n}"),
+      DemoError::NoMemory(bytes) => write!(f, "cannot allocate {bytes} bytes for the demo lines"),
+    }
+  }
+}
+
 /// Appends lines `start .. start + count` (numbered from 1 in the original scripts) to `out`.
+/// The memory is reserved first, so a request that cannot be met fails instead of aborting.
 ///
 /// ```
 /// let mut out = Vec::new();
-/// loghour::demo::generate(loghour::demo::Pattern::One, 1, 1, &mut out);
+/// loghour::demo::generate(loghour::demo::Pattern::One, 1, 1, &mut out).unwrap();
 /// assert_eq!(out, b"{\"time\":\"2019-05-14 09:05:52\",\"ip\":\"10.0.191.219\",\"status_code\":303}\n");
 /// ```
-pub fn generate(pattern: Pattern, start: u64, count: u64, out: &mut Vec<u8>) {
-  out.reserve(count as usize * 72);
+pub fn generate(pattern: Pattern, start: u64, count: u64, out: &mut Vec<u8>) -> Result<(), DemoError> {
+  if count > MAX_LINES_PER_CALL {
+    return Err(DemoError::TooMany(count));
+  }
+  let bytes = count as usize * MAX_LINE_BYTES;
+  out.try_reserve_exact(bytes).map_err(|_| DemoError::NoMemory(bytes))?;
   for i in start..start + count {
     let (a, b, t, status) = match pattern {
       Pattern::One => (
@@ -48,6 +77,7 @@ pub fn generate(pattern: Pattern, start: u64, count: u64, out: &mut Vec<u8>) {
     push_int(out, status);
     out.extend_from_slice(b"}\n");
   }
+  Ok(())
 }
 
 fn push_int(out: &mut Vec<u8>, v: u64) {
@@ -95,11 +125,28 @@ mod tests {
   #[test]
   fn second_pattern_first_lines() {
     let mut out = Vec::new();
-    generate(Pattern::Two, 1, 2, &mut out);
+    generate(Pattern::Two, 1, 2, &mut out).unwrap();
     assert_eq!(
       String::from_utf8(out).unwrap(),
       "{\"time\":\"2014-12-31 22:00:02\",\"ip\":\"10.0.19.37\",\"status_code\":301}\n\
        {\"time\":\"2014-12-31 22:00:04\",\"ip\":\"10.0.38.74\",\"status_code\":402}\n"
     );
+  }
+
+  #[test]
+  fn refuses_more_lines_than_it_may_allocate() {
+    let mut out = Vec::new();
+    assert_eq!(generate(Pattern::One, 1, u32::MAX as u64, &mut out), Err(DemoError::TooMany(u32::MAX as u64)));
+    assert!(out.is_empty() && out.capacity() == 0);
+  }
+
+  #[test]
+  fn lines_never_exceed_the_reserved_size() {
+    for pattern in [Pattern::One, Pattern::Two] {
+      let mut out = Vec::new();
+      // The last line numbers the API allows have the longest timestamps and addresses.
+      generate(pattern, 100_000_000_000 - 9_999, 10_000, &mut out).unwrap();
+      assert!(out.split(|&b| b == b'\n').all(|l| l.len() + 1 <= MAX_LINE_BYTES));
+    }
   }
 }

@@ -121,20 +121,6 @@ impl Hll {
     self.registers.iter().all(|&r| r == 0)
   }
 
-  /// Resets every register to zero.
-  pub fn clear(&mut self) {
-    self.registers.fill(0);
-  }
-
-  /// Register-wise maximum with another HLL (what `PFMERGE` computes).
-  pub fn merge(&mut self, other: &Hll) {
-    for (a, &b) in self.registers.iter_mut().zip(other.registers.iter()) {
-      if b > *a {
-        *a = b;
-      }
-    }
-  }
-
   /// The cardinality estimate `PFCOUNT` returns for these registers (Redis 7, Ertl's estimator).
   pub fn count(&self) -> u64 {
     let mut histogram = [0u32; 64];

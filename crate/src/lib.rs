@@ -23,7 +23,7 @@ use napi_derive::napi;
 
 use crate::json_fields::FieldNames;
 use crate::record::Reason;
-use crate::sketch::{Counters, DedupCollector, HourlySketch, LineStream, HOURS};
+use crate::sketch::{Counters, DedupCollector, HourlySketch, LineStream};
 
 /// Top-level JSON field names to read (defaults: `time`, `ip`, `status_code`).
 #[napi(object)]
@@ -87,6 +87,14 @@ impl From<&NativeCounters> for Counters {
   }
 }
 
+/// Hours in a day: one HyperLogLog each, hours 0..23.
+#[napi]
+pub const HOURS: u32 = sketch::HOURS as u32;
+
+/// Bytes of a dense Redis HyperLogLog value (16-byte header + 16384 six-bit registers).
+#[napi]
+pub const DENSE_BYTES: u32 = hll::DENSE_SIZE as u32;
+
 /// Names of the invalid-line reasons, in the order of `NativeCounters.invalid`.
 #[napi(catch_unwind)]
 pub fn invalid_reasons() -> Vec<String> {
@@ -94,7 +102,7 @@ pub fn invalid_reasons() -> Vec<String> {
 }
 
 fn hour_index(hour: u32) -> Result<usize> {
-  if (hour as usize) < HOURS {
+  if hour < HOURS {
     Ok(hour as usize)
   } else {
     Err(Error::new(Status::InvalidArg, format!("hour must be 0..23, got {hour}")))
@@ -142,7 +150,7 @@ impl NativeSketchSet {
   #[napi(catch_unwind)]
   pub fn hour_counts(&self) -> Vec<f64> {
     let sketch = self.sketch.borrow();
-    (0..HOURS).map(|h| sketch.count(h) as f64).collect()
+    (0..sketch::HOURS).map(|h| sketch.count(h) as f64).collect()
   }
 
   /// The hour's registers as the 12304-byte dense value Redis would hold.
@@ -151,10 +159,16 @@ impl NativeSketchSet {
     Ok(self.sketch.borrow().hour(hour_index(hour)?).to_dense().into())
   }
 
-  /// Takes the hour's registers out as a dense value, leaving the hour empty (a store's delta).
+  /// The hours changed since the last call (bit mask), now marked clean: what a store sends.
   #[napi(catch_unwind)]
-  pub fn take_hour(&self, hour: u32) -> Result<Buffer> {
-    Ok(self.sketch.borrow_mut().take_hour(hour_index(hour)?).to_dense().into())
+  pub fn take_dirty(&self) -> u32 {
+    self.sketch.borrow_mut().take_dirty()
+  }
+
+  /// Marks the non-empty hours of `mask` changed again (not received, or lost by the store).
+  #[napi(catch_unwind)]
+  pub fn mark_dirty(&self, mask: u32) {
+    self.sketch.borrow_mut().mark_dirty(mask);
   }
 
   /// Merges a dense value into an hour (register-wise max).
@@ -171,11 +185,6 @@ impl NativeSketchSet {
   #[napi(catch_unwind)]
   pub fn dirty_hours(&self) -> u32 {
     self.sketch.borrow().dirty_hours()
-  }
-
-  #[napi(catch_unwind)]
-  pub fn reset(&self) {
-    self.sketch.borrow_mut().reset();
   }
 }
 
@@ -206,6 +215,12 @@ impl NativeLineStream {
   #[napi(catch_unwind)]
   pub fn buffered(&self) -> u32 {
     self.stream.buffered() as u32
+  }
+
+  /// Drops the partial line and frees its memory at once (the connection was cut off).
+  #[napi(catch_unwind)]
+  pub fn discard(&mut self) {
+    self.stream.discard();
   }
 }
 
@@ -266,6 +281,11 @@ pub fn element_hash(element: &[u8]) -> BigInt {
   BigInt::from(hll::murmur64a(element))
 }
 
+/// Most lines one `generateDemo` call returns (about 720 MB): larger requests are refused
+/// rather than risking an allocation that aborts the process.
+#[napi]
+pub const MAX_DEMO_LINES: u32 = demo::MAX_LINES_PER_CALL as u32;
+
 /// Lines `start .. start + count` of the original service's demo stream `pattern` (1 or 2).
 #[napi(catch_unwind)]
 pub fn generate_demo(pattern: u32, start: i64, count: u32) -> Result<Buffer> {
@@ -283,6 +303,7 @@ pub fn generate_demo(pattern: u32, start: i64, count: u32) -> Result<Buffer> {
     return Err(Error::new(Status::InvalidArg, format!("start must be >= 1, got {start}")));
   }
   let mut out = Vec::new();
-  demo::generate(pattern, start as u64, count as u64, &mut out);
+  demo::generate(pattern, start as u64, count as u64, &mut out)
+    .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
   Ok(out.into())
 }

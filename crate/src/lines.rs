@@ -106,6 +106,12 @@ impl LineSplitter {
     }
   }
 
+  /// Drops the partial line, if any, and frees its memory: the stream was cut off.
+  pub fn discard(&mut self) {
+    self.carry = Vec::new();
+    self.discarding = false;
+  }
+
   fn release_carry(&mut self) {
     if self.carry.capacity() > KEEP_CAPACITY {
       self.carry = Vec::new();

@@ -85,7 +85,8 @@ impl Outcome {
 /// Applies the counting rule to lines; reusable scratch buffers make it allocation-free after
 /// warm-up.
 pub struct RecordRule {
-  compact: CompactLayout,
+  /// The fast path, when the field names allow one.
+  compact: Option<CompactLayout>,
   extractor: FieldExtractor,
   timestamps: TimestampParser,
   time_buf: Vec<u8>,
@@ -118,8 +119,10 @@ impl RecordRule {
   /// );
   /// ```
   pub fn classify(&mut self, line: &[u8]) -> Outcome {
-    if let Some(outcome) = self.compact.classify(line, &mut self.timestamps, &mut self.element) {
-      return outcome;
+    if let Some(compact) = &mut self.compact {
+      if let Some(outcome) = compact.classify(line, &mut self.timestamps, &mut self.element) {
+        return outcome;
+      }
     }
     if line.iter().all(|&b| matches!(b, b' ' | b'\t' | b'\r')) {
       return Outcome::Blank;

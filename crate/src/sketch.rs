@@ -21,11 +21,6 @@ pub struct Counters {
 }
 
 impl Counters {
-  /// Sum of invalid lines over all reasons.
-  pub fn invalid_total(&self) -> u64 {
-    self.invalid.iter().sum()
-  }
-
   /// Adds another set of counters to this one.
   pub fn add(&mut self, other: &Counters) {
     self.total += other.total;
@@ -73,7 +68,7 @@ pub trait OutcomeSink {
 /// 24 HLLs (one per hour of the day) and the counters of every line that reached them.
 pub struct HourlySketch {
   hours: Vec<Hll>,
-  /// Bit `h` set: hour `h` changed since the last [`HourlySketch::take_hour`].
+  /// Bit `h` set: hour `h` changed since the last [`HourlySketch::take_dirty`].
   dirty: u32,
   tally: Tally,
   /// Counters added from elsewhere (a restored snapshot).
@@ -134,10 +129,19 @@ impl HourlySketch {
     self.dirty
   }
 
-  /// Takes an hour's registers out, leaving it empty and clean: the delta a store ships.
-  pub fn take_hour(&mut self, hour: usize) -> Hll {
-    self.dirty &= !(1 << hour);
-    std::mem::take(&mut self.hours[hour])
+  /// The hours changed since the last call (bit mask), now marked clean: what a store ships.
+  pub fn take_dirty(&mut self) -> u32 {
+    std::mem::take(&mut self.dirty)
+  }
+
+  /// Marks the non-empty hours of `mask` changed again (a store did not receive them, or lost
+  /// them and must receive everything again).
+  pub fn mark_dirty(&mut self, mask: u32) {
+    for h in 0..HOURS {
+      if mask & (1 << h) != 0 && !self.hours[h].is_empty() {
+        self.dirty |= 1 << h;
+      }
+    }
   }
 
   /// Merges a dense Redis value into an hour (register-wise max) and marks it changed if it is
@@ -148,14 +152,6 @@ impl HourlySketch {
       self.dirty |= 1 << hour;
     }
     Ok(())
-  }
-
-  /// Empties every hour and zeroes the counters.
-  pub fn reset(&mut self) {
-    self.hours.iter_mut().for_each(Hll::clear);
-    self.dirty = 0;
-    self.tally = Tally::default();
-    self.restored = Counters::default();
   }
 }
 
@@ -223,6 +219,11 @@ impl LineStream {
   pub fn buffered(&self) -> usize {
     self.splitter.buffered()
   }
+
+  /// Drops the partial line and frees its memory (the stream was cut off).
+  pub fn discard(&mut self) {
+    self.splitter.discard();
+  }
 }
 
 #[inline]
@@ -230,5 +231,34 @@ fn outcome_of(rule: &mut RecordRule, line: Line<'_>) -> Outcome {
   match line {
     Line::Text(text) => rule.classify(text),
     Line::TooLong => Outcome::Invalid(Reason::TooLong),
+  }
+}
+
+#[cfg(test)]
+mod tests {
+  use super::*;
+
+  #[test]
+  fn dirty_hours_are_taken_once_and_marked_again_only_when_not_empty() {
+    let mut sketch = HourlySketch::new();
+    let mut stream = LineStream::new(1024, FieldNames::default());
+    stream.feed(b"{\"time\":\"2019-05-06 17:25:54\",\"ip\":\"a\",\"status_code\":500}\n", &mut sketch);
+    assert_eq!(sketch.take_dirty(), 1 << 17);
+    assert_eq!(sketch.take_dirty(), 0);
+    sketch.mark_dirty(u32::MAX); // hour 17 is the only one with registers set
+    assert_eq!(sketch.dirty_hours(), 1 << 17);
+    assert_eq!(sketch.count(17), 1); // taking never empties an hour
+  }
+
+  #[test]
+  fn a_discarded_partial_line_is_gone() {
+    let mut sketch = HourlySketch::new();
+    let mut stream = LineStream::new(1 << 20, FieldNames::default());
+    stream.feed(&[b'x'; 100_000], &mut sketch);
+    assert_eq!(stream.buffered(), 100_000);
+    stream.discard();
+    assert_eq!(stream.buffered(), 0);
+    stream.feed(b"{\"time\":\"2019-05-06 17:25:54\",\"ip\":\"a\",\"status_code\":500}\n", &mut sketch);
+    assert_eq!(sketch.counters().counted, 1); // the next bytes start a new line
   }
 }

@@ -4,27 +4,29 @@
 import { Command, CommanderError } from 'commander'
 import type { Logger } from 'pino'
 import { version } from '../../package.json'
-import { readDotenv, resolveServerSettings, SettingError, SETTINGS, type ServerSettings } from '../config.js'
+import { envNames, readDotenv, resolveServerSettings, SettingError, SETTINGS, type ServerSettings, type SettingFlags } from '../config.js'
 import { createConsumer, type LogConsumer } from '../consumer.js'
 import { createLogger } from '../logger.js'
 import { buildReport } from '../report.js'
+import type { LogServer } from '../server.js'
 import { peakOf } from '../stats.js'
+import { redactAddress } from '../stores/redact.js'
+import { exitOnBrokenPipe } from './args.js'
 
-function parseFlags(argv: string[]): Partial<Record<keyof ServerSettings, string>> {
+function parseFlags(argv: string[]): SettingFlags {
   const program = new Command()
     .name('loghour-server')
     .description('Counts the distinct users who hit 5xx errors at each hour of the working day, from JSON access logs sent over TCP.')
     .addHelpText('after', '\nEach setting is taken from its flag, else its environment variable, else .env in the working directory, else the default.')
     .version(version, '-V, --version')
     .exitOverride()
-    .showHelpAfterError()
     .helpOption('-h, --help', 'show this help')
   for (const s of SETTINGS) {
-    program.option(`${s.flag} ${s.arg}`, `${s.help}\n[env ${s.env}; default ${s.shown}]`)
+    program.option(`${s.flag} ${s.arg}`, `${s.help}\n[env ${envNames(s)}; default ${s.shown}]`)
   }
   program.parse(argv)
   const opts = program.opts<Record<string, string>>()
-  const flags: Partial<Record<keyof ServerSettings, string>> = {}
+  const flags: SettingFlags = {}
   for (const s of SETTINGS) {
     const name = s.flag.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())
     if (opts[name] !== undefined) flags[s.key] = opts[name]
@@ -33,11 +35,13 @@ function parseFlags(argv: string[]): Partial<Record<keyof ServerSettings, string
 }
 
 function describeStore(settings: ServerSettings): string {
-  if (settings.redis !== undefined) return `Redis ${settings.redis.replace(/\/\/[^@/]*@/, '//***@')}, keys ${settings.keyPrefix}0..23`
+  if (settings.redis !== undefined) return `Redis ${redactAddress(settings.redis)}, keys ${settings.keyPrefix}0..23`
   return settings.snapshot ? `memory, snapshot ${settings.snapshot}` : 'memory'
 }
 
-async function report(consumer: LogConsumer, log: Logger, last: { value: ReturnType<LogConsumer['counts']> & { at: number } }) {
+type Counts = ReturnType<LogConsumer['counts']> & { at: number }
+
+async function report(consumer: LogConsumer, log: Logger, last: { value: Counts }): Promise<void> {
   const now = { ...consumer.counts(), at: Date.now() }
   let hours: number[] | null = null
   try {
@@ -52,7 +56,19 @@ async function report(consumer: LogConsumer, log: Logger, last: { value: ReturnT
   last.value = now
 }
 
+/** Warns about connections that cannot be accepted, at most every 10 s (an fd shortage repeats fast). */
+function watchAccepts(server: LogServer, log: Logger): void {
+  let warnedAt = 0
+  server.on('acceptError', (error) => {
+    if (Date.now() - warnedAt < 10_000) return
+    warnedAt = Date.now()
+    const hint = error.code === 'EMFILE' || error.code === 'ENFILE' ? '; raise the open-file limit (ulimit -n) or lower --max-connections' : ''
+    log.warn({ err: error, refused: server.counters().refused }, `cannot accept connections: ${error.message}${hint} (${server.counters().refused} refused so far)`)
+  })
+}
+
 async function main(): Promise<number> {
+  exitOnBrokenPipe()
   let settings: ServerSettings
   try {
     settings = resolveServerSettings(parseFlags(process.argv), process.env, readDotenv(process.cwd())).settings
@@ -64,7 +80,19 @@ async function main(): Promise<number> {
     }
     throw error
   }
-  const log = createLogger(settings.logLevel, settings.logFile)
+  let log: Logger
+  try {
+    log = createLogger({
+      level: settings.logLevel,
+      format: settings.logFormat,
+      file: settings.logFile,
+      rotation: settings.logRotation,
+      retention: settings.logRetention,
+    })
+  } catch (error) {
+    process.stderr.write(`loghour-server: cannot write the log file ${settings.logFile}: ${(error as Error).message}\n`)
+    return 1
+  }
   let consumer: LogConsumer
   try {
     consumer = createConsumer({
@@ -85,9 +113,12 @@ async function main(): Promise<number> {
     log.error({ err: error }, `store unavailable, counting goes on and changes are kept in memory: ${error.message}`),
   )
   consumer.on('storeUp', ({ downtimeMs }) => log.warn(`store reachable again after ${(downtimeMs / 1000).toFixed(1)} s; kept changes merged`))
-  consumer.on('flushed', (info) => log.debug(info, 'flushed'))
+  consumer.on('storeReset', ({ reason, hours }) =>
+    log.warn({ hours }, `${reason}: merging everything this server counted since it started again (${hours} hours)`),
+  )
+  consumer.on('flushed', (info) => log.debug(info, `flushed ${info.hours} hours (${info.bytes} bytes) in ${info.ms} ms`))
 
-  let server
+  let server: LogServer
   try {
     server = await consumer.listen({
       host: settings.host,
@@ -98,17 +129,29 @@ async function main(): Promise<number> {
       maxBufferedBytes: settings.maxBufferedBytes,
     })
   } catch (error) {
-    process.stderr.write(`loghour-server: cannot listen on ${settings.host}:${settings.port}: ${(error as Error).message}\n`)
-    log.fatal({ err: error }, 'cannot listen')
+    const message = `cannot listen on ${settings.host}:${settings.port}: ${(error as Error).message}`
+    process.stderr.write(`loghour-server: ${message}\n`)
+    log.fatal({ err: error }, message)
     await consumer.close().catch(() => {})
     return 1
   }
-  server.on('connectionClosed', (c: { bytes: number; ms: number; aborted: boolean }) =>
+  watchAccepts(server, log)
+  if (server.maxConnections < settings.maxConnections) {
+    log.warn(
+      `the open-file limit leaves room for ${server.maxConnections} connections, not --max-connections ${settings.maxConnections}: more are refused; raise it (ulimit -n) to accept more`,
+    )
+  }
+  server.on('connectionClosed', (c) =>
     log.debug(c, `connection closed: ${c.bytes} bytes in ${c.ms.toFixed(1)} ms${c.aborted ? ' (aborted)' : ''}`),
   )
   const last = { value: { ...consumer.counts(), at: Date.now() } }
+  let reporting: Promise<void> | undefined
   const statsTimer =
-    settings.statsIntervalS > 0 ? setInterval(() => void report(consumer, log, last), settings.statsIntervalS * 1000) : undefined
+    settings.statsIntervalS > 0
+      ? setInterval(() => {
+          reporting ??= report(consumer, log, last).finally(() => (reporting = undefined))
+        }, settings.statsIntervalS * 1000)
+      : undefined
 
   const exitCode = new Promise<number>((resolve) => {
     let stopping = false
@@ -123,13 +166,19 @@ async function main(): Promise<number> {
       log.info(`${signal}: no new connections; draining ${server.counters().active} connections, then flushing (again to exit at once)`)
       const shutdown = async () => {
         await server.close() // drain what connections already sent
-        await consumer.flush().catch(() => {}) // close() retries and reports a failure below
+        // The final flush, retried for --close-timeout; the final report then needs no round trip.
+        const failure = await consumer.close().then(
+          () => undefined,
+          (error: Error) => error,
+        )
+        await reporting
         await report(consumer, log, last)
-        await consumer.close()
+        if (failure) throw failure
       }
       shutdown().then(
         () => {
-          log.info(server.counters(), 'stopped: everything received was counted and flushed')
+          const c = server.counters()
+          log.info(c, `stopped: everything received was counted and flushed (${c.accepted} connections, ${c.refused} refused, ${c.aborted} aborted)`)
           resolve(0)
         },
         (error: Error) => {

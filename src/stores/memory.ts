@@ -1,5 +1,5 @@
 import type { NativeSketchSet } from '../native.js'
-import { encodeSnapshot, restoreSnapshot, writeFileAtomic } from './snapshot.js'
+import { checkSnapshotWritable, encodeSnapshot, restoreSnapshot, writeFileAtomic } from './snapshot.js'
 import { OutageTracker, type HourStore, type StoreEvents } from './store.js'
 
 /**
@@ -21,7 +21,10 @@ export class MemoryStore implements HourStore {
     this.#sketches = sketches
     this.#snapshot = snapshot
     this.#outage = new OutageTracker(events)
-    if (snapshot !== undefined && restoreSnapshot(snapshot, sketches)) this.#savedAt = this.#linesSeen()
+    if (snapshot !== undefined) {
+      if (restoreSnapshot(snapshot, sketches)) this.#savedAt = this.#linesSeen()
+      checkSnapshotWritable(snapshot) // now, not at the first save or at exit
+    }
   }
 
   #linesSeen(): number {

@@ -1,38 +1,74 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis'
-import type { NativeSketchSet } from '../native.js'
+import { HOURS, type NativeSketchSet } from '../native.js'
 import { deltaKey, hourKey } from './keys.js'
+import { redactAddress } from './redact.js'
 import { OutageTracker, type HourStore, type StoreEvents } from './store.js'
 
 /**
- * One atomic server-side step per hour: write the raw dense delta to a temporary key in the
- * target's slot, merge it (register-wise max, so a repeat is harmless), delete it. The temporary
- * key is deleted even when PFMERGE fails (the target holds something else), and then the error
- * is returned; the expiry is a last resort only.
+ * One atomic server-side step per hour: note whether the hour key exists, write the raw dense
+ * sketch to a temporary key in the target's slot, merge it (register-wise max, so a repeat is
+ * harmless), delete it. Returns 1 if the hour key existed before, 0 if not (so a key Redis lost
+ * is noticed). The temporary key is deleted even when PFMERGE fails (the target holds something
+ * else), and a user without DEL permission only leaves it to expire. An error names the command
+ * (Redis does not, for a command an ACL forbids inside a script).
  */
 const MERGE_SCRIPT = `
-redis.call('SET', KEYS[2], ARGV[1], 'PX', 60000)
+local existed = redis.pcall('EXISTS', KEYS[1])
+if type(existed) == 'table' then return redis.error_reply(existed.err .. ' (EXISTS)') end
+local set = redis.pcall('SET', KEYS[2], ARGV[1], 'PX', 60000)
+if set.err then return redis.error_reply(set.err .. ' (SET)') end
 local merged = redis.pcall('PFMERGE', KEYS[1], KEYS[2])
-redis.call('DEL', KEYS[2])
-if type(merged) == 'table' and merged.err then return merged end
-return 1`
+redis.pcall('DEL', KEYS[2])
+if type(merged) == 'table' and merged.err then return redis.error_reply(merged.err .. ' (PFMERGE)') end
+return existed`
 
 /** Redis's answer when a key holds a value that is not a HyperLogLog. */
 const NOT_AN_HLL = /WRONGTYPE|not a valid HyperLogLog/
+/** ioredis's words for a peer whose replies are not RESP (an HTTP server, a database, …). */
+const NOT_RESP = /Unknown RESP type|Protocol error/
+/** Redis's answer when the user's ACL forbids a command (inside a script it does not say which). */
+const NO_PERMISSION = /NOPERM|can't run this command/
 
-/** Names the key when Redis refuses it because of what it holds: the one error a user must fix. */
-export function explain(error: unknown, key: string): Error {
-  const message = error instanceof Error ? error.message : String(error)
-  if (!NOT_AN_HLL.test(message)) return error instanceof Error ? error : new Error(message)
-  return new Error(`${key} holds a value that is not a HyperLogLog; delete or rename it (${message.split('. ')[0]!.replace(/\.$/, '')})`, { cause: error })
+/** The message of an error (or of anything thrown). */
+const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error))
+
+/**
+ * Says what a Redis error means for the user: names the keys Redis refuses because of what they
+ * hold (the one error a user must fix), and a peer that is not a Redis server.
+ */
+export function explain(error: unknown, keys: string[] = []): Error {
+  const message = messageOf(error)
+  if (NOT_RESP.test(message)) {
+    return new Error('the server does not speak the Redis protocol (is this the address of a Redis server?)', { cause: error })
+  }
+  if (NO_PERMISSION.test(message)) {
+    const command = /\((EXISTS|SET|PFMERGE)\)$/.exec(message)?.[1] ?? /'(\w+)' command/.exec(message)?.[1]?.toUpperCase() ?? 'a command it needs'
+    return new Error(`the Redis user may not run ${command} (${message}); grant the rights listed under "Redis permissions" in the README`, { cause: error })
+  }
+  if (!NOT_AN_HLL.test(message) || keys.length === 0) return error instanceof Error ? error : new Error(message)
+  const why = message.split('. ')[0]!.replace(/\.$/, '')
+  const what = keys.length === 1 ? `${keys[0]} holds a value that is not a HyperLogLog; delete or rename it` : `${keys.join(', ')} hold values that are not HyperLogLogs; delete or rename them`
+  return new Error(`${what} (${why})`, { cause: error })
+}
+
+/**
+ * The answers of one command per key, as a single error: keys refused for what they hold are
+ * named together; otherwise the first error stands for all.
+ */
+export function combineErrors(failures: { key: string; error: unknown }[]): Error | undefined {
+  if (failures.length === 0) return undefined
+  const wrongType = failures.filter((f) => NOT_AN_HLL.test(messageOf(f.error)))
+  if (wrongType.length > 0) return explain(wrongType[0]!.error, wrongType.map((f) => f.key))
+  return explain(failures[0]!.error)
 }
 
 type MergingClient = (Redis | Cluster) & {
-  loghourMerge(target: string, temp: string, delta: Buffer): Promise<number>
+  loghourMerge(target: string, temp: string, sketch: Buffer): Promise<number>
 }
 
 /**
  * ioredis settings for a connection the store owns: no offline queue and no re-sending of
- * unanswered commands (the store keeps undelivered deltas itself, in fixed memory), and
+ * unanswered commands (the store keeps unconfirmed changes itself, in fixed memory), and
  * exponential backoff between reconnection attempts capped at about a second, so a restarted
  * Redis is found again quickly (also by a final flush at shutdown); a connection attempt a
  * second per server costs Redis nothing.
@@ -47,13 +83,52 @@ export const OWNED_CLIENT_OPTIONS: RedisOptions = Object.freeze({
   retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times - 1, 5), 1000) + Math.floor(Math.random() * 100),
 })
 
-/** Rejects after `ms`, leaving the command running (its completion is tracked separately). */
+/** Rejects after `ms`, leaving the work running (its completion is tracked separately). */
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`${what}: no answer from Redis within ${ms} ms`)), ms)
   })
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+/** Settles when `client` is ready or its first connection attempt failed, or after `ms`. */
+function firstAttempt(client: Redis | Cluster, ms: number): Promise<void> {
+  if (client.status === 'ready') return Promise.resolve()
+  return new Promise<void>((resolve) => {
+    const events = ['ready', 'error', 'close', 'end'] as const
+    const done = () => {
+      clearTimeout(timer)
+      for (const e of events) client.off(e, done)
+      resolve()
+    }
+    const timer = setTimeout(done, ms)
+    for (const e of events) client.once(e, done)
+  })
+}
+
+/** Bit mask of the hours set in `mask`, as key names. */
+const hoursOf = (mask: number): number[] => Array.from({ length: HOURS }, (_, h) => h).filter((h) => (mask & (1 << h)) !== 0)
+
+/** What a flush asks Redis besides the merges, to notice that Redis lost data. */
+interface Checks {
+  /** The server's run_id (once per connection): another one means another instance. */
+  identity: boolean
+  /** Hours merged before and not merged now, whose keys must still exist. */
+  present: number
+}
+
+/** What one round trip of merges brought back. */
+interface MergeReply {
+  /** The server's run_id, when asked for and allowed. */
+  runId: string | undefined
+  /** Some of the keys that must exist do not. */
+  absent: boolean
+  /** Hours merged, and of those the ones whose key did not exist before. */
+  merged: number
+  created: number
+  failures: { key: string; error: unknown }[]
+  failedMask: number
 }
 
 export interface RedisStoreOptions {
@@ -66,10 +141,12 @@ export interface RedisStoreOptions {
 }
 
 /**
- * Keeps the hourly counts in Redis (`<prefix>0` … `<prefix>23`): the consumer's sketches hold only
- * the changes since the last confirmed merge. A flush takes each changed hour's registers out
- * (the live sketch starts empty) and merges them into Redis; unless Redis confirms, they are
- * merged back, so nothing counted during a flush or an outage is lost.
+ * Keeps the hourly counts in Redis (`<prefix>0` … `<prefix>23`). The consumer's sketches keep
+ * everything this process counted; a flush merges each hour that changed since the last
+ * confirmed flush (register-wise max, so sending the whole hour equals sending the change).
+ * Unless Redis confirms, the hour stays marked for the next flush. When Redis turns out to have
+ * lost data (a restart without persistence, another instance, a missing key), everything is
+ * merged again.
  */
 export class RedisStore implements HourStore {
   readonly kind = 'redis'
@@ -78,112 +155,219 @@ export class RedisStore implements HourStore {
   readonly #owned: boolean
   readonly #sketches: NativeSketchSet
   readonly #options: RedisStoreOptions
-  /** Merge commands written on the current connection whose answer has not arrived (even if we stopped waiting). */
-  #unanswered = 0
+  readonly #outage: OutageTracker
+  /** Where Redis is, as it may be shown (no password). */
+  readonly #where: string
+  /** Settles once the first connection attempt is over. */
+  #firstAttempt: Promise<void> = Promise.resolve()
+  /** The latest connection-level error: why Redis is unreachable. */
+  #lastError: Error | undefined
   /** Counts connection losses: commands of an earlier connection will never be answered. */
   #connection = 0
+  /** Round trips written on the current connection whose answer has not arrived (even if we stopped waiting). */
+  #unanswered = 0
+  /** The connection on which the server's identity was last checked. */
+  #identityChecked = -1
+  #runId: string | undefined
+  /** Hours merged at least once into the current Redis instance. */
+  #merged = 0
   #running: Promise<void> | undefined
-  readonly #outage: OutageTracker
-  #wasReady = false
+  #queued: Promise<void> | undefined
   #closed = false
+  /** After close: the final counts, or why there are none. */
+  #final: { hours: number[] } | { error: Error } | undefined
 
   constructor(target: string | Redis | Cluster, sketches: NativeSketchSet, options: RedisStoreOptions) {
     this.#owned = typeof target === 'string'
     this.#sketches = sketches
     this.#options = options
     this.#outage = new OutageTracker(options.events)
+    this.#where = typeof target === 'string' ? redactAddress(target) : describeClient(target)
     const prepare = (client: Redis | Cluster): MergingClient => {
-      if (this.#owned) client.on('error', () => {}) // outages are reported once, by flush results
+      // Also on a user's client: the cause of an outage is reported with the failed flushes. The
+      // first error of a connection attempt is the cause; the rest (EPIPE, …) are consequences.
+      let cause: Error | undefined
+      client.on('reconnecting', () => (cause = undefined))
+      client.on('error', (error: NodeJS.ErrnoException) => {
+        const consequence = error.code === 'EPIPE' || error.code === 'ECONNRESET'
+        if (cause === undefined || (!consequence && ['EPIPE', 'ECONNRESET'].includes((cause as NodeJS.ErrnoException).code ?? ''))) {
+          cause = error
+        }
+        this.#lastError = cause
+      })
       if (!('loghourMerge' in client)) client.defineCommand('loghourMerge', { numberOfKeys: 2, lua: MERGE_SCRIPT })
-      this.#wasReady = client.status === 'ready'
-      client.once('ready', () => (this.#wasReady = true))
       // A closed connection answers nothing more, whatever the client does with its commands
       // (a user's client may drop them unsettled); merges are idempotent, so sending again is safe.
       client.on('close', () => {
         this.#connection++
         this.#unanswered = 0
       })
+      client.on('ready', () => (this.#lastError = undefined))
+      this.#firstAttempt = firstAttempt(client, options.timeoutMs)
+      if (client.status === 'wait') client.connect().catch(() => {}) // lazyConnect: connect now
       return client as MergingClient
     }
     this.#client =
       typeof target === 'string'
-        ? import('ioredis').then(({ Redis: Client }) => prepare(new Client(target, OWNED_CLIENT_OPTIONS)))
+        ? import('ioredis').then(({ Redis: Client }) =>
+            prepare(new Client(target, { ...OWNED_CLIENT_OPTIONS, connectTimeout: options.timeoutMs })),
+          )
         : Promise.resolve(prepare(target))
   }
 
-  /** Hours with local changes not yet confirmed by Redis (bit mask). */
-  get pendingHours(): number {
-    return this.#sketches.dirtyHours()
-  }
-
   /**
-   * Merges every local change into Redis. One flush runs at a time; a call during a flush waits
-   * for it and then flushes what arrived meanwhile. Rejects if Redis did not confirm every merge
-   * (the changes stay local and go with the next flush).
+   * Merges every local change into Redis. One flush runs at a time; callers arriving during a
+   * flush share the one that follows it (so periodic flushes never pile up behind a slow
+   * Redis). Rejects if Redis did not confirm every merge; the changes go with the next flush.
    */
   flush(): Promise<void> {
-    const previous = this.#running ?? Promise.resolve()
-    const next = previous.catch(() => {}).then(() => this.#flushOnce())
-    this.#running = next
-    void next.catch(() => {}).finally(() => {
-      if (this.#running === next) this.#running = undefined
-    })
-    return next
+    if (this.#final) return 'error' in this.#final ? Promise.reject(this.#final.error) : Promise.resolve()
+    if (this.#running === undefined) {
+      const run = this.#flushOnce()
+      this.#running = run.finally(() => (this.#running = undefined))
+      return this.#running
+    }
+    this.#queued ??= this.#running
+      .catch(() => {})
+      .then(() => {
+        this.#queued = undefined
+        return this.flush()
+      })
+    return this.#queued
   }
 
-  /** Waits for the first connection (bounded): only then does "not connected" mean an outage. */
-  async #connected(): Promise<MergingClient> {
+  /** The client when it is connected; otherwise why not, at once (after the first attempt). */
+  async #ready(): Promise<MergingClient> {
     const client = await this.#client
-    if (client.status === 'ready' || this.#wasReady) return client
-    await withTimeout(
-      new Promise<void>((resolve) => client.once('ready', () => resolve())),
-      this.#options.timeoutMs,
-      'connect',
-    ).catch(() => {})
-    return client
+    if (client.status !== 'ready') await this.#firstAttempt
+    if (client.status === 'ready') return client
+    const cause = this.#lastError ? explain(this.#lastError).message : `connection ${client.status}`
+    throw new Error(`Redis at ${this.#where} is unreachable: ${cause}`, { cause: this.#lastError })
   }
 
   async #flushOnce(): Promise<void> {
-    const dirty = this.#sketches.dirtyHours()
-    if (dirty === 0) return
-    const client = await this.#connected()
-    if (this.#unanswered > 0) {
-      // Redis has not answered the previous merges: sending more would only queue them up.
-      throw this.#failed(new Error(`Redis has not answered ${this.#unanswered} earlier merges`))
-    }
     const started = Date.now()
-    const merges: Promise<number>[] = []
+    let hours = 0
     let bytes = 0
-    for (let hour = 0; hour < 24; hour++) {
-      if ((dirty & (1 << hour)) === 0) continue
-      const delta = this.#sketches.takeHour(hour)
-      bytes += delta.length
-      merges.push(
-        this.#merge(client, hour, delta).catch((error: unknown) => {
-          this.#sketches.mergeHour(hour, delta) // not confirmed: keep it for the next flush
-          throw error
-        }),
-      )
+    let answered = false
+    // A second pass only when the first found that Redis lost what it had.
+    for (let pass = 0; pass < 2; pass++) {
+      // Nothing changed: nothing can be lost, and Redis is not asked, except to identify a new
+      // connection's server (a restart is noticed while idle too), and at close, where Redis
+      // must show that it still holds what it confirmed.
+      const current = await this.#client
+      const identify = () => this.#identityChecked !== this.#connection && !isCluster(current)
+      const verify = (current.status === 'ready' && identify()) || (this.#closed && this.#merged !== 0)
+      if (this.#sketches.dirtyHours() === 0 && !verify) break
+      let client: MergingClient
+      try {
+        client = await this.#ready()
+      } catch (error) {
+        throw this.#failed(error as Error)
+      }
+      if (this.#unanswered > 0) {
+        // Redis has not answered the previous flush: sending more would only queue up.
+        throw this.#failed(new Error(`Redis at ${this.#where} has not answered the previous flush (stalled?)`))
+      }
+      const dirty = this.#sketches.takeDirty()
+      const connection = this.#connection
+      // A single Redis also confirms that the keys merged before and not merged now are there.
+      const checks: Checks = { identity: identify(), present: isCluster(client) ? 0 : this.#merged & ~dirty }
+      const sketches = hoursOf(dirty).map((hour) => ({ hour, sketch: this.#sketches.exportHour(hour) }))
+      let reply: MergeReply
+      try {
+        reply = await this.#send(client, sketches, checks)
+      } catch (error) {
+        this.#sketches.markDirty(dirty)
+        throw this.#failed(explain(error))
+      }
+      answered = true
+      if (checks.identity) this.#identityChecked = connection
+      this.#sketches.markDirty(reply.failedMask)
+      hours += sketches.length - reply.failures.length
+      bytes += sketches.reduce((n, s) => n + s.sketch.length, 0)
+      const lost = this.#lost(reply)
+      this.#merged |= reply.merged
+      const failure = combineErrors(reply.failures)
+      if (failure) throw this.#failed(failure)
+      if (!lost) break
+      // Everything this process counted goes again: idempotent, and the lost part comes back.
+      this.#merged = 0
+      this.#sketches.markDirty(2 ** HOURS - 1)
+      this.#options.events.reset({ reason: lost, hours: hoursOf(this.#sketches.dirtyHours()).length })
     }
-    const results = await Promise.allSettled(merges)
-    const failure = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-    if (failure) throw this.#failed(failure.reason as Error)
-    this.#outage.succeeded({ hours: merges.length, bytes, ms: Date.now() - started })
+    if (answered) this.#outage.succeeded({ hours, bytes, ms: Date.now() - started })
   }
 
-  #merge(client: MergingClient, hour: number, delta: Buffer): Promise<number> {
-    const target = hourKey(this.#options.keyPrefix, hour)
+  /** Why what Redis answered shows that it lost data this process merged before, or undefined. */
+  #lost(reply: MergeReply): string | undefined {
+    const previous = this.#runId
+    if (reply.runId !== undefined) this.#runId = reply.runId
+    if (previous !== undefined && reply.runId !== undefined && reply.runId !== previous) {
+      return `Redis at ${this.#where} is another instance now (run_id ${previous.slice(0, 8)}… → ${reply.runId.slice(0, 8)}…: restarted or failed over)`
+    }
+    const missing = hoursOf(reply.created & this.#merged)
+    if (missing.length > 0 || reply.absent) {
+      const which = missing.length > 0 ? missing.map((h) => hourKey(this.#options.keyPrefix, h)).join(', ') : 'hour keys it had'
+      return `Redis at ${this.#where} no longer has ${which} (restarted empty, flushed or evicted)`
+    }
+    return undefined
+  }
+
+  /**
+   * One round trip: the checks asked for, and one merge per hour. A single Redis gets a pipeline
+   * (one write, one answer); a cluster gets one command per hour, each routed to its key's node.
+   */
+  async #send(client: MergingClient, sketches: { hour: number; sketch: Buffer }[], checks: Checks): Promise<MergeReply> {
+    const prefix = this.#options.keyPrefix
+    const keys = sketches.map(({ hour }) => hourKey(prefix, hour))
+    const present = hoursOf(checks.present).map((h) => hourKey(prefix, h))
+    let answers: [unknown, unknown][]
     const connection = this.#connection
     this.#unanswered++
-    const command = client.loghourMerge(target, deltaKey(target), delta)
-    void command
-      .catch(() => {})
-      .finally(() => {
-        if (connection === this.#connection) this.#unanswered--
-      })
-    return withTimeout(command, this.#options.timeoutMs, `merge into ${target}`).catch((error: unknown) => {
-      throw explain(error, target)
+    const settle = () => {
+      if (connection === this.#connection) this.#unanswered--
+    }
+    if (isCluster(client)) {
+      const commands = sketches.map(({ sketch }, i) => client.loghourMerge(keys[i]!, deltaKey(keys[i]!), sketch))
+      const all = Promise.allSettled(commands).then((results) =>
+        results.map((r): [unknown, unknown] => (r.status === 'fulfilled' ? [null, r.value] : [r.reason, null])),
+      )
+      void all.finally(settle)
+      answers = await withTimeout(all, this.#options.timeoutMs, 'merge')
+    } else {
+      const pipeline = (client as Redis).pipeline()
+      if (checks.identity) pipeline.info('server')
+      if (present.length > 0) pipeline.exists(...present)
+      sketches.forEach(({ sketch }, i) => (pipeline as unknown as MergingClient).loghourMerge(keys[i]!, deltaKey(keys[i]!), sketch))
+      const exec = pipeline.exec().then((r) => r ?? [])
+      void exec.catch(() => {}).finally(settle)
+      answers = (await withTimeout(exec, this.#options.timeoutMs, 'merge')) as [unknown, unknown][]
+      const expected = sketches.length + (checks.identity ? 1 : 0) + (present.length > 0 ? 1 : 0)
+      if (answers.length !== expected) throw new Error('Redis answered a flush incompletely')
+    }
+    const reply: MergeReply = { runId: undefined, absent: false, merged: 0, created: 0, failures: [], failedMask: 0 }
+    if (checks.identity) {
+      const [error, info] = answers.shift()!
+      // An ACL without INFO only hides restarts; missing keys are still noticed.
+      if (!error) reply.runId = /run_id:([0-9a-f]+)/.exec(String(info))?.[1]
+    }
+    if (present.length > 0) {
+      const [error, count] = answers.shift()!
+      if (error) throw error
+      reply.absent = Number(count) < present.length
+    }
+    answers.forEach(([error, existed], i) => {
+      const bit = 1 << sketches[i]!.hour
+      if (error) {
+        reply.failures.push({ key: keys[i]!, error })
+        reply.failedMask |= bit
+      } else {
+        reply.merged |= bit
+        if (Number(existed) === 0) reply.created |= bit
+      }
     })
+    return reply
   }
 
   #failed(error: Error): Error {
@@ -191,22 +375,36 @@ export class RedisStore implements HourStore {
     return new Error(`loghour: Redis merge not confirmed (changes kept locally): ${error.message}`, { cause: error })
   }
 
-  /** Flushes, then reads `PFCOUNT` of the 24 hour keys. */
+  /** Flushes, then reads `PFCOUNT` of the 24 hour keys (one round trip). After close: the counts read then. */
   async hourCounts(): Promise<number[]> {
+    if (this.#final) {
+      if ('error' in this.#final) throw this.#final.error
+      return this.#final.hours
+    }
     await this.flush()
-    const client = await this.#connected()
-    const counts = Array.from({ length: 24 }, (_, hour) => {
-      const key = hourKey(this.#options.keyPrefix, hour)
-      return withTimeout(client.pfcount(key), this.#options.timeoutMs, 'PFCOUNT').catch((error: unknown) => {
-        throw explain(error, key)
-      })
-    })
-    return Promise.all(counts)
+    return this.#counts(await this.#ready())
+  }
+
+  async #counts(client: MergingClient): Promise<number[]> {
+    const keys = Array.from({ length: HOURS }, (_, hour) => hourKey(this.#options.keyPrefix, hour))
+    let answers: [unknown, unknown][]
+    if (isCluster(client)) {
+      const results = await withTimeout(Promise.allSettled(keys.map((k) => client.pfcount(k))), this.#options.timeoutMs, 'PFCOUNT')
+      answers = results.map((r) => (r.status === 'fulfilled' ? [null, r.value] : [r.reason, null]))
+    } else {
+      const pipeline = (client as Redis).pipeline()
+      for (const key of keys) pipeline.pfcount(key)
+      answers = ((await withTimeout(pipeline.exec(), this.#options.timeoutMs, 'PFCOUNT')) ?? []) as [unknown, unknown][]
+    }
+    const failure = combineErrors(answers.flatMap(([error], i) => (error ? [{ key: keys[i]!, error }] : [])))
+    if (failure) throw failure
+    return answers.map(([, n]) => Number(n))
   }
 
   /**
-   * Final flush, retried with backoff until `closeTimeoutMs` passes; then the connection it owns
-   * is closed. Rejects if changes could not be merged.
+   * Final flush, retried with backoff until `closeTimeoutMs` passes, then the final counts are
+   * read (for `hourCounts()` after close) and the connection it owns is closed. Rejects if
+   * changes could not be merged.
    */
   async close(): Promise<void> {
     if (this.#closed) return
@@ -216,14 +414,31 @@ export class RedisStore implements HourStore {
       for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
         try {
           await this.flush()
-          return
+          break
         } catch (error) {
-          if (Date.now() + delay > deadline) throw error
+          if (Date.now() + delay > deadline) {
+            this.#final = { error: error as Error }
+            throw error
+          }
           await new Promise((r) => setTimeout(r, delay))
         }
+      }
+      try {
+        this.#final = { hours: await this.#counts(await this.#ready()) }
+      } catch (error) {
+        this.#final = { error: new Error(`loghour: changes merged, but the final counts could not be read: ${(error as Error).message}`) }
       }
     } finally {
       if (this.#owned) (await this.#client).disconnect()
     }
   }
+}
+
+const isCluster = (client: Redis | Cluster): client is Cluster => (client as Cluster).isCluster === true
+
+/** A user's client, as it may be shown. */
+function describeClient(client: Redis | Cluster): string {
+  if (isCluster(client)) return 'the Redis Cluster client given'
+  const { host, port, path } = (client as Redis).options ?? {}
+  return path ? String(path) : `${host ?? 'localhost'}:${port ?? 6379}`
 }

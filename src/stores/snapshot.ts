@@ -10,16 +10,15 @@
 //   56  8·R invalid lines per reason, in INVALID_REASONS order
 //   …   24 × 12304 dense Redis HLL values, hours 0..23
 //   end 4  CRC-32 of every byte before it
-import { readFileSync } from 'node:fs'
-import { open, rename } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { closeSync, existsSync, openSync, readFileSync, statSync, unlinkSync } from 'node:fs'
+import { open, rename, unlink } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { crc32 } from 'node:zlib'
-import type { NativeCounters, NativeSketchSet } from '../native.js'
+import { DENSE_BYTES, HOURS, type NativeCounters, type NativeSketchSet } from '../native.js'
 
 const MAGIC = Buffer.from('LGHRSNAP')
 const VERSION = 1
-const DENSE_SIZE = 12304
-const HOURS = 24
 
 /** A snapshot file that cannot be used; the file is left untouched. */
 export class SnapshotError extends Error {
@@ -52,7 +51,7 @@ export function decodeSnapshot(data: Buffer, file: string): { counters: NativeCo
   const version = data.readUInt32LE(8)
   if (version !== VERSION) throw bad(`has format version ${version}; this loghour reads version ${VERSION}`)
   const reasons = data.readUInt32LE(12)
-  const expected = 24 + 8 * (4 + reasons) + HOURS * DENSE_SIZE + 4
+  const expected = 24 + 8 * (4 + reasons) + HOURS * DENSE_BYTES + 4
   if (reasons > 64 || data.length !== expected) throw bad(`is truncated or padded (${data.length} bytes, expected ${expected})`)
   if (crc32(data.subarray(0, data.length - 4)) !== data.readUInt32LE(data.length - 4)) throw bad('is corrupt (checksum mismatch)')
   const u64 = (i: number) => Number(data.readBigUInt64LE(24 + 8 * i))
@@ -64,24 +63,31 @@ export function decodeSnapshot(data: Buffer, file: string): { counters: NativeCo
     invalid: Array.from({ length: reasons }, (_, i) => u64(4 + i)),
   }
   const start = 24 + 8 * (4 + reasons)
-  const hours = Array.from({ length: HOURS }, (_, h) => data.subarray(start + h * DENSE_SIZE, start + (h + 1) * DENSE_SIZE))
+  const hours = Array.from({ length: HOURS }, (_, h) => data.subarray(start + h * DENSE_BYTES, start + (h + 1) * DENSE_BYTES))
   return { counters, hours, writtenAt: new Date(Number(data.readBigUInt64LE(16))) }
 }
 
 /**
- * Writes `data` to `file` atomically: a crash leaves either the old file or the new one. Async,
- * so a slow disk's fsync never stalls ingestion.
+ * Writes `data` to `file` atomically: a crash leaves either the old file or the new one. The
+ * temporary file gets an unpredictable name and is created exclusively (`wx`: a file or symlink
+ * planted there is never written through), and it is removed if anything fails (disk full, …).
+ * Async, so a slow disk's fsync never stalls ingestion.
  */
 export async function writeFileAtomic(file: string, data: Buffer): Promise<void> {
-  const temp = `${file}.${process.pid}.tmp`
-  const handle = await open(temp, 'w', 0o644)
+  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
+  const handle = await open(temp, 'wx', 0o644)
   try {
-    await handle.writeFile(data)
-    await handle.sync()
-  } finally {
-    await handle.close()
+    try {
+      await handle.writeFile(data)
+      await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    await rename(temp, file)
+  } catch (error) {
+    await unlink(temp).catch(() => {})
+    throw error
   }
-  await rename(temp, file)
   // Make the rename itself durable (not supported on every platform: best effort).
   try {
     const dir = await open(dirname(file), 'r')
@@ -92,6 +98,21 @@ export async function writeFileAtomic(file: string, data: Buffer): Promise<void>
     }
   } catch {
     // directories cannot be opened or fsynced on this platform
+  }
+}
+
+/**
+ * Checks now, at start, that snapshots can be written to `file`: its directory accepts a new file
+ * and `file` is not a directory. Throws {@link SnapshotError} naming the problem.
+ */
+export function checkSnapshotWritable(file: string): void {
+  const probe = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`
+  try {
+    if (existsSync(file) && !statSync(file).isFile()) throw Object.assign(new Error(`${file} is not a regular file`), { code: 'EISDIR' })
+    closeSync(openSync(probe, 'wx', 0o644))
+    unlinkSync(probe)
+  } catch (error) {
+    throw new SnapshotError(`cannot write snapshot ${file}: ${(error as Error).message}`)
   }
 }
 

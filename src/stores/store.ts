@@ -30,6 +30,16 @@ export interface StoreEvents {
   down(error: Error): void
   /** The store is reachable again after an outage. */
   up(info: { downtimeMs: number }): void
+  /** The store lost data it had received (e.g. Redis restarted empty): everything is sent again. */
+  reset(info: StoreReset): void
+}
+
+/** Why a store receives everything again (the `storeReset` event). */
+export interface StoreReset {
+  /** What showed that the store lost data, e.g. "Redis at … is another instance now (…)". */
+  reason: string
+  /** Hours with counts, all of which are merged again. */
+  hours: number
 }
 
 /** Turns flush outcomes into one `down` event per outage and one `up` event per recovery. */
@@ -53,6 +63,6 @@ export class OutageTracker {
       this.events?.up({ downtimeMs: Date.now() - this.#downSince })
       this.#downSince = undefined
     }
-    this.events?.flushed(info)
+    if (info.hours > 0) this.events?.flushed(info)
   }
 }

@@ -5,7 +5,7 @@ import fc from 'fast-check'
 const FIELD_NAMES = ['time', 'ip', 'status_code'] as const
 
 /** A JSON string literal for `s`, escaping some characters at random (`\uXXXX`, short escapes). */
-function jsonString(s: string, escapes: number[]): string {
+export function jsonString(s: string, escapes: number[]): string {
   let out = '"'
   let k = 0
   for (const ch of s) {

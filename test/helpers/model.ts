@@ -60,8 +60,17 @@ export function modelTime(time: string): { weekday: number; hour: number } | nul
   return { weekday, hour: hour! }
 }
 
+/** The field names a record is read from. */
+export interface ModelNames {
+  time: string
+  ip: string
+  status: string
+}
+
+export const DEFAULT_NAMES: ModelNames = { time: 'time', ip: 'ip', status: 'status_code' }
+
 /** The outcome of one line (bytes between two `\n`). */
-export function modelLine(line: Uint8Array, maxLineBytes: number): ModelOutcome {
+export function modelLine(line: Uint8Array, maxLineBytes: number, names: ModelNames = DEFAULT_NAMES): ModelOutcome {
   if (line.length > maxLineBytes) return { kind: 'invalid', reason: 'tooLong' }
   if (line.every((b) => b === 0x20 || b === 0x09 || b === 0x0d)) return { kind: 'blank' }
   const { text, invalid } = decodeMarked(line)
@@ -73,10 +82,10 @@ export function modelLine(line: Uint8Array, maxLineBytes: number): ModelOutcome 
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return { kind: 'invalid', reason: 'notObject' }
   const record = value as Record<string, unknown>
-  if (!Object.hasOwn(record, 'time') || !Object.hasOwn(record, 'ip') || !Object.hasOwn(record, 'status_code')) {
+  if (!Object.hasOwn(record, names.time) || !Object.hasOwn(record, names.ip) || !Object.hasOwn(record, names.status)) {
     return { kind: 'invalid', reason: 'missingField' }
   }
-  const { time, ip, status_code: status } = record
+  const [time, ip, status] = [record[names.time], record[names.ip], record[names.status]]
   if (typeof time !== 'string' || typeof ip !== 'string' || typeof status !== 'number' || !Number.isInteger(status)) {
     return { kind: 'invalid', reason: 'wrongType' }
   }
@@ -95,7 +104,7 @@ export interface ModelResult {
 }
 
 /** The outcome of a whole stream (an unterminated final line counts). */
-export function modelStream(stream: Uint8Array, maxLineBytes: number, reasons: readonly string[]): ModelResult {
+export function modelStream(stream: Uint8Array, maxLineBytes: number, reasons: readonly string[], names: ModelNames = DEFAULT_NAMES): ModelResult {
   const result: ModelResult = {
     lines: { total: 0, counted: 0, skipped: 0, invalid: 0, blank: 0 },
     invalid: Object.fromEntries(reasons.map((r) => [r, 0])),
@@ -111,7 +120,7 @@ export function modelStream(stream: Uint8Array, maxLineBytes: number, reasons: r
   }
   if (start < stream.length) lines.push(stream.subarray(start))
   for (const line of lines) {
-    const outcome = modelLine(line, maxLineBytes)
+    const outcome = modelLine(line, maxLineBytes, names)
     if (outcome.kind === 'blank') {
       result.lines.blank++
       continue

@@ -6,6 +6,9 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
+import { INVALID_REASONS } from '../../src/index.js'
+import { modelStream } from './model.js'
+import type { Certificate } from './tls.js'
 
 export const redisAvailable = spawnSync('redis-server', ['--version']).status === 0
 
@@ -50,13 +53,25 @@ export interface StartOptions {
   args?: string[]
   /** Highest port to use (a cluster node's bus listens on its port + 10000). */
   maxPort?: number
+  /** Serve TLS only, with this certificate (the URL is then `rediss://`). */
+  tls?: Certificate
+  /** A password for the default user (`requirepass`); the URL carries it. */
+  password?: string
 }
 
-async function waitForPing(port: number, child: ChildProcess): Promise<void> {
+async function waitForPing(port: number, child: ChildProcess, options: StartOptions = {}): Promise<void> {
   const deadline = Date.now() + 10_000
   for (;;) {
     if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`)
-    const probe = new Redis({ port, host: '127.0.0.1', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 })
+    const probe = new Redis({
+      port,
+      host: '127.0.0.1',
+      lazyConnect: true,
+      retryStrategy: () => null,
+      maxRetriesPerRequest: 0,
+      password: options.password,
+      tls: options.tls ? { ca: options.tls.cert, servername: 'localhost' } : undefined,
+    })
     probe.on('error', () => {})
     try {
       await probe.connect()
@@ -71,10 +86,14 @@ async function waitForPing(port: number, child: ChildProcess): Promise<void> {
   }
 }
 
-function launch(port: number, dir: string, args: string[]): ChildProcess {
+function launch(port: number, dir: string, args: string[], options: StartOptions = {}): ChildProcess {
+  const listen = options.tls
+    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', options.tls.certFile, '--tls-key-file', options.tls.keyFile, '--tls-auth-clients', 'no']
+    : ['--port', String(port)]
+  const auth = options.password === undefined ? [] : ['--requirepass', options.password]
   const child = spawn(
     'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', ...args],
+    [...listen, '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', ...auth, ...args],
     { stdio: ['ignore', 'ignore', 'inherit'] },
   )
   return child
@@ -88,9 +107,9 @@ export async function startRedis(options: StartOptions = {}): Promise<RedisServe
   for (let attempt = 0; ; attempt++) {
     let port = await freePort()
     while (port > (options.maxPort ?? 65535)) port = await freePort()
-    let child = launch(port, dir, args)
+    let child = launch(port, dir, args, options)
     try {
-      await waitForPing(port, child)
+      await waitForPing(port, child, options)
     } catch (error) {
       child.kill('SIGKILL')
       if (attempt < 5) continue
@@ -98,11 +117,11 @@ export async function startRedis(options: StartOptions = {}): Promise<RedisServe
     }
     const server: RedisServer = {
       port,
-      url: `redis://127.0.0.1:${port}`,
+      url: `${options.tls ? 'rediss' : 'redis'}://${options.password === undefined ? '' : `:${encodeURIComponent(options.password)}@`}127.0.0.1:${port}`,
       dir,
       process: child,
       client() {
-        const c = new Redis({ port, host: '127.0.0.1' })
+        const c = new Redis({ port, host: '127.0.0.1', password: options.password, tls: options.tls ? { ca: options.tls.cert, servername: 'localhost' } : undefined })
         c.on('error', () => {})
         clients.push(c)
         return c
@@ -124,9 +143,9 @@ export async function startRedis(options: StartOptions = {}): Promise<RedisServe
         child.kill('SIGKILL')
         await exited
         await new Promise((r) => setTimeout(r, downMs))
-        child = launch(port, dir, args)
+        child = launch(port, dir, args, options)
         server.process = child
-        await waitForPing(port, child)
+        await waitForPing(port, child, options)
       },
     }
     return server
@@ -172,3 +191,21 @@ export async function startRedisCluster(size = 3): Promise<RedisClusterServers> 
     throw error
   }
 }
+
+/** PFADDs the model's counted elements of `stream` into `<prefix><H>`. */
+export async function pfaddReference(redis: RedisServer, stream: Buffer, prefix: string): Promise<void> {
+  const client = redis.client()
+  const model = modelStream(stream, 65536, INVALID_REASONS)
+  const byHour = new Map<number, Buffer[]>()
+  for (const { hour, element } of model.counted) byHour.set(hour, [...(byHour.get(hour) ?? []), element])
+  for (const [hour, elements] of byHour) {
+    for (let i = 0; i < elements.length; i += 5000) await client.pfadd(`${prefix}${hour}`, ...elements.slice(i, i + 5000))
+  }
+}
+
+/** `PFCOUNT` of the 24 hour keys `<prefix>0` … `<prefix>23`. */
+export async function pfcounts(redis: RedisServer, prefix: string): Promise<number[]> {
+  const client = redis.client()
+  return Promise.all(Array.from({ length: 24 }, (_, h) => client.pfcount(`${prefix}${h}`)))
+}
+

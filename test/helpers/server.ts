@@ -33,11 +33,22 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
   return { ...env, ...extra }
 }
 
+export interface StartServerOptions {
+  cwd?: string
+  /** Run under this open-file limit (`ulimit -n`). */
+  openFiles?: number
+}
+
 /** Starts loghour-server on a free port (unless args say otherwise) and waits until it listens. */
-export function startServer(args: string[] = [], env: Record<string, string> = {}, cwd?: string): Promise<ServerProcess> {
-  const child = spawn(process.execPath, [bin('loghour-server.js'), '--port', '0', ...args], {
+export function startServer(args: string[] = [], env: Record<string, string> = {}, options: StartServerOptions = {}): Promise<ServerProcess> {
+  const argv = [bin('loghour-server.js'), '--port', '0', ...args]
+  const [command, commandArgs] =
+    options.openFiles === undefined
+      ? [process.execPath, argv]
+      : ['/bin/sh', ['-c', `ulimit -n ${options.openFiles} && exec "$0" "$@"`, process.execPath, ...argv]]
+  const child = spawn(command, commandArgs, {
     env: cleanEnv(env),
-    cwd,
+    cwd: options.cwd,
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const logs: LogRecord[] = []
