@@ -26,6 +26,8 @@ const RUNS = Number(args[args.indexOf('--runs') + 1] || 0) || 7
 const TCP_ROUNDS = Math.max(11, RUNS)
 const LINES = QUICK ? 200_000 : 2_000_000
 const AWAIT_LINES = QUICK ? 20_000 : 200_000
+/** The lifecycle rows send as much as the issue's measurement did: 4M lines per round. */
+const LIFECYCLE_LINES = QUICK ? 400_000 : 4_000_000
 const DATA = '/tmp/loghour-bench'
 mkdirSync(DATA, { recursive: true })
 
@@ -322,7 +324,7 @@ async function tcpRounds(file) {
   const after = await info()
   await Promise.all([sink.stop(), memory.stop(), redis.stop()])
   const diff = (k) => (after.calls[k] ?? 0) - (before.calls[k] ?? 0)
-  const flushes = redisServer.records.filter((r) => r.msg === 'flushed').length
+  const flushes = redisServer.records.filter((r) => r.msg?.startsWith('flushed ')).length
   const merges = diff('evalsha') + diff('eval')
   const clientCommands = merges + diff('pfcount')
   const bytesToRedis = after.net - before.net
@@ -342,6 +344,34 @@ async function tcpRounds(file) {
       perMillionLines: { commands: (clientCommands / lines) * 1e6, bytes: (bytesToRedis / lines) * 1e6 },
     },
   }
+}
+
+/**
+ * What a user replacing the original service measures: a fresh server per round, a file sent
+ * with socat, SIGTERM as soon as the sender is done, timed until the server has exited (draining,
+ * the final flush and the final report included). Memory and Redis store alternate round by
+ * round; their paired ratio is the Redis store's cost, shutdown included.
+ */
+async function shutdownRounds(file, redisPort) {
+  log('lifecycle, interleaved: fresh server, send, SIGTERM, exit (memory store, Redis store)')
+  const env = { memory: {}, redis: { REDIS_ADDRESS: `redis://127.0.0.1:${redisPort}` } }
+  const results = { memory: [], redis: [], memoryShutdown: [], redisShutdown: [] }
+  const ms = (from) => Number(process.hrtime.bigint() - from) / 1e6
+  for (let round = 0; round <= RUNS; round++) {
+    for (const kind of ['memory', 'redis']) {
+      const server = await loghourServer(env[kind])
+      const started = process.hrtime.bigint()
+      await socatSend(file, server.first.port)
+      const sent = process.hrtime.bigint()
+      const [code] = await server.stop('SIGTERM')
+      if (code !== 0) throw new Error(`loghour-server (${kind} store) exited with ${code}`)
+      if (round === 0) continue // warm-up
+      results[kind].push(ms(started))
+      results[`${kind}Shutdown`].push(ms(sent))
+    }
+  }
+  const paired = summary(results.memory.map((m, i) => m / results.redis[i])).median
+  return { ...results, redisVsMemory: paired }
 }
 
 async function baseline(script, file, redisPort, label) {
@@ -430,6 +460,9 @@ async function main() {
   const discard = await nodeDiscard(file)
   const redis = tcp.redisCost
   const redisForBaselines = await startRedis()
+  const lifecycleFile = await demoFile(LIFECYCLE_LINES)
+  const lifecycleBytes = statSync(lifecycleFile).size
+  const lifecycle = await shutdownRounds(lifecycleFile, redisForBaselines.port)
   const awaitRuns = await baseline('node-await.mjs', awaitFile, redisForBaselines.port, 'Node port, one awaited PFADD per line')
   const pipelinedRuns = await baseline('node-pipelined.mjs', file, redisForBaselines.port, 'Node, PFADDs pipelined per chunk')
   await redisForBaselines.stop()
@@ -444,6 +477,8 @@ async function main() {
     e2e: row('end to end: socat (64 KiB blocks) → loghour-server, memory store', bytes, LINES, tcp.memory),
     e2eSend: row('end to end: loghour send → loghour-server, memory store', bytes, LINES, tcp.send),
     e2eRedis: row('end to end: socat → loghour-server, Redis store', bytes, LINES, tcp.redis),
+    lifeMemory: row(`with shutdown: socat → fresh loghour-server, SIGTERM when sent, until exit (${fmt(LIFECYCLE_LINES / 1e6)}M lines), memory store`, lifecycleBytes, LIFECYCLE_LINES, lifecycle.memory),
+    lifeRedis: row('the same, Redis store', lifecycleBytes, LIFECYCLE_LINES, lifecycle.redis),
     raw: row('limit: raw loopback TCP, socat (64 KiB blocks) → Rust discard server', bytes, LINES, tcp.raw),
     discard: row("limit: raw loopback TCP into a Node discard server ('data' events)", bytes, LINES, discard),
     js: row('baseline: plain-JS indexOf extraction, no Redis (in process)', bytes, LINES, jsRuns),
@@ -457,6 +492,8 @@ async function main() {
     e2eVsAwait: e2eMed / rows.await.mbps.median,
     e2eVsPipelined: e2eMed / rows.pipelined.mbps.median,
     redisVsMemory: tcp.paired.redisVsMemory,
+    lifecycleRedisVsMemory: lifecycle.redisVsMemory,
+    shutdownMs: { memory: summary(lifecycle.memoryShutdown).median, redis: summary(lifecycle.redisShutdown).median },
     memoryGrowthMax: Math.max(...mem.rows.map((r) => r.growth)),
     perConnection: mem.connections.perConnection,
     mergesPerFlush: redis.perFlush.merges,
@@ -495,7 +532,12 @@ The core rows and the TCP rows are each measured in interleaved rounds. TCP rows
 
 | what | MB/s (min / **median** / max) | lines/s (median) |
 | --- | --- | --- |
-${[rows.core, rows.memchr, rows.boundary, rows.e2e, rows.e2eSend, rows.e2eRedis, rows.raw, rows.discard, rows.js, rows.await, rows.pipelined].map(tableRow).join('\n')}
+${[rows.core, rows.memchr, rows.boundary, rows.e2e, rows.e2eSend, rows.e2eRedis, rows.lifeMemory, rows.lifeRedis, rows.raw, rows.discard, rows.js, rows.await, rows.pipelined].map(tableRow).join('\n')}
+
+The "with shutdown" rows time what a user of the original service measures: from the first byte
+sent to the server's exit after SIGTERM (drain, final flush, final report). SIGTERM → exit took
+${fmt(ratios.shutdownMs.memory, 1)} ms with the memory store and ${fmt(ratios.shutdownMs.redis, 1)} ms with the Redis store (medians):
+one round trip merges every hour, the final counts come with the next.
 
 ## Targets
 
@@ -506,6 +548,7 @@ ${[rows.core, rows.memchr, rows.boundary, rows.e2e, rows.e2eSend, rows.e2eRedis,
 | end to end ≥ 100 × baseline (a), per-line awaited PFADD | ${fmt(ratios.e2eVsAwait)} × | ${check(ratios.e2eVsAwait >= 100)} |
 | end to end ≥ 5 × baseline (b), pipelined PFADD | ${fmt(ratios.e2eVsPipelined, 1)} × | ${check(ratios.e2eVsPipelined >= 5)} |
 | Redis store ≥ 90 % of the memory store | ${fmt(ratios.redisVsMemory * 100)} % | ${check(ratios.redisVsMemory >= 0.9)} |
+| the same with shutdown included (fresh server, SIGTERM, exit) | ${fmt(ratios.lifecycleRedisVsMemory * 100)} % | ${check(ratios.lifecycleRedisVsMemory >= 0.9)} |
 | memory growth over idle RSS ≤ 32 MB, flat from 1k to 10M users | ${fmt(ratios.memoryGrowthMax / MB, 1)} MB at most | ${check(ratios.memoryGrowthMax <= 32 * MB)} |
 | ≤ 64 KiB per idle connection | ${fmt(ratios.perConnection / 1024, 1)} KiB | ${check(ratios.perConnection <= 64 * 1024)} |
 | Redis traffic independent of line rate (≤ 24 merges per flush) | ${fmt(ratios.mergesPerFlush, 1)} merges per flush | ${check(ratios.mergesPerFlush <= 24)} |
@@ -524,7 +567,7 @@ ${fmt(mem.connections.perConnection / 1024, 1)} KiB per connection.
 | | value |
 | --- | --- |
 | flushes that merged something | ${fmt(redis.flushes)} |
-| merge scripts (EVALSHA/EVAL: SET + PFMERGE + DEL inside) | ${fmt(redis.merges)} |
+| merge scripts (EVALSHA/EVAL: EXISTS + SET + PFMERGE + DEL inside) | ${fmt(redis.merges)} |
 | commands sent by loghour (merges + PFCOUNTs of the final report) | ${fmt(redis.clientCommands)} |
 | bytes sent to Redis | ${fmt(redis.bytesToRedis / MB, 2)} MB |
 | per flush | ${fmt(redis.perFlush.merges, 1)} merges, ${fmt(redis.perFlush.bytes / 1024)} KiB |

@@ -199,6 +199,8 @@ export class LogFile {
   #due: number
   readonly #options: LogFileOptions
   readonly #writer: ReturnType<typeof pino.destination>
+  /** A rotation's new file is being opened: a flush waits for it. */
+  #reopening = true
   #failed = false
 
   /** Opens (creates, with its directory) the file now: an unusable path is an error at once. */
@@ -211,6 +213,7 @@ export class LogFile {
     this.#due = nextBoundary(options.rotation, now)
     this.#writer = pino.destination({ dest: this.#path, mkdir: true, sync: false })
     this.#writer.on('error', (error: Error) => this.#fail(error))
+    this.#writer.on('ready', () => (this.#reopening = false))
   }
 
   /** The file being written now. */
@@ -225,9 +228,11 @@ export class LogFile {
     if ((bytes !== undefined && this.#bytes >= bytes) || Date.now() >= this.#due) this.#rotate()
   }
 
-  /** Writes everything buffered, then calls back. */
+  /** Writes everything buffered (after a rotation, once the new file is open), then calls back. */
   flush(callback: (error?: Error) => void = () => {}): void {
-    this.#writer.flush((error) => callback(error ?? undefined))
+    const flush = () => this.#writer.flush((error) => callback(error ?? undefined))
+    if (this.#reopening) this.#writer.once('ready', flush)
+    else flush()
   }
 
   #rotate(): void {
@@ -236,7 +241,9 @@ export class LogFile {
       const next = fillTemplate(this.#options.template, now)
       // The same name again (a size rotation, or no date in it): the full file moves aside first.
       if (next === this.#path) renameSync(this.#path, renamedPath(this.#path, this.#created))
-      else mkdirSync(dirname(next), { recursive: true })
+      // The new file exists at once, whatever becomes of the process before the writer reopens.
+      probe(next)
+      this.#reopening = true
       this.#writer.reopen(next)
       this.#path = next
       this.#prune()

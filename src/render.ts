@@ -22,20 +22,37 @@ export function renderHours(hours: readonly number[], peakHour: number | null): 
   const head =
     peakHour === null
       ? 'No server errors (5xx on Monday–Friday) found'
-      : `Peak hour: ${peakHour}:00–${peakHour}:59, ${hours[peakHour]} distinct users (day, IP) hit server errors`
+      : `Peak hour: ${String(peakHour).padStart(2, '0')}:00–${String(peakHour).padStart(2, '0')}:59, ${hours[peakHour]} distinct users (day, IP) hit server errors`
   const rows = hours.map(
     (users, hour) => `${String(hour).padStart(2, '0')}:00  ${String(users).padStart(width)}  ${bar(users, max)}`.trimEnd(),
   )
   return [head, '', `hour   ${'users'.padStart(width)}`, ...rows].join('\n')
 }
 
-/** Line counters in one sentence, with invalid lines by reason when there are any. */
-export function renderLines(stats: Pick<Stats, 'lines' | 'invalid'>): string {
+/** Words joined by spaces into lines of at most `width` columns; continuation lines are indented. */
+function wrap(words: string[], width: number, indent = '  '): string {
+  const lines: string[] = []
+  let line = ''
+  for (const word of words) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line)
+      line = indent + word
+    } else line = line ? `${line} ${word}` : word
+  }
+  return [...lines, line].join('\n')
+}
+
+/**
+ * The line counters, and invalid lines by reason when there are any, in lines of at most
+ * `width` (80) columns.
+ */
+export function renderLines(stats: Pick<Stats, 'lines' | 'invalid'>, width = 80): string {
   const { total, counted, skipped, invalid } = stats.lines
-  const reasons = Object.entries(stats.invalid)
-    .filter(([, n]) => n > 0)
-    .map(([reason, n]) => `${reason} ${n}`)
-  return `lines: ${total} read, ${counted} counted, ${skipped} skipped, ${invalid} invalid${reasons.length ? ` (${reasons.join(', ')})` : ''}`
+  const summary = wrap(['lines:', `${total} read,`, `${counted} counted,`, `${skipped} skipped,`, `${invalid} invalid`], width)
+  const reasons = Object.entries(stats.invalid).filter(([, n]) => n > 0)
+  if (reasons.length === 0) return summary
+  const words = reasons.map(([reason, n], i) => `${reason} ${n}${i < reasons.length - 1 ? ',' : ''}`)
+  return `${summary}\n${wrap(['invalid:', ...words], width)}`
 }
 
 /** The full human report of `loghour analyze` and `loghour stats`. */

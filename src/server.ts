@@ -312,6 +312,27 @@ export class LogServer extends EventEmitter {
   }
 
   /**
+   * Resolves when `connection` has closed: by its client (at once, no polling), or cut once it
+   * has been quiet for a moment or the deadline passes.
+   */
+  #drain(connection: Connection, deadline: number): Promise<void> {
+    return new Promise((resolve) => {
+      if (connection.socket.closed) return resolve()
+      let timer: NodeJS.Timeout | undefined
+      const check = () => {
+        const now = Date.now()
+        if (now >= deadline || now - connection.lastDataAt >= QUIET_MS) return this.#cut(connection)
+        timer = setTimeout(check, Math.min(deadline, connection.lastDataAt + QUIET_MS) - now)
+      }
+      connection.socket.once('close', () => {
+        clearTimeout(timer)
+        resolve()
+      })
+      check()
+    })
+  }
+
+  /**
    * Stops accepting, lets every connection deliver what it already sent (until its client
    * closes it, it goes quiet, or `drainTimeoutMs` passes), then closes them.
    */
@@ -319,13 +340,7 @@ export class LogServer extends EventEmitter {
     this.#closing ??= (async () => {
       const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()))
       const deadline = Date.now() + this.options.drainTimeoutMs
-      while (this.#connections.size > 0) {
-        const now = Date.now()
-        for (const c of this.#connections) {
-          if (now >= deadline || now - c.lastDataAt >= QUIET_MS) this.#cut(c)
-        }
-        await new Promise((r) => setTimeout(r, 20))
-      }
+      await Promise.all([...this.#connections].map((c) => this.#drain(c, deadline)))
       await closed
       this.emit('close')
     })()

@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
+import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import { INVALID_REASONS } from '../src/index.js'
+import { renderLines, renderStats } from '../src/render.js'
 import { run, ROOT } from './helpers/cli.js'
 
 const reference = join(__dirname, 'fixtures/reference-12.log')
@@ -67,7 +70,7 @@ describe('loghour analyze', () => {
   it('no errors at all', async () => {
     const r = await run('loghour.js', ['analyze'], '{"time":"2019-05-06 17:24:53","ip":"a","status_code":200}\nnot json\n')
     expect(r.stdout.toString()).toContain('No server errors (5xx on Monday–Friday) found')
-    expect(r.stdout.toString()).toContain('lines: 2 read, 0 counted, 1 skipped, 1 invalid (json 1)')
+    expect(r.stdout.toString()).toContain('lines: 2 read, 0 counted, 1 skipped, 1 invalid\ninvalid: json 1\n')
   })
 
   it('a missing file is a clear error, exit code 1', async () => {
@@ -86,5 +89,26 @@ describe('loghour analyze', () => {
     const sub = await run('loghour.js', ['analyze', '--help'])
     expect(sub.stdout.toString()).toContain('--max-line-bytes <n>')
     expect(sub.stdout.toString()).toContain('(default: 65536)')
+  })
+})
+
+describe('the human report fits a terminal', () => {
+  it('every line is at most 80 columns, whatever the counts, and every invalid reason with lines is named once', () => {
+    const count = fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 999 }), fc.integer({ min: 0, max: 1e13 }))
+    fc.assert(
+      fc.property(fc.array(count, { minLength: INVALID_REASONS.length, maxLength: INVALID_REASONS.length }), count, count, (perReason, counted, skipped) => {
+        const invalid = Object.fromEntries(INVALID_REASONS.map((r, i) => [r, perReason[i]!])) as Record<(typeof INVALID_REASONS)[number], number>
+        const invalidTotal = perReason.reduce((a, b) => a + b, 0)
+        const lines = { total: counted + skipped + invalidTotal, counted, skipped, invalid: invalidTotal, blank: 0 }
+        const hours = Array.from({ length: 24 }, (_, h) => (h === 9 ? counted : Math.floor(counted / 2)))
+        const text = renderStats({ hours, peakHour: counted > 0 ? 9 : null, peakUsers: counted, lines, invalid })
+        for (const line of text.split('\n')) expect([...line].length, line).toBeLessThanOrEqual(80)
+        const summary = renderLines({ lines, invalid })
+        for (const [reason, n] of Object.entries(invalid)) {
+          expect(summary.split(new RegExp(`\\b${reason} ${n}\\b`)).length - 1).toBe(n > 0 ? 1 : 0)
+        }
+      }),
+      { numRuns: 300 },
+    )
   })
 })

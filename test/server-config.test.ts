@@ -1,8 +1,7 @@
 // loghour-server settings (flags > environment > .env > defaults, original names), their error
 // messages and --help; and the `loghour send` / `loghour stats` clients.
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { once } from 'node:events'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -132,35 +131,6 @@ describe('loghour-server command line', () => {
     expect(ports).toEqual([b, a, c])
   })
 
-  it('LOG_FILENAME logs to a daily-rotated file instead of stdout', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'loghour-logs-'))
-    const port = await freePort()
-    const child = spawn(process.execPath, [bin('loghour-server.js'), '--port', String(port)], {
-      env: cleanEnv({ LOG_FILENAME: join(dir, 'logs', 'server.log'), REDIS_HOUR_STATS_INTERVAL: '0' }),
-      stdio: ['ignore', 'pipe', 'pipe'],
-    })
-    let stdout = ''
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-    for (let i = 0; ; i++) {
-      try {
-        await sendTcp(port, Buffer.from('{"time":"2019-05-06 17:00:00","ip":"a","status_code":500}\n'))
-        break
-      } catch (error) {
-        if (i > 100) throw error
-        await new Promise((r) => setTimeout(r, 50))
-      }
-    }
-    child.kill('SIGTERM')
-    const [code] = (await once(child, 'exit')) as [number]
-    expect(code).toBe(0)
-    expect(stdout).toBe('')
-    const files = readdirSync(join(dir, 'logs'))
-    expect(files).toEqual([expect.stringMatching(/^server\.\d{4}-\d{2}-\d{2}\.1\.log$/)])
-    const text = readFileSync(join(dir, 'logs', files[0]!), 'utf8')
-    expect(text).toContain(`loghour-server listening on 127.0.0.1:${port}`)
-    expect(text).toContain('Current hour with maximum number of errors 17')
-  })
-
   it('a second signal exits at once', async () => {
     const server = await startServer(['--drain-timeout', '30'])
     const { open } = await import('./helpers/server.js')
@@ -195,6 +165,39 @@ describe('loghour send', () => {
     server.close()
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(new RegExp(`^loghour: connection to 127.0.0.1:${port} lost after \\d+ bytes: `))
+  })
+
+  it('checks every input before sending anything: a missing second file sends nothing', async () => {
+    const server = await startServer(['--stats-interval', '0'])
+    const dir = mkdtempSync(join(tmpdir(), 'loghour-send-'))
+    writeFileSync(join(dir, 'a.log'), '{"time":"2019-05-06 17:24:53","ip":"a","status_code":500}\n')
+    const r = await run('loghour.js', ['send', '--port', String(server.port), join(dir, 'a.log'), join(dir, 'missing.log')], undefined, { env: cleanEnv() })
+    expect(r.code).toBe(1)
+    expect(r.stderr).toMatch(/^loghour: cannot read .*missing\.log: ENOENT: no such file or directory, open .*\n$/)
+    await server.stop()
+    expect(server.logs.find((l) => l.msg.startsWith('stopped'))).toMatchObject({ accepted: 0 })
+  })
+
+  it('reads SERVER_HOST and SERVER_PORT from .env too, like the server', async () => {
+    const server = await startServer(['--stats-interval', '0'])
+    const cwd = mkdtempSync(join(tmpdir(), 'loghour-send-env-'))
+    writeFileSync(join(cwd, '.env'), `SERVER_PORT=${server.port}\n`)
+    const r = await run('loghour.js', ['send'], '{"time":"2019-05-06 17:24:53","ip":"a","status_code":500}\n', { env: cleanEnv(), cwd })
+    expect(r.code).toBe(0)
+    await server.stop()
+    expect(server.lastHours()![17]).toBe(1)
+    const bad = await run('loghour.js', ['send'], 'x\n', { env: cleanEnv({ SERVER_PORT: 'http' }), cwd })
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toBe('loghour: invalid SERVER_PORT "http" (from the environment): expected an integer from 0 to 65535\n')
+  })
+
+  it('usage errors are one line, exit code 2', async () => {
+    for (const args of [['send', '--prot', '1'], ['analyze', '--max-line-bytes', 'x'], ['nosuchcommand'], ['stats']]) {
+      const r = await run('loghour.js', args, undefined, { env: cleanEnv() })
+      expect(r.code, args.join(' ')).toBe(2)
+      expect(r.stderr.trimEnd().split('\n'), args.join(' ')).toHaveLength(1)
+      expect(r.stderr).toMatch(/^loghour: /)
+    }
   })
 
   it('uses SERVER_HOST and SERVER_PORT like the original client', async () => {
@@ -241,10 +244,20 @@ describe.skipIf(skipRedis())('loghour stats', () => {
     expect(r.stderr).toBe(`loghour: cannot read the hour keys: Redis at redis://127.0.0.1:${port} is unreachable: connect ECONNREFUSED 127.0.0.1:${port}\n`)
   })
 
-  it('an hour key holding something else: exit code 1, and the message names the key', async () => {
+  it('hour keys holding something else: exit code 1, and the message names every one of them', async () => {
     await redis.client().set('bad_5', 'text')
+    await redis.client().set('bad_7', 'more text')
     const r = await run('loghour.js', ['stats', '--redis', redis.url, '--key-prefix', 'bad_'], undefined, { env: cleanEnv() })
     expect(r.code).toBe(1)
-    expect(r.stderr).toContain('bad_5 holds a value that is not a HyperLogLog; delete or rename it (WRONGTYPE')
+    expect(r.stderr).toContain('bad_5, bad_7 hold values that are not HyperLogLogs; delete or rename them (WRONGTYPE')
+  })
+
+  it('reads REDIS_ADDRESS and the key prefix from .env too (REDIS_KEY_PREFIX as the original did)', async () => {
+    const cwd = mkdtempSync(join(tmpdir(), 'loghour-stats-env-'))
+    await redis.client().pfadd('envpfx_17', 'x')
+    writeFileSync(join(cwd, '.env'), `REDIS_ADDRESS=${redis.url}\nREDIS_KEY_PREFIX=envpfx_\n`)
+    const r = await run('loghour.js', ['stats', '--json'], undefined, { env: cleanEnv(), cwd })
+    expect(r.code).toBe(0)
+    expect(JSON.parse(r.stdout.toString()).peakHour).toBe(17)
   })
 })

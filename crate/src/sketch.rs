@@ -68,7 +68,7 @@ pub trait OutcomeSink {
 /// 24 HLLs (one per hour of the day) and the counters of every line that reached them.
 pub struct HourlySketch {
   hours: Vec<Hll>,
-  /// Bit `h` set: hour `h` changed since the last [`HourlySketch::take_dirty`].
+  /// Bit `h` set: a register of hour `h` grew since the last [`HourlySketch::take_dirty`].
   dirty: u32,
   tally: Tally,
   /// Counters added from elsewhere (a restored snapshot).
@@ -161,8 +161,10 @@ impl OutcomeSink for HourlySketch {
     self.tally.record(&outcome);
     if let Outcome::Counted { hour, hash } = outcome {
       let h = hour as usize % HOURS;
-      self.hours[h].add_hash(hash);
-      self.dirty |= 1 << h;
+      // Only a register that grew is a change a store must receive (a repeat user is not).
+      if self.hours[h].add_hash(hash) {
+        self.dirty |= 1 << h;
+      }
     }
   }
 }
@@ -245,6 +247,8 @@ mod tests {
     stream.feed(b"{\"time\":\"2019-05-06 17:25:54\",\"ip\":\"a\",\"status_code\":500}\n", &mut sketch);
     assert_eq!(sketch.take_dirty(), 1 << 17);
     assert_eq!(sketch.take_dirty(), 0);
+    stream.feed(b"{\"time\":\"2019-05-06 17:25:54\",\"ip\":\"a\",\"status_code\":500}\n", &mut sketch);
+    assert_eq!(sketch.dirty_hours(), 0); // the same user again changes no register
     sketch.mark_dirty(u32::MAX); // hour 17 is the only one with registers set
     assert_eq!(sketch.dirty_hours(), 1 << 17);
     assert_eq!(sketch.count(17), 1); // taking never empties an hour

@@ -1,6 +1,5 @@
 import { once } from 'node:events'
 import { demoLines, type DemoPattern } from '../demo.js'
-import { exitOnBrokenPipe } from './args.js'
 
 export interface GenOptions {
   pattern: DemoPattern
@@ -13,7 +12,6 @@ const BATCH = 65536
 
 /** `loghour gen`: the original service's demo streams on stdout. */
 export async function gen(options: GenOptions): Promise<void> {
-  exitOnBrokenPipe()
   const end = options.start + options.count
   for (let i = options.start; i < end; i += BATCH) {
     if (!process.stdout.write(demoLines(options.pattern, i, Math.min(BATCH, end - i)))) {

@@ -1,22 +1,24 @@
 #!/usr/bin/env node
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import { Command, CommanderError, Option } from 'commander'
 import { MAX_LINE_NUMBER } from '../demo.js'
 import { DEFAULT_CONSUMER_OPTIONS, LIMITS } from '../options.js'
 import { version } from '../../package.json'
 import { analyze } from './analyze.js'
-import { integer, oneOf } from './args.js'
+import { exitOnBrokenPipe, integer, oneOf } from './args.js'
 import { gen } from './gen.js'
 import { send } from './send.js'
 import { stats } from './stats.js'
-import { redisAddress } from '../config.js'
-import { keyPrefixProblem } from '../stores/keys.js'
+import { readDotenv, resolveSettings, SettingError, type ServerSettings } from '../config.js'
+
+exitOnBrokenPipe() // `loghour … | head`: the reader may go away at any time
 
 const program = new Command()
   .name('loghour')
   .description('At which hour of the working day did the most distinct users hit server errors (5xx)?')
   .version(version, '-V, --version')
-  .showHelpAfterError()
   .exitOverride()
+  // One line, like every other error: "loghour: unknown option '--x'".
+  .configureOutput({ outputError: (text, write) => write(`loghour: ${text.replace(/^error: /, '').replace(/\n\(Did you mean/, ' (did you mean')}`) })
 
 program
   .command('analyze')
@@ -44,30 +46,36 @@ program
   .command('send')
   .description('send files (or stdin when none, or "-") to a loghour server, with backpressure')
   .argument('[files...]', 'log files; stdin when none or "-"')
-  .addOption(new Option('--host <address>', 'server address').env('SERVER_HOST').default('127.0.0.1'))
-  .addOption(new Option('--port <port>', 'server port').env('SERVER_PORT').argParser(integer(1, 65535)).default(2525))
-  .action((files: string[], options: { host: string; port: number }) => send(files, options))
+  .option('--host <address>', 'server address [env SERVER_HOST, also from .env; default 127.0.0.1]')
+  .option('--port <port>', 'server port [env SERVER_PORT, also from .env; default 2525]')
+  .action((files: string[], flags: { host?: string; port?: string }) => {
+    const { host, port } = settings(['host', 'port'], flags)
+    return send(files, { host, port })
+  })
 
 program
   .command('stats')
   .description('print the current answer from Redis (any number of servers may feed the same keys)')
-  .addOption(
-    new Option('--redis <url>', 'Redis holding the hour keys')
-      .env('REDIS_ADDRESS')
-      .argParser((v) => redisAddress(v) ?? fail('expected redis://host:port[/db], rediss://…, or host[:port]'))
-      .makeOptionMandatory(),
-  )
-  .addOption(
-    new Option('--key-prefix <prefix>', 'hour H is the key <prefix>H')
-      .env('REDIS_HOUR_KEY_PREFIX')
-      .argParser((v) => (v && !keyPrefixProblem(v) ? v : fail('expected a non-empty key prefix')))
-      .default('error_hour_'),
-  )
+  .option('--redis <url>', 'Redis holding the hour keys [env REDIS_ADDRESS, also from .env]')
+  .option('--key-prefix <prefix>', 'hour H is the key <prefix>H [env REDIS_HOUR_KEY_PREFIX or REDIS_KEY_PREFIX, also from .env; default error_hour_]')
   .option('--json', 'print { hours, peakHour, peakUsers } as JSON')
-  .action((options: { redis: string; keyPrefix: string; json?: boolean }) => stats(options))
+  .action((flags: { redis?: string; keyPrefix?: string; json?: boolean }) => {
+    const { redis, keyPrefix } = settings(['redis', 'keyPrefix'], flags)
+    if (redis === undefined) throw new UsageError('stats needs Redis: --redis <url>, or REDIS_ADDRESS in the environment or .env')
+    return stats({ redis, keyPrefix, json: flags.json })
+  })
 
-function fail(message: string): never {
-  throw new InvalidArgumentError(message)
+/** A usage error found after parsing (a setting's value): exit code 2, like commander's. */
+class UsageError extends Error {}
+
+/** The server's settings `keys`, as the server resolves them: flag, environment, `.env`, default. */
+function settings<K extends keyof ServerSettings>(keys: K[], flags: Partial<Record<K, string>>): Pick<ServerSettings, K> {
+  try {
+    return resolveSettings(keys, flags, process.env, readDotenv(process.cwd())).settings
+  } catch (error) {
+    if (error instanceof SettingError) throw new UsageError(error.message)
+    throw error
+  }
 }
 
 program.parseAsync(process.argv).catch((error: unknown) => {
@@ -77,5 +85,5 @@ program.parseAsync(process.argv).catch((error: unknown) => {
     return
   }
   process.stderr.write(`loghour: ${(error as Error).message}\n`)
-  process.exitCode = 1
+  process.exitCode = error instanceof UsageError ? 2 : 1
 })

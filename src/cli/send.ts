@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs'
+import { createReadStream, openSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
 
 export interface SendOptions {
@@ -37,6 +37,17 @@ function open(options: SendOptions): Promise<Socket> {
  * `stdin_proxy_client`. Honours backpressure; on a terminal it shows bytes, lines and rate.
  */
 export async function send(files: string[], options: SendOptions): Promise<void> {
+  // Every input is opened first: a missing file is an error before anything is sent.
+  const inputs = (files.length > 0 ? files : ['-']).map((file) => {
+    if (file === '-') return { name: 'stdin', stream: () => process.stdin as AsyncIterable<Buffer> }
+    let fd: number
+    try {
+      fd = openSync(file, 'r')
+    } catch (error) {
+      throw new Error(`cannot read ${file}: ${(error as Error).message}`)
+    }
+    return { name: file, stream: () => createReadStream('', { fd, highWaterMark: BLOCK }) as AsyncIterable<Buffer> }
+  })
   const socket = await open(options)
   const where = `${options.host}:${options.port}`
   const tty = process.stderr.isTTY === true
@@ -52,10 +63,9 @@ export async function send(files: string[], options: SendOptions): Promise<void>
   }
   const ticker = tty ? setInterval(progress, 250) : undefined
   try {
-    for (const file of files.length > 0 ? files : ['-']) {
-      const source = file === '-' ? process.stdin : createReadStream(file, { highWaterMark: BLOCK })
+    for (const input of inputs) {
       try {
-        for await (const chunk of source as AsyncIterable<Buffer>) {
+        for await (const chunk of input.stream()) {
           if (lost || socket.destroyed) throw lost ?? new Error('connection closed by the server')
           bytes += chunk.length
           if (tty) lines += countLines(chunk)
@@ -75,7 +85,7 @@ export async function send(files: string[], options: SendOptions): Promise<void>
         if (lost || socket.destroyed) {
           throw new Error(`connection to ${where} lost after ${bytes} bytes: ${(lost ?? (error as Error)).message}`)
         }
-        throw new Error(`cannot read ${file === '-' ? 'stdin' : file}: ${(error as Error).message}`)
+        throw new Error(`cannot read ${input.name}: ${(error as Error).message}`)
       }
     }
     // Half-close: the server counts our last line, then closes its side.

@@ -20,6 +20,7 @@ function parseFlags(argv: string[]): SettingFlags {
     .addHelpText('after', '\nEach setting is taken from its flag, else its environment variable, else .env in the working directory, else the default.')
     .version(version, '-V, --version')
     .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(`loghour-server: ${text.replace(/^error: /, '').replace(/\n\(Did you mean/, ' (did you mean')}`) })
     .helpOption('-h, --help', 'show this help')
   for (const s of SETTINGS) {
     program.option(`${s.flag} ${s.arg}`, `${s.help}\n[env ${envNames(s)}; default ${s.shown}]`)
@@ -93,6 +94,8 @@ async function main(): Promise<number> {
     process.stderr.write(`loghour-server: cannot write the log file ${settings.logFile}: ${(error as Error).message}\n`)
     return 1
   }
+  // Loaded now, not while the first connection's lines arrive (it takes ~60 ms).
+  if (settings.redis !== undefined) await import('ioredis')
   let consumer: LogConsumer
   try {
     consumer = createConsumer({
