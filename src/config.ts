@@ -115,7 +115,7 @@ export const SETTINGS = [
   }),
   spec({
     key: 'redis', flag: '--redis', arg: '<url>', env: 'REDIS_ADDRESS', default: undefined, shown: 'none: in-memory store',
-    help: 'Redis to keep the hourly counts in', accepts: 'redis://host:port[/db], rediss://…, or host[:port]', parse: redisAddress, redact: true,
+    help: 'Redis for the hourly counts: redis://[user:password@]host:port[/db], rediss://… (TLS), or host[:port]; empty = none', accepts: 'redis://host:port[/db], rediss://…, or host[:port]', parse: redisAddress, redact: true,
   }),
   spec({
     // The original's README and .env say REDIS_HOUR_KEY_PREFIX; its config.py reads REDIS_KEY_PREFIX.
@@ -129,7 +129,7 @@ export const SETTINGS = [
   }),
   spec({
     key: 'logLevel', flag: '--log-level', arg: '<level>', env: 'LOG_LEVEL', default: 'info', shown: 'info',
-    help: 'least severe level logged', accepts: 'one of trace, debug, info, warn (warning), error, fatal (critical), silent, in any case',
+    help: 'least severe level logged: trace, debug, info, warn (warning), error, fatal (critical), silent; any case', accepts: 'one of trace, debug, info, warn (warning), error, fatal (critical), silent, in any case',
     parse: (raw) => LEVELS[raw.trim().toLowerCase()],
   }),
   spec({
@@ -169,7 +169,7 @@ export const SETTINGS = [
   }),
   spec({
     key: 'maxConnections', flag: '--max-connections', arg: '<n>', env: 'LOGHOUR_MAX_CONNECTIONS', default: 10_000, shown: '10000',
-    help: 'connections beyond this are refused', accepts: 'an integer from 1 to 1000000', parse: integer(1, 1_000_000),
+    help: 'connections beyond this are refused (fewer where the open-file limit, ulimit -n, leaves room for fewer)', accepts: 'an integer from 1 to 1000000', parse: integer(1, 1_000_000),
   }),
   spec({
     key: 'idleTimeoutS', flag: '--idle-timeout', arg: '<seconds>', env: 'LOGHOUR_IDLE_TIMEOUT', default: 300, shown: '300',
@@ -187,9 +187,22 @@ export const SETTINGS = [
   }),
   spec({
     key: 'closeTimeoutS', flag: '--close-timeout', arg: '<seconds>', env: 'LOGHOUR_CLOSE_TIMEOUT', default: 10, shown: '10',
-    help: 'at shutdown, how long the final flush is retried while Redis is unreachable (then exit 1)', accepts: 'a number of seconds from 0 to 3600', parse: seconds(3600),
+    help: 'at shutdown, how long the final flush is retried while Redis is unreachable or has not confirmed (then exit 1)', accepts: 'a number of seconds from 0 to 3600', parse: seconds(3600),
   }),
 ] as const
+
+/**
+ * The settings as the README's configuration table (Markdown), generated so that it cannot
+ * disagree with `--help` or the code.
+ */
+export function settingsTable(): string {
+  const code = (text: string) => `\`${text}\``
+  const rows = SETTINGS.map((s) => {
+    const envs = envNames(s).split(' or ').map(code).join(' or ')
+    return `| ${code(`${s.flag} ${s.arg}`)} | ${envs} | ${s.shown} | ${s.help.replace(/\|/g, '\\|')} |`
+  })
+  return ['| flag | environment | default | meaning |', '| --- | --- | --- | --- |', ...rows].join('\n')
+}
 
 /** The environment names a setting is read from, as `--help` shows them. */
 export function envNames(setting: { env: string; aliases?: readonly string[] }): string {
