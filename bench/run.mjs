@@ -28,6 +28,8 @@ const LINES = QUICK ? 200_000 : 2_000_000
 const AWAIT_LINES = QUICK ? 20_000 : 200_000
 /** The lifecycle rows send as much as the issue's measurement did: 4M lines per round. */
 const LIFECYCLE_LINES = QUICK ? 400_000 : 4_000_000
+/** A fresh server per round makes these the noisiest rows: more rounds still. */
+const LIFECYCLE_ROUNDS = Math.max(15, RUNS)
 const DATA = '/tmp/loghour-bench'
 mkdirSync(DATA, { recursive: true })
 
@@ -357,7 +359,7 @@ async function shutdownRounds(file, redisPort) {
   const env = { memory: {}, redis: { REDIS_ADDRESS: `redis://127.0.0.1:${redisPort}` } }
   const results = { memory: [], redis: [], memoryShutdown: [], redisShutdown: [] }
   const ms = (from) => Number(process.hrtime.bigint() - from) / 1e6
-  for (let round = 0; round <= RUNS; round++) {
+  for (let round = 0; round <= LIFECYCLE_ROUNDS; round++) {
     for (const kind of ['memory', 'redis']) {
       const server = await loghourServer(env[kind])
       const started = process.hrtime.bigint()

@@ -19,10 +19,11 @@ export function peakLine(peakHour: number | null): string {
 export function renderHours(hours: readonly number[], peakHour: number | null): string {
   const max = Math.max(0, ...hours)
   const width = Math.max(5, String(max).length)
+  const hh = String(peakHour).padStart(2, '0')
   const head =
     peakHour === null
       ? 'No server errors (5xx on Monday–Friday) found'
-      : `Peak hour: ${String(peakHour).padStart(2, '0')}:00–${String(peakHour).padStart(2, '0')}:59, ${hours[peakHour]} distinct users (day, IP) hit server errors`
+      : wrap(`Peak hour: ${hh}:00–${hh}:59, ${hours[peakHour]} distinct users (day, IP) hit server errors`.split(' '), 80)
   const rows = hours.map(
     (users, hour) => `${String(hour).padStart(2, '0')}:00  ${String(users).padStart(width)}  ${bar(users, max)}`.trimEnd(),
   )

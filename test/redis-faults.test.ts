@@ -64,6 +64,12 @@ describe.skipIf(skipRedis())('Redis unreachable since start: SIGTERM exits withi
       servers.push(redis)
       return { url: redis.url, cause: /self[- ]signed certificate/ }
     }],
+    ['a Redis that accepts connections but never answers (paused since start)', async () => {
+      const redis = await startRedis()
+      servers.push(redis)
+      redis.process.kill('SIGSTOP') // the kernel still accepts the connection; nothing answers
+      return { url: redis.url, cause: /connected, but no answer to the handshake/ }
+    }],
     ['a port where something else than Redis answers', async () => {
       const other = await notRedis()
       servers.push({ stop: () => other.close() })
@@ -73,7 +79,7 @@ describe.skipIf(skipRedis())('Redis unreachable since start: SIGTERM exits withi
 
   it.each(cases)('%s', async (_, setup) => {
     const { url, cause } = await setup()
-    const server = await startServer(['--close-timeout', String(CLOSE_TIMEOUT_S), '--flush-interval', '100'], { REDIS_ADDRESS: url })
+    const server = await startServer(['--close-timeout', String(CLOSE_TIMEOUT_S), '--flush-interval', '100', '--redis-timeout', '1000'], { REDIS_ADDRESS: url })
     const { code, ms, down } = await stopWhileUnreachable(server)
     expect(code).toBe(1)
     expect(ms).toBeLessThan(CLOSE_TIMEOUT_S * 1000 + 1000)

@@ -181,7 +181,7 @@ async function main(): Promise<number> {
       shutdown().then(
         () => {
           const c = server.counters()
-          log.info(c, `stopped: everything received was counted and flushed (${c.accepted} connections, ${c.refused} refused, ${c.aborted} aborted)`)
+          log.info(c, `stopped: everything received was counted and flushed (${c.accepted} connection${c.accepted === 1 ? '' : 's'}, ${c.refused} refused, ${c.aborted} aborted)`)
           resolve(0)
         },
         (error: Error) => {

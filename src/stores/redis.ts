@@ -186,13 +186,11 @@ export class RedisStore implements HourStore {
     const prepare = (client: Redis | Cluster): MergingClient => {
       // Also on a user's client: the cause of an outage is reported with the failed flushes. The
       // first error of a connection attempt is the cause; the rest (EPIPE, …) are consequences.
-      let cause: Error | undefined
+      const consequence = (e: NodeJS.ErrnoException) => e.code === 'EPIPE' || e.code === 'ECONNRESET'
+      let cause: NodeJS.ErrnoException | undefined
       client.on('reconnecting', () => (cause = undefined))
       client.on('error', (error: NodeJS.ErrnoException) => {
-        const consequence = error.code === 'EPIPE' || error.code === 'ECONNRESET'
-        if (cause === undefined || (!consequence && ['EPIPE', 'ECONNRESET'].includes((cause as NodeJS.ErrnoException).code ?? ''))) {
-          cause = error
-        }
+        if (cause === undefined || (consequence(cause) && !consequence(error))) cause = error
         this.#lastError = cause
       })
       if (!('loghourMerge' in client)) client.defineCommand('loghourMerge', { numberOfKeys: 2, lua: MERGE_SCRIPT })
@@ -241,7 +239,11 @@ export class RedisStore implements HourStore {
     const client = await this.#client
     if (client.status !== 'ready') await this.#firstAttempt
     if (client.status === 'ready') return client
-    const cause = this.#lastError ? explain(this.#lastError).message : `connection ${client.status}`
+    const cause = this.#lastError
+      ? explain(this.#lastError).message
+      : client.status === 'connect'
+        ? 'connected, but no answer to the handshake (Redis stalled or busy loading?)'
+        : `not connected (${client.status})`
     throw new Error(`Redis at ${this.#where} is unreachable: ${cause}`, { cause: this.#lastError })
   }
 
@@ -409,11 +411,13 @@ export class RedisStore implements HourStore {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
-    const deadline = Date.now() + this.#options.closeTimeoutMs
+    const { closeTimeoutMs, timeoutMs } = this.#options
+    const deadline = Date.now() + closeTimeoutMs
     try {
       for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
         try {
-          await this.flush()
+          // Each attempt ends by the deadline, even one waiting for a Redis that does not answer.
+          await withTimeout(this.flush(), closeTimeoutMs === 0 ? timeoutMs : Math.max(deadline - Date.now(), 1), 'final flush')
           break
         } catch (error) {
           if (Date.now() + delay > deadline) {
