@@ -29,7 +29,7 @@ const AWAIT_LINES = QUICK ? 20_000 : 200_000
 /** The lifecycle rows send as much as the issue's measurement did: 4M lines per round. */
 const LIFECYCLE_LINES = QUICK ? 400_000 : 4_000_000
 /** A fresh server per round makes these the noisiest rows: more rounds still. */
-const LIFECYCLE_ROUNDS = Math.max(15, RUNS)
+const LIFECYCLE_ROUNDS = Math.max(31, RUNS)
 const DATA = '/tmp/loghour-bench'
 mkdirSync(DATA, { recursive: true })
 
@@ -500,7 +500,7 @@ async function main() {
     perConnection: mem.connections.perConnection,
     mergesPerFlush: redis.perFlush.merges,
   }
-  const results = { machine: m, lines: LINES, awaitLines: AWAIT_LINES, bytes, runs: RUNS, rows, coreRows, redis, memory: mem, ratios }
+  const results = { machine: m, lines: LINES, awaitLines: AWAIT_LINES, bytes, runs: RUNS, rows, coreRows, redis, memory: mem, lifecycle, ratios }
   if (QUICK) {
     console.log(JSON.stringify(results, null, 2))
     return
@@ -539,7 +539,11 @@ ${[rows.core, rows.memchr, rows.boundary, rows.e2e, rows.e2eSend, rows.e2eRedis,
 The "with shutdown" rows time what a user of the original service measures: from the first byte
 sent to the server's exit after SIGTERM (drain, final flush, final report). SIGTERM → exit took
 ${fmt(ratios.shutdownMs.memory, 1)} ms with the memory store and ${fmt(ratios.shutdownMs.redis, 1)} ms with the Redis store (medians):
-one round trip merges every hour, the final counts come with the next.
+one round trip merges every hour, the final counts come with the next; the difference is Redis's
+own \`PFMERGE\` work (about 0.4 ms per hour key on this VM). Fresh-server rounds are fast or slow as
+a whole (the VM's scheduling: 150 or 300 ms for the same bytes, with either store), hence
+${LIFECYCLE_ROUNDS} interleaved rounds and the median of their paired ratios; every round is in
+\`results.json\` (\`lifecycle\`).
 
 ## Targets
 
