@@ -420,11 +420,13 @@ export class RedisStore implements HourStore {
           await withTimeout(this.flush(), closeTimeoutMs === 0 ? timeoutMs : Math.max(deadline - Date.now(), 1), 'final flush')
           break
         } catch (error) {
-          if (Date.now() + delay > deadline) {
+          // The last attempt is made at the deadline itself.
+          const wait = Math.min(delay, deadline - Date.now())
+          if (wait <= 0) {
             this.#final = { error: error as Error }
             throw error
           }
-          await new Promise((r) => setTimeout(r, delay))
+          await new Promise((r) => setTimeout(r, wait))
         }
       }
       try {
