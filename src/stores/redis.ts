@@ -316,38 +316,22 @@ export class RedisStore implements HourStore {
     return undefined
   }
 
-  /**
-   * One round trip: the checks asked for, and one merge per hour. A single Redis gets a pipeline
-   * (one write, one answer); a cluster gets one command per hour, each routed to its key's node.
-   */
+  /** One round trip: the checks asked for, and one merge per hour. */
   async #send(client: MergingClient, sketches: { hour: number; sketch: Buffer }[], checks: Checks): Promise<MergeReply> {
     const prefix = this.#options.keyPrefix
     const keys = sketches.map(({ hour }) => hourKey(prefix, hour))
     const present = hoursOf(checks.present).map((h) => hourKey(prefix, h))
-    let answers: [unknown, unknown][]
+    const commands: ((c: MergingClient) => unknown)[] = []
+    if (checks.identity) commands.push((c) => c.info('server'))
+    if (present.length > 0) commands.push((c) => c.exists(...present))
+    sketches.forEach(({ sketch }, i) => commands.push((c) => c.loghourMerge(keys[i]!, deltaKey(keys[i]!), sketch)))
     const connection = this.#connection
     this.#unanswered++
-    const settle = () => {
+    const sent = roundTrip(client, commands)
+    void sent.catch(() => {}).finally(() => {
       if (connection === this.#connection) this.#unanswered--
-    }
-    if (isCluster(client)) {
-      const commands = sketches.map(({ sketch }, i) => client.loghourMerge(keys[i]!, deltaKey(keys[i]!), sketch))
-      const all = Promise.allSettled(commands).then((results) =>
-        results.map((r): [unknown, unknown] => (r.status === 'fulfilled' ? [null, r.value] : [r.reason, null])),
-      )
-      void all.finally(settle)
-      answers = await withTimeout(all, this.#options.timeoutMs, 'merge')
-    } else {
-      const pipeline = (client as Redis).pipeline()
-      if (checks.identity) pipeline.info('server')
-      if (present.length > 0) pipeline.exists(...present)
-      sketches.forEach(({ sketch }, i) => (pipeline as unknown as MergingClient).loghourMerge(keys[i]!, deltaKey(keys[i]!), sketch))
-      const exec = pipeline.exec().then((r) => r ?? [])
-      void exec.catch(() => {}).finally(settle)
-      answers = (await withTimeout(exec, this.#options.timeoutMs, 'merge')) as [unknown, unknown][]
-      const expected = sketches.length + (checks.identity ? 1 : 0) + (present.length > 0 ? 1 : 0)
-      if (answers.length !== expected) throw new Error('Redis answered a flush incompletely')
-    }
+    })
+    const answers = await withTimeout(sent, this.#options.timeoutMs, 'merge')
     const reply: MergeReply = { runId: undefined, absent: false, merged: 0, created: 0, failures: [], failedMask: 0 }
     if (checks.identity) {
       const [error, info] = answers.shift()!
@@ -389,15 +373,11 @@ export class RedisStore implements HourStore {
 
   async #counts(client: MergingClient): Promise<number[]> {
     const keys = Array.from({ length: HOURS }, (_, hour) => hourKey(this.#options.keyPrefix, hour))
-    let answers: [unknown, unknown][]
-    if (isCluster(client)) {
-      const results = await withTimeout(Promise.allSettled(keys.map((k) => client.pfcount(k))), this.#options.timeoutMs, 'PFCOUNT')
-      answers = results.map((r) => (r.status === 'fulfilled' ? [null, r.value] : [r.reason, null]))
-    } else {
-      const pipeline = (client as Redis).pipeline()
-      for (const key of keys) pipeline.pfcount(key)
-      answers = ((await withTimeout(pipeline.exec(), this.#options.timeoutMs, 'PFCOUNT')) ?? []) as [unknown, unknown][]
-    }
+    const answers = await withTimeout(
+      roundTrip(client, keys.map((key) => (c: MergingClient) => c.pfcount(key))),
+      this.#options.timeoutMs,
+      'PFCOUNT',
+    )
     const failure = combineErrors(answers.flatMap(([error], i) => (error ? [{ key: keys[i]!, error }] : [])))
     if (failure) throw failure
     return answers.map(([, n]) => Number(n))
@@ -441,6 +421,23 @@ export class RedisStore implements HourStore {
 }
 
 const isCluster = (client: Redis | Cluster): client is Cluster => (client as Cluster).isCluster === true
+
+/**
+ * Runs `commands` in one round trip and returns their answers in order, each as
+ * `[error, value]`: a pipeline on a single Redis (one write, one answer), one command per hour key
+ * in a cluster (each routed to its key's node; a pipeline must stay on one node).
+ */
+async function roundTrip(client: MergingClient, commands: ((c: MergingClient) => unknown)[]): Promise<[unknown, unknown][]> {
+  if (isCluster(client)) {
+    const results = await Promise.allSettled(commands.map((run) => Promise.resolve(run(client))))
+    return results.map((r) => (r.status === 'fulfilled' ? [null, r.value] : [r.reason, null]))
+  }
+  const pipeline = (client as Redis).pipeline()
+  for (const run of commands) run(pipeline as unknown as MergingClient)
+  const answers = (await pipeline.exec()) ?? []
+  if (answers.length !== commands.length) throw new Error('Redis answered a round trip incompletely')
+  return answers as [unknown, unknown][]
+}
 
 /** A user's client, as it may be shown. */
 function describeClient(client: Redis | Cluster): string {
