@@ -58,6 +58,8 @@ interface SettingSpec<K extends keyof ServerSettings> {
   env: string
   /** Other environment names read too (the original service's quirks); they must agree with `env`. */
   aliases?: readonly string[]
+  /** Its value may hold a password: error messages show it masked. */
+  redact?: boolean
   default: ServerSettings[K]
   /** Default as shown in --help. */
   shown: string
@@ -100,7 +102,7 @@ export function redisAddress(raw: string): string | undefined {
   return url !== undefined && URL.canParse(url) ? url : undefined
 }
 
-function spec<K extends keyof ServerSettings>(s: SettingSpec<K> & { redact?: boolean }): SettingSpec<K> & { redact?: boolean } {
+function spec<K extends keyof ServerSettings>(s: SettingSpec<K>): SettingSpec<K> {
   return s
 }
 
@@ -197,8 +199,8 @@ export const SETTINGS = [
  */
 export function settingsTable(): string {
   const code = (text: string) => `\`${text}\``
-  const rows = SETTINGS.map((s) => {
-    const envs = envNames(s).split(' or ').map(code).join(' or ')
+  const rows = (SETTINGS as readonly SettingSpec<keyof ServerSettings>[]).map((s) => {
+    const envs = [s.env, ...(s.aliases ?? [])].map(code).join(' or ')
     return `| ${code(`${s.flag} ${s.arg}`)} | ${envs} | ${s.shown} | ${s.help.replace(/\|/g, '\\|')} |`
   })
   return ['| flag | environment | default | meaning |', '| --- | --- | --- | --- |', ...rows].join('\n')
@@ -223,7 +225,7 @@ export function readDotenv(dir: string): Record<string, string> {
 export type SettingFlags = Partial<Record<keyof ServerSettings, string>>
 
 /**
- * Resolves the settings `keys` (all by default) by precedence: flags > environment > `.env` >
+ * Resolves the settings `keys` by precedence: flags > environment > `.env` >
  * defaults. An environment name and its aliases must agree where both are set.
  * @throws {SettingError} for the first bad value
  */
@@ -236,7 +238,7 @@ export function resolveSettings<K extends keyof ServerSettings>(
   const settings = {} as Record<string, unknown>
   const sources = {} as Record<K, SettingSource>
   for (const s of SETTINGS.filter((spec) => (keys as readonly string[]).includes(spec.key))) {
-    const spec = s as unknown as SettingSpec<K> & { redact?: boolean }
+    const spec = s as unknown as SettingSpec<K>
     const show = (raw: string) => JSON.stringify(spec.redact ? redactAddress(raw) : raw)
     const fromEnvironment = (vars: Record<string, string | undefined>, where: string): [string, string] | undefined => {
       const set = [spec.env, ...(spec.aliases ?? [])].filter((name) => vars[name] !== undefined).map((name) => [name, vars[name]!] as [string, string])
