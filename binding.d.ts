@@ -12,14 +12,15 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 /** One input stream: its partial line, feeding a shared sketch set. */
 export declare class NativeLineStream {
   /**
-   * Reads a chunk (any split); lines are counted before this returns. Returns the bytes now
-   * held for an unfinished line, so a server can budget them without another call.
+   * Reads a chunk (any split); lines are counted before this returns. Returns the buffered
+   * bytes (of the unfinished line) now, so a server can budget them without another call.
    */
   write(chunk: Uint8Array): number
   /** Ends the stream; an unterminated final line counts. */
-  finish(): void
-  /** Bytes held for a partial line. */
-  buffered(): number
+  end(): void
+  /** Bytes of the unfinished line held until its `
+  `. */
+  bufferedBytes(): number
   /** Drops the partial line and frees its memory at once (the connection was cut off). */
   discard(): void
 }
@@ -28,8 +29,10 @@ export declare class NativeLineStream {
 export declare class NativeScanner {
   constructor(maxLineBytes: number, fields?: NativeFieldNames | undefined | null)
   scan(chunk: Uint8Array): NativeScanResult
-  finish(): NativeScanResult
-  counters(): NativeCounters
+  /** Ends the stream: scans an unterminated final line. */
+  end(): NativeScanResult
+  /** Line counts so far. */
+  lineCounts(): NativeLineCounts
 }
 
 /** The 24 hourly HyperLogLogs and line counters shared by every stream of a consumer. */
@@ -37,9 +40,10 @@ export declare class NativeSketchSet {
   constructor(fields?: NativeFieldNames | undefined | null)
   /** A new input stream (connection, file) feeding this set. */
   openStream(maxLineBytes: number): NativeLineStream
-  counters(): NativeCounters
-  /** Adds counters (restored from a snapshot). */
-  addCounters(counters: NativeCounters): void
+  /** Line counts of every stream of this set. */
+  lineCounts(): NativeLineCounts
+  /** Adds line counts (restored from a snapshot). */
+  addLineCounts(counts: NativeLineCounts): void
   /** `PFCOUNT` of each hour, 0..23. */
   hourCounts(): Array<number>
   /** The hour's registers as the 12304-byte dense value Redis would hold. */
@@ -55,7 +59,7 @@ export declare class NativeSketchSet {
 }
 
 /** Bytes of a dense Redis HyperLogLog value (16-byte header + 16384 six-bit registers). */
-export declare const DENSE_BYTES: number
+export declare const DENSE_SIZE: number
 
 /** MurmurHash64A (Redis seed) of an element, as `PFADD` hashes it. */
 export declare function elementHash(element: Uint8Array): bigint
@@ -66,7 +70,7 @@ export declare function generateDemo(pattern: number, start: number, count: numb
 /** Hours in a day: one HyperLogLog each, hours 0..23. */
 export declare const HOURS: number
 
-/** Names of the invalid-line reasons, in the order of `NativeCounters.invalid`. */
+/** Names of the invalid-line reasons, in the order of `NativeLineCounts.invalid`. */
 export declare function invalidReasons(): Array<string>
 
 /**
@@ -75,20 +79,23 @@ export declare function invalidReasons(): Array<string>
  */
 export declare const MAX_DEMO_LINES: number
 
-/** Line counters; `invalid[i]` counts lines invalid for `invalidReasons()[i]`. */
-export interface NativeCounters {
-  total: number
-  counted: number
-  skipped: number
-  blank: number
-  invalid: Array<number>
-}
-
 /** Top-level JSON field names to read (defaults: `time`, `ip`, `status_code`). */
 export interface NativeFieldNames {
   time?: string
   ip?: string
   status?: string
+}
+
+/**
+ * Line counts by outcome; `invalid[i]` counts lines invalid for `invalidReasons()[i]`, and
+ * `total` every non-blank line (`counted + skipped + sum(invalid)`).
+ */
+export interface NativeLineCounts {
+  total: number
+  counted: number
+  skipped: number
+  blank: number
+  invalid: Array<number>
 }
 
 /** Hour and element hash of each counted line of a chunk. */

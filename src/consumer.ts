@@ -1,64 +1,66 @@
 import { Writable } from 'node:stream'
-import { NativeSketchSet, type NativeLineStream } from './native.js'
-import { resolveConsumerOptions, type ConsumerOptions, type ResolvedConsumerOptions } from './options.js'
-import { LogServer, OPEN_NATIVE_STREAM, type ListenOptions } from './server.js'
-import { buildStats, type InvalidReason, type LineCounts, type Stats } from './stats.js'
+import { HOURS, NativeSketchSet, OPEN_NATIVE_STREAM, type LineSink, type NativeLineStream } from './native.js'
+import { resolveConsumerOptions, type ConsumerOptions, type ListenOptions, type ResolvedConsumerOptions } from './options.js'
+import { LogServer } from './server.js'
+import { buildStats, lineCountsOf, type Stats } from './stats.js'
 import { MemoryStore } from './stores/memory.js'
 import { RedisStore } from './stores/redis.js'
 import type { FlushInfo, HourStore, StoreEvents, StoreReset } from './stores/store.js'
 
 type Callback = (error?: Error | null) => void
 
-/** Counts the lines of chunks before calling back: the native stream never defers work. */
-function feed(native: NativeLineStream, chunks: { chunk: Buffer }[], callback: Callback): void {
-  try {
-    for (const { chunk } of chunks) native.write(chunk)
-  } catch (error) {
-    return callback(error as Error)
-  }
-  callback()
-}
-
-function finish(native: NativeLineStream, callback: Callback): void {
-  try {
-    native.finish()
-  } catch (error) {
-    return callback(error as Error)
-  }
-  callback()
-}
-
 /** Node buffers this much before `write()` asks for backpressure; lines are counted at once. */
 const HIGH_WATER_MARK = 4 * 1024 * 1024
 
 /**
- * One input stream of a consumer (a file, a socket): it has its own partial line, and feeds the
- * consumer's shared sketches. Ending it counts an unterminated final line.
+ * A `Writable` over one native line stream: every chunk's lines are counted before its callback
+ * (the native stream never defers work), and ending it counts an unterminated final line.
  */
-export class LogInput extends Writable {
+class LineWritable extends Writable {
   readonly #native: NativeLineStream
 
-  /** @internal use {@link LogConsumer.openStream}. */
   constructor(native: NativeLineStream) {
     super({ highWaterMark: HIGH_WATER_MARK, decodeStrings: true })
     this.#native = native
   }
 
-  /** Bytes of an incomplete line waiting for its `\n`. */
-  get pendingBytes(): number {
-    return this.#native.buffered()
+  /** Bytes of an unfinished line buffered until its `\n`. */
+  get bufferedBytes(): number {
+    return this.#native.bufferedBytes()
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: Callback): void {
-    feed(this.#native, [{ chunk }], callback)
+    this._writev([{ chunk }], callback)
   }
 
   override _writev(chunks: { chunk: Buffer }[], callback: Callback): void {
-    feed(this.#native, chunks, callback)
+    try {
+      for (const { chunk } of chunks) this.#native.write(chunk)
+    } catch (error) {
+      return callback(error as Error)
+    }
+    callback()
   }
 
   override _final(callback: Callback): void {
-    finish(this.#native, callback)
+    try {
+      this.#native.end()
+    } catch (error) {
+      return callback(error as Error)
+    }
+    callback()
+  }
+}
+
+/**
+ * One input stream of a consumer (a file, a socket): it has its own partial line, and feeds the
+ * consumer's shared sketches. Ending it counts an unterminated final line.
+ */
+export class LogInput extends LineWritable {
+  /** @internal use {@link LogConsumer.openStream}. */
+  // biome-ignore lint/complexity/noUselessConstructor: it marks the constructor internal
+  constructor(native: NativeLineStream) {
+    super(native)
   }
 }
 
@@ -91,11 +93,10 @@ export interface LogConsumerEvents {
  * await consumer.close()
  * ```
  */
-export class LogConsumer extends Writable {
+export class LogConsumer extends LineWritable implements LineSink {
   /** The options in effect, defaults applied. */
   readonly options: Readonly<ResolvedConsumerOptions>
   readonly #sketches: NativeSketchSet
-  readonly #native: NativeLineStream
   readonly #store: HourStore
   readonly #timer: NodeJS.Timeout | undefined
   readonly #servers = new Set<LogServer>()
@@ -103,10 +104,10 @@ export class LogConsumer extends Writable {
 
   constructor(options: ConsumerOptions = {}) {
     const resolved = resolveConsumerOptions(options)
-    super({ highWaterMark: HIGH_WATER_MARK, decodeStrings: true })
+    const sketches = new NativeSketchSet(resolved.fields)
+    super(sketches.openStream(resolved.maxLineBytes))
     this.options = Object.freeze(resolved)
-    this.#sketches = new NativeSketchSet(resolved.fields)
-    this.#native = this.#sketches.openStream(resolved.maxLineBytes)
+    this.#sketches = sketches
     const events: StoreEvents = {
       flushed: (info) => this.emit('flushed', info),
       down: (error) => this.emit('storeDown', error),
@@ -148,18 +149,6 @@ export class LogConsumer extends Writable {
     return this.#sketches.openStream(this.options.maxLineBytes)
   }
 
-  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: Callback): void {
-    feed(this.#native, [{ chunk }], callback)
-  }
-
-  override _writev(chunks: { chunk: Buffer }[], callback: Callback): void {
-    feed(this.#native, chunks, callback)
-  }
-
-  override _final(callback: Callback): void {
-    finish(this.#native, callback)
-  }
-
   /**
    * Makes everything counted so far durable in the store: merged into Redis, or written to the
    * snapshot file (a no-op for a plain memory store). Rejects if the store did not confirm; the
@@ -177,23 +166,22 @@ export class LogConsumer extends Writable {
    */
   async stats(): Promise<Stats> {
     const hours = await this.#store.hourCounts()
-    return buildStats(hours, this.#sketches.counters())
+    return buildStats(hours, this.#sketches.lineCounts())
   }
 
-  /** This process's line counters, now (synchronous, never touches the store). */
-  counts(): { lines: LineCounts; invalid: Record<InvalidReason, number> } {
-    const { lines, invalid } = buildStats([], this.#sketches.counters())
-    return { lines, invalid }
+  /** This process's line counts, now (synchronous, never touches the store). */
+  lineCounts(): Pick<Stats, 'lines' | 'invalid'> {
+    return lineCountsOf(this.#sketches.lineCounts())
   }
 
   /**
-   * The local sketch of an hour as the 12304-byte dense value Redis would hold after `PFADD`ing
+   * The local sketch of an hour as the {@link DENSE_SIZE}-byte (12304) dense value Redis would hold after `PFADD`ing
    * the same elements (`SET` it and `PFMERGE` it anywhere): everything this consumer counted,
    * with any store.
    */
   exportHour(hour: number): Buffer {
-    if (!Number.isInteger(hour) || hour < 0 || hour > 23) {
-      throw new RangeError(`loghour: hour must be an integer from 0 to 23, got ${hour}`)
+    if (!Number.isInteger(hour) || hour < 0 || hour >= HOURS) {
+      throw new RangeError(`loghour: hour must be an integer from 0 to ${HOURS - 1}, got ${hour}`)
     }
     return this.#sketches.exportHour(hour)
   }

@@ -1,20 +1,40 @@
 /**
- * loghour: at which hour of the working day did the most distinct users hit server errors?
+ * loghour — at which hour of the working day (Monday–Friday) did the most distinct users (IPs)
+ * hit server errors (HTTP 5xx)? Live, from streams of JSON access logs.
+ *
+ * This module is the package's whole public API, named on purpose: the consumer (a
+ * `Writable` that counts lines into 24 Redis-identical HyperLogLogs), the scanner for embedders
+ * with their own storage, options, statistics and helpers. The raw native classes are not part
+ * of it.
+ *
+ * @example
+ * ```ts
+ * import { createConsumer } from 'loghour'
+ * const consumer = createConsumer({ maxLineBytes: 65536 })
+ * consumer.write('{"time":"2019-05-06 17:25:54","ip":"10.0.121.67","status_code":500}\n')
+ * const { peakHour, hours } = await consumer.stats() // 17, hours[17] === 1
+ * await consumer.close()
+ * ```
  * @packageDocumentation
  */
 export { createConsumer, listen, LogConsumer, LogInput, type LogConsumerEvents } from './consumer.js'
-export { LogServer, type ConnectionSummary, type ListenOptions, type LogServerEvents, type ServerCounters } from './server.js'
+export { LogServer, type ConnectionInfo, type ConnectionSummary, type LogServerEvents, type ServerCounters } from './server.js'
 export { SnapshotError } from './stores/snapshot.js'
 export type { FlushInfo, StoreReset } from './stores/store.js'
 export { createScanner, elementHash, LogScanner, type ScannerOptions, type ScanResult } from './scanner.js'
 export {
   DEFAULT_CONSUMER_OPTIONS,
+  DEFAULT_LISTEN_OPTIONS,
   OptionError,
   type ConsumerOptions,
   type FieldNames,
+  type ListenOptions,
   type ResolvedConsumerOptions,
+  type ResolvedListenOptions,
   type StoreOption,
 } from './options.js'
 export { INVALID_REASONS, peakOf, type InvalidReason, type LineCounts, type Stats } from './stats.js'
 export { renderStats } from './render.js'
 export { demoLines, MAX_DEMO_LINES, type DemoPattern } from './demo.js'
+export { DENSE_SIZE, HOURS } from './native.js'
+export { readHourCounts } from './stores/redis.js'

@@ -1,7 +1,10 @@
-import type { Cluster, Redis } from 'ioredis'
+// The library's options: their public types (documented for editors) and their validation, which
+// is derived from the setting declarations in ./settings.ts like everything else.
 import { z } from 'zod/mini'
-import { keyPrefixProblem } from './stores/keys.js'
+import { isRedisClient, optionDefaults, optionSettings, type FieldNameSet, type GroupKey, type OptionGroup, type Setting, type SettingValue, type StoreOption } from './settings.js'
 import { redactAddress } from './stores/redact.js'
+
+export type { StoreOption } from './settings.js'
 
 /** Top-level JSON field names a record is read from. */
 export interface FieldNames {
@@ -13,7 +16,7 @@ export interface FieldNames {
   status?: string
 }
 
-/** Options of {@link createConsumer}. Every field is optional; see `DEFAULT_CONSUMER_OPTIONS`. */
+/** Options of {@link createConsumer}. Every field is optional; see {@link DEFAULT_CONSUMER_OPTIONS}. */
 export interface ConsumerOptions {
   /**
    * Where the 24 hourly counts live. `'memory'`: in this process (embedded, no services).
@@ -61,9 +64,6 @@ export interface ConsumerOptions {
   closeTimeoutMs?: number
 }
 
-/** Where counts live: in this process, or in Redis (a URL, or a connected ioredis client). */
-export type StoreOption = 'memory' | { redis: string | Redis | Cluster }
-
 /** {@link ConsumerOptions} with every default applied. */
 export interface ResolvedConsumerOptions {
   store: StoreOption
@@ -76,25 +76,59 @@ export interface ResolvedConsumerOptions {
   closeTimeoutMs: number
 }
 
-/** The defaults of every consumer option. */
-export const DEFAULT_CONSUMER_OPTIONS: Readonly<ResolvedConsumerOptions> = Object.freeze({
-  store: 'memory',
-  keyPrefix: 'error_hour_',
-  maxLineBytes: 65536,
-  flushIntervalMs: 1000,
-  fields: Object.freeze({ time: 'time', ip: 'ip', status: 'status_code' }),
-  snapshot: undefined,
-  redisTimeoutMs: 5000,
-  closeTimeoutMs: 10_000,
-})
+/** Options of `consumer.listen()`: the TCP input. Every field is optional; see {@link DEFAULT_LISTEN_OPTIONS}. */
+export interface ListenOptions {
+  /** TCP port; 0 picks a free one. @default 2525 */
+  port?: number
+  /** Address to bind. @default "127.0.0.1" */
+  host?: string
+  /** Connections beyond this many are refused (closed at once). @default 10000 */
+  maxConnections?: number
+  /**
+   * Closes a connection that sent nothing for this long (0 = never), so idle clients cannot
+   * hold every `maxConnections` slot.
+   * @default 300000 (5 minutes)
+   */
+  idleTimeoutMs?: number
+  /**
+   * On close, how long connections may go on delivering what they already sent. A connection is
+   * drained when its client closes it, or when nothing arrived on it for a short while.
+   * @default 5000
+   */
+  drainTimeoutMs?: number
+  /**
+   * Budget for the unfinished lines held by all connections together. When a read takes them
+   * above it, the connections holding the largest unfinished lines are closed (their partial
+   * lines dropped and counted) until the total is within it again: whatever the distribution,
+   * partial lines never hold more than the budget plus one read, and clients with ordinary
+   * short lines are the last to go. 0 = no budget (the bound is then `maxConnections` × the
+   * line limit).
+   * @default 67108864 (64 MiB)
+   */
+  maxBufferedBytes?: number
+  /**
+   * Reads connections through Node's public `'data'` events (a Buffer per read) instead of one
+   * shared read buffer, which relies on Node's socket internals: about half the speed, for a
+   * Node version whose internals differ (detection falls back by itself).
+   * @default false
+   */
+  portableReads?: boolean
+}
 
-/** Limits of numeric options, shared with the command-line and environment settings. */
-export const LIMITS = Object.freeze({
-  maxLineBytes: { min: 64, max: 1 << 30 },
-  flushIntervalMs: { min: 10, max: 86_400_000 },
-  redisTimeoutMs: { min: 10, max: 600_000 },
-  closeTimeoutMs: { min: 0, max: 3_600_000 },
-})
+/** {@link ListenOptions} with every default applied. */
+export type ResolvedListenOptions = Required<ListenOptions>
+
+// The public types and the declarations describe the same options: a drift fails to compile.
+type Exactly<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never
+type Declared<G extends OptionGroup> = { [K in GroupKey<G>]: SettingValue<K> }
+true satisfies Exactly<ResolvedConsumerOptions, Declared<'consumer'>>
+true satisfies Exactly<ResolvedListenOptions, Declared<'listen'>>
+
+/** The defaults of every consumer option. */
+export const DEFAULT_CONSUMER_OPTIONS: Readonly<ResolvedConsumerOptions> = optionDefaults('consumer')
+
+/** The defaults of every listen option. */
+export const DEFAULT_LISTEN_OPTIONS: Readonly<ResolvedListenOptions> = optionDefaults('listen')
 
 /** Thrown for an unknown option, a wrong type or an out-of-range value. */
 export class OptionError extends TypeError {
@@ -108,30 +142,6 @@ export class OptionError extends TypeError {
   }
 }
 
-const text = (min: number, max: number) => z.string().check(z.minLength(min), z.maxLength(max))
-const integer = ({ min, max }: { min: number; max: number }) => z.int().check(z.gte(min), z.lte(max))
-const fieldName = text(1, 256)
-const accepts: Record<string, string> = {
-  store: '"memory" or { redis: <URL string, or an ioredis Redis or Cluster instance> }',
-  'store.redis': 'a redis:// or rediss:// URL, or an ioredis Redis or Cluster instance',
-  keyPrefix: 'a non-empty string of at most 512 characters',
-  maxLineBytes: `an integer from ${LIMITS.maxLineBytes.min} to ${LIMITS.maxLineBytes.max}`,
-  flushIntervalMs: `an integer from ${LIMITS.flushIntervalMs.min} to ${LIMITS.flushIntervalMs.max}`,
-  fields: 'an object with optional string keys time, ip, status',
-  'fields.time': 'a non-empty string of at most 256 characters',
-  'fields.ip': 'a non-empty string of at most 256 characters',
-  'fields.status': 'a non-empty string of at most 256 characters',
-  snapshot: 'a file path',
-  redisTimeoutMs: `an integer from ${LIMITS.redisTimeoutMs.min} to ${LIMITS.redisTimeoutMs.max}`,
-  closeTimeoutMs: `an integer from ${LIMITS.closeTimeoutMs.min} to ${LIMITS.closeTimeoutMs.max}`,
-}
-
-/** Duck-typed, so a client from another copy of ioredis is accepted too. */
-const isRedisClient = (v: unknown): v is Redis | Cluster =>
-  typeof v === 'object' && v !== null && typeof (v as Redis).pfcount === 'function' && typeof (v as Redis).defineCommand === 'function'
-// ioredis parses URLs with the URL parser: refuse here what it would throw on later.
-const redisUrl = z.string().check(z.regex(/^rediss?:\/\/./i), z.refine((url) => URL.canParse(url)))
-
 /**
  * A copy of an options object holding only its own enumerable properties, without a prototype,
  * nested objects likewise: a property inherited from a prototype (`Object.prototype`, polluted
@@ -143,20 +153,6 @@ function ownOptions(value: unknown): unknown {
   for (const [key, v] of Object.entries(value)) copy[key] = ownOptions(v)
   return copy
 }
-
-// zod/mini: the same checks, and a fraction of the start-up cost of the full zod API for the CLI.
-const schema = z.strictObject({
-  store: z.optional(
-    z.union([z.literal('memory'), z.strictObject({ redis: z.union([redisUrl, z.custom<Redis | Cluster>(isRedisClient)]) })]),
-  ),
-  keyPrefix: z.optional(text(1, 512)),
-  maxLineBytes: z.optional(integer(LIMITS.maxLineBytes)),
-  flushIntervalMs: z.optional(integer(LIMITS.flushIntervalMs)),
-  fields: z.optional(z.strictObject({ time: z.optional(fieldName), ip: z.optional(fieldName), status: z.optional(fieldName) })),
-  snapshot: z.optional(text(1, 4096)),
-  redisTimeoutMs: z.optional(integer(LIMITS.redisTimeoutMs)),
-  closeTimeoutMs: z.optional(integer(LIMITS.closeTimeoutMs)),
-})
 
 /** Renders a value for an error message. */
 export function show(value: unknown): string {
@@ -191,46 +187,71 @@ function valueAt(input: unknown, path: PropertyKey[]): unknown {
   return path.reduce<unknown>((v, key) => (v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[key] : undefined), input)
 }
 
+type OptionSetting = Setting & { kind: { option: NonNullable<Setting['kind']['option']> } }
+
+// zod/mini: the same checks, and a fraction of the start-up cost of the full zod API for the CLI.
+const SCHEMAS = new Map<OptionGroup, z.ZodMiniType>()
+function schemaOf(group: OptionGroup): z.ZodMiniType {
+  let schema = SCHEMAS.get(group)
+  if (!schema) {
+    const shape = Object.fromEntries((optionSettings(group) as OptionSetting[]).map((s) => [s.key, z.optional(s.kind.option.schema)]))
+    schema = z.strictObject(shape)
+    SCHEMAS.set(group, schema)
+  }
+  return schema
+}
+
 /**
- * Validates consumer options and applies the defaults.
+ * Validates the options of `group` against their declarations and applies the defaults: an
+ * object option is completed member by member from its default.
  * @throws {OptionError} naming the option, what it accepts and what it got.
  */
-export function resolveConsumerOptions(input: unknown = {}): ResolvedConsumerOptions {
+function resolveGroup(group: OptionGroup, input: unknown): Record<string, unknown> {
   if (input === undefined || input === null) input = {}
   if (typeof input !== 'object' || Array.isArray(input)) {
     throw new OptionError('options', `loghour: options must be an object, got ${show(input)}`)
   }
   input = ownOptions(input)
-  const parsed = schema.safeParse(input)
+  const settings = optionSettings(group) as OptionSetting[]
+  const parsed = schemaOf(group).safeParse(input)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!
+    const [key, member] = issue.path.map(String) as [string | undefined, string | undefined]
+    const setting = settings.find((s) => s.key === key)
     if (issue.code === 'unrecognized_keys') {
-      const prefix = issue.path.map(String).join('.')
-      const known = Object.keys(accepts)
-        .filter((k) => (prefix ? k.startsWith(`${prefix}.`) : !k.includes('.')))
-        .map((k) => k.slice(prefix ? prefix.length + 1 : 0))
-      const key = issue.keys[0]!
-      const hint = closest(key, known)
-      const name = prefix ? `${prefix}.${key}` : key
-      throw new OptionError(
-        name,
-        `loghour: unknown option "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}; known options: ${known.join(', ')}`,
-      )
+      const known = setting ? Object.keys(setting.kind.option.members ?? {}) : settings.map((s) => s.key)
+      const unknown = issue.keys[0]!
+      const hint = closest(unknown, known)
+      const name = setting ? `${key}.${unknown}` : unknown
+      throw new OptionError(name, `loghour: unknown option "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}; known options: ${known.join(', ')}`)
     }
     const name = issue.path.map(String).join('.')
+    const accepts = (member === undefined ? setting?.kind.option.accepts : setting?.kind.option.members?.[member]) ?? issue.message
     const got = valueAt(input, issue.path)
-    throw new OptionError(
-      name,
-      `loghour: invalid option "${name}": expected ${accepts[name] ?? issue.message}, got ${show(typeof got === 'string' && name === 'store.redis' ? redactAddress(got) : got)}`,
-    )
+    const shown = typeof got === 'string' && setting?.redact ? redactAddress(got) : got
+    throw new OptionError(name, `loghour: invalid option "${name}": expected ${accepts}, got ${show(shown)}`)
   }
-  const o = ownOptions(parsed.data) as typeof parsed.data
-  const d = DEFAULT_CONSUMER_OPTIONS
-  const prefixProblem = o.keyPrefix === undefined ? null : keyPrefixProblem(o.keyPrefix)
-  if (prefixProblem) {
-    throw new OptionError('keyPrefix', `loghour: invalid option "keyPrefix": ${prefixProblem}, got ${show(o.keyPrefix)}`)
+  const given = ownOptions(parsed.data) as Record<string, unknown>
+  const resolved: Record<string, unknown> = {}
+  for (const s of settings) {
+    const value = given[s.key]
+    const problem = value === undefined ? null : (s.kind.problem?.(value) ?? null)
+    if (problem) throw new OptionError(s.key, `loghour: invalid option "${s.key}": ${problem}, got ${show(value)}`)
+    const isObject = typeof s.default === 'object' && s.default !== null && typeof value === 'object' && value !== null
+    resolved[s.key] = isObject
+      ? { ...s.default, ...Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) }
+      : (value ?? s.default)
   }
-  const fields: Required<FieldNames> = { ...d.fields, ...Object.fromEntries(Object.entries(o.fields ?? {}).filter(([, v]) => v !== undefined)) }
+  return resolved
+}
+
+/**
+ * Validates consumer options and applies the defaults.
+ * @throws {OptionError} naming the option, what it accepts and what it got.
+ */
+export function resolveConsumerOptions(input: unknown = {}): ResolvedConsumerOptions {
+  const options = resolveGroup('consumer', input) as unknown as ResolvedConsumerOptions
+  const fields: FieldNameSet = options.fields
   for (const [name, value] of Object.entries(fields)) {
     if (!value.isWellFormed()) {
       throw new OptionError(`fields.${name}`, `loghour: invalid option "fields.${name}": expected well-formed Unicode (it has a lone surrogate), got ${show(value)}`)
@@ -240,17 +261,16 @@ export function resolveConsumerOptions(input: unknown = {}): ResolvedConsumerOpt
   if (repeated !== undefined) {
     throw new OptionError('fields', `loghour: invalid option "fields": time, ip and status must be three different field names, got ${show(repeated)} twice`)
   }
-  if (o.snapshot !== undefined && o.store !== undefined && o.store !== 'memory') {
+  if (options.snapshot !== undefined && options.store !== 'memory') {
     throw new OptionError('snapshot', 'loghour: option "snapshot" applies to the memory store only (Redis keeps the counts itself)')
   }
-  return {
-    store: o.store ?? d.store,
-    keyPrefix: o.keyPrefix ?? d.keyPrefix,
-    maxLineBytes: o.maxLineBytes ?? d.maxLineBytes,
-    flushIntervalMs: o.flushIntervalMs ?? d.flushIntervalMs,
-    fields,
-    snapshot: o.snapshot,
-    redisTimeoutMs: o.redisTimeoutMs ?? d.redisTimeoutMs,
-    closeTimeoutMs: o.closeTimeoutMs ?? d.closeTimeoutMs,
-  }
+  return options
+}
+
+/**
+ * Validates listen options and applies the defaults.
+ * @throws {OptionError} naming the option, what it accepts and what it got.
+ */
+export function resolveListenOptions(input: unknown = {}): ResolvedListenOptions {
+  return resolveGroup('listen', input) as unknown as ResolvedListenOptions
 }

@@ -1,6 +1,6 @@
 import { NativeScanner, elementHash as nativeElementHash } from './native.js'
 import { OptionError, resolveConsumerOptions, type FieldNames } from './options.js'
-import { buildStats, type LineCounts, type InvalidReason } from './stats.js'
+import { lineCountsOf, type Stats } from './stats.js'
 
 /** Options of {@link createScanner}. */
 export interface ScannerOptions {
@@ -52,13 +52,12 @@ export class LogScanner {
 
   /** Ends the stream: scans an unterminated final line. */
   end(): ScanResult {
-    return this.#native.finish()
+    return this.#native.end()
   }
 
-  /** Line counters so far, and invalid lines by reason. */
-  counts(): { lines: LineCounts; invalid: Record<InvalidReason, number> } {
-    const { lines, invalid } = buildStats(new Array(24).fill(0), this.#native.counters())
-    return { lines, invalid }
+  /** Line counts so far, and invalid lines by reason. */
+  lineCounts(): Pick<Stats, 'lines' | 'invalid'> {
+    return lineCountsOf(this.#native.lineCounts())
   }
 }
 

@@ -1,47 +1,8 @@
 import { EventEmitter } from 'node:events'
 import { readdirSync, readFileSync } from 'node:fs'
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
-import type { NativeLineStream } from './native.js'
-
-/** Where the consumer hands out raw per-connection streams (kept off its public surface). */
-export const OPEN_NATIVE_STREAM: unique symbol = Symbol('loghour.openNativeStream')
-
-/** What a {@link LogServer} needs from its consumer. */
-export interface LineSink {
-  [OPEN_NATIVE_STREAM](): NativeLineStream
-}
-
-/** Options of `consumer.listen()`. */
-export interface ListenOptions {
-  /** TCP port; 0 picks a free one. @default 2525 */
-  port?: number
-  /** Address to bind. @default "127.0.0.1" */
-  host?: string
-  /** Connections beyond this many are refused (closed at once). @default 10000 */
-  maxConnections?: number
-  /**
-   * Closes a connection that sent nothing for this long (0 = never), so idle clients cannot
-   * hold every `maxConnections` slot.
-   * @default 300000 (5 minutes)
-   */
-  idleTimeoutMs?: number
-  /**
-   * On close, how long connections may go on delivering what they already sent. A connection is
-   * drained when its client closes it, or when nothing arrived on it for a short while.
-   * @default 5000
-   */
-  drainTimeoutMs?: number
-  /**
-   * Budget for the unfinished lines held by all connections together. When a read takes them
-   * above it, the connections holding the largest unfinished lines are closed (their partial
-   * lines dropped and counted) until the total is within it again: whatever the distribution,
-   * partial lines never hold more than the budget plus one line, and clients with ordinary
-   * short lines are the last to go. 0 = no budget (the bound is then `maxConnections` × the
-   * line limit).
-   * @default 67108864 (64 MiB)
-   */
-  maxBufferedBytes?: number
-}
+import { OPEN_NATIVE_STREAM, type LineSink, type NativeLineStream } from './native.js'
+import { resolveListenOptions, type ListenOptions, type ResolvedListenOptions } from './options.js'
 
 /** Connection counters of a server. */
 export interface ServerCounters {
@@ -63,7 +24,7 @@ export interface ServerCounters {
   /** Connections closed because unfinished lines went over `maxBufferedBytes`. */
   shed: number
   /** Bytes of unfinished lines held by all open connections now. */
-  heldBytes: number
+  bufferedBytes: number
 }
 
 /** One read buffer shared by every connection: each read is counted before the next one. */
@@ -74,11 +35,9 @@ const READ_BUFFER_BYTES = 1 << 20
  * `onread` option does for client sockets (`net.connect`), which `net.Server` does not offer for
  * accepted ones. It saves a Buffer allocation per read (and the GC work behind it): the server
  * runs about twice as fast. It relies on Node's socket internals, so it is feature-detected and
- * returns false (the caller then uses 'data' events) if they are not as expected, or when
- * LOGHOUR_PORTABLE_READS=1.
+ * returns false (the caller then uses 'data' events) if they are not as expected.
  */
 function readIntoSharedBuffer(socket: Socket, buffer: Buffer, onChunk: (chunk: Buffer) => void): boolean {
-  if (process.env.LOGHOUR_PORTABLE_READS === '1') return false
   const handle = (socket as unknown as { _handle?: { useUserBuffer?: (b: Buffer) => void } })._handle
   const symbols = Object.getOwnPropertySymbols(socket)
   const find = (name: string) => symbols.find((s) => s.description === name)
@@ -94,7 +53,6 @@ function readIntoSharedBuffer(socket: Socket, buffer: Buffer, onChunk: (chunk: B
   return true
 }
 
-const DEFAULTS = { port: 2525, host: '127.0.0.1', maxConnections: 10_000, idleTimeoutMs: 300_000, drainTimeoutMs: 5000, maxBufferedBytes: 64 << 20 }
 /** A connection that received nothing for this long is considered drained at shutdown. */
 const QUIET_MS = 200
 
@@ -118,19 +76,27 @@ function fileHeadroom(): number | undefined {
 
 interface Connection {
   socket: Socket
+  /** `address:port` of the client, kept: the socket forgets it once closed. */
+  remote: string
   native: NativeLineStream
   lastDataAt: number
   /** High-resolution time of the first byte (0 before it), and bytes received. */
   firstByteAt: bigint
   bytes: number
-  /** Bytes of its unfinished line held by the native splitter. */
-  held: number
+  /** Bytes of its unfinished line buffered by the native splitter. */
+  bufferedBytes: number
   /** Closed by the server (shed, idle, shutdown): nothing it still delivers is read. */
   cut: boolean
 }
 
+/** Which connection an event is about. */
+export interface ConnectionInfo {
+  /** The client's address and port, `10.0.0.7:51234` or `[::1]:51234`. */
+  remote: string
+}
+
 /** What a closed connection delivered (the `connectionClosed` event). */
-export interface ConnectionSummary {
+export interface ConnectionSummary extends ConnectionInfo {
   /** Bytes received. */
   bytes: number
   /** From its first byte to its last line counted, in milliseconds (0 if it sent nothing). */
@@ -144,7 +110,7 @@ export interface LogServerEvents {
   /** A connection closed, with what it delivered. */
   connectionClosed: [summary: ConnectionSummary]
   /** The native core failed on a connection's bytes (a bug); that connection was closed. */
-  connectionError: [error: Error]
+  connectionError: [error: Error, connection: ConnectionInfo]
   /** A connection could not be accepted (e.g. EMFILE: out of file descriptors); it counts as refused. */
   acceptError: [error: NodeJS.ErrnoException]
   /** The server stopped: every connection is closed. */
@@ -157,11 +123,12 @@ export interface LogServerEvents {
  * stall never affects another.
  */
 export class LogServer extends EventEmitter {
-  readonly options: Readonly<Required<ListenOptions>>
+  /** The options in effect, defaults applied. */
+  readonly options: Readonly<ResolvedListenOptions>
   readonly #sink: LineSink
   readonly #server: Server
   readonly #connections = new Set<Connection>()
-  readonly #counters: Omit<ServerCounters, 'active' | 'heldBytes'> = {
+  readonly #counters: Omit<ServerCounters, 'active' | 'bufferedBytes'> = {
     accepted: 0,
     refused: 0,
     aborted: 0,
@@ -169,14 +136,18 @@ export class LogServer extends EventEmitter {
     sharedBufferReads: 0,
     shed: 0,
   }
-  /** Unfinished-line bytes held by all connections. */
-  #held = 0
+  /** Unfinished-line bytes buffered for all connections. */
+  #bufferedBytes = 0
   readonly #readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES)
   #closing: Promise<void> | undefined
 
+  /**
+   * @throws {OptionError} for an unknown option, a wrong type or an out-of-range value.
+   */
   constructor(sink: LineSink, options: ListenOptions = {}) {
+    const resolved = resolveListenOptions(options)
     super()
-    this.options = Object.freeze({ ...DEFAULTS, ...Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) })
+    this.options = Object.freeze(resolved)
     this.#sink = sink
     this.#server = createServer({ noDelay: true }, (socket) => this.#accept(socket))
     // Connections beyond what the open-file limit allows are refused (and counted) by Node, not
@@ -218,17 +189,19 @@ export class LogServer extends EventEmitter {
 
   /** Connection counters. */
   counters(): ServerCounters {
-    return { ...this.#counters, active: this.#connections.size, heldBytes: this.#held }
+    return { ...this.#counters, active: this.#connections.size, bufferedBytes: this.#bufferedBytes }
   }
 
   #accept(socket: Socket): void {
+    const address = socket.remoteAddress ?? 'unknown'
     const connection: Connection = {
       socket,
+      remote: `${address.includes(':') ? `[${address}]` : address}:${socket.remotePort ?? 0}`,
       native: this.#sink[OPEN_NATIVE_STREAM](),
       lastDataAt: Date.now(),
       firstByteAt: 0n,
       bytes: 0,
-      held: 0,
+      bufferedBytes: 0,
       cut: false,
     }
     let aborted = false
@@ -243,24 +216,24 @@ export class LogServer extends EventEmitter {
       connection.lastDataAt = Date.now()
       if (connection.bytes === 0) connection.firstByteAt = process.hrtime.bigint()
       connection.bytes += chunk.length
-      let held: number
+      let buffered: number
       try {
-        held = connection.native.write(chunk)
+        buffered = connection.native.write(chunk)
       } catch (error) {
         // Only a bug in the core can land here: drop this connection, keep the server.
-        this.emit('connectionError', error as Error)
+        this.emit('connectionError', error as Error, { remote: connection.remote })
         this.#cut(connection)
         return
       }
-      this.#hold(connection, held)
+      this.#hold(connection, buffered)
       const budget = this.options.maxBufferedBytes
-      if (budget > 0 && this.#held > budget) this.#shed(budget)
+      if (budget > 0 && this.#bufferedBytes > budget) this.#shed(budget)
     }
-    if (readIntoSharedBuffer(socket, this.#readBuffer, onChunk)) this.#counters.sharedBufferReads++
+    if (!this.options.portableReads && readIntoSharedBuffer(socket, this.#readBuffer, onChunk)) this.#counters.sharedBufferReads++
     socket.on('data', onChunk) // the portable path (never fires while the shared buffer is in use)
     socket.on('end', () => {
       // The client finished sending: its last line counts even without a final newline.
-      connection.native.finish()
+      connection.native.end()
       this.#hold(connection, 0)
       finishedAt = process.hrtime.bigint()
       socket.end()
@@ -270,21 +243,21 @@ export class LogServer extends EventEmitter {
       this.#counters.aborted++
     })
     socket.on('close', () => {
-      this.#counters.droppedPartialBytes += connection.held
+      this.#counters.droppedPartialBytes += connection.bufferedBytes
       this.#hold(connection, 0)
       connection.native.discard() // free its partial line now, not when the GC gets to it
       this.#connections.delete(connection)
       const end = finishedAt || process.hrtime.bigint()
       const ms = connection.bytes === 0 ? 0 : Number(end - connection.firstByteAt) / 1e6
-      const summary: ConnectionSummary = { bytes: connection.bytes, ms, aborted }
+      const summary: ConnectionSummary = { remote: connection.remote, bytes: connection.bytes, ms, aborted }
       this.emit('connectionClosed', summary)
     })
   }
 
-  /** Records what a connection now holds of an unfinished line. */
-  #hold(connection: Connection, held: number): void {
-    this.#held += held - connection.held
-    connection.held = held
+  /** Records what a connection now buffers of an unfinished line. */
+  #hold(connection: Connection, bufferedBytes: number): void {
+    this.#bufferedBytes += bufferedBytes - connection.bufferedBytes
+    connection.bufferedBytes = bufferedBytes
   }
 
   /**
@@ -293,9 +266,9 @@ export class LogServer extends EventEmitter {
    * normal path; each run closes at least one connection.
    */
   #shed(budget: number): void {
-    const heaviest = [...this.#connections].filter((c) => c.held > 0).sort((a, b) => b.held - a.held)
+    const heaviest = [...this.#connections].filter((c) => c.bufferedBytes > 0).sort((a, b) => b.bufferedBytes - a.bufferedBytes)
     for (const connection of heaviest) {
-      if (this.#held <= budget) break
+      if (this.#bufferedBytes <= budget) break
       this.#counters.shed++
       this.#cut(connection)
     }
@@ -305,7 +278,7 @@ export class LogServer extends EventEmitter {
   #cut(connection: Connection): void {
     if (connection.cut) return
     connection.cut = true
-    this.#counters.droppedPartialBytes += connection.held
+    this.#counters.droppedPartialBytes += connection.bufferedBytes
     this.#hold(connection, 0)
     connection.native.discard()
     connection.socket.destroy()

@@ -1,4 +1,4 @@
-import { invalidReasons, type NativeCounters } from './native.js'
+import { invalidReasons, type NativeLineCounts } from './native.js'
 
 /** Why a line was counted as invalid. */
 export type InvalidReason =
@@ -54,23 +54,17 @@ export function peakOf(hours: readonly number[]): { peakHour: number | null; pea
   return { peakHour, peakUsers }
 }
 
-/** Builds the public {@link Stats} object from hour counts and native counters. */
-export function buildStats(hours: number[], counters: NativeCounters): Stats {
+/** The public line counts and invalid reasons of native line counts. */
+export function lineCountsOf(counts: NativeLineCounts): Pick<Stats, 'lines' | 'invalid'> {
   const invalid = {} as Record<InvalidReason, number>
   INVALID_REASONS.forEach((reason, i) => {
-    invalid[reason] = counters.invalid[i] ?? 0
+    invalid[reason] = counts.invalid[i] ?? 0
   })
-  const invalidTotal = Object.values(invalid).reduce((a, b) => a + b, 0)
-  return {
-    hours,
-    ...peakOf(hours),
-    lines: {
-      total: counters.total,
-      counted: counters.counted,
-      skipped: counters.skipped,
-      invalid: invalidTotal,
-      blank: counters.blank,
-    },
-    invalid,
-  }
+  const { total, counted, skipped, blank } = counts
+  return { lines: { total, counted, skipped, invalid: total - counted - skipped, blank }, invalid }
+}
+
+/** Builds the public {@link Stats} object from hour counts and native line counts. */
+export function buildStats(hours: number[], counts: NativeLineCounts): Stats {
+  return { hours, ...peakOf(hours), ...lineCountsOf(counts) }
 }

@@ -87,8 +87,8 @@ describe('loghour analyze', () => {
     const v = await run('loghour.js', ['--version'])
     expect(v.stdout.toString().trim()).toBe(version)
     const sub = await run('loghour.js', ['analyze', '--help'])
-    expect(sub.stdout.toString()).toContain('--max-line-bytes <n>')
-    expect(sub.stdout.toString()).toContain('(default: 65536)')
+    expect(sub.stdout.toString()).toContain('--max-line-bytes <bytes>')
+    expect(sub.stdout.toString()).toContain('[default 65536]')
   })
 })
 

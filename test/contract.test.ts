@@ -24,7 +24,7 @@ describe('native core = JSON.parse model', () => {
         collect(scanner.end())
         const want = model.counted.map(({ hour, element }) => `${hour}:${murmur64a(element).toString(16)}`)
         expect(got).toEqual(want)
-        expect(scanner.counts()).toEqual({ lines: model.lines, invalid: model.invalid })
+        expect(scanner.lineCounts()).toEqual({ lines: model.lines, invalid: model.invalid })
       }),
       { numRuns: 400 },
     )

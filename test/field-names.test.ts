@@ -61,7 +61,7 @@ describe('custom field names', () => {
           const { hours, hashes } = scanner.scan(stream)
           const got = Array.from(hours, (h, i) => `${h}:${hashes[i]!.toString(16)}`)
           expect(got).toEqual(model.counted.map(({ hour, element }) => `${hour}:${murmur64a(element).toString(16)}`))
-          expect(scanner.counts()).toEqual({ lines: model.lines, invalid: model.invalid })
+          expect(scanner.lineCounts()).toEqual({ lines: model.lines, invalid: model.invalid })
         },
       ),
       { numRuns: 600 },

@@ -6,7 +6,8 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { envNames, resolveServerSettings, SETTINGS, SettingError } from '../src/config.js'
+import { envNames, resolveServerSettings, SettingError } from '../src/config.js'
+import { FLAG_SETTINGS as SETTINGS } from '../src/settings.js'
 import { bin, run } from './helpers/cli.js'
 import { freePort, skipRedis, startRedis, type RedisServer } from './helpers/redis.js'
 import { cleanEnv, sendTcp, startServer } from './helpers/server.js'
@@ -19,7 +20,7 @@ describe('settings precedence', () => {
       port: 2525,
       redis: undefined,
       keyPrefix: 'error_hour_',
-      statsIntervalS: 60,
+      statsIntervalMs: 60_000,
       maxLineBytes: 65536,
       logLevel: 'info',
       logFile: undefined,
@@ -34,7 +35,7 @@ describe('settings precedence', () => {
       { SERVER_PORT: '1003', SERVER_HOST: '::1', REDIS_HOUR_KEY_PREFIX: 'from_dotenv_', REDIS_ADDRESS: 'redis-host:6380' },
     )
     expect(settings).toMatchObject({ port: 1001, host: '0.0.0.0', keyPrefix: 'from_dotenv_', redis: 'redis://redis-host:6380', logLevel: 'warn' })
-    expect(sources).toMatchObject({ port: 'flag', host: 'environment', keyPrefix: '.env', redis: '.env', statsIntervalS: 'default' })
+    expect(sources).toMatchObject({ port: 'flag', host: 'environment', keyPrefix: '.env', redis: '.env', statsIntervalMs: 'default' })
   })
 
   it('an empty REDIS_ADDRESS means the memory store, as before', () => {
@@ -60,6 +61,7 @@ describe('settings precedence', () => {
     LOG_FILE_ROTATION: '500 apples',
     LOG_FILE_RETENTION: 'all',
     LOGHOUR_LOG_FORMAT: 'xml',
+    LOGHOUR_PORTABLE_READS: 'maybe',
   }
 
   it.each(SETTINGS.filter((s) => s.env in bad).map((s) => [s.env, s] as const))(
@@ -105,7 +107,7 @@ describe('loghour-server command line', () => {
     expect(r.code).toBe(0)
     const help = r.stdout.toString().replace(/\s+/g, ' ')
     for (const s of SETTINGS) {
-      expect(help).toContain(`${s.flag} ${s.arg}`)
+      expect(help).toContain(s.arg ? `${s.flag} ${s.arg}` : s.flag)
       expect(help).toContain(`[env ${envNames(s)}; default ${s.shown}]`)
     }
   })

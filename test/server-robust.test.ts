@@ -158,15 +158,15 @@ describe('the unfinished-line budget (--max-buffered) bounds the total, whatever
     const server = await consumer.listen({ port: 0, maxBufferedBytes: budget })
     const { port } = server.address()
     const first = await Promise.all(Array.from({ length: 32 }, () => park(port, 64_000))) // 2,048,000 bytes: fits
-    await eventually(() => server.counters().heldBytes === 32 * 64_000, 10_000, 'the first connections parked')
+    await eventually(() => server.counters().bufferedBytes === 32 * 64_000, 10_000, 'the first connections parked')
     // Each of these holds less than the average share, so a rule that sheds only connections
     // above the average would let them all stay: 5.1 MB more.
     const second = await Promise.all(Array.from({ length: 85 }, () => park(port, 60_000)))
     const all = [...first, ...second]
     const expectedHeld = () => all.filter((s) => !s.closedByServer).reduce((n, s) => n + (s.bytesWritten ?? 0), 0)
-    await eventually(() => server.counters().heldBytes === expectedHeld(), 10_000, 'every byte received or its connection shed')
-    const { heldBytes, shed } = server.counters()
-    expect(heldBytes).toBeLessThanOrEqual(budget)
+    await eventually(() => server.counters().bufferedBytes === expectedHeld(), 10_000, 'every byte received or its connection shed')
+    const { bufferedBytes, shed } = server.counters()
+    expect(bufferedBytes).toBeLessThanOrEqual(budget)
     expect(shed).toBeGreaterThanOrEqual(Math.ceil((32 * 64_000 + 85 * 60_000 - budget) / 64_000))
     expect(first.every((s) => s.closedByServer)).toBe(true) // the largest partial lines go first
     all.forEach((s) => s.destroy())
@@ -187,9 +187,9 @@ describe('the unfinished-line budget (--max-buffered) bounds the total, whatever
           for (const size of sizes) long.push(await park(port, size)) // one after the other: any order of arrival
           const all = [...short, ...long]
           const received = () => all.filter((s) => !s.closedByServer).reduce((n, s) => n + (s.bytesWritten ?? 0), 0)
-          await eventually(() => server.counters().heldBytes === received(), 10_000, 'every byte received or its connection shed')
-          const { heldBytes, shed } = server.counters()
-          expect(heldBytes).toBeLessThanOrEqual(budget)
+          await eventually(() => server.counters().bufferedBytes === received(), 10_000, 'every byte received or its connection shed')
+          const { bufferedBytes, shed } = server.counters()
+          expect(bufferedBytes).toBeLessThanOrEqual(budget)
           if (sizes.reduce((a, b) => a + b, 0) + 5 * 40 <= budget) expect(shed).toBe(0)
           expect(short.every((s) => !s.closedByServer)).toBe(true)
           all.forEach((s) => s.destroy())

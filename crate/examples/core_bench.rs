@@ -49,8 +49,8 @@ fn scan(data: &[u8], chunk: usize) -> u64 {
   for piece in data.chunks(chunk) {
     stream.feed(piece, &mut sketch);
   }
-  stream.finish(&mut sketch);
-  sketch.counters().counted
+  stream.end(&mut sketch);
+  sketch.line_counts().counted()
 }
 
 fn main() {
@@ -73,7 +73,7 @@ fn main() {
     for chunk in data.chunks(65536) {
       stream.feed(chunk, &mut sketch);
     }
-    println!("{}", sketch.counters().counted);
+    println!("{}", sketch.line_counts().counted());
     return;
   }
   measure_interleaved(

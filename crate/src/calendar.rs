@@ -20,11 +20,6 @@ impl Timestamp {
   pub fn weekday(&self) -> u8 {
     weekday(self.year as i64, self.month as u32, self.day as u32)
   }
-
-  /// True for Monday to Friday.
-  pub fn is_working_day(&self) -> bool {
-    self.weekday() <= 5
-  }
 }
 
 #[inline]

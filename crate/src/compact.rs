@@ -14,7 +14,7 @@
 
 use crate::calendar::TimestampParser;
 use crate::json_fields::FieldNames;
-use crate::record::{element_hash, Outcome};
+use crate::outcome::{element_hash, Outcome};
 use crate::swar::{load8, string_stops, HI};
 
 /// Where a plain ASCII run of a string stops: `"`, `\`, control characters, and non-ASCII bytes
@@ -307,6 +307,6 @@ mod tests {
     // The reproducer: the key `i\b` decodes to `i` + backspace, which is not the name `i\b`.
     let mut rule = RecordRule::new(with_ip(b"i\\b"));
     let line = br#"{"time":"2019-05-06 17:25:54","i\b":"1.2.3.4","status_code":500}"#;
-    assert_eq!(rule.classify(line), Outcome::Invalid(crate::record::Reason::MissingField));
+    assert_eq!(rule.classify(line), Outcome::Invalid(crate::outcome::Reason::MissingField));
   }
 }

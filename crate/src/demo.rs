@@ -136,7 +136,10 @@ mod tests {
   #[test]
   fn refuses_more_lines_than_it_may_allocate() {
     let mut out = Vec::new();
-    assert_eq!(generate(Pattern::One, 1, u32::MAX as u64, &mut out), Err(DemoError::TooMany(u32::MAX as u64)));
+    assert_eq!(
+      generate(Pattern::One, 1, u32::MAX as u64, &mut out),
+      Err(DemoError::TooMany(u32::MAX as u64))
+    );
     assert!(out.is_empty() && out.capacity() == 0);
   }
 

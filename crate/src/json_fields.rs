@@ -255,11 +255,6 @@ impl FieldExtractor {
     }
   }
 
-  /// The field names this extractor looks up.
-  pub fn names(&self) -> &FieldNames {
-    &self.names
-  }
-
   /// Validates `line` as one JSON value and returns the values of the three top-level fields.
   ///
   /// ```

@@ -10,6 +10,7 @@ pub mod demo;
 pub mod hll;
 pub mod json_fields;
 pub mod lines;
+pub mod outcome;
 pub mod record;
 pub mod sketch;
 pub mod swar;
@@ -22,8 +23,8 @@ use napi::{Error, Result, Status};
 use napi_derive::napi;
 
 use crate::json_fields::FieldNames;
-use crate::record::Reason;
-use crate::sketch::{Counters, DedupCollector, HourlySketch, LineStream};
+use crate::outcome::{LineCounts, Reason};
+use crate::sketch::{DedupCollector, HourlySketch, LineStream};
 
 /// Top-level JSON field names to read (defaults: `time`, `ip`, `status_code`).
 #[napi(object)]
@@ -49,9 +50,10 @@ fn field_names(options: Option<NativeFieldNames>) -> FieldNames {
   names
 }
 
-/// Line counters; `invalid[i]` counts lines invalid for `invalidReasons()[i]`.
+/// Line counts by outcome; `invalid[i]` counts lines invalid for `invalidReasons()[i]`, and
+/// `total` every non-blank line (`counted + skipped + sum(invalid)`).
 #[napi(object)]
-pub struct NativeCounters {
+pub struct NativeLineCounts {
   pub total: f64,
   pub counted: f64,
   pub skipped: f64,
@@ -59,31 +61,26 @@ pub struct NativeCounters {
   pub invalid: Vec<f64>,
 }
 
-impl From<&Counters> for NativeCounters {
-  fn from(c: &Counters) -> Self {
-    NativeCounters {
-      total: c.total as f64,
-      counted: c.counted as f64,
-      skipped: c.skipped as f64,
-      blank: c.blank as f64,
-      invalid: c.invalid.iter().map(|&n| n as f64).collect(),
+impl From<&LineCounts> for NativeLineCounts {
+  fn from(c: &LineCounts) -> Self {
+    NativeLineCounts {
+      total: c.total() as f64,
+      counted: c.counted() as f64,
+      skipped: c.skipped() as f64,
+      blank: c.blank() as f64,
+      invalid: Reason::ALL.iter().map(|&r| c.invalid(r) as f64).collect(),
     }
   }
 }
 
-impl From<&NativeCounters> for Counters {
-  fn from(c: &NativeCounters) -> Self {
-    let mut out = Counters {
-      total: c.total as u64,
-      counted: c.counted as u64,
-      skipped: c.skipped as u64,
-      blank: c.blank as u64,
-      ..Default::default()
-    };
-    for (slot, &n) in out.invalid.iter_mut().zip(c.invalid.iter()) {
+impl From<&NativeLineCounts> for LineCounts {
+  /// `total` is derived from the parts, never taken as given.
+  fn from(c: &NativeLineCounts) -> Self {
+    let mut invalid = [0; Reason::ALL.len()];
+    for (slot, &n) in invalid.iter_mut().zip(c.invalid.iter()) {
       *slot = n as u64;
     }
-    out
+    LineCounts::from_parts(c.counted as u64, c.skipped as u64, c.blank as u64, invalid)
   }
 }
 
@@ -93,9 +90,9 @@ pub const HOURS: u32 = sketch::HOURS as u32;
 
 /// Bytes of a dense Redis HyperLogLog value (16-byte header + 16384 six-bit registers).
 #[napi]
-pub const DENSE_BYTES: u32 = hll::DENSE_SIZE as u32;
+pub const DENSE_SIZE: u32 = hll::DENSE_SIZE as u32;
 
-/// Names of the invalid-line reasons, in the order of `NativeCounters.invalid`.
+/// Names of the invalid-line reasons, in the order of `NativeLineCounts.invalid`.
 #[napi(catch_unwind)]
 pub fn invalid_reasons() -> Vec<String> {
   Reason::ALL.iter().map(|r| r.name().to_string()).collect()
@@ -135,15 +132,16 @@ impl NativeSketchSet {
     }
   }
 
+  /// Line counts of every stream of this set.
   #[napi(catch_unwind)]
-  pub fn counters(&self) -> NativeCounters {
-    (&self.sketch.borrow().counters()).into()
+  pub fn line_counts(&self) -> NativeLineCounts {
+    (&self.sketch.borrow().line_counts()).into()
   }
 
-  /// Adds counters (restored from a snapshot).
+  /// Adds line counts (restored from a snapshot).
   #[napi(catch_unwind)]
-  pub fn add_counters(&self, counters: NativeCounters) {
-    self.sketch.borrow_mut().add_counters(&(&counters).into());
+  pub fn add_line_counts(&self, counts: NativeLineCounts) {
+    self.sketch.borrow_mut().add_line_counts(&(&counts).into());
   }
 
   /// `PFCOUNT` of each hour, 0..23.
@@ -197,24 +195,24 @@ pub struct NativeLineStream {
 
 #[napi]
 impl NativeLineStream {
-  /// Reads a chunk (any split); lines are counted before this returns. Returns the bytes now
-  /// held for an unfinished line, so a server can budget them without another call.
+  /// Reads a chunk (any split); lines are counted before this returns. Returns the buffered
+  /// bytes (of the unfinished line) now, so a server can budget them without another call.
   #[napi(catch_unwind)]
   pub fn write(&mut self, chunk: &[u8]) -> u32 {
     self.stream.feed(chunk, &mut *self.sketch.borrow_mut());
-    self.stream.buffered() as u32
+    self.stream.buffered_bytes() as u32
   }
 
   /// Ends the stream; an unterminated final line counts.
   #[napi(catch_unwind)]
-  pub fn finish(&mut self) {
-    self.stream.finish(&mut *self.sketch.borrow_mut());
+  pub fn end(&mut self) {
+    self.stream.end(&mut *self.sketch.borrow_mut());
   }
 
-  /// Bytes held for a partial line.
+  /// Bytes of the unfinished line held until its `\n`.
   #[napi(catch_unwind)]
-  pub fn buffered(&self) -> u32 {
-    self.stream.buffered() as u32
+  pub fn buffered_bytes(&self) -> u32 {
+    self.stream.buffered_bytes() as u32
   }
 
   /// Drops the partial line and frees its memory at once (the connection was cut off).
@@ -254,15 +252,17 @@ impl NativeScanner {
     self.drain()
   }
 
+  /// Ends the stream: scans an unterminated final line.
   #[napi(catch_unwind)]
-  pub fn finish(&mut self) -> NativeScanResult {
-    self.stream.finish(&mut self.collected);
+  pub fn end(&mut self) -> NativeScanResult {
+    self.stream.end(&mut self.collected);
     self.drain()
   }
 
+  /// Line counts so far.
   #[napi(catch_unwind)]
-  pub fn counters(&self) -> NativeCounters {
-    (&self.collected.tally.counters()).into()
+  pub fn line_counts(&self) -> NativeLineCounts {
+    (&self.collected.counts).into()
   }
 }
 
@@ -303,7 +303,6 @@ pub fn generate_demo(pattern: u32, start: i64, count: u32) -> Result<Buffer> {
     return Err(Error::new(Status::InvalidArg, format!("start must be >= 1, got {start}")));
   }
   let mut out = Vec::new();
-  demo::generate(pattern, start as u64, count as u64, &mut out)
-    .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
+  demo::generate(pattern, start as u64, count as u64, &mut out).map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
   Ok(out.into())
 }

@@ -33,7 +33,7 @@ impl LineSplitter {
   /// let mut seen = Vec::new();
   /// s.feed(b"ab\ncd", |l| seen.push(format!("{l:?}")));
   /// s.feed(b"e\ntoo long\nx", |l| seen.push(format!("{l:?}")));
-  /// s.finish(|l| seen.push(format!("{l:?}")));
+  /// s.end(|l| seen.push(format!("{l:?}")));
   /// assert_eq!(seen, ["Text([97, 98])", "Text([99, 100, 101])", "TooLong", "Text([120])"]);
   /// ```
   pub fn new(max_line_bytes: usize) -> Self {
@@ -44,8 +44,8 @@ impl LineSplitter {
     }
   }
 
-  /// Bytes of the partial line held from previous chunks.
-  pub fn buffered(&self) -> usize {
+  /// Bytes of the unfinished line held from previous chunks until its `\n`.
+  pub fn buffered_bytes(&self) -> usize {
     self.carry.len()
   }
 
@@ -84,7 +84,7 @@ impl LineSplitter {
   }
 
   /// Ends the stream: the final line without `\n`, if any, is a line too.
-  pub fn finish(&mut self, mut on_line: impl FnMut(Line<'_>)) {
+  pub fn end(&mut self, mut on_line: impl FnMut(Line<'_>)) {
     if !self.discarding && !self.carry.is_empty() {
       on_line(Line::Text(&self.carry));
     }
@@ -224,9 +224,9 @@ mod tests {
     };
     for piece in input.chunks(step.max(1)) {
       s.feed(piece, &mut push);
-      assert!(s.buffered() <= max);
+      assert!(s.buffered_bytes() <= max);
     }
-    s.finish(&mut push);
+    s.end(&mut push);
     out
   }
 

@@ -6,81 +6,8 @@
 
 use crate::calendar::TimestampParser;
 use crate::compact::CompactLayout;
-use crate::hll::murmur64a;
 use crate::json_fields::{unescape, ExtractError, FieldExtractor, FieldNames, FieldValue};
-
-/// Why a line is invalid. The discriminant is the index into [`Reason::ALL`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Reason {
-  /// Not valid JSON.
-  Json,
-  /// Valid JSON, but not an object.
-  NotObject,
-  /// One of the three fields is absent at the top level.
-  MissingField,
-  /// `status_code` is not an integer, or `time`/`ip` is not a string.
-  WrongType,
-  /// Bytes that are not UTF-8 (or lone surrogate escapes) in `time` or `ip`; or a line that is
-  /// neither valid JSON nor valid UTF-8.
-  Utf8,
-  /// `time` is not a valid timestamp (malformed, or an impossible date or time).
-  BadTime,
-  /// Longer than the line limit; skipped without being buffered.
-  TooLong,
-}
-
-impl Reason {
-  /// Every reason, in the order used by counters.
-  pub const ALL: [Reason; 7] = [
-    Reason::Json,
-    Reason::NotObject,
-    Reason::MissingField,
-    Reason::WrongType,
-    Reason::Utf8,
-    Reason::BadTime,
-    Reason::TooLong,
-  ];
-
-  /// The reason's name in JavaScript-facing statistics.
-  pub fn name(self) -> &'static str {
-    match self {
-      Reason::Json => "json",
-      Reason::NotObject => "notObject",
-      Reason::MissingField => "missingField",
-      Reason::WrongType => "wrongType",
-      Reason::Utf8 => "utf8",
-      Reason::BadTime => "badTime",
-      Reason::TooLong => "tooLong",
-    }
-  }
-}
-
-/// What a line meant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-  /// Only spaces, tabs and carriage returns: ignored.
-  Blank,
-  /// Well-formed, but not a 5xx on a working day.
-  Skipped,
-  /// Counted: the element's hash goes to the HLL of `hour`.
-  Counted { hour: u8, hash: u64 },
-  /// Malformed.
-  Invalid(Reason),
-}
-
-impl Outcome {
-  /// Dense index of the outcome kind: blank 0, skipped 1, counted 2, invalid 3 + reason. Lets
-  /// counters be one array increment instead of a branch per kind.
-  #[inline(always)]
-  pub fn slot(&self) -> usize {
-    match *self {
-      Outcome::Blank => 0,
-      Outcome::Skipped => 1,
-      Outcome::Counted { .. } => 2,
-      Outcome::Invalid(reason) => 3 + reason as usize,
-    }
-  }
-}
+use crate::outcome::{element_hash, Outcome, Reason};
 
 /// Applies the counting rule to lines; reusable scratch buffers make it allocation-free after
 /// warm-up.
@@ -110,7 +37,8 @@ impl RecordRule {
   /// Classifies one line (without its `\n`).
   ///
   /// ```
-  /// use loghour::record::{Outcome, RecordRule};
+  /// use loghour::outcome::Outcome;
+  /// use loghour::record::RecordRule;
   /// let mut rule = RecordRule::new(Default::default());
   /// let line = br#"{"time":"2019-05-06 17:25:54","ip":"10.0.121.67","status_code":500}"#;
   /// assert_eq!(
@@ -184,40 +112,6 @@ impl RecordRule {
   }
 }
 
-/// MurmurHash64A of the element `"YYYY-MM-DD HH_<ip>"` (date and hour exactly as written), built
-/// on the stack unless the address is unusually long.
-#[inline]
-pub(crate) fn element_hash(time: &[u8], ip: &[u8], spill: &mut Vec<u8>) -> u64 {
-  const PREFIX: usize = 14; // "YYYY-MM-DD HH_"
-  const CAP: usize = 80;
-  if ip.len() > CAP {
-    spill.clear();
-    spill.extend_from_slice(&time[..10]);
-    spill.push(b' ');
-    spill.extend_from_slice(&time[11..13]);
-    spill.push(b'_');
-    spill.extend_from_slice(ip);
-    return murmur64a(spill);
-  }
-  let mut buf = [0u8; PREFIX + CAP + 8];
-  buf[..10].copy_from_slice(&time[..10]);
-  buf[10] = b' ';
-  buf[11..13].copy_from_slice(&time[11..13]);
-  buf[13] = b'_';
-  // Eight bytes at a time (fixed-size copies compile to single moves, not a memcpy call).
-  let mut chunks = ip.chunks_exact(8);
-  let mut at = PREFIX;
-  for chunk in &mut chunks {
-    buf[at..at + 8].copy_from_slice(chunk);
-    at += 8;
-  }
-  for &b in chunks.remainder() {
-    buf[at] = b;
-    at += 1;
-  }
-  murmur64a(&buf[..at])
-}
-
 /// The decoded text of a string value, or `None` if it is not valid UTF-8 (raw bytes or lone
 /// surrogate escapes).
 #[inline]
@@ -256,6 +150,7 @@ fn integer_value(text: &[u8]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
   use super::*;
+  use crate::hll::murmur64a;
 
   fn classify(line: &str) -> Outcome {
     RecordRule::new(FieldNames::default()).classify(line.as_bytes())

@@ -1,63 +1,13 @@
-//! The 24 hourly HyperLogLogs with their line counters, and the per-stream state that feeds them.
+//! The 24 hourly HyperLogLogs with their line counts, and the per-stream state that feeds them.
 
 use crate::hll::{DenseError, Hll};
 use crate::json_fields::FieldNames;
 use crate::lines::{Line, LineSplitter};
-use crate::record::{Outcome, Reason, RecordRule};
+use crate::outcome::{LineCounts, Outcome, Reason};
+use crate::record::RecordRule;
 
 /// Hours in a day: one HLL each.
 pub const HOURS: usize = 24;
-
-/// Line counters by outcome. `total` counts every non-blank line:
-/// `total == counted + skipped + sum(invalid)`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counters {
-  pub total: u64,
-  pub counted: u64,
-  pub skipped: u64,
-  pub blank: u64,
-  /// Indexed like [`Reason::ALL`].
-  pub invalid: [u64; Reason::ALL.len()],
-}
-
-impl Counters {
-  /// Adds another set of counters to this one.
-  pub fn add(&mut self, other: &Counters) {
-    self.total += other.total;
-    self.counted += other.counted;
-    self.skipped += other.skipped;
-    self.blank += other.blank;
-    for (a, b) in self.invalid.iter_mut().zip(other.invalid.iter()) {
-      *a += b;
-    }
-  }
-}
-
-/// Per-kind line tallies, indexed by [`Outcome::slot`]: the hot-path form of [`Counters`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Tally([u64; 3 + Reason::ALL.len()]);
-
-impl Tally {
-  /// Counts one outcome.
-  #[inline(always)]
-  pub fn record(&mut self, outcome: &Outcome) {
-    self.0[outcome.slot()] += 1;
-  }
-
-  /// The tallies as counters.
-  pub fn counters(&self) -> Counters {
-    let mut invalid = [0; Reason::ALL.len()];
-    invalid.copy_from_slice(&self.0[3..]);
-    let (blank, skipped, counted) = (self.0[0], self.0[1], self.0[2]);
-    Counters {
-      total: skipped + counted + invalid.iter().sum::<u64>(),
-      counted,
-      skipped,
-      blank,
-      invalid,
-    }
-  }
-}
 
 /// Receives the outcome of every line a [`LineStream`] reads.
 pub trait OutcomeSink {
@@ -65,14 +15,12 @@ pub trait OutcomeSink {
   fn outcome(&mut self, outcome: Outcome);
 }
 
-/// 24 HLLs (one per hour of the day) and the counters of every line that reached them.
+/// 24 HLLs (one per hour of the day) and the counts of every line that reached them.
 pub struct HourlySketch {
   hours: Vec<Hll>,
   /// Bit `h` set: a register of hour `h` grew since the last [`HourlySketch::take_dirty`].
   dirty: u32,
-  tally: Tally,
-  /// Counters added from elsewhere (a restored snapshot).
-  restored: Counters,
+  counts: LineCounts,
 }
 
 impl Default for HourlySketch {
@@ -82,36 +30,33 @@ impl Default for HourlySketch {
 }
 
 impl HourlySketch {
-  /// Empty sketches, zero counters.
+  /// Empty sketches, zero line counts.
   ///
   /// ```
   /// use loghour::sketch::{HourlySketch, LineStream};
   /// let mut sketch = HourlySketch::new();
   /// let mut stream = LineStream::new(65536, Default::default());
   /// stream.feed(br#"{"time":"2019-05-06 17:25:54","ip":"10.0.121.67","status_code":500}"#, &mut sketch);
-  /// stream.finish(&mut sketch);
+  /// stream.end(&mut sketch);
   /// assert_eq!(sketch.count(17), 1);
-  /// assert_eq!(sketch.counters().counted, 1);
+  /// assert_eq!(sketch.line_counts().counted(), 1);
   /// ```
   pub fn new() -> Self {
     HourlySketch {
       hours: (0..HOURS).map(|_| Hll::new()).collect(),
       dirty: 0,
-      tally: Tally::default(),
-      restored: Counters::default(),
+      counts: LineCounts::default(),
     }
   }
 
-  /// Line counters so far.
-  pub fn counters(&self) -> Counters {
-    let mut c = self.tally.counters();
-    c.add(&self.restored);
-    c
+  /// Line counts so far.
+  pub fn line_counts(&self) -> LineCounts {
+    self.counts
   }
 
-  /// Adds counters gathered elsewhere (e.g. restored from a snapshot).
-  pub fn add_counters(&mut self, counters: &Counters) {
-    self.restored.add(counters);
+  /// Adds line counts gathered elsewhere (e.g. restored from a snapshot).
+  pub fn add_line_counts(&mut self, counts: &LineCounts) {
+    self.counts.add(counts);
   }
 
   /// The HLL of an hour (0..24).
@@ -158,7 +103,7 @@ impl HourlySketch {
 impl OutcomeSink for HourlySketch {
   #[inline]
   fn outcome(&mut self, outcome: Outcome) {
-    self.tally.record(&outcome);
+    self.counts.record(&outcome);
     if let Outcome::Counted { hour, hash } = outcome {
       let h = hour as usize % HOURS;
       // Only a register that grew is a change a store must receive (a repeat user is not).
@@ -170,18 +115,18 @@ impl OutcomeSink for HourlySketch {
 }
 
 /// Collects the "dedup-ready" result of counted lines (hour and element hash) for embedders
-/// that keep their own storage, plus the counters.
+/// that keep their own storage, plus the line counts.
 #[derive(Default)]
 pub struct DedupCollector {
   pub hours: Vec<u8>,
   pub hashes: Vec<u64>,
-  pub tally: Tally,
+  pub counts: LineCounts,
 }
 
 impl OutcomeSink for DedupCollector {
   #[inline]
   fn outcome(&mut self, outcome: Outcome) {
-    self.tally.record(&outcome);
+    self.counts.record(&outcome);
     if let Outcome::Counted { hour, hash } = outcome {
       self.hours.push(hour);
       self.hashes.push(hash);
@@ -212,14 +157,14 @@ impl LineStream {
   }
 
   /// Ends the stream: an unterminated final line counts too.
-  pub fn finish(&mut self, sink: &mut impl OutcomeSink) {
+  pub fn end(&mut self, sink: &mut impl OutcomeSink) {
     let rule = &mut self.rule;
-    self.splitter.finish(|line| sink.outcome(outcome_of(rule, line)));
+    self.splitter.end(|line| sink.outcome(outcome_of(rule, line)));
   }
 
-  /// Bytes held for a partial line.
-  pub fn buffered(&self) -> usize {
-    self.splitter.buffered()
+  /// Bytes of the unfinished line held until its `\n`.
+  pub fn buffered_bytes(&self) -> usize {
+    self.splitter.buffered_bytes()
   }
 
   /// Drops the partial line and frees its memory (the stream was cut off).
@@ -244,10 +189,16 @@ mod tests {
   fn dirty_hours_are_taken_once_and_marked_again_only_when_not_empty() {
     let mut sketch = HourlySketch::new();
     let mut stream = LineStream::new(1024, FieldNames::default());
-    stream.feed(b"{\"time\":\"2019-05-06 17:25:54\",\"ip\":\"a\",\"status_code\":500}\n", &mut sketch);
+    stream.feed(
+      b"{\"time\":\"2019-05-06 17:25:54\",\"ip\":\"a\",\"status_code\":500}\n",
+      &mut sketch,
+    );
     assert_eq!(sketch.take_dirty(), 1 << 17);
     assert_eq!(sketch.take_dirty(), 0);
-    stream.feed(b"{\"time\":\"2019-05-06 17:25:54\",\"ip\":\"a\",\"status_code\":500}\n", &mut sketch);
+    stream.feed(
+      b"{\"time\":\"2019-05-06 17:25:54\",\"ip\":\"a\",\"status_code\":500}\n",
+      &mut sketch,
+    );
     assert_eq!(sketch.dirty_hours(), 0); // the same user again changes no register
     sketch.mark_dirty(u32::MAX); // hour 17 is the only one with registers set
     assert_eq!(sketch.dirty_hours(), 1 << 17);
@@ -259,10 +210,13 @@ mod tests {
     let mut sketch = HourlySketch::new();
     let mut stream = LineStream::new(1 << 20, FieldNames::default());
     stream.feed(&[b'x'; 100_000], &mut sketch);
-    assert_eq!(stream.buffered(), 100_000);
+    assert_eq!(stream.buffered_bytes(), 100_000);
     stream.discard();
-    assert_eq!(stream.buffered(), 0);
-    stream.feed(b"{\"time\":\"2019-05-06 17:25:54\",\"ip\":\"a\",\"status_code\":500}\n", &mut sketch);
-    assert_eq!(sketch.counters().counted, 1); // the next bytes start a new line
+    assert_eq!(stream.buffered_bytes(), 0);
+    stream.feed(
+      b"{\"time\":\"2019-05-06 17:25:54\",\"ip\":\"a\",\"status_code\":500}\n",
+      &mut sketch,
+    );
+    assert_eq!(sketch.line_counts().counted(), 1); // the next bytes start a new line
   }
 }

@@ -2,11 +2,12 @@ import { closeSync, openSync, readSync } from 'node:fs'
 import { pipeline } from 'node:stream/promises'
 import { createConsumer } from '../consumer.js'
 import { renderStats } from '../render.js'
-import { OPEN_NATIVE_STREAM } from '../server.js'
+import { OPEN_NATIVE_STREAM } from '../native.js'
 
 export interface AnalyzeOptions {
   json?: boolean
-  maxLineBytes: number
+  /** The declared default when not given. */
+  maxLineBytes?: number
 }
 
 /** Big reads into one reused buffer: fewer native calls, no garbage per chunk. */
@@ -30,7 +31,7 @@ export async function analyze(files: string[], options: AnalyzeOptions): Promise
       } finally {
         closeSync(fd)
       }
-      input.finish()
+      input.end()
     } catch (error) {
       throw new Error(`cannot read ${file === '-' ? 'stdin' : file}: ${(error as Error).message}`)
     }

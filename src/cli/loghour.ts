@@ -1,14 +1,14 @@
 #!/usr/bin/env node
-import { Command, CommanderError, Option } from 'commander'
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { MAX_LINE_NUMBER } from '../demo.js'
-import { DEFAULT_CONSUMER_OPTIONS, LIMITS } from '../options.js'
+import { SETTINGS } from '../settings.js'
 import { version } from '../../package.json'
 import { analyze } from './analyze.js'
 import { exitOnBrokenPipe, integer, oneOf } from './args.js'
 import { gen } from './gen.js'
 import { send } from './send.js'
 import { stats } from './stats.js'
-import { readDotenv, resolveSettings, SettingError, type ServerSettings } from '../config.js'
+import { readDotenv, resolveSettings, SettingError, settingFlags, settingOption, type ServerSettings } from '../config.js'
 
 exitOnBrokenPipe() // `loghour … | head`: the reader may go away at any time
 
@@ -26,9 +26,8 @@ program
   .argument('[files...]', 'log files; stdin when none or "-"')
   .option('--json', 'print the stats object as JSON')
   .addOption(
-    new Option('--max-line-bytes <n>', 'longer lines are skipped and counted as invalid (tooLong)')
-      .argParser(integer(LIMITS.maxLineBytes.min, LIMITS.maxLineBytes.max))
-      .default(DEFAULT_CONSUMER_OPTIONS.maxLineBytes),
+    settingOption('maxLineBytes', { env: false })
+      .argParser((raw) => SETTINGS.maxLineBytes.kind.fromText(raw) ?? fail(SETTINGS.maxLineBytes.accepts)),
   )
   .action(analyze)
 
@@ -46,9 +45,9 @@ program
   .command('send')
   .description('send files (or stdin when none, or "-") to a loghour server, with backpressure')
   .argument('[files...]', 'log files; stdin when none or "-"')
-  .option('--host <address>', 'server address [env SERVER_HOST, also from .env; default 127.0.0.1]')
-  .option('--port <port>', 'server port [env SERVER_PORT, also from .env; default 2525]')
-  .action((files: string[], flags: { host?: string; port?: string }) => {
+  .addOption(settingOption('host', { help: 'server address (also from .env)' }))
+  .addOption(settingOption('port', { help: 'server port (also from .env)' }))
+  .action((files: string[], flags: Record<string, unknown>) => {
     const { host, port } = settings(['host', 'port'], flags)
     return send(files, { host, port })
   })
@@ -56,10 +55,10 @@ program
 program
   .command('stats')
   .description('print the current answer from Redis (any number of servers may feed the same keys)')
-  .option('--redis <url>', 'Redis holding the hour keys [env REDIS_ADDRESS, also from .env]')
-  .option('--key-prefix <prefix>', 'hour H is the key <prefix>H [env REDIS_HOUR_KEY_PREFIX or REDIS_KEY_PREFIX, also from .env; default error_hour_]')
+  .addOption(settingOption('redis', { help: 'Redis holding the hour keys (also from .env)' }))
+  .addOption(settingOption('keyPrefix', { help: 'hour H is the key <prefix>H (also from .env)' }))
   .option('--json', 'print { hours, peakHour, peakUsers } as JSON')
-  .action((flags: { redis?: string; keyPrefix?: string; json?: boolean }) => {
+  .action((flags: { json?: boolean }) => {
     const { redis, keyPrefix } = settings(['redis', 'keyPrefix'], flags)
     if (redis === undefined) throw new UsageError('stats needs Redis: --redis <url>, or REDIS_ADDRESS in the environment or .env')
     return stats({ redis, keyPrefix, json: flags.json })
@@ -68,10 +67,15 @@ program
 /** A usage error found after parsing (a setting's value): exit code 2, like commander's. */
 class UsageError extends Error {}
 
+/** A commander argument error: "argument 'x' is invalid. expected …". */
+function fail(accepts: string): never {
+  throw new InvalidArgumentError(`expected ${accepts}`)
+}
+
 /** The server's settings `keys`, as the server resolves them: flag, environment, `.env`, default. */
-function settings<K extends keyof ServerSettings>(keys: K[], flags: Partial<Record<K, string>>): Pick<ServerSettings, K> {
+function settings<K extends keyof ServerSettings>(keys: K[], parsed: Record<string, unknown>): Pick<ServerSettings, K> {
   try {
-    return resolveSettings(keys, flags, process.env, readDotenv(process.cwd())).settings
+    return resolveSettings(keys, settingFlags(keys, parsed), process.env, readDotenv(process.cwd())).settings
   } catch (error) {
     if (error instanceof SettingError) throw new UsageError(error.message)
     throw error

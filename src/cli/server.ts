@@ -4,11 +4,12 @@
 import { Command, CommanderError } from 'commander'
 import type { Logger } from 'pino'
 import { version } from '../../package.json'
-import { envNames, readDotenv, resolveServerSettings, SettingError, SETTINGS, type ServerSettings, type SettingFlags } from '../config.js'
+import { readDotenv, resolveServerSettings, SettingError, settingFlags, settingOption, type ServerSettings, type SettingFlags } from '../config.js'
 import { createConsumer, type LogConsumer } from '../consumer.js'
 import { createLogger } from '../logger.js'
 import { buildReport } from '../report.js'
 import type { LogServer } from '../server.js'
+import { FLAG_SETTINGS, optionSettings, type FlagKey, type OptionGroup } from '../settings.js'
 import { peakOf } from '../stats.js'
 import { redactAddress } from '../stores/redact.js'
 import { exitOnBrokenPipe } from './args.js'
@@ -22,17 +23,15 @@ function parseFlags(argv: string[]): SettingFlags {
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(`loghour-server: ${text.replace(/^error: /, '').replace(/\n\(Did you mean/, ' (did you mean')}`) })
     .helpOption('-h, --help', 'show this help')
-  for (const s of SETTINGS) {
-    program.option(`${s.flag} ${s.arg}`, `${s.help}\n[env ${envNames(s)}; default ${s.shown}]`)
-  }
+  const keys = FLAG_SETTINGS.map((s) => s.key as FlagKey)
+  for (const key of keys) program.addOption(settingOption(key))
   program.parse(argv)
-  const opts = program.opts<Record<string, string>>()
-  const flags: SettingFlags = {}
-  for (const s of SETTINGS) {
-    const name = s.flag.slice(2).replace(/-([a-z])/g, (_, c: string) => c.toUpperCase())
-    if (opts[name] !== undefined) flags[s.key] = opts[name]
-  }
-  return flags
+  return settingFlags(keys, program.opts())
+}
+
+/** The server's settings that are library options of `group`, under their option names. */
+function optionsOf(group: OptionGroup, settings: ServerSettings): Record<string, unknown> {
+  return Object.fromEntries(optionSettings(group).flatMap((s) => (s.key in settings ? [[s.key, settings[s.key as FlagKey]]] : [])))
 }
 
 function describeStore(settings: ServerSettings): string {
@@ -40,10 +39,10 @@ function describeStore(settings: ServerSettings): string {
   return settings.snapshot ? `memory, snapshot ${settings.snapshot}` : 'memory'
 }
 
-type Counts = ReturnType<LogConsumer['counts']> & { at: number }
+type Counts = ReturnType<LogConsumer['lineCounts']> & { at: number }
 
 async function report(consumer: LogConsumer, log: Logger, last: { value: Counts }): Promise<void> {
-  const now = { ...consumer.counts(), at: Date.now() }
+  const now = { ...consumer.lineCounts(), at: Date.now() }
   let hours: number[] | null = null
   try {
     hours = (await consumer.stats()).hours
@@ -99,13 +98,8 @@ async function main(): Promise<number> {
   let consumer: LogConsumer
   try {
     consumer = createConsumer({
+      ...optionsOf('consumer', settings),
       store: settings.redis === undefined ? 'memory' : { redis: settings.redis },
-      keyPrefix: settings.keyPrefix,
-      maxLineBytes: settings.maxLineBytes,
-      flushIntervalMs: settings.flushIntervalMs,
-      redisTimeoutMs: settings.redisTimeoutMs,
-      closeTimeoutMs: Math.round(settings.closeTimeoutS * 1000),
-      snapshot: settings.snapshot,
     })
   } catch (error) {
     log.fatal({ err: error }, (error as Error).message)
@@ -123,14 +117,7 @@ async function main(): Promise<number> {
 
   let server: LogServer
   try {
-    server = await consumer.listen({
-      host: settings.host,
-      port: settings.port,
-      maxConnections: settings.maxConnections,
-      idleTimeoutMs: settings.idleTimeoutS * 1000,
-      drainTimeoutMs: settings.drainTimeoutS * 1000,
-      maxBufferedBytes: settings.maxBufferedBytes,
-    })
+    server = await consumer.listen(optionsOf('listen', settings))
   } catch (error) {
     const message = `cannot listen on ${settings.host}:${settings.port}: ${(error as Error).message}`
     process.stderr.write(`loghour-server: ${message}\n`)
@@ -144,16 +131,19 @@ async function main(): Promise<number> {
       `the open-file limit leaves room for ${server.maxConnections} connections, not --max-connections ${settings.maxConnections}: more are refused; raise it (ulimit -n) to accept more`,
     )
   }
+  server.on('connectionError', (error, connection) =>
+    log.error({ err: error, connection }, `closed the connection from ${connection.remote} after an error in the core: ${error.message}`),
+  )
   server.on('connectionClosed', (c) =>
     log.debug(c, `connection closed: ${c.bytes} bytes in ${c.ms.toFixed(1)} ms${c.aborted ? ' (aborted)' : ''}`),
   )
-  const last = { value: { ...consumer.counts(), at: Date.now() } }
+  const last = { value: { ...consumer.lineCounts(), at: Date.now() } }
   let reporting: Promise<void> | undefined
   const statsTimer =
-    settings.statsIntervalS > 0
+    settings.statsIntervalMs > 0
       ? setInterval(() => {
           reporting ??= report(consumer, log, last).finally(() => (reporting = undefined))
-        }, settings.statsIntervalS * 1000)
+        }, settings.statsIntervalMs)
       : undefined
 
   const exitCode = new Promise<number>((resolve) => {

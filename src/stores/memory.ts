@@ -1,4 +1,4 @@
-import type { NativeSketchSet } from '../native.js'
+import { HOURS, type NativeSketchSet } from '../native.js'
 import { checkSnapshotWritable, encodeSnapshot, restoreSnapshot, writeFileAtomic } from './snapshot.js'
 import { OutageTracker, type HourStore, type StoreEvents } from './store.js'
 
@@ -28,7 +28,7 @@ export class MemoryStore implements HourStore {
   }
 
   #linesSeen(): number {
-    const c = this.#sketches.counters()
+    const c = this.#sketches.lineCounts()
     return c.total + c.blank
   }
 
@@ -55,7 +55,7 @@ export class MemoryStore implements HourStore {
       throw new Error(`loghour: cannot write snapshot ${this.#snapshot}: ${(error as Error).message}`, { cause: error })
     }
     this.#savedAt = seen
-    this.#outage.succeeded({ hours: 24, bytes: data.length, ms: Date.now() - started })
+    this.#outage.succeeded({ hours: HOURS, bytes: data.length, ms: Date.now() - started })
   }
 
   async close(): Promise<void> {

@@ -371,16 +371,8 @@ export class RedisStore implements HourStore {
     return this.#counts(await this.#ready())
   }
 
-  async #counts(client: MergingClient): Promise<number[]> {
-    const keys = Array.from({ length: HOURS }, (_, hour) => hourKey(this.#options.keyPrefix, hour))
-    const answers = await withTimeout(
-      roundTrip(client, keys.map((key) => (c: MergingClient) => c.pfcount(key))),
-      this.#options.timeoutMs,
-      'PFCOUNT',
-    )
-    const failure = combineErrors(answers.flatMap(([error], i) => (error ? [{ key: keys[i]!, error }] : [])))
-    if (failure) throw failure
-    return answers.map(([, n]) => Number(n))
+  #counts(client: MergingClient): Promise<number[]> {
+    return readHourCounts(client, this.#options.keyPrefix, this.#options.timeoutMs)
   }
 
   /**
@@ -421,6 +413,27 @@ export class RedisStore implements HourStore {
 }
 
 const isCluster = (client: Redis | Cluster): client is Cluster => (client as Cluster).isCluster === true
+
+/**
+ * `PFCOUNT` of the hour keys `<prefix>0` … `<prefix>23` in one round trip (a pipeline; per-key
+ * commands in a cluster), with a bounded wait. A key that is not a HyperLogLog is named in the error.
+ *
+ * @example
+ * ```ts
+ * const hours = await readHourCounts(new Redis(), 'error_hour_') // 24 numbers
+ * ```
+ */
+export async function readHourCounts(client: Redis | Cluster, prefix: string, timeoutMs = 5000): Promise<number[]> {
+  const keys = Array.from({ length: HOURS }, (_, hour) => hourKey(prefix, hour))
+  const answers = await withTimeout(
+    roundTrip(client as MergingClient, keys.map((key) => (c: MergingClient) => c.pfcount(key))),
+    timeoutMs,
+    'PFCOUNT',
+  )
+  const failure = combineErrors(answers.flatMap(([error], i) => (error ? [{ key: keys[i]!, error }] : [])))
+  if (failure) throw failure
+  return answers.map(([, n]) => Number(n))
+}
 
 /**
  * Runs `commands` in one round trip and returns their answers in order, each as

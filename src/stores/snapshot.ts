@@ -15,7 +15,7 @@ import { closeSync, existsSync, openSync, readFileSync, statSync, unlinkSync } f
 import { open, rename, unlink } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { crc32 } from 'node:zlib'
-import { DENSE_BYTES, HOURS, type NativeCounters, type NativeSketchSet } from '../native.js'
+import { DENSE_SIZE, HOURS, type NativeLineCounts, type NativeSketchSet } from '../native.js'
 
 const MAGIC = Buffer.from('LGHRSNAP')
 const VERSION = 1
@@ -27,7 +27,7 @@ export class SnapshotError extends Error {
 
 /** Serializes the sketch set. */
 export function encodeSnapshot(sketches: NativeSketchSet, now = Date.now()): Buffer {
-  const counters = sketches.counters()
+  const counters = sketches.lineCounts()
   const reasons = counters.invalid.length
   const head = Buffer.alloc(24 + 8 * (4 + reasons))
   MAGIC.copy(head, 0)
@@ -44,18 +44,18 @@ export function encodeSnapshot(sketches: NativeSketchSet, now = Date.now()): Buf
 }
 
 /** Parses and checks a snapshot; throws {@link SnapshotError} naming what is wrong. */
-export function decodeSnapshot(data: Buffer, file: string): { counters: NativeCounters; hours: Buffer[]; writtenAt: Date } {
+export function decodeSnapshot(data: Buffer, file: string): { counters: NativeLineCounts; hours: Buffer[]; writtenAt: Date } {
   const bad = (what: string) =>
     new SnapshotError(`snapshot ${file} ${what}; it was left untouched (move it away to start empty, or restore a backup)`)
   if (data.length < 24 || !data.subarray(0, 8).equals(MAGIC)) throw bad('is not a loghour snapshot (bad magic)')
   const version = data.readUInt32LE(8)
   if (version !== VERSION) throw bad(`has format version ${version}; this loghour reads version ${VERSION}`)
   const reasons = data.readUInt32LE(12)
-  const expected = 24 + 8 * (4 + reasons) + HOURS * DENSE_BYTES + 4
+  const expected = 24 + 8 * (4 + reasons) + HOURS * DENSE_SIZE + 4
   if (reasons > 64 || data.length !== expected) throw bad(`is truncated or padded (${data.length} bytes, expected ${expected})`)
   if (crc32(data.subarray(0, data.length - 4)) !== data.readUInt32LE(data.length - 4)) throw bad('is corrupt (checksum mismatch)')
   const u64 = (i: number) => Number(data.readBigUInt64LE(24 + 8 * i))
-  const counters: NativeCounters = {
+  const counters: NativeLineCounts = {
     total: u64(0),
     counted: u64(1),
     skipped: u64(2),
@@ -63,7 +63,7 @@ export function decodeSnapshot(data: Buffer, file: string): { counters: NativeCo
     invalid: Array.from({ length: reasons }, (_, i) => u64(4 + i)),
   }
   const start = 24 + 8 * (4 + reasons)
-  const hours = Array.from({ length: HOURS }, (_, h) => data.subarray(start + h * DENSE_BYTES, start + (h + 1) * DENSE_BYTES))
+  const hours = Array.from({ length: HOURS }, (_, h) => data.subarray(start + h * DENSE_SIZE, start + (h + 1) * DENSE_SIZE))
   return { counters, hours, writtenAt: new Date(Number(data.readBigUInt64LE(16))) }
 }
 
@@ -130,6 +130,6 @@ export function restoreSnapshot(file: string, sketches: NativeSketchSet): boolea
   }
   const { counters, hours } = decodeSnapshot(data, file)
   hours.forEach((dense, h) => sketches.mergeHour(h, dense))
-  sketches.addCounters(counters)
+  sketches.addLineCounts(counters)
   return true
 }

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { INVALID_REASONS } from '../../src/index.js'
+import { readHourCounts } from '../../src/stores/redis.js'
 import { modelStream } from './model.js'
 import type { Certificate } from './tls.js'
 
@@ -206,6 +207,6 @@ export async function pfaddReference(redis: RedisServer, stream: Buffer, prefix:
 /** `PFCOUNT` of the 24 hour keys `<prefix>0` … `<prefix>23`. */
 export async function pfcounts(redis: RedisServer, prefix: string): Promise<number[]> {
   const client = redis.client()
-  return Promise.all(Array.from({ length: 24 }, (_, h) => client.pfcount(`${prefix}${h}`)))
+  return readHourCounts(client, prefix)
 }
 

@@ -1,0 +1,321 @@
+// Every setting of loghour, declared once: the kind of its value (how it is read from a flag or an
+// environment variable, and checked as a library option), its default and limits, its flag,
+// environment names and help. Everything else is derived from these declarations: the library's
+// option schemas, defaults and error messages, the command-line flags and --help, and the
+// README's configuration table (test/docs.test.ts fails when it drifts).
+import type { Cluster, Redis } from 'ioredis'
+import { z } from 'zod/mini'
+import { parseRotation, templateProblem } from './log-file.js'
+import { keyPrefixProblem } from './stores/keys.js'
+
+/** How a setting's value is written as text (flag, environment) and as a library option. */
+export interface Kind<T> {
+  /** What a flag or environment value must be, for error messages ("an integer from 0 to 65535"). */
+  readonly textAccepts: string
+  /** The value of a flag's or environment variable's text, or undefined when it is not acceptable. */
+  fromText(raw: string): T | undefined
+  /** A value as `--help` and the README show it. */
+  show(value: T): string
+  /** As a library option: its schema and what it accepts; absent for command-line-only settings. */
+  readonly option?: { schema: z.ZodMiniType; accepts: string; members?: Readonly<Record<string, string>> }
+  /** What is wrong with a value of the right type (a message), or null. */
+  problem?(value: T): string | null
+}
+
+/** Library options a setting belongs to. */
+export type OptionGroup = 'consumer' | 'listen'
+
+/** One setting, as declared. */
+export interface SettingDeclaration<T> {
+  readonly kind: Kind<T>
+  readonly default: T
+  /** The default as shown, when `kind.show(default)` is not the clearest way to say it. */
+  readonly shown?: string
+  /** One line for --help and the README table. */
+  readonly help?: string
+  /** Command-line flag and its argument placeholder (none for an on/off flag). */
+  readonly flag?: `--${string}`
+  readonly arg?: `<${string}>`
+  /** Environment variable, and other names read too (the original service's quirks): they must agree. */
+  readonly env?: string
+  readonly aliases?: readonly string[]
+  /** Its value may hold a password: error messages show it masked. */
+  readonly redact?: boolean
+  /** The library options this is one of, under the setting's own name. */
+  readonly group?: OptionGroup
+}
+
+/** A declared setting with its name and the derived text of its default and accepted values. */
+export type Setting<T = unknown> = SettingDeclaration<T> & { readonly key: string; readonly shown: string; readonly accepts: string }
+
+const range = (min: number, max: number) => `from ${min} to ${max}`
+const int = (min: number, max: number) => z.int().check(z.gte(min), z.lte(max))
+
+/** A whole number within limits. */
+export function integer(min: number, max: number): Kind<number> {
+  const accepts = `an integer ${range(min, max)}`
+  return {
+    textAccepts: accepts,
+    fromText(raw) {
+      const n = /^\s*\d+\s*$/.test(raw) ? Number(raw) : Number.NaN
+      return Number.isSafeInteger(n) && n >= min && n <= max ? n : undefined
+    },
+    show: String,
+    option: { schema: int(min, max), accepts },
+  }
+}
+
+/**
+ * A duration in milliseconds, within limits in milliseconds; written in `unit` as text (seconds
+ * may have a fraction) and always in milliseconds as a library option.
+ */
+export function duration(min: number, max: number, unit: 's' | 'ms'): Kind<number> {
+  const accepts = `an integer ${range(min, max)}`
+  if (unit === 'ms') return { ...integer(min, max), option: { schema: int(min, max), accepts } }
+  return {
+    textAccepts: `a number of seconds ${range(min / 1000, max / 1000)}`,
+    fromText(raw) {
+      const s = /^\s*\d+(\.\d+)?\s*$/.test(raw) ? Number(raw) : Number.NaN
+      // A positive duration never rounds to 0, which means "never" for some settings.
+      const ms = s === 0 ? 0 : Math.max(1, Math.round(s * 1000))
+      return Number.isFinite(s) && ms >= min && ms <= max ? ms : undefined
+    },
+    show: (ms) => String(ms / 1000),
+    option: { schema: int(min, max), accepts },
+  }
+}
+
+/** A non-empty string of at most `max` characters, with a further check. */
+export function text(max: number, check: ((value: string) => string | null) | null, accepts?: string): Kind<string> {
+  const described = accepts ?? `a non-empty string of at most ${max} characters`
+  return {
+    textAccepts: described,
+    fromText: (raw) => (raw.length > 0 && raw.length <= max && (check?.(raw) ?? null) === null ? raw : undefined),
+    show: String,
+    option: { schema: z.string().check(z.minLength(1), z.maxLength(max)), accepts: described },
+    ...(check ? { problem: check } : {}),
+  }
+}
+
+/** One of a few words (any case); several words may name one value. */
+export function choice<T extends string>(words: Readonly<Record<string, T>>, accepts: string): Kind<T> {
+  const values = [...new Set(Object.values(words))] as [T, ...T[]]
+  return {
+    textAccepts: accepts,
+    fromText: (raw) => words[raw.trim().toLowerCase()],
+    show: String,
+    option: { schema: z.enum(values), accepts },
+  }
+}
+
+/** On or off: a flag without a value, or true/false, 1/0, yes/no, on/off as text. */
+export function boolean(): Kind<boolean> {
+  const words: Record<string, boolean> = { true: true, '1': true, yes: true, on: true, false: false, '0': false, no: false, off: false }
+  return {
+    textAccepts: 'true or false (also 1 or 0, yes or no, on or off)',
+    fromText: (raw) => words[raw.trim().toLowerCase()],
+    show: String,
+    option: { schema: z.boolean(), accepts: 'true or false' },
+  }
+}
+
+/** A value read from text only (no library option). */
+function textOnly<T>(textAccepts: string, fromText: (raw: string) => T | undefined, show: (value: T) => string = String): Kind<T> {
+  return { textAccepts, fromText, show }
+}
+
+/** Accepts `redis://…`, `rediss://…`, or `host[:port]` (the original service's form). */
+export function redisAddress(raw: string): string | undefined {
+  const value = raw.trim()
+  const url = /^rediss?:\/\/\S+$/i.test(value)
+    ? value
+    : /^[A-Za-z0-9.\-_]+(:\d{1,5})?$/.test(value) || /^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(value)
+      ? `redis://${value}`
+      : undefined
+  // ioredis parses it with the URL parser: anything that parser refuses is refused here.
+  return url !== undefined && URL.canParse(url) ? url : undefined
+}
+
+/** Duck-typed, so a client from another copy of ioredis is accepted too. */
+export const isRedisClient = (v: unknown): v is Redis | Cluster =>
+  typeof v === 'object' && v !== null && typeof (v as Redis).pfcount === 'function' && typeof (v as Redis).defineCommand === 'function'
+
+// ioredis parses URLs with the URL parser: refuse here what it would throw on later.
+const redisUrl = z.string().check(z.regex(/^rediss?:\/\/./i), z.refine((url) => URL.canParse(url)))
+
+/** Where counts live: in this process, or in Redis (a URL, or a connected ioredis client). */
+export type StoreOption = 'memory' | { redis: string | Redis | Cluster }
+
+const store: Kind<StoreOption> = {
+  textAccepts: '"memory" or a Redis URL',
+  fromText: (raw) => (raw === 'memory' ? 'memory' : undefined),
+  show: (v) => (v === 'memory' ? 'memory' : 'Redis'),
+  option: {
+    schema: z.union([z.literal('memory'), z.strictObject({ redis: z.union([redisUrl, z.custom<Redis | Cluster>(isRedisClient)]) })]),
+    accepts: '"memory" or { redis: <URL string, or an ioredis Redis or Cluster instance> }',
+    members: { redis: 'a redis:// or rediss:// URL, or an ioredis Redis or Cluster instance' },
+  },
+}
+
+/** Names of the JSON fields a record is read from, every one given. */
+export interface FieldNameSet {
+  time: string
+  ip: string
+  status: string
+}
+
+const FIELD_NAME = 'a non-empty string of at most 256 characters'
+const fieldName = z.string().check(z.minLength(1), z.maxLength(256))
+const fields: Kind<FieldNameSet> = {
+  textAccepts: 'time, ip and status field names',
+  fromText: () => undefined,
+  show: (v) => `${v.time}, ${v.ip}, ${v.status}`,
+  option: {
+    schema: z.strictObject({ time: z.optional(fieldName), ip: z.optional(fieldName), status: z.optional(fieldName) }),
+    accepts: 'an object with optional string keys time, ip, status',
+    members: { time: FIELD_NAME, ip: FIELD_NAME, status: FIELD_NAME },
+  },
+}
+
+/** Log levels, as pino names them. */
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
+
+/** How log lines look: JSON lines, human lines, or human on a terminal and JSON elsewhere. */
+export type LogFormat = 'auto' | 'json' | 'pretty'
+
+// Keeps each declaration's own type (its flag, group and kind), which the types below read.
+// biome-ignore lint/suspicious/noExplicitAny: any value type; SettingValue reads it from the kind
+const declare = <D extends SettingDeclaration<any>>(declaration: D): D => declaration
+
+/**
+ * Every setting, in `--help` order (library-only options last). The key is the setting's one
+ * name: the library option's, and the server's internal one.
+ */
+const DECLARATIONS = {
+  host: declare({ group: 'listen', kind: text(255, null, 'a host name or IP address'), default: '127.0.0.1', flag: '--host', arg: '<address>', env: 'SERVER_HOST', help: 'address to listen on' }),
+  port: declare({ group: 'listen', kind: integer(0, 65535), default: 2525, flag: '--port', arg: '<port>', env: 'SERVER_PORT', help: 'TCP port to listen on (0 = any free port)' }),
+  maxLineBytes: declare({
+    group: 'consumer', kind: integer(64, 1 << 30), default: 65536, flag: '--max-line-bytes', arg: '<bytes>', env: 'SERVER_BUFFER_LIMIT_SIZE',
+    help: 'longest line; longer ones are skipped unbuffered and counted invalid (tooLong)',
+  }),
+  redis: declare({
+    kind: textOnly('redis://host:port[/db], rediss://…, or host[:port]', redisAddress), default: undefined, shown: 'none: in-memory store',
+    flag: '--redis', arg: '<url>', env: 'REDIS_ADDRESS', redact: true,
+    help: 'Redis for the hourly counts: redis://[user:password@]host:port[/db], rediss://… (TLS), or host[:port]; empty = none',
+  }),
+  keyPrefix: declare({
+    group: 'consumer', kind: text(512, keyPrefixProblem, 'a non-empty string of at most 512 characters (braces only as one cluster hash tag, like {loghour}error_hour_)'),
+    // The original's README and .env say REDIS_HOUR_KEY_PREFIX; its config.py reads REDIS_KEY_PREFIX.
+    default: 'error_hour_', flag: '--key-prefix', arg: '<prefix>', env: 'REDIS_HOUR_KEY_PREFIX', aliases: ['REDIS_KEY_PREFIX'],
+    help: 'hour H is stored under <prefix>H',
+  }),
+  statsIntervalMs: declare({
+    kind: duration(0, 86_400_000, 's'), default: 60_000, flag: '--stats-interval', arg: '<seconds>', env: 'REDIS_HOUR_STATS_INTERVAL',
+    help: 'log the peak hour, the per-hour table and throughput this often (0 = never)',
+  }),
+  logLevel: declare({
+    kind: choice<LogLevel>(
+      { trace: 'trace', debug: 'debug', info: 'info', warn: 'warn', warning: 'warn', error: 'error', fatal: 'fatal', critical: 'fatal', silent: 'silent' },
+      'one of trace, debug, info, warn (warning), error, fatal (critical), silent, in any case',
+    ),
+    default: 'info', flag: '--log-level', arg: '<level>', env: 'LOG_LEVEL',
+    help: 'least severe level logged: trace, debug, info, warn (warning), error, fatal (critical), silent; any case',
+  }),
+  logFile: declare({
+    kind: textOnly('a file path; placeholders {time} or {time:FORMAT} only, {{ and }} for braces', (raw) => (raw.length > 0 && templateProblem(raw) === null ? raw : undefined)),
+    default: undefined, shown: 'stdout', flag: '--log-file', arg: '<path>', env: 'LOG_FILENAME',
+    help: 'log to this file; {time:YYYY-MM-DD} (loguru tokens) is filled in when it is opened, as the original did',
+  }),
+  logRotation: declare({
+    kind: textOnly('a size (500 MB, 1 GiB), an interval (12 hours, 1 day), hourly, daily, weekly, a time (00:00), several joined by ",", or none', parseRotation),
+    default: { bytes: 500e6 }, shown: '500 MB', flag: '--log-rotation', arg: '<when>', env: 'LOG_FILE_ROTATION',
+    help: 'rotate the log file (renamed <name>.<YYYY-MM-DD_HH-mm-ss_SSSSSS>.log, as loguru did) at this size or time',
+  }),
+  logRetention: declare({
+    kind: integer(0, 100_000), default: 14, flag: '--log-retention', arg: '<files>', env: 'LOG_FILE_RETENTION',
+    help: 'rotated log files kept, the newest (0 = all, as the original)',
+  }),
+  logFormat: declare({
+    kind: choice<LogFormat>({ auto: 'auto', json: 'json', pretty: 'pretty' }, 'auto, json or pretty'),
+    default: 'auto', flag: '--log-format', arg: '<format>', env: 'LOGHOUR_LOG_FORMAT',
+    help: 'json (one JSON object per line), pretty (human lines), or auto: pretty on a terminal, JSON otherwise',
+  }),
+  flushIntervalMs: declare({
+    group: 'consumer', kind: duration(10, 86_400_000, 'ms'), default: 1000, flag: '--flush-interval', arg: '<ms>', env: 'LOGHOUR_FLUSH_INTERVAL_MS',
+    help: 'how often changes are merged into Redis, or written to the snapshot',
+  }),
+  redisTimeoutMs: declare({
+    group: 'consumer', kind: duration(10, 600_000, 'ms'), default: 5000, flag: '--redis-timeout', arg: '<ms>', env: 'LOGHOUR_REDIS_TIMEOUT_MS',
+    help: 'how long a merge waits for Redis before its changes are kept for the next flush',
+  }),
+  snapshot: declare({
+    group: 'consumer', kind: text(4096, null, 'a file path'), default: undefined, shown: 'none', flag: '--snapshot', arg: '<file>', env: 'LOGHOUR_SNAPSHOT',
+    help: 'in-memory store: restore counts from this file at start, save them atomically while running and at exit',
+  }),
+  maxConnections: declare({
+    group: 'listen', kind: integer(1, 1_000_000), default: 10_000, flag: '--max-connections', arg: '<n>', env: 'LOGHOUR_MAX_CONNECTIONS',
+    help: 'connections beyond this are refused (fewer where the open-file limit, ulimit -n, leaves room for fewer)',
+  }),
+  idleTimeoutMs: declare({
+    group: 'listen', kind: duration(0, 86_400_000, 's'), default: 300_000, flag: '--idle-timeout', arg: '<seconds>', env: 'LOGHOUR_IDLE_TIMEOUT',
+    help: 'close connections silent for this long, so idle clients cannot hold every connection slot (0 = never, as the original)',
+  }),
+  drainTimeoutMs: declare({
+    group: 'listen', kind: duration(0, 3_600_000, 's'), default: 5000, flag: '--drain-timeout', arg: '<seconds>', env: 'LOGHOUR_DRAIN_TIMEOUT',
+    help: 'at shutdown, how long connections may finish delivering what they sent',
+  }),
+  maxBufferedBytes: declare({
+    group: 'listen', kind: integer(0, 2 ** 40), default: 64 << 20, shown: '67108864 (64 MiB)', flag: '--max-buffered', arg: '<bytes>', env: 'LOGHOUR_MAX_BUFFERED_BYTES',
+    help: 'budget for unfinished lines of all connections; a read that takes them over it closes the connections holding the largest until it holds again (0 = none)',
+  }),
+  closeTimeoutMs: declare({
+    group: 'consumer', kind: duration(0, 3_600_000, 's'), default: 10_000, flag: '--close-timeout', arg: '<seconds>', env: 'LOGHOUR_CLOSE_TIMEOUT',
+    help: 'at shutdown, how long the final flush is retried while Redis is unreachable or has not confirmed (then exit 1)',
+  }),
+  portableReads: declare({
+    group: 'listen', kind: boolean(), default: false, flag: '--portable-reads', env: 'LOGHOUR_PORTABLE_READS',
+    help: "read connections through Node's public 'data' events instead of one shared buffer (slower; for a Node whose socket internals differ)",
+  }),
+  store: declare({ group: 'consumer', kind: store, default: 'memory', redact: true }),
+  fields: declare({ group: 'consumer', kind: fields, default: { time: 'time', ip: 'ip', status: 'status_code' } }),
+} as const
+
+type Declarations = typeof DECLARATIONS
+/** The name of a setting. */
+export type SettingKey = keyof Declarations
+/** The value type of a setting. */
+export type SettingValue<K extends SettingKey> =
+  | (Declarations[K]['kind'] extends Kind<infer T> ? T : never)
+  | (undefined extends Declarations[K]['default'] ? undefined : never)
+/** Settings the command line and the environment set. */
+export type FlagKey = { [K in SettingKey]: Declarations[K] extends { flag: string } ? K : never }[SettingKey]
+/** Settings that are library options of `group`. */
+export type GroupKey<G extends OptionGroup> = { [K in SettingKey]: Declarations[K] extends { group: G } ? K : never }[SettingKey]
+
+/** Every setting by name, with its derived texts. */
+export const SETTINGS = Object.freeze(
+  Object.fromEntries(
+    Object.entries(DECLARATIONS).map(([key, d]) => {
+      const declaration = d as SettingDeclaration<unknown>
+      const shown = declaration.shown ?? declaration.kind.show(declaration.default)
+      const value = typeof declaration.default === 'object' && declaration.default !== null ? Object.freeze({ ...declaration.default }) : declaration.default
+      return [key, Object.freeze({ ...declaration, default: value, key, shown, accepts: declaration.kind.textAccepts })]
+    }),
+  ),
+) as unknown as { readonly [K in SettingKey]: Declarations[K] & { readonly key: K; readonly shown: string; readonly accepts: string } }
+
+/** A setting the command line and the environment set. */
+export type FlagSetting = Setting & { readonly flag: `--${string}`; readonly env: string }
+
+/** The settings with a flag, in `--help` order. */
+export const FLAG_SETTINGS: readonly FlagSetting[] = (Object.values(SETTINGS) as Setting[]).filter((s): s is FlagSetting => s.flag !== undefined)
+
+/** The settings that are library options of `group`. */
+export function optionSettings(group: OptionGroup): Setting[] {
+  return Object.values(SETTINGS).filter((s) => 'group' in s && s.group === group) as Setting[]
+}
+
+/** The defaults of the library options of `group`. */
+export function optionDefaults<G extends OptionGroup>(group: G): { readonly [K in GroupKey<G>]: SettingValue<K> } {
+  return Object.freeze(Object.fromEntries(optionSettings(group).map((s) => [s.key, s.default]))) as never
+}
