@@ -4,9 +4,10 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { settingsTable } from '../src/config.js'
+import { optionSettings } from '../src/settings.js'
 import { ROOT } from './helpers/cli.js'
 
-const BEGIN = '<!-- settings: generated from src/config.ts by test/docs.test.ts -->'
+const BEGIN = '<!-- settings: generated from src/settings.ts by test/docs.test.ts -->'
 const END = '<!-- end of settings -->'
 
 describe('README', () => {
@@ -19,5 +20,31 @@ describe('README', () => {
     const generated = `${BEGIN}\n${settingsTable()}\n${END}`
     if (process.env.LOGHOUR_UPDATE_DOCS === '1') writeFileSync(path, readme.slice(0, start) + generated + readme.slice(end + END.length))
     else expect(readme.slice(start, end + END.length)).toBe(generated)
+  })
+})
+
+describe('library option docs', () => {
+  // The option interfaces are written by hand for their TSDoc; the compiler checks their types
+  // against the declarations, and this checks the defaults they document.
+  const source = readFileSync(join(ROOT, 'src/options.ts'), 'utf8')
+  const documented = (iface: string): Map<string, string | undefined> => {
+    const body = new RegExp(`export interface ${iface} \\{([\\s\\S]*?)\\n\\}`).exec(source)![1]!
+    const members = new Map<string, string | undefined>()
+    for (const [, doc, name] of body.matchAll(/\/\*\*([\s\S]*?)\*\/\s*(\w+)\?:/g)) {
+      members.set(name!, /@default (\S+)/.exec(doc!)?.[1])
+    }
+    return members
+  }
+  it.each([
+    ['ConsumerOptions', 'consumer'],
+    ['ListenOptions', 'listen'],
+  ] as const)('%s documents every %s option with its declared default', (iface, group) => {
+    const members = documented(iface)
+    const settings = optionSettings(group)
+    expect([...members.keys()].sort()).toEqual(settings.map((s) => s.key).sort())
+    for (const s of settings) {
+      const expected = s.default === undefined || typeof s.default === 'object' ? undefined : JSON.stringify(s.default)
+      expect(members.get(s.key), s.key).toBe(expected)
+    }
   })
 })

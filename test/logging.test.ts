@@ -5,11 +5,11 @@ import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { fillTemplate, formatTime, parseRotation } from '../src/log-file.js'
 import { bin, run } from './helpers/cli.js'
 import { pfcounts, skipRedis, startRedis, type RedisServer } from './helpers/redis.js'
-import { cleanEnv, eventually, open, sendTcp } from './helpers/server.js'
+import { cleanEnv, eventually, sendTcp } from './helpers/server.js'
 import { missing } from './helpers/tools.js'
 
 const reference = readFileSync(join(__dirname, 'fixtures/reference-12.log'))
@@ -50,13 +50,17 @@ async function startPinned(cwd: string, args: string[], env: Record<string, stri
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve))
-  const port = Number(args[args.indexOf('--port') + 1])
-  await eventually(
-    () => open(port).then((s) => (s.destroy(), true), () => false),
-    10_000,
-    'the server to listen',
-  )
-  return { stop: () => (child.kill('SIGTERM'), exited), stdout: () => stdout, stderr: () => stderr }
+  onTestFinished(() => void child.kill('SIGKILL'))
+  // It logs to its file: the port it picked (--port 0) is in the listening line there.
+  let port = 0
+  const listening = () => {
+    const dir = join(cwd, 'logs')
+    const text = existsSync(dir) ? readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8')).join('') : ''
+    port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(text)?.[1] ?? 0)
+    return port > 0
+  }
+  await eventually(listening, 10_000, 'the listening line in the log file')
+  return { port, stop: () => (child.kill('SIGTERM'), exited), stdout: () => stdout, stderr: () => stderr }
 }
 
 describe.skipIf(skipRedis() || missing('libfaketime (apt-get install faketime)', LIBFAKETIME !== undefined))("the original service's .env", () => {
@@ -71,10 +75,9 @@ describe.skipIf(skipRedis() || missing('libfaketime (apt-get install faketime)',
   it('starts loghour-server, which logs to logs/consumer_<date>.log and reads REDIS_KEY_PREFIX as the original did', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'loghour-original-'))
     writeFileSync(join(cwd, '.env'), ORIGINAL_DOTENV)
-    const { freePort } = await import('./helpers/redis.js')
-    const port = await freePort()
     // Flags and the environment override what must not be fixed in a test (port, Redis).
-    const server = await startPinned(cwd, ['--port', String(port), '--host', '127.0.0.1'], { REDIS_ADDRESS: redis.url, REDIS_KEY_PREFIX: 'quirk_' })
+    const server = await startPinned(cwd, ['--port', '0', '--host', '127.0.0.1'], { REDIS_ADDRESS: redis.url, REDIS_KEY_PREFIX: 'quirk_' })
+    const { port } = server
     await sendTcp(port, reference)
     expect(await server.stop()).toBe(0)
     expect(server.stdout()).toBe('')
@@ -89,10 +92,8 @@ describe.skipIf(skipRedis() || missing('libfaketime (apt-get install faketime)',
   it('LOG_FILE_ROTATION rotates the file as loguru did, LOG_FILE_RETENTION keeps the newest', async () => {
     const cwd = mkdtempSync(join(tmpdir(), 'loghour-rotate-'))
     writeFileSync(join(cwd, '.env'), `${ORIGINAL_DOTENV}LOG_FILE_ROTATION=2 KB\nLOG_FILE_RETENTION=3\nLOG_LEVEL=debug\n`)
-    const { freePort } = await import('./helpers/redis.js')
-    const port = await freePort()
-    const server = await startPinned(cwd, ['--port', String(port), '--host', '127.0.0.1'], { REDIS_ADDRESS: redis.url })
-    for (let i = 0; i < 60; i++) await sendTcp(port, reference) // a debug line per connection: ~12 KB of log
+    const server = await startPinned(cwd, ['--port', '0', '--host', '127.0.0.1'], { REDIS_ADDRESS: redis.url })
+    for (let i = 0; i < 60; i++) await sendTcp(server.port, reference) // a debug line per connection: ~12 KB of log
     expect(await server.stop()).toBe(0)
     const files = readdirSync(join(cwd, 'logs')).sort()
     const rotated = files.filter((f) => f !== 'consumer_2026-11-23.log')
@@ -174,12 +175,12 @@ describe('log output problems are one clear line', () => {
 describe('human log lines', () => {
   it('--log-format pretty: time, level and message on one line, the structured fields left to JSON', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'loghour-pretty-'))
-    const { freePort } = await import('./helpers/redis.js')
-    const port = await freePort()
-    const child = spawn(process.execPath, [bin('loghour-server.js'), '--port', String(port), '--log-format', 'pretty'], { cwd: dir, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [bin('loghour-server.js'), '--port', '0', '--log-format', 'pretty'], { cwd: dir, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+    onTestFinished(() => void child.kill('SIGKILL'))
     let out = ''
     child.stdout.on('data', (d: Buffer) => (out += d.toString()))
-    await eventually(() => out.includes('listening'), 10_000, 'the listening line')
+    await eventually(() => /listening on 127\.0\.0\.1:\d+/.test(out), 10_000, 'the listening line')
+    const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(out)![1])
     await sendTcp(port, reference)
     child.kill('SIGTERM')
     await new Promise((r) => child.once('exit', r))
@@ -191,16 +192,17 @@ describe('human log lines', () => {
 
   it('on a terminal the default (auto) is human lines; through a pipe it is JSON', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'loghour-tty-'))
-    const { freePort } = await import('./helpers/redis.js')
-    const port = await freePort()
-    // `script` gives the server a pseudo-terminal as stdout.
-    const command = `"${process.execPath}" "${bin('loghour-server.js')}" --port ${port}`
+    // `script` gives the server a pseudo-terminal as stdout; its own key prefix names it for pkill.
+    const marker = `tty_${process.pid}_${Date.now()}_`
+    const command = `"${process.execPath}" "${bin('loghour-server.js')}" --port 0 --key-prefix ${marker}`
     const child = spawn('script', ['-qfec', command, '/dev/null'], { cwd: dir, env: cleanEnv(), stdio: ['pipe', 'pipe', 'pipe'] })
+    const kill = (signal: string) => spawnSync('pkill', [`-${signal}`, '-f', `--key-prefix ${marker}`])
+    onTestFinished(() => void kill('KILL'))
     let out = ''
     child.stdout.on('data', (d: Buffer) => (out += d.toString()))
     await eventually(() => out.includes('listening'), 10_000, 'the listening line')
     child.kill('SIGTERM')
-    spawnSync('pkill', ['-TERM', '-f', `loghour-server.js --port ${port}`])
+    kill('TERM')
     await new Promise((r) => child.once('exit', r))
     expect(out).toMatch(/INFO.*loghour-server listening on/)
     expect(out).not.toMatch(/"level":30/)

@@ -3,6 +3,7 @@
 import calculateSlot from 'cluster-key-slot'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { once } from 'node:events'
 import { createConsumer, demoLines, OptionError } from '../src/index.js'
 import { deltaKey, hourKey, keyPrefixProblem } from '../src/stores/keys.js'
 import { skipRedis, startRedis, type RedisServer } from './helpers/redis.js'
@@ -141,10 +142,11 @@ describe.skipIf(skipRedis())('Redis store', () => {
     consumer.write(demoLines(1, 10_001, 10_000))
     await expect(consumer.flush()).rejects.toThrow(/Redis merge not confirmed \(changes kept locally\)/)
     await expect(consumer.stats()).rejects.toThrow(/not confirmed/)
-    await new Promise((r) => setTimeout(r, 500)) // more failed periodic flushes: still one event
+    // More flushes fail while it stays down (each waits for its timeout): still one event.
+    for (let i = 0; i < 3; i++) await expect(consumer.flush()).rejects.toThrow(/not confirmed/)
     consumer.write(demoLines(1, 20_001, 10_000))
     other.process.kill('SIGCONT')
-    await new Promise((r) => setTimeout(r, 600))
+    await once(consumer, 'storeUp')
     const stats = await consumer.stats()
     const memory = createConsumer()
     memory.write(demoLines(1, 1, 30_000))

@@ -1,6 +1,5 @@
 // loghour-server settings (flags > environment > .env > defaults, original names), their error
 // messages and --help; and the `loghour send` / `loghour stats` clients.
-import { spawn } from 'node:child_process'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -8,7 +7,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { envNames, resolveServerSettings, SettingError } from '../src/config.js'
 import { FLAG_SETTINGS as SETTINGS } from '../src/settings.js'
-import { bin, run } from './helpers/cli.js'
+import { run } from './helpers/cli.js'
 import { freePort, skipRedis, startRedis, type RedisServer } from './helpers/redis.js'
 import { cleanEnv, sendTcp, startServer } from './helpers/server.js'
 
@@ -112,25 +111,19 @@ describe('loghour-server command line', () => {
     }
   })
 
-  it('the port comes from the flag, else the environment, else .env', async () => {
+  it('the address comes from the flag, else the environment, else .env', async () => {
+    // Three loopback addresses tell the sources apart; every server picks its own port (0).
     const cwd = mkdtempSync(join(tmpdir(), 'loghour-env-'))
-    const [a, b, c] = [await freePort(), await freePort(), await freePort()]
-    writeFileSync(join(cwd, '.env'), `# settings\nSERVER_PORT=${a}\nREDIS_HOUR_STATS_INTERVAL=0\n`)
-    const viaEnv = spawn(process.execPath, [bin('loghour-server.js')], { cwd, env: cleanEnv({ SERVER_PORT: String(b) }), stdio: ['ignore', 'pipe', 'pipe'] })
-    const viaDotenv = spawn(process.execPath, [bin('loghour-server.js')], { cwd, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
-    const viaFlag = spawn(process.execPath, [bin('loghour-server.js'), '--port', String(c)], { cwd, env: cleanEnv({ SERVER_PORT: String(b) }), stdio: ['ignore', 'pipe', 'pipe'] })
-    const portOf = (child: typeof viaEnv) =>
-      new Promise<number>((resolve) => {
-        let out = ''
-        child.stdout.on('data', (d: Buffer) => {
-          out += d.toString()
-          const m = /"port":(\d+)/.exec(out)
-          if (m) resolve(Number(m[1]))
-        })
-      })
-    const ports = await Promise.all([portOf(viaEnv), portOf(viaDotenv), portOf(viaFlag)])
-    for (const child of [viaEnv, viaDotenv, viaFlag]) child.kill('SIGTERM')
-    expect(ports).toEqual([b, a, c])
+    writeFileSync(join(cwd, '.env'), '# settings\nSERVER_HOST=127.0.0.2\nREDIS_HOUR_STATS_INTERVAL=0\n')
+    const hostOf = async (args: string[], env: Record<string, string>) => {
+      const server = await startServer(args, env, { cwd })
+      const listening = server.logs.find((r) => r.msg.startsWith('loghour-server listening'))!
+      expect(await server.stop()).toBe(0)
+      return listening.address
+    }
+    expect(await hostOf([], { SERVER_HOST: '127.0.0.3' })).toBe('127.0.0.3')
+    expect(await hostOf([], {})).toBe('127.0.0.2')
+    expect(await hostOf(['--host', '127.0.0.4'], { SERVER_HOST: '127.0.0.3' })).toBe('127.0.0.4')
   })
 
   it('a second signal exits at once', async () => {
@@ -141,7 +134,7 @@ describe('loghour-server command line', () => {
     socket.write('{"partial":') // keeps the connection busy: a drain would wait
     const interval = setInterval(() => socket.write(' '), 50)
     server.child.kill('SIGINT')
-    await new Promise((r) => setTimeout(r, 300))
+    await server.waitForLog((r) => r.msg.startsWith('SIGINT: no new connections'), 0)
     const code = await server.stop('SIGINT')
     clearInterval(interval)
     socket.destroy()

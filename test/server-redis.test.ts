@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createConsumer, demoLines } from '../src/index.js'
 import { bin } from './helpers/cli.js'
 import { pfaddReference, pfcounts, skipRedis, startRedis, type RedisServer } from './helpers/redis.js'
-import { cleanEnv, eventually, sendTcp, sleep, startServer, type ServerProcess } from './helpers/server.js'
+import { cleanEnv, message, sendTcp, startServer, type ServerProcess } from './helpers/server.js'
 
 const reference = readFileSync(join(__dirname, 'fixtures/reference-12.log'))
 
@@ -18,7 +18,7 @@ const reference = readFileSync(join(__dirname, 'fixtures/reference-12.log'))
 async function withDurableRedis(prefix: string, body: (redis: RedisServer, server: ServerProcess) => Promise<void>): Promise<void> {
   const redis = await startRedis({ args: ['--appendonly', 'yes', '--appendfsync', 'always'] })
   try {
-    const server = await startServer(['--flush-interval', '100', '--redis-timeout', '300'], {
+    const server = await startServer(['--flush-interval', '100', '--redis-timeout', '300', '--log-level', 'debug'], {
       REDIS_ADDRESS: redis.url,
       REDIS_HOUR_KEY_PREFIX: prefix,
     })
@@ -76,25 +76,30 @@ describe.skipIf(skipRedis())('loghour-server with Redis', () => {
 describe.skipIf(skipRedis())('loghour-server while Redis fails', () => {
   it('Redis paused (SIGSTOP) and then killed and restarted (AOF) mid-stream: nothing lost', async () => {
     await withDurableRedis('fault_', async (redis, server) => {
+      // Each step waits for what the server reports, never for a fixed time.
+      const merged = async (data: Buffer) => {
+        const from = server.logs.length
+        await sendTcp(server.port, data)
+        await server.waitForLog(message('flushed'), from)
+      }
       const batches = Array.from({ length: 6 }, (_, i) => demoLines(1, 1 + i * 30_000, 30_000))
-      await sendTcp(server.port, batches[0]!)
-      await sleep(300)
+      await merged(batches[0]!)
+      const paused = server.logs.length
       redis.process.kill('SIGSTOP')
       await sendTcp(server.port, batches[1]!)
-      await sleep(1200) // several flushes time out meanwhile
+      await server.waitForLog(message('store unavailable'), paused) // a merge timed out
       await sendTcp(server.port, batches[2]!)
       redis.process.kill('SIGCONT')
-      await sleep(500)
+      await server.waitForLog(message('store reachable again'), 0)
       await sendTcp(server.port, batches[3]!)
       await redis.restart() // SIGKILL, then start again on the same port and directory
-      await sendTcp(server.port, batches[4]!)
-      await sleep(1500) // the server reconnects (with backoff) and merges what it kept
+      await merged(batches[4]!) // the server reconnected and merged what it kept
       await sendTcp(server.port, batches[5]!)
       expect(await server.stop()).toBe(0)
-      const messages = server.logs.map((r) => r.msg)
-      expect(messages.filter((m) => m.startsWith('store unavailable')).length).toBeGreaterThanOrEqual(1)
-      expect(messages.filter((m) => m.startsWith('store unavailable')).length).toBeLessThanOrEqual(2) // once per outage
-      expect(messages.some((m) => m.startsWith('store reachable again'))).toBe(true)
+      // One "unavailable" per outage, each followed by one "reachable again".
+      const outages = server.logs.flatMap((r) => (message('store unavailable')(r) ? ['down'] : message('store reachable again')(r) ? ['up'] : []))
+      expect(outages.length).toBeGreaterThanOrEqual(2)
+      expect(outages).toEqual(outages.map((_, i) => (i % 2 === 0 ? 'down' : 'up')))
       const all = Buffer.concat(batches)
       await pfaddReference(redis, all, 'ref_')
       expect(await pfcounts(redis, 'fault_')).toEqual(await pfcounts(redis, 'ref_'))
@@ -131,10 +136,10 @@ describe.skipIf(skipRedis())('loghour-server while Redis fails', () => {
     await withDurableRedis('back_', async (redis, server) => {
       const before = demoLines(1, 1, 20_000)
       const during = demoLines(1, 20_001, 20_000)
+      const from = server.logs.length
       await sendTcp(server.port, before)
-      await sleep(400) // merged, and kept by Redis's AOF
-      const back = redis.restart(2000) // down for 2 s: longer than any Redis timeout of the server
-      await sleep(200)
+      await server.waitForLog(message('flushed'), from) // merged, and kept by Redis's AOF
+      const back = redis.restart(2000) // killed at once, down for 2 s: longer than any Redis timeout of the server
       await sendTcp(server.port, during)
       const code = server.stop('SIGTERM')
       await back
@@ -149,7 +154,7 @@ describe.skipIf(skipRedis())('loghour-server while Redis fails', () => {
     const server = await startServer(['--redis-timeout', '500', '--close-timeout', '1'], { REDIS_ADDRESS: redis.url })
     await redis.stop()
     await sendTcp(server.port, reference)
-    await eventually(() => server.logs.length > 0)
+    await server.waitForLog(message('store unavailable'), 0) // a flush of these lines failed
     expect(await server.stop()).toBe(1)
     expect(server.logs.some((r) => r.msg.startsWith('stopped, but the final flush failed'))).toBe(true)
   })

@@ -41,7 +41,7 @@ function describeStore(settings: ServerSettings): string {
 
 type Counts = ReturnType<LogConsumer['lineCounts']> & { at: number }
 
-async function report(consumer: LogConsumer, log: Logger, last: { value: Counts }): Promise<void> {
+async function report(consumer: LogConsumer, server: LogServer, log: Logger, last: { value: Counts }): Promise<void> {
   const now = { ...consumer.lineCounts(), at: Date.now() }
   let hours: number[] | null = null
   try {
@@ -52,7 +52,7 @@ async function report(consumer: LogConsumer, log: Logger, last: { value: Counts 
   const r = buildReport(hours, hours ? peakOf(hours).peakHour : null, now, last.value)
   log.info({ hours }, r.peak)
   log.info(r.table)
-  log.info({ lines: now.lines, invalid: now.invalid }, r.throughput)
+  log.info({ lines: now.lines, invalid: now.invalid, connections: server.counters() }, r.throughput)
   last.value = now
 }
 
@@ -142,7 +142,7 @@ async function main(): Promise<number> {
   const statsTimer =
     settings.statsIntervalMs > 0
       ? setInterval(() => {
-          reporting ??= report(consumer, log, last).finally(() => (reporting = undefined))
+          reporting ??= report(consumer, server, log, last).finally(() => (reporting = undefined))
         }, settings.statsIntervalMs)
       : undefined
 
@@ -165,7 +165,7 @@ async function main(): Promise<number> {
           (error: Error) => error,
         )
         await reporting
-        await report(consumer, log, last)
+        await report(consumer, server, log, last)
         if (failure) throw failure
       }
       shutdown().then(

@@ -1,7 +1,9 @@
 // Runs the built loghour-server as a child process, as users do, and talks to it over TCP.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { EventEmitter } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
+import { onTestFinished } from 'vitest'
 import { bin } from './cli.js'
 
 export interface LogRecord {
@@ -22,7 +24,15 @@ export interface ServerProcess {
   rss(): number
   /** The `hours` of the last stats report logged. */
   lastHours(): number[] | undefined
+  /**
+   * Resolves with the first log record from index `from` on (default: the next one logged) that
+   * `match` accepts, as soon as it is logged; rejects if the server exits first.
+   */
+  waitForLog(match: (record: LogRecord) => boolean, from?: number): Promise<LogRecord>
 }
+
+/** True for a record whose message starts with `prefix`. */
+export const message = (prefix: string) => (record: LogRecord) => record.msg.startsWith(prefix)
 
 /** Environment without the server's own variables, so the tests control every setting. */
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -37,11 +47,17 @@ export interface StartServerOptions {
   cwd?: string
   /** Run under this open-file limit (`ulimit -n`). */
   openFiles?: number
+  /** Options for node itself, e.g. `['--require', fixture]`. */
+  nodeArgs?: string[]
 }
 
-/** Starts loghour-server on a free port (unless args say otherwise) and waits until it listens. */
+/**
+ * Starts loghour-server on a port it picks itself (`--port 0`, read back from its listening
+ * line, unless args say otherwise) and waits until it listens. When called in a test, the server
+ * is killed when the test ends, also when it fails.
+ */
 export function startServer(args: string[] = [], env: Record<string, string> = {}, options: StartServerOptions = {}): Promise<ServerProcess> {
-  const argv = [bin('loghour-server.js'), '--port', '0', ...args]
+  const argv = [...(options.nodeArgs ?? []), bin('loghour-server.js'), '--port', '0', ...args]
   const [command, commandArgs] =
     options.openFiles === undefined
       ? [process.execPath, argv]
@@ -52,9 +68,32 @@ export function startServer(args: string[] = [], env: Record<string, string> = {
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   const logs: LogRecord[] = []
+  const logged = new EventEmitter()
   let stderr = ''
   let buffered = ''
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
+  try {
+    onTestFinished(() => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+    })
+  } catch {
+    // Not inside a test (a hook): the caller stops it.
+  }
+  const waitForLog = (match: (record: LogRecord) => boolean, from = logs.length): Promise<LogRecord> =>
+    new Promise((resolve, reject) => {
+      const found = logs.slice(from).find(match)
+      if (found) return resolve(found)
+      const onRecord = (record: LogRecord) => {
+        if (!match(record)) return
+        logged.off('record', onRecord)
+        resolve(record)
+      }
+      logged.on('record', onRecord)
+      void exited.then((code) => {
+        logged.off('record', onRecord)
+        reject(new Error(`loghour-server exited (${code}) while a test waited for a log line`))
+      })
+    })
   return new Promise((resolve, reject) => {
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
     child.stdout!.on('data', (d: Buffer) => {
@@ -65,6 +104,7 @@ export function startServer(args: string[] = [], env: Record<string, string> = {
         if (!line.trim()) continue
         const record = JSON.parse(line) as LogRecord
         logs.push(record)
+        logged.emit('record', record)
         if (record.msg.startsWith('loghour-server listening')) {
           resolve({
             port: record.port as number,
@@ -77,6 +117,7 @@ export function startServer(args: string[] = [], env: Record<string, string> = {
             },
             rss: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1]) * 1024,
             lastHours: () => [...logs].reverse().find((r) => Array.isArray(r.hours))?.hours as number[] | undefined,
+            waitForLog,
           })
         }
       }
