@@ -8,11 +8,11 @@
 import { execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { createWriteStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { connect, createServer } from 'node:net'
 import { cpus, release, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createRequire } from 'node:module'
 
 const require = createRequire(import.meta.url)
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -75,12 +75,6 @@ async function repeat(label, fn, runs = RUNS) {
 
 // ---------------------------------------------------------------- data
 
-function writeFileOnce(path, bytes, produce) {
-  if (existsSync(path) && statSync(path).size === bytes) return path
-  writeFileSync(path, produce())
-  return path
-}
-
 function demoFile(lines) {
   const path = join(DATA, `pattern1-${lines}.log`)
   if (existsSync(path) && statSync(path).size > 0) return path
@@ -134,10 +128,20 @@ async function startJsonProcess(cmd, argv, env, ready) {
       found.__taken = true
       return Promise.resolve(found)
     }
-    return new Promise((resolve) => waiters.push({ test, resolve: (r) => ((r.__taken = true), resolve(r)) }))
+    return new Promise((resolve) => {
+      const take = (r) => {
+        r.__taken = true
+        resolve(r)
+      }
+      waiters.push({ test, resolve: take })
+    })
   }
   const first = await next(ready)
-  return { child, records, next, first, stop: async (signal = 'SIGTERM') => (child.kill(signal), once(child, 'exit')) }
+  const stop = async (signal = 'SIGTERM') => {
+    child.kill(signal)
+    return once(child, 'exit')
+  }
+  return { child, records, next, first, stop }
 }
 
 function loghourServer(extraEnv = {}) {
@@ -167,7 +171,12 @@ async function startRedis() {
       await sleep(50)
     }
   }
-  return { port, client, stop: async () => (client.disconnect(), child.kill('SIGTERM'), once(child, 'exit')) }
+  const stop = async () => {
+    client.disconnect()
+    child.kill('SIGTERM')
+    return once(child, 'exit')
+  }
+  return { port, client, stop }
 }
 
 /** Sends a file with socat in 64 KiB blocks; resolves with the sender's wall time (ms). */
@@ -210,11 +219,30 @@ function machine() {
 
 function core() {
   log('core (Rust, one thread, pattern-1 data in memory)')
-  execFileSync('cargo', ['build', '--release', '--locked', '--example', 'core_bench', '--example', 'tcp_discard', '--manifest-path', join(ROOT, 'crate/Cargo.toml')], {
-    stdio: ['ignore', 'ignore', 'inherit'],
+  execFileSync(
+    'cargo',
+    [
+      'build',
+      '--release',
+      '--locked',
+      '--example',
+      'core_bench',
+      '--example',
+      'tcp_discard',
+      '--manifest-path',
+      join(ROOT, 'crate/Cargo.toml'),
+    ],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  )
+  const out = execFileSync(join(ROOT, 'crate/target/release/examples/core_bench'), [String(LINES / 2), String(Math.max(15, RUNS))], {
+    encoding: 'utf8',
   })
-  const out = execFileSync(join(ROOT, 'crate/target/release/examples/core_bench'), [String(LINES / 2), String(Math.max(15, RUNS))], { encoding: 'utf8' })
-  return out.trim().split('\n').map((l) => JSON.parse(l))
+  return out
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
 }
 
 async function nodeBoundary(data) {
@@ -378,7 +406,12 @@ async function shutdownRounds(file, redisPort) {
 
 async function baseline(script, file, redisPort, label) {
   log(`baseline: ${label}`)
-  const proc = await startJsonProcess(process.execPath, [join(ROOT, 'bench/baselines', script)], { REDIS_PORT: String(redisPort) }, (r) => r.port)
+  const proc = await startJsonProcess(
+    process.execPath,
+    [join(ROOT, 'bench/baselines', script)],
+    { REDIS_PORT: String(redisPort) },
+    (r) => r.port,
+  )
   const runs = await repeat(label, async () => {
     const done = proc.next((r) => r.ms !== undefined)
     await socatSend(file, proc.first.port)
@@ -408,7 +441,15 @@ async function memory() {
     peak = Math.max(peak, rssOf(pid))
     await server.stop()
     const final = server.records.find((r) => r.msg?.startsWith('Current hour'))
-    rows.push({ users, lines, bytes: statSync(file).size, idleRss: idle, peakRss: peak, growth: peak - idle, peakUsers: Math.max(...(final?.hours ?? [0])) })
+    rows.push({
+      users,
+      lines,
+      bytes: statSync(file).size,
+      idleRss: idle,
+      peakRss: peak,
+      growth: peak - idle,
+      peakUsers: Math.max(...(final?.hours ?? [0])),
+    })
   }
   const server = await loghourServer()
   await sleep(500)
@@ -422,7 +463,7 @@ async function memory() {
   }
   await sleep(500)
   const after = rssOf(server.child.pid)
-  sockets.forEach((s) => s.destroy())
+  for (const s of sockets) s.destroy()
   await server.stop()
   return { rows, connections: { count: 1000, before, after, perConnection: (after - before) / 1000 } }
 }
@@ -435,7 +476,12 @@ function mbps(bytes, ms) {
 
 function row(label, bytes, lines, msList, note = '') {
   const s = summary(msList)
-  return { label, mbps: { min: mbps(bytes, s.max), median: mbps(bytes, s.median), max: mbps(bytes, s.min) }, lps: (lines / s.median) * 1000, note }
+  return {
+    label,
+    mbps: { min: mbps(bytes, s.max), median: mbps(bytes, s.median), max: mbps(bytes, s.min) },
+    lps: (lines / s.median) * 1000,
+    note,
+  }
 }
 
 function fmt(n, digits = 0) {
@@ -473,13 +519,22 @@ async function main() {
   const coreScan = coreRows.find((r) => r.name.startsWith('core scan (split'))
   const memchrRow = coreRows.find((r) => r.name.startsWith('memchr'))
   const rows = {
-    core: { label: 'core: split + validate + filter + sketch (Rust, 1 thread, 64 KiB chunks)', mbps: coreScan.mbps, lps: coreScan.lps.median },
+    core: {
+      label: 'core: split + validate + filter + sketch (Rust, 1 thread, 64 KiB chunks)',
+      mbps: coreScan.mbps,
+      lps: coreScan.lps.median,
+    },
     memchr: { label: 'limit: memchr line count of the same data (Rust)', mbps: memchrRow.mbps, lps: memchrRow.lps.median },
     boundary: row('core through Node: LogConsumer.write of 64 KiB Buffers', bytes, LINES, boundary),
     e2e: row('end to end: socat (64 KiB blocks) → loghour-server, memory store', bytes, LINES, tcp.memory),
     e2eSend: row('end to end: loghour send → loghour-server, memory store', bytes, LINES, tcp.send),
     e2eRedis: row('end to end: socat → loghour-server, Redis store', bytes, LINES, tcp.redis),
-    lifeMemory: row(`with shutdown: socat → fresh loghour-server, SIGTERM when sent, until exit (${fmt(LIFECYCLE_LINES / 1e6)}M lines), memory store`, lifecycleBytes, LIFECYCLE_LINES, lifecycle.memory),
+    lifeMemory: row(
+      `with shutdown: socat → fresh loghour-server, SIGTERM when sent, until exit (${fmt(LIFECYCLE_LINES / 1e6)}M lines), memory store`,
+      lifecycleBytes,
+      LIFECYCLE_LINES,
+      lifecycle.memory,
+    ),
     lifeRedis: row('the same, Redis store', lifecycleBytes, LIFECYCLE_LINES, lifecycle.redis),
     raw: row('limit: raw loopback TCP, socat (64 KiB blocks) → Rust discard server', bytes, LINES, tcp.raw),
     discard: row("limit: raw loopback TCP into a Node discard server ('data' events)", bytes, LINES, discard),
@@ -500,7 +555,19 @@ async function main() {
     perConnection: mem.connections.perConnection,
     mergesPerFlush: redis.perFlush.merges,
   }
-  const results = { machine: m, lines: LINES, awaitLines: AWAIT_LINES, bytes, runs: RUNS, rows, coreRows, redis, memory: mem, lifecycle, ratios }
+  const results = {
+    machine: m,
+    lines: LINES,
+    awaitLines: AWAIT_LINES,
+    bytes,
+    runs: RUNS,
+    rows,
+    coreRows,
+    redis,
+    memory: mem,
+    lifecycle,
+    ratios,
+  }
   if (QUICK) {
     console.log(JSON.stringify(results, null, 2))
     return

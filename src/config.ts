@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Option } from 'commander'
 import { parse as parseDotenv } from 'dotenv'
-import { FLAG_SETTINGS, SETTINGS, type FlagKey, type FlagSetting, type SettingValue } from './settings.js'
+import { FLAG_SETTINGS, type FlagKey, type FlagSetting, type OptionGroup, optionSettings, SETTINGS, type SettingValue } from './settings.js'
 import { redactAddress } from './stores/redact.js'
 
 export type { LogFormat, LogLevel } from './settings.js'
@@ -64,6 +64,28 @@ export function settingsTable(): string {
   return ['| flag | environment | default | meaning |', '| --- | --- | --- | --- |', ...rows].join('\n')
 }
 
+/** A library option's default as TypeScript would write it. */
+function literal(value: unknown): string {
+  if (value === undefined) return 'none'
+  if (typeof value === 'string') return `'${value}'`
+  if (typeof value === 'object' && value !== null) {
+    return `{ ${Object.entries(value)
+      .map(([k, v]) => `${k}: ${literal(v)}`)
+      .join(', ')} }`
+  }
+  return String(value)
+}
+
+/** The library options of `group` as a README table (Markdown), generated like {@link settingsTable}. */
+export function optionsTable(group: OptionGroup): string {
+  const cell = (text: string) => text.replace(/\|/g, '\\|')
+  const rows = optionSettings(group).map((s) => {
+    const accepts = s.kind.option?.accepts ?? ''
+    return `| \`${s.key}\` | \`${literal(s.default)}\` | ${cell(accepts)} | ${cell(s.optionHelp ?? s.help ?? '')} |`
+  })
+  return ['| option | default | accepts | meaning |', '| --- | --- | --- | --- |', ...rows].join('\n')
+}
+
 /** Reads `.env` in `dir`; a missing file is no settings. */
 export function readDotenv(dir: string): Record<string, string> {
   try {
@@ -91,7 +113,9 @@ export function resolveSettings<K extends FlagKey>(
     const spec = SETTINGS[key] as FlagSetting
     const show = (raw: string) => JSON.stringify(spec.redact ? redactAddress(raw) : raw)
     const fromEnvironment = (vars: Record<string, string | undefined>, where: string): [string, string] | undefined => {
-      const set = [spec.env, ...(spec.aliases ?? [])].filter((name) => vars[name] !== undefined).map((name) => [name, vars[name]!] as [string, string])
+      const set = [spec.env, ...(spec.aliases ?? [])]
+        .filter((name) => vars[name] !== undefined)
+        .map((name) => [name, vars[name]!] as [string, string])
       const other = set.find(([, v]) => v !== set[0]![1])
       if (other) {
         throw new SettingError(`${set[0]![0]} ${show(set[0]![1])} and ${other[0]} ${show(other[1])} (${where}) disagree: set one of them`)

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream'
-import { HOURS, NativeSketchSet, OPEN_NATIVE_STREAM, type LineSink, type NativeLineStream } from './native.js'
-import { resolveConsumerOptions, type ConsumerOptions, type ListenOptions, type ResolvedConsumerOptions } from './options.js'
+import { HOURS, type LineSink, type NativeLineStream, NativeSketchSet, OPEN_NATIVE_STREAM } from './native.js'
+import { type ConsumerOptions, type ListenOptions, type ResolvedConsumerOptions, resolveConsumerOptions } from './options.js'
 import { LogServer } from './server.js'
 import { buildStats, lineCountsOf, type Stats } from './stats.js'
 import { MemoryStore } from './stores/memory.js'
@@ -37,7 +37,8 @@ class LineWritable extends Writable {
     try {
       for (const { chunk } of chunks) this.#native.write(chunk)
     } catch (error) {
-      return callback(error as Error)
+      callback(error as Error)
+      return
     }
     callback()
   }
@@ -46,7 +47,8 @@ class LineWritable extends Writable {
     try {
       this.#native.end()
     } catch (error) {
-      return callback(error as Error)
+      callback(error as Error)
+      return
     }
     callback()
   }
@@ -58,7 +60,6 @@ class LineWritable extends Writable {
  */
 export class LogInput extends LineWritable {
   /** @internal use {@link LogConsumer.openStream}. */
-  // biome-ignore lint/complexity/noUselessConstructor: it marks the constructor internal
   constructor(native: NativeLineStream) {
     super(native)
   }
@@ -93,6 +94,7 @@ export interface LogConsumerEvents {
  * await consumer.close()
  * ```
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface below only types its events
 export class LogConsumer extends LineWritable implements LineSink {
   /** The options in effect, defaults applied. */
   readonly options: Readonly<ResolvedConsumerOptions>
@@ -228,8 +230,10 @@ export class LogConsumer extends LineWritable implements LineSink {
 // Typed events, the ioredis way: declaration merging over the Writable's untyped ones.
 export interface LogConsumer {
   on<E extends keyof LogConsumerEvents>(event: E, listener: (...args: LogConsumerEvents[E]) => void): this
+  // biome-ignore lint/suspicious/noExplicitAny: the Writable's own events, as Node types them
   on(event: string | symbol, listener: (...args: any[]) => void): this
   once<E extends keyof LogConsumerEvents>(event: E, listener: (...args: LogConsumerEvents[E]) => void): this
+  // biome-ignore lint/suspicious/noExplicitAny: the Writable's own events, as Node types them
   once(event: string | symbol, listener: (...args: any[]) => void): this
 }
 

@@ -27,7 +27,9 @@ export function demoLines(pattern: DemoPattern, start: number, count: number): B
     throw new RangeError(`loghour: count must be an integer from 0 to ${MAX_DEMO_LINES} (call again for more lines), got ${count}`)
   }
   if (start + count - 1 > MAX_LINE_NUMBER) {
-    throw new RangeError(`loghour: the last line number must be at most ${MAX_LINE_NUMBER} (timestamps stay within year 9999), got ${start + count - 1}`)
+    throw new RangeError(
+      `loghour: the last line number must be at most ${MAX_LINE_NUMBER} (timestamps stay within year 9999), got ${start + count - 1}`,
+    )
   }
   return generateDemo(pattern, start, count)
 }

@@ -17,24 +17,24 @@
  * ```
  * @packageDocumentation
  */
-export { createConsumer, listen, LogConsumer, LogInput, type LogConsumerEvents } from './consumer.js'
-export { LogServer, type ConnectionInfo, type ConnectionSummary, type LogServerEvents, type ServerCounters } from './server.js'
-export { SnapshotError } from './stores/snapshot.js'
-export type { FlushInfo, StoreReset } from './stores/store.js'
-export { createScanner, elementHash, LogScanner, type ScannerOptions, type ScanResult } from './scanner.js'
+export { createConsumer, LogConsumer, type LogConsumerEvents, LogInput, listen } from './consumer.js'
+export { type DemoPattern, demoLines, MAX_DEMO_LINES } from './demo.js'
+export { DENSE_SIZE, HOURS } from './native.js'
 export {
+  type ConsumerOptions,
   DEFAULT_CONSUMER_OPTIONS,
   DEFAULT_LISTEN_OPTIONS,
-  OptionError,
-  type ConsumerOptions,
   type FieldNames,
   type ListenOptions,
+  OptionError,
   type ResolvedConsumerOptions,
   type ResolvedListenOptions,
   type StoreOption,
 } from './options.js'
-export { INVALID_REASONS, peakOf, type InvalidReason, type LineCounts, type Stats } from './stats.js'
 export { renderStats } from './render.js'
-export { demoLines, MAX_DEMO_LINES, type DemoPattern } from './demo.js'
-export { DENSE_SIZE, HOURS } from './native.js'
+export { createScanner, elementHash, LogScanner, type ScannerOptions, type ScanResult } from './scanner.js'
+export { type ConnectionInfo, type ConnectionSummary, LogServer, type LogServerEvents, type ServerCounters } from './server.js'
+export { INVALID_REASONS, type InvalidReason, type LineCounts, peakOf, type Stats } from './stats.js'
 export { readHourCounts } from './stores/redis.js'
+export { SnapshotError } from './stores/snapshot.js'
+export type { FlushInfo, StoreReset } from './stores/store.js'

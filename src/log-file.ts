@@ -2,7 +2,7 @@
 // `.env` (LOG_FILENAME=logs/consumer_{time:YYYY-MM-DD}.log, LOG_FILE_ROTATION=500 MB) logs to
 // the same place: the path with `{time:FORMAT}` filled in when the file is opened, rotation by
 // size or time, the rotated file renamed `<name>.<YYYY-MM-DD_HH-mm-ss_SSSSSS><ext>`.
-import { closeSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync, existsSync } from 'node:fs'
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, renameSync, statSync, unlinkSync } from 'node:fs'
 import { basename, dirname, extname, join } from 'node:path'
 import { pino } from 'pino'
 
@@ -40,10 +40,12 @@ export function parseRotation(raw: string): Rotation | undefined {
       const multiple = size[3] ? 1024 ** ' kmgt'.indexOf(size[2]!.toLowerCase()) : SIZE_UNITS[size[2]!.toLowerCase()]!
       rotation.bytes = Math.ceil((Number(size[1]) * multiple) / (size[4] === 'b' ? 8 : 1))
     } else if (interval) rotation.everyMs = Number(interval[1]) * INTERVAL_MS[interval[2]![0]!.toLowerCase()]!
-    else if (word === 'hourly' || word === 'daily' || word === 'weekly') rotation.at = ({ hourly: 'hour', daily: 'day', weekly: 'week' } as const)[word]
+    else if (word === 'hourly' || word === 'daily' || word === 'weekly')
+      rotation.at = ({ hourly: 'hour', daily: 'day', weekly: 'week' } as const)[word]
     else if (clock) rotation.dailyAt = Number(clock[1]) * 60 + Number(clock[2])
     else return undefined
-    if ((rotation.bytes !== undefined && !(rotation.bytes > 0)) || (rotation.everyMs !== undefined && !(rotation.everyMs > 0))) return undefined
+    if ((rotation.bytes !== undefined && !(rotation.bytes > 0)) || (rotation.everyMs !== undefined && !(rotation.everyMs > 0)))
+      return undefined
   }
   return rotation
 }
@@ -60,13 +62,34 @@ export function formatTime(format: string, date: Date): string {
   const utc = format.endsWith('!UTC')
   const f = utc ? format.slice(0, -4) : format
   const get = (local: () => number, inUtc: () => number) => (utc ? inUtc() : local())
-  const year = get(() => date.getFullYear(), () => date.getUTCFullYear())
-  const month = get(() => date.getMonth(), () => date.getUTCMonth())
-  const day = get(() => date.getDate(), () => date.getUTCDate())
-  const weekday = get(() => date.getDay(), () => date.getUTCDay())
-  const hour = get(() => date.getHours(), () => date.getUTCHours())
-  const minute = get(() => date.getMinutes(), () => date.getUTCMinutes())
-  const second = get(() => date.getSeconds(), () => date.getUTCSeconds())
+  const year = get(
+    () => date.getFullYear(),
+    () => date.getUTCFullYear(),
+  )
+  const month = get(
+    () => date.getMonth(),
+    () => date.getUTCMonth(),
+  )
+  const day = get(
+    () => date.getDate(),
+    () => date.getUTCDate(),
+  )
+  const weekday = get(
+    () => date.getDay(),
+    () => date.getUTCDay(),
+  )
+  const hour = get(
+    () => date.getHours(),
+    () => date.getUTCHours(),
+  )
+  const minute = get(
+    () => date.getMinutes(),
+    () => date.getUTCMinutes(),
+  )
+  const second = get(
+    () => date.getSeconds(),
+    () => date.getUTCSeconds(),
+  )
   const offset = utc ? 0 : -date.getTimezoneOffset()
   const dayOfYear = Math.floor((Date.UTC(year, month, day) - Date.UTC(year, 0, 1)) / 86400e3) + 1
   const zone = (sep: string) => `${offset < 0 ? '-' : '+'}${pad(Math.floor(Math.abs(offset) / 60))}${sep}${pad(Math.abs(offset) % 60)}`
@@ -74,35 +97,64 @@ export function formatTime(format: string, date: Date): string {
     if (literal !== undefined) return literal
     if (token[0] === 'S') return pad(date.getMilliseconds() * 1000, 6).slice(0, token.length)
     switch (token) {
-      case 'YYYY': return pad(year, 4)
-      case 'YY': return pad(year % 100)
-      case 'Q': return String(Math.floor(month / 3) + 1)
-      case 'MMMM': return MONTHS[month]!
-      case 'MMM': return MONTHS[month]!.slice(0, 3)
-      case 'MM': return pad(month + 1)
-      case 'M': return String(month + 1)
-      case 'DDDD': return pad(dayOfYear, 3)
-      case 'DDD': return String(dayOfYear)
-      case 'DD': return pad(day)
-      case 'D': return String(day)
-      case 'dddd': return DAYS[weekday]!
-      case 'ddd': return DAYS[weekday]!.slice(0, 3)
-      case 'd': return String(weekday)
-      case 'E': return String(weekday === 0 ? 7 : weekday)
-      case 'A': return hour < 12 ? 'AM' : 'PM'
-      case 'HH': return pad(hour)
-      case 'H': return String(hour)
-      case 'hh': return pad(hour % 12 || 12)
-      case 'h': return String(hour % 12 || 12)
-      case 'mm': return pad(minute)
-      case 'm': return String(minute)
-      case 'ss': return pad(second)
-      case 's': return String(second)
-      case 'ZZ': return zone('')
-      case 'Z': return zone(':')
-      case 'zz': return utc ? 'UTC' : ''
-      case 'X': return String(Math.floor(date.getTime() / 1000))
-      default: return String(date.getTime() * 1000) // x: microseconds
+      case 'YYYY':
+        return pad(year, 4)
+      case 'YY':
+        return pad(year % 100)
+      case 'Q':
+        return String(Math.floor(month / 3) + 1)
+      case 'MMMM':
+        return MONTHS[month]!
+      case 'MMM':
+        return MONTHS[month]!.slice(0, 3)
+      case 'MM':
+        return pad(month + 1)
+      case 'M':
+        return String(month + 1)
+      case 'DDDD':
+        return pad(dayOfYear, 3)
+      case 'DDD':
+        return String(dayOfYear)
+      case 'DD':
+        return pad(day)
+      case 'D':
+        return String(day)
+      case 'dddd':
+        return DAYS[weekday]!
+      case 'ddd':
+        return DAYS[weekday]!.slice(0, 3)
+      case 'd':
+        return String(weekday)
+      case 'E':
+        return String(weekday === 0 ? 7 : weekday)
+      case 'A':
+        return hour < 12 ? 'AM' : 'PM'
+      case 'HH':
+        return pad(hour)
+      case 'H':
+        return String(hour)
+      case 'hh':
+        return pad(hour % 12 || 12)
+      case 'h':
+        return String(hour % 12 || 12)
+      case 'mm':
+        return pad(minute)
+      case 'm':
+        return String(minute)
+      case 'ss':
+        return pad(second)
+      case 's':
+        return String(second)
+      case 'ZZ':
+        return zone('')
+      case 'Z':
+        return zone(':')
+      case 'zz':
+        return utc ? 'UTC' : ''
+      case 'X':
+        return String(Math.floor(date.getTime() / 1000))
+      default:
+        return String(date.getTime() * 1000) // x: microseconds
     }
   })
 }
@@ -141,8 +193,11 @@ export function templateProblem(template: string): string | null {
 
 /** A regular expression matching every name `template` fills in to (placeholders match anything). */
 function templatePattern(template: string): string {
-  const escape = (s: string) => s.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&')
-  return template.split(/(\{\{|\}\}|\{[^{}]*\})/).map((part, i) => (i % 2 === 0 ? escape(part) : part === '{{' ? '\\{' : part === '}}' ? '\\}' : '.+')).join('')
+  const escapeRegExp = (s: string) => s.replace(/[.*+?^$()|[\]\\{}]/g, '\\$&')
+  return template
+    .split(/(\{\{|\}\}|\{[^{}]*\})/)
+    .map((part, i) => (i % 2 === 0 ? escapeRegExp(part) : part === '{{' ? '\\{' : part === '}}' ? '\\}' : '.+'))
+    .join('')
 }
 
 /** Where loguru moves a rotated file: `<root>.<creation time><ext>`, numbered if taken. */
@@ -165,7 +220,7 @@ function nextBoundary(rotation: Rotation, from: Date): number {
     if (rotation.at === 'hour') next.setHours(next.getHours() + 1)
     else {
       next.setHours(0)
-      next.setDate(next.getDate() + (rotation.at === 'day' ? 1 : ((8 - next.getDay()) % 7 || 7)))
+      next.setDate(next.getDate() + (rotation.at === 'day' ? 1 : (8 - next.getDay()) % 7 || 7))
     }
     times.push(next.getTime())
   }

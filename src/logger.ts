@@ -1,4 +1,4 @@
-import { pino, type DestinationStream, type Logger } from 'pino'
+import { type DestinationStream, type Logger, pino } from 'pino'
 import type { LogFormat, LogLevel } from './config.js'
 import { LogFile, type Rotation } from './log-file.js'
 
@@ -40,12 +40,15 @@ function stdout(): Flushable {
  */
 export function createLogger(options: LoggerOptions): Logger {
   const config = { level: options.level, base: { name: 'loghour-server' }, timestamp: pino.stdTimeFunctions.isoTime }
-  const target: Flushable = options.file === undefined ? stdout() : new LogFile({
-    template: options.file,
-    rotation: options.rotation ?? {},
-    retention: options.retention ?? 0,
-    onError: (error) => process.stderr.write(`loghour-server: cannot write the log file ${options.file}: ${error.message}\n`),
-  })
+  const target: Flushable =
+    options.file === undefined
+      ? stdout()
+      : new LogFile({
+          template: options.file,
+          rotation: options.rotation ?? {},
+          retention: options.retention ?? 0,
+          onError: (error) => process.stderr.write(`loghour-server: cannot write the log file ${options.file}: ${error.message}\n`),
+        })
   const human = options.format === 'pretty' || (options.format === 'auto' && options.file === undefined && process.stdout.isTTY === true)
   return pino(config, human ? pretty(target, options.file === undefined && process.stdout.isTTY === true) : target)
 }

@@ -2,18 +2,18 @@
 // never touches the raw native classes except through this module.
 import type { NativeLineStream } from '../binding.js'
 
+export type { NativeFieldNames, NativeLineCounts, NativeScanResult } from '../binding.js'
 export {
-  NativeSketchSet,
-  NativeLineStream,
-  NativeScanner,
+  DENSE_SIZE,
   elementHash,
   generateDemo,
-  invalidReasons,
-  DENSE_SIZE,
   HOURS,
+  invalidReasons,
   MAX_DEMO_LINES,
+  NativeLineStream,
+  NativeScanner,
+  NativeSketchSet,
 } from '../binding.js'
-export type { NativeLineCounts, NativeFieldNames, NativeScanResult } from '../binding.js'
 
 /** Where a consumer hands out raw native line streams (kept off its public surface). */
 export const OPEN_NATIVE_STREAM: unique symbol = Symbol('loghour.openNativeStream')

@@ -1,7 +1,17 @@
 // The library's options: their public types (documented for editors) and their validation, which
 // is derived from the setting declarations in ./settings.ts like everything else.
 import { z } from 'zod/mini'
-import { isRedisClient, optionDefaults, optionSettings, type FieldNameSet, type GroupKey, type OptionGroup, type Setting, type SettingValue, type StoreOption } from './settings.js'
+import {
+  type FieldNameSet,
+  type GroupKey,
+  isRedisClient,
+  type OptionGroup,
+  optionDefaults,
+  optionSettings,
+  type Setting,
+  type SettingValue,
+  type StoreOption,
+} from './settings.js'
 import { redactAddress } from './stores/redact.js'
 
 export type { StoreOption } from './settings.js'
@@ -100,8 +110,8 @@ export interface ListenOptions {
    * Budget for the unfinished lines held by all connections together. When a read takes them
    * above it, the connections holding the largest unfinished lines are closed (their partial
    * lines dropped and counted) until the total is within it again: whatever the distribution,
-   * partial lines never hold more than the budget plus one read, and clients with ordinary
-   * short lines are the last to go. 0 = no budget (the bound is then `maxConnections` × the
+   * once a read is counted partial lines never hold more than the budget, and clients with
+   * ordinary short lines are the last to go. 0 = no budget (the bound is then `maxConnections` × the
    * line limit).
    * @default 67108864 (64 MiB)
    */
@@ -223,7 +233,10 @@ function resolveGroup(group: OptionGroup, input: unknown): Record<string, unknow
       const unknown = issue.keys[0]!
       const hint = closest(unknown, known)
       const name = setting ? `${key}.${unknown}` : unknown
-      throw new OptionError(name, `loghour: unknown option "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}; known options: ${known.join(', ')}`)
+      throw new OptionError(
+        name,
+        `loghour: unknown option "${name}"${hint ? ` (did you mean "${hint}"?)` : ''}; known options: ${known.join(', ')}`,
+      )
     }
     const name = issue.path.map(String).join('.')
     const accepts = (member === undefined ? setting?.kind.option.accepts : setting?.kind.option.members?.[member]) ?? issue.message
@@ -254,12 +267,18 @@ export function resolveConsumerOptions(input: unknown = {}): ResolvedConsumerOpt
   const fields: FieldNameSet = options.fields
   for (const [name, value] of Object.entries(fields)) {
     if (!value.isWellFormed()) {
-      throw new OptionError(`fields.${name}`, `loghour: invalid option "fields.${name}": expected well-formed Unicode (it has a lone surrogate), got ${show(value)}`)
+      throw new OptionError(
+        `fields.${name}`,
+        `loghour: invalid option "fields.${name}": expected well-formed Unicode (it has a lone surrogate), got ${show(value)}`,
+      )
     }
   }
   const repeated = Object.values(fields).find((v, i, all) => all.indexOf(v) !== i)
   if (repeated !== undefined) {
-    throw new OptionError('fields', `loghour: invalid option "fields": time, ip and status must be three different field names, got ${show(repeated)} twice`)
+    throw new OptionError(
+      'fields',
+      `loghour: invalid option "fields": time, ip and status must be three different field names, got ${show(repeated)} twice`,
+    )
   }
   if (options.snapshot !== undefined && options.store !== 'memory') {
     throw new OptionError('snapshot', 'loghour: option "snapshot" applies to the memory store only (Redis keeps the counts itself)')

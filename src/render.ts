@@ -24,8 +24,8 @@ export function renderHours(hours: readonly number[], peakHour: number | null): 
     peakHour === null
       ? 'No server errors (5xx on Monday–Friday) found'
       : wrap(`Peak hour: ${hh}:00–${hh}:59, ${hours[peakHour]} distinct users (day, IP) hit server errors`.split(' '), 80)
-  const rows = hours.map(
-    (users, hour) => `${String(hour).padStart(2, '0')}:00  ${String(users).padStart(width)}  ${bar(users, max)}`.trimEnd(),
+  const rows = hours.map((users, hour) =>
+    `${String(hour).padStart(2, '0')}:00  ${String(users).padStart(width)}  ${bar(users, max)}`.trimEnd(),
   )
   return [head, '', `hour   ${'users'.padStart(width)}`, ...rows].join('\n')
 }

@@ -1,5 +1,5 @@
-import type { InvalidReason, LineCounts } from './stats.js'
 import { peakLine } from './render.js'
+import type { InvalidReason, LineCounts } from './stats.js'
 
 /** One stats report of the server log: the original service's lines plus throughput. */
 export interface Report {

@@ -1,5 +1,5 @@
 import { NativeScanner, elementHash as nativeElementHash } from './native.js'
-import { OptionError, resolveConsumerOptions, type FieldNames } from './options.js'
+import { type FieldNames, OptionError, resolveConsumerOptions } from './options.js'
 import { lineCountsOf, type Stats } from './stats.js'
 
 /** Options of {@link createScanner}. */

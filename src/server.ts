@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events'
 import { readdirSync, readFileSync } from 'node:fs'
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net'
-import { OPEN_NATIVE_STREAM, type LineSink, type NativeLineStream } from './native.js'
-import { resolveListenOptions, type ListenOptions, type ResolvedListenOptions } from './options.js'
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net'
+import { type LineSink, type NativeLineStream, OPEN_NATIVE_STREAM } from './native.js'
+import { type ListenOptions, type ResolvedListenOptions, resolveListenOptions } from './options.js'
 
 /** Connection counters of a server. */
 export interface ServerCounters {
@@ -122,6 +122,7 @@ export interface LogServerEvents {
  * connection feeding one consumer. Content never kills a connection; one client's reset or
  * stall never affects another.
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface below only types its events
 export class LogServer extends EventEmitter {
   /** The options in effect, defaults applied. */
   readonly options: Readonly<ResolvedListenOptions>

@@ -43,6 +43,8 @@ export interface SettingDeclaration<T> {
   readonly redact?: boolean
   /** The library options this is one of, under the setting's own name. */
   readonly group?: OptionGroup
+  /** One line for the README's library options table, where `help` speaks of the server only. */
+  readonly optionHelp?: string
 }
 
 /** A declared setting with its name and the derived text of its default and accepted values. */
@@ -141,7 +143,10 @@ export const isRedisClient = (v: unknown): v is Redis | Cluster =>
   typeof v === 'object' && v !== null && typeof (v as Redis).pfcount === 'function' && typeof (v as Redis).defineCommand === 'function'
 
 // ioredis parses URLs with the URL parser: refuse here what it would throw on later.
-const redisUrl = z.string().check(z.regex(/^rediss?:\/\/./i), z.refine((url) => URL.canParse(url)))
+const redisUrl = z.string().check(
+  z.regex(/^rediss?:\/\/./i),
+  z.refine((url) => URL.canParse(url)),
+)
 
 /** Where counts live: in this process, or in Redis (a URL, or a connected ioredis client). */
 export type StoreOption = 'memory' | { redis: string | Redis | Cluster }
@@ -192,92 +197,232 @@ const declare = <D extends SettingDeclaration<any>>(declaration: D): D => declar
  * name: the library option's, and the server's internal one.
  */
 const DECLARATIONS = {
-  host: declare({ group: 'listen', kind: text(255, null, 'a host name or IP address'), default: '127.0.0.1', flag: '--host', arg: '<address>', env: 'SERVER_HOST', help: 'address to listen on' }),
-  port: declare({ group: 'listen', kind: integer(0, 65535), default: 2525, flag: '--port', arg: '<port>', env: 'SERVER_PORT', help: 'TCP port to listen on (0 = any free port)' }),
+  host: declare({
+    group: 'listen',
+    kind: text(255, null, 'a host name or IP address'),
+    default: '127.0.0.1',
+    flag: '--host',
+    arg: '<address>',
+    env: 'SERVER_HOST',
+    help: 'address to listen on',
+  }),
+  port: declare({
+    group: 'listen',
+    kind: integer(0, 65535),
+    default: 2525,
+    flag: '--port',
+    arg: '<port>',
+    env: 'SERVER_PORT',
+    help: 'TCP port to listen on (0 = any free port)',
+  }),
   maxLineBytes: declare({
-    group: 'consumer', kind: integer(64, 1 << 30), default: 65536, flag: '--max-line-bytes', arg: '<bytes>', env: 'SERVER_BUFFER_LIMIT_SIZE',
+    optionHelp: 'longer lines are skipped unbuffered and counted as `tooLong`',
+    group: 'consumer',
+    kind: integer(64, 1 << 30),
+    default: 65536,
+    flag: '--max-line-bytes',
+    arg: '<bytes>',
+    env: 'SERVER_BUFFER_LIMIT_SIZE',
     help: 'longest line; longer ones are skipped unbuffered and counted invalid (tooLong)',
   }),
   redis: declare({
-    kind: textOnly('redis://host:port[/db], rediss://…, or host[:port]', redisAddress), default: undefined, shown: 'none: in-memory store',
-    flag: '--redis', arg: '<url>', env: 'REDIS_ADDRESS', redact: true,
+    kind: textOnly('redis://host:port[/db], rediss://…, or host[:port]', redisAddress),
+    default: undefined,
+    shown: 'none: in-memory store',
+    flag: '--redis',
+    arg: '<url>',
+    env: 'REDIS_ADDRESS',
+    redact: true,
     help: 'Redis for the hourly counts: redis://[user:password@]host:port[/db], rediss://… (TLS), or host[:port]; empty = none',
   }),
   keyPrefix: declare({
-    group: 'consumer', kind: text(512, keyPrefixProblem, 'a non-empty string of at most 512 characters (braces only as one cluster hash tag, like {loghour}error_hour_)'),
+    optionHelp: 'hour `H` is the key `<keyPrefix><H>`',
+    group: 'consumer',
+    kind: text(
+      512,
+      keyPrefixProblem,
+      'a non-empty string of at most 512 characters (braces only as one cluster hash tag, like {loghour}error_hour_)',
+    ),
     // The original's README and .env say REDIS_HOUR_KEY_PREFIX; its config.py reads REDIS_KEY_PREFIX.
-    default: 'error_hour_', flag: '--key-prefix', arg: '<prefix>', env: 'REDIS_HOUR_KEY_PREFIX', aliases: ['REDIS_KEY_PREFIX'],
+    default: 'error_hour_',
+    flag: '--key-prefix',
+    arg: '<prefix>',
+    env: 'REDIS_HOUR_KEY_PREFIX',
+    aliases: ['REDIS_KEY_PREFIX'],
     help: 'hour H is stored under <prefix>H',
   }),
   statsIntervalMs: declare({
-    kind: duration(0, 86_400_000, 's'), default: 60_000, flag: '--stats-interval', arg: '<seconds>', env: 'REDIS_HOUR_STATS_INTERVAL',
+    kind: duration(0, 86_400_000, 's'),
+    default: 60_000,
+    flag: '--stats-interval',
+    arg: '<seconds>',
+    env: 'REDIS_HOUR_STATS_INTERVAL',
     help: 'log the peak hour, the per-hour table and throughput this often (0 = never)',
   }),
   logLevel: declare({
     kind: choice<LogLevel>(
-      { trace: 'trace', debug: 'debug', info: 'info', warn: 'warn', warning: 'warn', error: 'error', fatal: 'fatal', critical: 'fatal', silent: 'silent' },
+      {
+        trace: 'trace',
+        debug: 'debug',
+        info: 'info',
+        warn: 'warn',
+        warning: 'warn',
+        error: 'error',
+        fatal: 'fatal',
+        critical: 'fatal',
+        silent: 'silent',
+      },
       'one of trace, debug, info, warn (warning), error, fatal (critical), silent, in any case',
     ),
-    default: 'info', flag: '--log-level', arg: '<level>', env: 'LOG_LEVEL',
+    default: 'info',
+    flag: '--log-level',
+    arg: '<level>',
+    env: 'LOG_LEVEL',
     help: 'least severe level logged: trace, debug, info, warn (warning), error, fatal (critical), silent; any case',
   }),
   logFile: declare({
-    kind: textOnly('a file path; placeholders {time} or {time:FORMAT} only, {{ and }} for braces', (raw) => (raw.length > 0 && templateProblem(raw) === null ? raw : undefined)),
-    default: undefined, shown: 'stdout', flag: '--log-file', arg: '<path>', env: 'LOG_FILENAME',
+    kind: textOnly('a file path; placeholders {time} or {time:FORMAT} only, {{ and }} for braces', (raw) =>
+      raw.length > 0 && templateProblem(raw) === null ? raw : undefined,
+    ),
+    default: undefined,
+    shown: 'stdout',
+    flag: '--log-file',
+    arg: '<path>',
+    env: 'LOG_FILENAME',
     help: 'log to this file; {time:YYYY-MM-DD} (loguru tokens) is filled in when it is opened, as the original did',
   }),
   logRotation: declare({
-    kind: textOnly('a size (500 MB, 1 GiB), an interval (12 hours, 1 day), hourly, daily, weekly, a time (00:00), several joined by ",", or none', parseRotation),
-    default: { bytes: 500e6 }, shown: '500 MB', flag: '--log-rotation', arg: '<when>', env: 'LOG_FILE_ROTATION',
+    kind: textOnly(
+      'a size (500 MB, 1 GiB), an interval (12 hours, 1 day), hourly, daily, weekly, a time (00:00), several joined by ",", or none',
+      parseRotation,
+    ),
+    default: { bytes: 500e6 },
+    shown: '500 MB',
+    flag: '--log-rotation',
+    arg: '<when>',
+    env: 'LOG_FILE_ROTATION',
     help: 'rotate the log file (renamed <name>.<YYYY-MM-DD_HH-mm-ss_SSSSSS>.log, as loguru did) at this size or time',
   }),
   logRetention: declare({
-    kind: integer(0, 100_000), default: 14, flag: '--log-retention', arg: '<files>', env: 'LOG_FILE_RETENTION',
+    kind: integer(0, 100_000),
+    default: 14,
+    flag: '--log-retention',
+    arg: '<files>',
+    env: 'LOG_FILE_RETENTION',
     help: 'rotated log files kept, the newest (0 = all, as the original)',
   }),
   logFormat: declare({
     kind: choice<LogFormat>({ auto: 'auto', json: 'json', pretty: 'pretty' }, 'auto, json or pretty'),
-    default: 'auto', flag: '--log-format', arg: '<format>', env: 'LOGHOUR_LOG_FORMAT',
+    default: 'auto',
+    flag: '--log-format',
+    arg: '<format>',
+    env: 'LOGHOUR_LOG_FORMAT',
     help: 'json (one JSON object per line), pretty (human lines), or auto: pretty on a terminal, JSON otherwise',
   }),
   flushIntervalMs: declare({
-    group: 'consumer', kind: duration(10, 86_400_000, 'ms'), default: 1000, flag: '--flush-interval', arg: '<ms>', env: 'LOGHOUR_FLUSH_INTERVAL_MS',
+    optionHelp: 'how often a remote store receives changes',
+    group: 'consumer',
+    kind: duration(10, 86_400_000, 'ms'),
+    default: 1000,
+    flag: '--flush-interval',
+    arg: '<ms>',
+    env: 'LOGHOUR_FLUSH_INTERVAL_MS',
     help: 'how often changes are merged into Redis, or written to the snapshot',
   }),
   redisTimeoutMs: declare({
-    group: 'consumer', kind: duration(10, 600_000, 'ms'), default: 5000, flag: '--redis-timeout', arg: '<ms>', env: 'LOGHOUR_REDIS_TIMEOUT_MS',
+    optionHelp: 'how long a merge or count waits for Redis, and the first connection attempt',
+    group: 'consumer',
+    kind: duration(10, 600_000, 'ms'),
+    default: 5000,
+    flag: '--redis-timeout',
+    arg: '<ms>',
+    env: 'LOGHOUR_REDIS_TIMEOUT_MS',
     help: 'how long a merge waits for Redis before its changes are kept for the next flush',
   }),
   snapshot: declare({
-    group: 'consumer', kind: text(4096, null, 'a file path'), default: undefined, shown: 'none', flag: '--snapshot', arg: '<file>', env: 'LOGHOUR_SNAPSHOT',
+    optionHelp: 'memory store: restore from / save to this file (atomic, checksummed; checked at creation)',
+    group: 'consumer',
+    kind: text(4096, null, 'a file path'),
+    default: undefined,
+    shown: 'none',
+    flag: '--snapshot',
+    arg: '<file>',
+    env: 'LOGHOUR_SNAPSHOT',
     help: 'in-memory store: restore counts from this file at start, save them atomically while running and at exit',
   }),
   maxConnections: declare({
-    group: 'listen', kind: integer(1, 1_000_000), default: 10_000, flag: '--max-connections', arg: '<n>', env: 'LOGHOUR_MAX_CONNECTIONS',
+    optionHelp: 'connections beyond this are refused (fewer where `ulimit -n` leaves room for fewer)',
+    group: 'listen',
+    kind: integer(1, 1_000_000),
+    default: 10_000,
+    flag: '--max-connections',
+    arg: '<n>',
+    env: 'LOGHOUR_MAX_CONNECTIONS',
     help: 'connections beyond this are refused (fewer where the open-file limit, ulimit -n, leaves room for fewer)',
   }),
   idleTimeoutMs: declare({
-    group: 'listen', kind: duration(0, 86_400_000, 's'), default: 300_000, flag: '--idle-timeout', arg: '<seconds>', env: 'LOGHOUR_IDLE_TIMEOUT',
+    optionHelp: 'close connections silent for this long (0 = never)',
+    group: 'listen',
+    kind: duration(0, 86_400_000, 's'),
+    default: 300_000,
+    flag: '--idle-timeout',
+    arg: '<seconds>',
+    env: 'LOGHOUR_IDLE_TIMEOUT',
     help: 'close connections silent for this long, so idle clients cannot hold every connection slot (0 = never, as the original)',
   }),
   drainTimeoutMs: declare({
-    group: 'listen', kind: duration(0, 3_600_000, 's'), default: 5000, flag: '--drain-timeout', arg: '<seconds>', env: 'LOGHOUR_DRAIN_TIMEOUT',
+    optionHelp: 'on close, how long connections may go on delivering what they already sent',
+    group: 'listen',
+    kind: duration(0, 3_600_000, 's'),
+    default: 5000,
+    flag: '--drain-timeout',
+    arg: '<seconds>',
+    env: 'LOGHOUR_DRAIN_TIMEOUT',
     help: 'at shutdown, how long connections may finish delivering what they sent',
   }),
   maxBufferedBytes: declare({
-    group: 'listen', kind: integer(0, 2 ** 40), default: 64 << 20, shown: '67108864 (64 MiB)', flag: '--max-buffered', arg: '<bytes>', env: 'LOGHOUR_MAX_BUFFERED_BYTES',
+    optionHelp: 'budget for the unfinished lines of all connections; over it, those holding the largest are closed (0 = none)',
+    group: 'listen',
+    kind: integer(0, 2 ** 40),
+    default: 64 << 20,
+    shown: '67108864 (64 MiB)',
+    flag: '--max-buffered',
+    arg: '<bytes>',
+    env: 'LOGHOUR_MAX_BUFFERED_BYTES',
     help: 'budget for unfinished lines of all connections; a read that takes them over it closes the connections holding the largest until it holds again (0 = none)',
   }),
   closeTimeoutMs: declare({
-    group: 'consumer', kind: duration(0, 3_600_000, 's'), default: 10_000, flag: '--close-timeout', arg: '<seconds>', env: 'LOGHOUR_CLOSE_TIMEOUT',
+    optionHelp: 'how long `close()` retries the final flush while Redis is unreachable, then rejects',
+    group: 'consumer',
+    kind: duration(0, 3_600_000, 's'),
+    default: 10_000,
+    flag: '--close-timeout',
+    arg: '<seconds>',
+    env: 'LOGHOUR_CLOSE_TIMEOUT',
     help: 'at shutdown, how long the final flush is retried while Redis is unreachable or has not confirmed (then exit 1)',
   }),
   portableReads: declare({
-    group: 'listen', kind: boolean(), default: false, flag: '--portable-reads', env: 'LOGHOUR_PORTABLE_READS',
+    optionHelp: "read connections through Node's public `'data'` events instead of one shared buffer",
+    group: 'listen',
+    kind: boolean(),
+    default: false,
+    flag: '--portable-reads',
+    env: 'LOGHOUR_PORTABLE_READS',
     help: "read connections through Node's public 'data' events instead of one shared buffer (slower; for a Node whose socket internals differ)",
   }),
-  store: declare({ group: 'consumer', kind: store, default: 'memory', redact: true }),
-  fields: declare({ group: 'consumer', kind: fields, default: { time: 'time', ip: 'ip', status: 'status_code' } }),
+  store: declare({
+    group: 'consumer',
+    kind: store,
+    default: 'memory',
+    redact: true,
+    optionHelp: "`'memory'`, or `{ redis: 'redis://…' }`, or `{ redis: <ioredis Redis or Cluster> }` (yours stays open)",
+  }),
+  fields: declare({
+    group: 'consumer',
+    kind: fields,
+    default: { time: 'time', ip: 'ip', status: 'status_code' },
+    optionHelp: 'JSON field names: any characters, three different names',
+  }),
 } as const
 
 type Declarations = typeof DECLARATIONS
@@ -298,7 +443,10 @@ export const SETTINGS = Object.freeze(
     Object.entries(DECLARATIONS).map(([key, d]) => {
       const declaration = d as SettingDeclaration<unknown>
       const shown = declaration.shown ?? declaration.kind.show(declaration.default)
-      const value = typeof declaration.default === 'object' && declaration.default !== null ? Object.freeze({ ...declaration.default }) : declaration.default
+      const value =
+        typeof declaration.default === 'object' && declaration.default !== null
+          ? Object.freeze({ ...declaration.default })
+          : declaration.default
       return [key, Object.freeze({ ...declaration, default: value, key, shown, accepts: declaration.kind.textAccepts })]
     }),
   ),
@@ -308,7 +456,9 @@ export const SETTINGS = Object.freeze(
 export type FlagSetting = Setting & { readonly flag: `--${string}`; readonly env: string }
 
 /** The settings with a flag, in `--help` order. */
-export const FLAG_SETTINGS: readonly FlagSetting[] = (Object.values(SETTINGS) as Setting[]).filter((s): s is FlagSetting => s.flag !== undefined)
+export const FLAG_SETTINGS: readonly FlagSetting[] = (Object.values(SETTINGS) as Setting[]).filter(
+  (s): s is FlagSetting => s.flag !== undefined,
+)
 
 /** The settings that are library options of `group`. */
 export function optionSettings(group: OptionGroup): Setting[] {

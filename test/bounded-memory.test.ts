@@ -37,7 +37,8 @@ describe('a gigabyte of garbage', () => {
     for (let i = 0; written < 1024 * MiB; i++) {
       const chunk = chunks[i % chunks.length]!
       // Vary the write size so lines split at every kind of boundary.
-      const size = Math.min(chunk.length, (sizes = (sizes * 7919 + 13) % MiB) + 1)
+      sizes = (sizes * 7919 + 13) % MiB
+      const size = Math.min(chunk.length, sizes + 1)
       consumer.write(chunk.subarray(0, size))
       // Lines are counted within write(): what stays buffered is at most one line's limit.
       maxBuffered = Math.max(maxBuffered, consumer.bufferedBytes)

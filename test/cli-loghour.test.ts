@@ -4,7 +4,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { INVALID_REASONS } from '../src/index.js'
 import { renderLines, renderStats } from '../src/render.js'
-import { run, ROOT } from './helpers/cli.js'
+import { ROOT, run } from './helpers/cli.js'
 
 const reference = join(__dirname, 'fixtures/reference-12.log')
 const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version
@@ -96,18 +96,26 @@ describe('the human report fits a terminal', () => {
   it('every line is at most 80 columns, whatever the counts, and every invalid reason with lines is named once', () => {
     const count = fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 999 }), fc.integer({ min: 0, max: 1e13 }))
     fc.assert(
-      fc.property(fc.array(count, { minLength: INVALID_REASONS.length, maxLength: INVALID_REASONS.length }), count, count, (perReason, counted, skipped) => {
-        const invalid = Object.fromEntries(INVALID_REASONS.map((r, i) => [r, perReason[i]!])) as Record<(typeof INVALID_REASONS)[number], number>
-        const invalidTotal = perReason.reduce((a, b) => a + b, 0)
-        const lines = { total: counted + skipped + invalidTotal, counted, skipped, invalid: invalidTotal, blank: 0 }
-        const hours = Array.from({ length: 24 }, (_, h) => (h === 9 ? counted : Math.floor(counted / 2)))
-        const text = renderStats({ hours, peakHour: counted > 0 ? 9 : null, peakUsers: counted, lines, invalid })
-        for (const line of text.split('\n')) expect([...line].length, line).toBeLessThanOrEqual(80)
-        const summary = renderLines({ lines, invalid })
-        for (const [reason, n] of Object.entries(invalid)) {
-          expect(summary.split(new RegExp(`\\b${reason} ${n}\\b`)).length - 1).toBe(n > 0 ? 1 : 0)
-        }
-      }),
+      fc.property(
+        fc.array(count, { minLength: INVALID_REASONS.length, maxLength: INVALID_REASONS.length }),
+        count,
+        count,
+        (perReason, counted, skipped) => {
+          const invalid = Object.fromEntries(INVALID_REASONS.map((r, i) => [r, perReason[i]!])) as Record<
+            (typeof INVALID_REASONS)[number],
+            number
+          >
+          const invalidTotal = perReason.reduce((a, b) => a + b, 0)
+          const lines = { total: counted + skipped + invalidTotal, counted, skipped, invalid: invalidTotal, blank: 0 }
+          const hours = Array.from({ length: 24 }, (_, h) => (h === 9 ? counted : Math.floor(counted / 2)))
+          const text = renderStats({ hours, peakHour: counted > 0 ? 9 : null, peakUsers: counted, lines, invalid })
+          for (const line of text.split('\n')) expect([...line].length, line).toBeLessThanOrEqual(80)
+          const summary = renderLines({ lines, invalid })
+          for (const [reason, n] of Object.entries(invalid)) {
+            expect(summary.split(new RegExp(`\\b${reason} ${n}\\b`)).length - 1).toBe(n > 0 ? 1 : 0)
+          }
+        },
+      ),
       { numRuns: 300 },
     )
   })

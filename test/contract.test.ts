@@ -18,8 +18,9 @@ describe('native core = JSON.parse model', () => {
         const model = modelStream(stream, maxLineBytes, INVALID_REASONS)
         const scanner = createScanner({ maxLineBytes })
         const got: string[] = []
-        const collect = ({ hours, hashes }: { hours: Uint8Array; hashes: BigUint64Array }) =>
-          hours.forEach((h, i) => got.push(`${h}:${hashes[i]!.toString(16)}`))
+        const collect = ({ hours, hashes }: { hours: Uint8Array; hashes: BigUint64Array }) => {
+          for (const [i, h] of hours.entries()) got.push(`${h}:${hashes[i]!.toString(16)}`)
+        }
         for (const piece of splitAt(stream, cutPoints)) collect(scanner.scan(piece))
         collect(scanner.end())
         const want = model.counted.map(({ hour, element }) => `${hour}:${murmur64a(element).toString(16)}`)

@@ -3,23 +3,30 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { settingsTable } from '../src/config.js'
+import { optionsTable, settingsTable } from '../src/config.js'
 import { optionSettings } from '../src/settings.js'
 import { ROOT } from './helpers/cli.js'
 
-const BEGIN = '<!-- settings: generated from src/settings.ts by test/docs.test.ts -->'
-const END = '<!-- end of settings -->'
+/** The README between `<!-- NAME: generated … -->` and `<!-- end of NAME -->` is `generated`. */
+function expectGenerated(name: string, generated: string): void {
+  const path = join(ROOT, 'README.md')
+  const readme = readFileSync(path, 'utf8')
+  const begin = `<!-- ${name}: generated from src/settings.ts by test/docs.test.ts -->`
+  const end = `<!-- end of ${name} -->`
+  const start = readme.indexOf(begin)
+  const stop = readme.indexOf(end)
+  expect(start, `README markers of ${name}`).toBeGreaterThan(0)
+  const block = `${begin}\n${generated}\n${end}`
+  if (process.env.LOGHOUR_UPDATE_DOCS === '1') writeFileSync(path, readme.slice(0, start) + block + readme.slice(stop + end.length))
+  else expect(readme.slice(start, stop + end.length)).toBe(block)
+}
 
 describe('README', () => {
   it('the configuration table is the one generated from the settings', () => {
-    const path = join(ROOT, 'README.md')
-    const readme = readFileSync(path, 'utf8')
-    const start = readme.indexOf(BEGIN)
-    const end = readme.indexOf(END)
-    expect(start, 'README markers').toBeGreaterThan(0)
-    const generated = `${BEGIN}\n${settingsTable()}\n${END}`
-    if (process.env.LOGHOUR_UPDATE_DOCS === '1') writeFileSync(path, readme.slice(0, start) + generated + readme.slice(end + END.length))
-    else expect(readme.slice(start, end + END.length)).toBe(generated)
+    expectGenerated('settings', settingsTable())
+  })
+  it.each(['consumer', 'listen'] as const)('the %s options table is the one generated from the settings', (group) => {
+    expectGenerated(`${group} options`, optionsTable(group))
   })
 })
 

@@ -5,7 +5,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { createConsumer, createScanner, INVALID_REASONS, OptionError } from '../src/index.js'
 import { jsonString } from './helpers/arbitraries.js'
-import { modelStream, type ModelNames } from './helpers/model.js'
+import { type ModelNames, modelStream } from './helpers/model.js'
 import { murmur64a } from './helpers/murmur.js'
 
 /** Characters a name is made of: plain ones, and every kind the fast path must not take raw. */
@@ -81,13 +81,20 @@ describe('custom field names', () => {
 
   it('names that cannot work are refused: the same name twice, a lone surrogate', () => {
     fc.assert(
-      fc.property(names.filter((n) => !distinct(n)), (n) => {
-        expect(() => createScanner({ fields: n })).toThrow(OptionError)
-        expect(() => createConsumer({ fields: n })).toThrow(/time, ip and status must be three different field names/)
-      }),
+      fc.property(
+        names.filter((n) => !distinct(n)),
+        (n) => {
+          expect(() => createScanner({ fields: n })).toThrow(OptionError)
+          expect(() => createConsumer({ fields: n })).toThrow(/time, ip and status must be three different field names/)
+        },
+      ),
       { numRuns: 50 },
     )
-    expect(() => createConsumer({ fields: { ip: 'time' } })).toThrow('loghour: invalid option "fields": time, ip and status must be three different field names, got "time" twice')
-    expect(() => createConsumer({ fields: { ip: 'a\ud800' } })).toThrow('loghour: invalid option "fields.ip": expected well-formed Unicode (it has a lone surrogate)')
+    expect(() => createConsumer({ fields: { ip: 'time' } })).toThrow(
+      'loghour: invalid option "fields": time, ip and status must be three different field names, got "time" twice',
+    )
+    expect(() => createConsumer({ fields: { ip: 'a\ud800' } })).toThrow(
+      'loghour: invalid option "fields.ip": expected well-formed Unicode (it has a lone surrogate)',
+    )
   })
 })

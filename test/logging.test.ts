@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { fillTemplate, formatTime, parseRotation } from '../src/log-file.js'
 import { bin, run } from './helpers/cli.js'
-import { pfcounts, skipRedis, startRedis, type RedisServer } from './helpers/redis.js'
+import { pfcounts, type RedisServer, skipRedis, startRedis } from './helpers/redis.js'
 import { cleanEnv, eventually, sendTcp } from './helpers/server.js'
 import { missing } from './helpers/tools.js'
 
@@ -55,58 +55,72 @@ async function startPinned(cwd: string, args: string[], env: Record<string, stri
   let port = 0
   const listening = () => {
     const dir = join(cwd, 'logs')
-    const text = existsSync(dir) ? readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8')).join('') : ''
+    const text = existsSync(dir)
+      ? readdirSync(dir)
+          .map((f) => readFileSync(join(dir, f), 'utf8'))
+          .join('')
+      : ''
     port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(text)?.[1] ?? 0)
     return port > 0
   }
   await eventually(listening, 10_000, 'the listening line in the log file')
-  return { port, stop: () => (child.kill('SIGTERM'), exited), stdout: () => stdout, stderr: () => stderr }
+  const stop = () => {
+    child.kill('SIGTERM')
+    return exited
+  }
+  return { port, stop, stdout: () => stdout, stderr: () => stderr }
 }
 
-describe.skipIf(skipRedis() || missing('libfaketime (apt-get install faketime)', LIBFAKETIME !== undefined))("the original service's .env", () => {
-  let redis: RedisServer
-  beforeAll(async () => {
-    redis = await startRedis()
-  })
-  afterAll(async () => {
-    await redis?.stop()
-  })
+describe.skipIf(skipRedis() || missing('libfaketime (apt-get install faketime)', LIBFAKETIME !== undefined))(
+  "the original service's .env",
+  () => {
+    let redis: RedisServer
+    beforeAll(async () => {
+      redis = await startRedis()
+    })
+    afterAll(async () => {
+      await redis?.stop()
+    })
 
-  it('starts loghour-server, which logs to logs/consumer_<date>.log and reads REDIS_KEY_PREFIX as the original did', async () => {
-    const cwd = mkdtempSync(join(tmpdir(), 'loghour-original-'))
-    writeFileSync(join(cwd, '.env'), ORIGINAL_DOTENV)
-    // Flags and the environment override what must not be fixed in a test (port, Redis).
-    const server = await startPinned(cwd, ['--port', '0', '--host', '127.0.0.1'], { REDIS_ADDRESS: redis.url, REDIS_KEY_PREFIX: 'quirk_' })
-    const { port } = server
-    await sendTcp(port, reference)
-    expect(await server.stop()).toBe(0)
-    expect(server.stdout()).toBe('')
-    expect(server.stderr()).toBe('')
-    expect(readdirSync(join(cwd, 'logs'))).toEqual(['consumer_2026-11-23.log'])
-    const text = readFileSync(join(cwd, 'logs', 'consumer_2026-11-23.log'), 'utf8')
-    expect(text).toContain(`loghour-server listening on 127.0.0.1:${port}`)
-    expect(text).toContain('Current hour with maximum number of errors 17')
-    expect(await pfcounts(redis, 'quirk_')).toEqual(Array.from({ length: 24 }, (_, h) => (h === 16 ? 1 : h === 17 ? 4 : 0)))
-  })
+    it('starts loghour-server, which logs to logs/consumer_<date>.log and reads REDIS_KEY_PREFIX as the original did', async () => {
+      const cwd = mkdtempSync(join(tmpdir(), 'loghour-original-'))
+      writeFileSync(join(cwd, '.env'), ORIGINAL_DOTENV)
+      // Flags and the environment override what must not be fixed in a test (port, Redis).
+      const server = await startPinned(cwd, ['--port', '0', '--host', '127.0.0.1'], {
+        REDIS_ADDRESS: redis.url,
+        REDIS_KEY_PREFIX: 'quirk_',
+      })
+      const { port } = server
+      await sendTcp(port, reference)
+      expect(await server.stop()).toBe(0)
+      expect(server.stdout()).toBe('')
+      expect(server.stderr()).toBe('')
+      expect(readdirSync(join(cwd, 'logs'))).toEqual(['consumer_2026-11-23.log'])
+      const text = readFileSync(join(cwd, 'logs', 'consumer_2026-11-23.log'), 'utf8')
+      expect(text).toContain(`loghour-server listening on 127.0.0.1:${port}`)
+      expect(text).toContain('Current hour with maximum number of errors 17')
+      expect(await pfcounts(redis, 'quirk_')).toEqual(Array.from({ length: 24 }, (_, h) => (h === 16 ? 1 : h === 17 ? 4 : 0)))
+    })
 
-  it('LOG_FILE_ROTATION rotates the file as loguru did, LOG_FILE_RETENTION keeps the newest', async () => {
-    const cwd = mkdtempSync(join(tmpdir(), 'loghour-rotate-'))
-    writeFileSync(join(cwd, '.env'), `${ORIGINAL_DOTENV}LOG_FILE_ROTATION=2 KB\nLOG_FILE_RETENTION=3\nLOG_LEVEL=debug\n`)
-    const server = await startPinned(cwd, ['--port', '0', '--host', '127.0.0.1'], { REDIS_ADDRESS: redis.url })
-    for (let i = 0; i < 60; i++) await sendTcp(server.port, reference) // a debug line per connection: ~12 KB of log
-    expect(await server.stop()).toBe(0)
-    const files = readdirSync(join(cwd, 'logs')).sort()
-    const rotated = files.filter((f) => f !== 'consumer_2026-11-23.log')
-    expect(files).toContain('consumer_2026-11-23.log')
-    expect(rotated).toHaveLength(3)
-    for (const f of rotated) {
-      expect(f).toMatch(/^consumer_2026-11-23\.2026-11-23_09-0\d-\d\d_\d{6}(\.\d+)?\.log$/)
-      // About the limit: lines still in the writer's buffer at a rotation land in the new file.
-      expect(statSync(join(cwd, 'logs', f)).size).toBeGreaterThan(1000)
-      expect(statSync(join(cwd, 'logs', f)).size).toBeLessThan(2000 + 1000)
-    }
-  })
-})
+    it('LOG_FILE_ROTATION rotates the file as loguru did, LOG_FILE_RETENTION keeps the newest', async () => {
+      const cwd = mkdtempSync(join(tmpdir(), 'loghour-rotate-'))
+      writeFileSync(join(cwd, '.env'), `${ORIGINAL_DOTENV}LOG_FILE_ROTATION=2 KB\nLOG_FILE_RETENTION=3\nLOG_LEVEL=debug\n`)
+      const server = await startPinned(cwd, ['--port', '0', '--host', '127.0.0.1'], { REDIS_ADDRESS: redis.url })
+      for (let i = 0; i < 60; i++) await sendTcp(server.port, reference) // a debug line per connection: ~12 KB of log
+      expect(await server.stop()).toBe(0)
+      const files = readdirSync(join(cwd, 'logs')).sort()
+      const rotated = files.filter((f) => f !== 'consumer_2026-11-23.log')
+      expect(files).toContain('consumer_2026-11-23.log')
+      expect(rotated).toHaveLength(3)
+      for (const f of rotated) {
+        expect(f).toMatch(/^consumer_2026-11-23\.2026-11-23_09-0\d-\d\d_\d{6}(\.\d+)?\.log$/)
+        // About the limit: lines still in the writer's buffer at a rotation land in the new file.
+        expect(statSync(join(cwd, 'logs', f)).size).toBeGreaterThan(1000)
+        expect(statSync(join(cwd, 'logs', f)).size).toBeLessThan(2000 + 1000)
+      }
+    })
+  },
+)
 
 describe('loguru file names and rotation settings', () => {
   const date = new Date(Date.UTC(2026, 10, 23, 9, 5, 7, 123)) // a Monday
@@ -153,9 +167,13 @@ describe('log output problems are one clear line', () => {
   it('an unusable --log-file: exit 1 at start, no stack trace', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'loghour-badlog-'))
     writeFileSync(join(dir, 'a-file'), 'x')
-    const r = await run('loghour-server.js', ['--port', '0', '--log-file', join(dir, 'a-file', 'server.log')], undefined, { env: cleanEnv() })
+    const r = await run('loghour-server.js', ['--port', '0', '--log-file', join(dir, 'a-file', 'server.log')], undefined, {
+      env: cleanEnv(),
+    })
     expect(r.code).toBe(1)
-    expect(r.stderr).toMatch(new RegExp(`^loghour-server: cannot write the log file ${join(dir, 'a-file', 'server.log')}: (EEXIST|ENOTDIR)[^\\n]*\\n$`))
+    expect(r.stderr).toMatch(
+      new RegExp(`^loghour-server: cannot write the log file ${join(dir, 'a-file', 'server.log')}: (EEXIST|ENOTDIR)[^\\n]*\\n$`),
+    )
   })
 
   it.each([
@@ -166,7 +184,10 @@ describe('log output problems are one clear line', () => {
     // `true` exits without reading, long before Node has started: every write meets EPIPE.
     const r = spawnSync('/bin/sh', ['-c', `"${process.execPath}" "${bin(script)}" ${args} | true`], { encoding: 'utf8', env: cleanEnv() })
     expect(r.stderr).toBe('')
-    const head = spawnSync('/bin/sh', ['-c', `"${process.execPath}" "${bin(script)}" ${args} | head -1`], { encoding: 'utf8', env: cleanEnv() })
+    const head = spawnSync('/bin/sh', ['-c', `"${process.execPath}" "${bin(script)}" ${args} | head -1`], {
+      encoding: 'utf8',
+      env: cleanEnv(),
+    })
     expect(head.stderr).toBe('')
     expect(head.stdout.split('\n')).toHaveLength(2)
   })
@@ -175,7 +196,11 @@ describe('log output problems are one clear line', () => {
 describe('human log lines', () => {
   it('--log-format pretty: time, level and message on one line, the structured fields left to JSON', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'loghour-pretty-'))
-    const child = spawn(process.execPath, [bin('loghour-server.js'), '--port', '0', '--log-format', 'pretty'], { cwd: dir, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [bin('loghour-server.js'), '--port', '0', '--log-format', 'pretty'], {
+      cwd: dir,
+      env: cleanEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
     onTestFinished(() => void child.kill('SIGKILL'))
     let out = ''
     child.stdout.on('data', (d: Buffer) => (out += d.toString()))
@@ -185,7 +210,11 @@ describe('human log lines', () => {
     child.kill('SIGTERM')
     await new Promise((r) => child.once('exit', r))
     const lines = out.trim().split('\n')
-    expect(lines[0]).toMatch(new RegExp(`^\\[\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}\\.\\d{3}\\] INFO \\(loghour-server\\): loghour-server listening on 127\\.0\\.0\\.1:${port} \\(store: memory\\)$`))
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^\\[\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}\\.\\d{3}\\] INFO \\(loghour-server\\): loghour-server listening on 127\\.0\\.0\\.1:${port} \\(store: memory\\)$`,
+      ),
+    )
     expect(out).toContain('INFO (loghour-server): Current hour with maximum number of errors 17')
     expect(out).not.toContain('{')
   })

@@ -40,15 +40,21 @@ describe('consumer options', () => {
   })
 
   it('names an out-of-range value', () => {
-    expect(messageOf(() => createConsumer({ maxLineBytes: 10 }))).toMatch(/"maxLineBytes": expected an integer from 64 to 1073741824, got 10$/)
+    expect(messageOf(() => createConsumer({ maxLineBytes: 10 }))).toMatch(
+      /"maxLineBytes": expected an integer from 64 to 1073741824, got 10$/,
+    )
     expect(messageOf(() => createConsumer({ maxLineBytes: 100.5 }))).toMatch(/got 100.5$/)
-    expect(messageOf(() => createConsumer({ flushIntervalMs: 0 }))).toMatch(/"flushIntervalMs": expected an integer from 10 to 86400000, got 0$/)
+    expect(messageOf(() => createConsumer({ flushIntervalMs: 0 }))).toMatch(
+      /"flushIntervalMs": expected an integer from 10 to 86400000, got 0$/,
+    )
     expect(messageOf(() => createConsumer({ keyPrefix: '' }))).toMatch(/"keyPrefix": expected a non-empty string/)
   })
 
   it('uses custom field names', async () => {
     const consumer = createConsumer({ fields: { time: 'ts', ip: 'client', status: 'code' } })
-    consumer.write('{"ts":"2019-05-06 09:00:00","client":"1.2.3.4","code":503}\n{"time":"2019-05-06 09:00:00","ip":"1.2.3.4","status_code":503}\n')
+    consumer.write(
+      '{"ts":"2019-05-06 09:00:00","client":"1.2.3.4","code":503}\n{"time":"2019-05-06 09:00:00","ip":"1.2.3.4","status_code":503}\n',
+    )
     const stats = await consumer.stats()
     expect(stats.hours[9]).toBe(1)
     expect(stats.invalid.missingField).toBe(1)

@@ -21,9 +21,21 @@ describe('package', () => {
   })
 
   it('CommonJS and ESM builds load the native core', () => {
-    const cjs = spawnSync(process.execPath, ['-e', "const l=require('./dist/index.js');console.log(typeof l.createConsumer, l.INVALID_REASONS.length)"], { cwd: ROOT, encoding: 'utf8' })
+    const cjs = spawnSync(
+      process.execPath,
+      ['-e', "const l=require('./dist/index.js');console.log(typeof l.createConsumer, l.INVALID_REASONS.length)"],
+      { cwd: ROOT, encoding: 'utf8' },
+    )
     expect(cjs.stdout.trim()).toBe('function 7')
-    const esm = spawnSync(process.execPath, ['--input-type=module', '-e', "import {createConsumer, INVALID_REASONS} from './dist/index.mjs';console.log(typeof createConsumer, INVALID_REASONS.length)"], { cwd: ROOT, encoding: 'utf8' })
+    const esm = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        "import {createConsumer, INVALID_REASONS} from './dist/index.mjs';console.log(typeof createConsumer, INVALID_REASONS.length)",
+      ],
+      { cwd: ROOT, encoding: 'utf8' },
+    )
     expect(esm.stdout.trim()).toBe('function 7')
   })
 })

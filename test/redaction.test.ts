@@ -6,7 +6,7 @@ import { resolveServerSettings } from '../src/config.js'
 import { createConsumer } from '../src/index.js'
 import { redactAddress } from '../src/stores/redact.js'
 import { run } from './helpers/cli.js'
-import { skipRedis, startRedis, type RedisServer } from './helpers/redis.js'
+import { type RedisServer, skipRedis, startRedis } from './helpers/redis.js'
 import { cleanEnv, sendTcp, startServer } from './helpers/server.js'
 
 /** A password: a marker no other part of the address contains, then anything printable. */

@@ -4,7 +4,7 @@ import { Cluster } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createConsumer, demoLines, HOURS } from '../src/index.js'
 import { readHourCounts } from '../src/stores/redis.js'
-import { skipRedis, startRedisCluster, type RedisClusterServers } from './helpers/redis.js'
+import { type RedisClusterServers, skipRedis, startRedisCluster } from './helpers/redis.js'
 
 describe.skipIf(skipRedis())('Redis store on a Redis Cluster', () => {
   let servers: RedisClusterServers
@@ -50,9 +50,7 @@ describe.skipIf(skipRedis())('Redis store on a Redis Cluster', () => {
     const keys = await allKeys()
     expect(keys.filter((k) => k.startsWith(prefix)).length).toBe(HOURS)
     expect(keys.filter((k) => k.includes('loghour-delta'))).toEqual([])
-    const nodesWithKeys = await Promise.all(
-      cluster.nodes('master').map(async (node) => (await node.keys(`${prefix}*`)).length > 0),
-    )
+    const nodesWithKeys = await Promise.all(cluster.nodes('master').map(async (node) => (await node.keys(`${prefix}*`)).length > 0))
     expect(nodesWithKeys.filter(Boolean).length).toBe(prefix.startsWith('{') ? 1 : 3)
   })
 })

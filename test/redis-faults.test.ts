@@ -1,14 +1,15 @@
 // Redis faults that must not hang the server or lose counts silently, against real redis-servers:
 // unreachable since start (refused, wrong password, TLS refused, not Redis at all), restarted
 // empty, flushed while running, and ACL users with fewer rights.
-import { createServer, type Socket } from 'node:net'
+
 import { readFileSync } from 'node:fs'
+import { createServer, type Socket } from 'node:net'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createConsumer, demoLines } from '../src/index.js'
 import { run } from './helpers/cli.js'
-import { freePort, pfaddReference, pfcounts, skipRedis, startRedis, type RedisServer } from './helpers/redis.js'
-import { cleanEnv, eventually, sendTcp, startServer, type ServerProcess } from './helpers/server.js'
+import { freePort, pfaddReference, pfcounts, type RedisServer, skipRedis, startRedis } from './helpers/redis.js'
+import { cleanEnv, eventually, type ServerProcess, sendTcp, startServer } from './helpers/server.js'
 import { selfSignedCertificate } from './helpers/tls.js'
 
 const reference = readFileSync(join(__dirname, 'fixtures/reference-12.log'))
@@ -28,7 +29,7 @@ async function notRedis(): Promise<{ port: number; close(): void }> {
   return {
     port: (server.address() as { port: number }).port,
     close: () => {
-      sockets.forEach((s) => s.destroy())
+      for (const s of sockets) s.destroy()
       server.close()
     },
   }
@@ -43,89 +44,112 @@ async function stopWhileUnreachable(server: ServerProcess): Promise<{ code: numb
   return { code, ms: Date.now() - started, down: server.logs.find((r) => r.msg.startsWith('store unavailable'))!.msg }
 }
 
-describe.skipIf(skipRedis())('Redis unreachable since start: SIGTERM exits within --close-timeout + 1 s with exit 1, and the cause is logged', () => {
-  const servers: { stop(): unknown }[] = []
-  afterAll(async () => {
-    for (const s of servers) await s.stop()
-  })
+describe.skipIf(skipRedis())(
+  'Redis unreachable since start: SIGTERM exits within --close-timeout + 1 s with exit 1, and the cause is logged',
+  () => {
+    const servers: { stop(): unknown }[] = []
+    afterAll(async () => {
+      for (const s of servers) await s.stop()
+    })
 
-  const cases: [string, () => Promise<{ url: string; cause: RegExp }>][] = [
-    ['a refused port', async () => {
+    const cases: [string, () => Promise<{ url: string; cause: RegExp }>][] = [
+      [
+        'a refused port',
+        async () => {
+          const port = await freePort()
+          return { url: `redis://127.0.0.1:${port}`, cause: new RegExp(`connect ECONNREFUSED 127.0.0.1:${port}`) }
+        },
+      ],
+      [
+        'a wrong password',
+        async () => {
+          const redis = await startRedis({ password: 'the-right-one' })
+          servers.push(redis)
+          return { url: `redis://:wrong-one@127.0.0.1:${redis.port}`, cause: /WRONGPASS/ }
+        },
+      ],
+      [
+        'TLS refused (a certificate the client does not trust)',
+        async () => {
+          const redis = await startRedis({ tls: selfSignedCertificate() })
+          servers.push(redis)
+          return { url: redis.url, cause: /self[- ]signed certificate/ }
+        },
+      ],
+      [
+        'a Redis that accepts connections but never answers (paused since start)',
+        async () => {
+          const redis = await startRedis()
+          servers.push(redis)
+          redis.process.kill('SIGSTOP') // the kernel still accepts the connection; nothing answers
+          return { url: redis.url, cause: /connected, but no answer to the handshake/ }
+        },
+      ],
+      [
+        'a port where something else than Redis answers',
+        async () => {
+          const other = await notRedis()
+          servers.push({ stop: () => other.close() })
+          return { url: `redis://127.0.0.1:${other.port}`, cause: /does not speak the Redis protocol/ }
+        },
+      ],
+    ]
+
+    it.each(cases)('%s', async (_, setup) => {
+      const { url, cause } = await setup()
+      const server = await startServer(['--close-timeout', String(CLOSE_TIMEOUT_S), '--flush-interval', '100', '--redis-timeout', '1000'], {
+        REDIS_ADDRESS: url,
+      })
+      const { code, ms, down } = await stopWhileUnreachable(server)
+      expect(code).toBe(1)
+      expect(ms).toBeGreaterThanOrEqual(CLOSE_TIMEOUT_S * 1000 - 50) // it retried for the whole --close-timeout
+      expect(ms).toBeLessThan(CLOSE_TIMEOUT_S * 1000 + 5000) // and then gave up
+      expect(down).toMatch(cause)
+      const final = server.logs.find((r) => r.msg.startsWith('stopped, but the final flush failed'))!
+      expect(final.msg).toMatch(cause)
+      expect(server.stderr()).not.toMatch(/MaxListenersExceeded|Unhandled|at .*\.js:\d+/)
+      // One outage, logged once, however many flushes failed in between.
+      expect(server.logs.filter((r) => r.msg.startsWith('store unavailable'))).toHaveLength(1)
+    })
+
+    it('the library: flush() rejects at once with the cause, and never queues flushes up', async () => {
       const port = await freePort()
-      return { url: `redis://127.0.0.1:${port}`, cause: new RegExp(`connect ECONNREFUSED 127.0.0.1:${port}`) }
-    }],
-    ['a wrong password', async () => {
-      const redis = await startRedis({ password: 'the-right-one' })
-      servers.push(redis)
-      return { url: `redis://:wrong-one@127.0.0.1:${redis.port}`, cause: /WRONGPASS/ }
-    }],
-    ['TLS refused (a certificate the client does not trust)', async () => {
-      const redis = await startRedis({ tls: selfSignedCertificate() })
-      servers.push(redis)
-      return { url: redis.url, cause: /self[- ]signed certificate/ }
-    }],
-    ['a Redis that accepts connections but never answers (paused since start)', async () => {
-      const redis = await startRedis()
-      servers.push(redis)
-      redis.process.kill('SIGSTOP') // the kernel still accepts the connection; nothing answers
-      return { url: redis.url, cause: /connected, but no answer to the handshake/ }
-    }],
-    ['a port where something else than Redis answers', async () => {
+      const consumer = createConsumer({ store: { redis: `redis://127.0.0.1:${port}` }, closeTimeoutMs: 0 })
+      consumer.write(reference)
+      const started = Date.now()
+      await expect(consumer.flush()).rejects.toThrow(new RegExp(`Redis at redis://127.0.0.1:${port} is unreachable: connect ECONNREFUSED`))
+      // Far below the 5 s a merge may wait for an answer: nothing waits for a connection that is not there.
+      expect(Date.now() - started).toBeLessThan(1000)
+      // A hundred flushes asked for at once share one attempt after the running one.
+      const all = await Promise.allSettled(Array.from({ length: 100 }, () => consumer.flush()))
+      expect(all.every((r) => r.status === 'rejected')).toBe(true)
+      await expect(consumer.close()).rejects.toThrow(/ECONNREFUSED/)
+      await expect(consumer.stats()).rejects.toThrow(/ECONNREFUSED/) // after close: at once, from the final flush
+    })
+
+    it('loghour stats at a port where something else answers: one clear line, exit 1', async () => {
       const other = await notRedis()
-      servers.push({ stop: () => other.close() })
-      return { url: `redis://127.0.0.1:${other.port}`, cause: /does not speak the Redis protocol/ }
-    }],
-  ]
-
-  it.each(cases)('%s', async (_, setup) => {
-    const { url, cause } = await setup()
-    const server = await startServer(['--close-timeout', String(CLOSE_TIMEOUT_S), '--flush-interval', '100', '--redis-timeout', '1000'], { REDIS_ADDRESS: url })
-    const { code, ms, down } = await stopWhileUnreachable(server)
-    expect(code).toBe(1)
-    expect(ms).toBeGreaterThanOrEqual(CLOSE_TIMEOUT_S * 1000 - 50) // it retried for the whole --close-timeout
-    expect(ms).toBeLessThan(CLOSE_TIMEOUT_S * 1000 + 5000) // and then gave up
-    expect(down).toMatch(cause)
-    const final = server.logs.find((r) => r.msg.startsWith('stopped, but the final flush failed'))!
-    expect(final.msg).toMatch(cause)
-    expect(server.stderr()).not.toMatch(/MaxListenersExceeded|Unhandled|at .*\.js:\d+/)
-    // One outage, logged once, however many flushes failed in between.
-    expect(server.logs.filter((r) => r.msg.startsWith('store unavailable'))).toHaveLength(1)
-  })
-
-  it('the library: flush() rejects at once with the cause, and never queues flushes up', async () => {
-    const port = await freePort()
-    const consumer = createConsumer({ store: { redis: `redis://127.0.0.1:${port}` }, closeTimeoutMs: 0 })
-    consumer.write(reference)
-    const started = Date.now()
-    await expect(consumer.flush()).rejects.toThrow(new RegExp(`Redis at redis://127.0.0.1:${port} is unreachable: connect ECONNREFUSED`))
-    // Far below the 5 s a merge may wait for an answer: nothing waits for a connection that is not there.
-    expect(Date.now() - started).toBeLessThan(1000)
-    // A hundred flushes asked for at once share one attempt after the running one.
-    const all = await Promise.allSettled(Array.from({ length: 100 }, () => consumer.flush()))
-    expect(all.every((r) => r.status === 'rejected')).toBe(true)
-    await expect(consumer.close()).rejects.toThrow(/ECONNREFUSED/)
-    await expect(consumer.stats()).rejects.toThrow(/ECONNREFUSED/) // after close: at once, from the final flush
-  })
-
-  it('loghour stats at a port where something else answers: one clear line, exit 1', async () => {
-    const other = await notRedis()
-    try {
-      const r = await run('loghour.js', ['stats', '--redis', `127.0.0.1:${other.port}`], undefined, { env: cleanEnv() })
-      expect(r.code).toBe(1)
-      expect(r.stderr).toBe(
-        `loghour: cannot read the hour keys: Redis at redis://127.0.0.1:${other.port} is unreachable: the server does not speak the Redis protocol (is this the address of a Redis server?)\n`,
-      )
-    } finally {
-      other.close()
-    }
-  })
-})
+      try {
+        const r = await run('loghour.js', ['stats', '--redis', `127.0.0.1:${other.port}`], undefined, { env: cleanEnv() })
+        expect(r.code).toBe(1)
+        expect(r.stderr).toBe(
+          `loghour: cannot read the hour keys: Redis at redis://127.0.0.1:${other.port} is unreachable: the server does not speak the Redis protocol (is this the address of a Redis server?)\n`,
+        )
+      } finally {
+        other.close()
+      }
+    })
+  },
+)
 
 describe.skipIf(skipRedis())('Redis that lost what it had: everything counted is merged again', () => {
   it('a Redis without persistence killed and restarted mid-stream: nothing lost, and the server says it merged everything again', async () => {
     const redis = await startRedis()
     try {
-      const server = await startServer(['--flush-interval', '100', '--log-level', 'debug'], { REDIS_ADDRESS: redis.url, REDIS_HOUR_KEY_PREFIX: 'empty_' })
+      const server = await startServer(['--flush-interval', '100', '--log-level', 'debug'], {
+        REDIS_ADDRESS: redis.url,
+        REDIS_HOUR_KEY_PREFIX: 'empty_',
+      })
       const before = demoLines(1, 1, 30_000) // hours 9..17 of one day
       const after = demoLines(1, 100_001, 5_000) // the next day, hours 13 and 14
       await sendTcp(server.port, before)
@@ -177,7 +201,18 @@ describe.skipIf(skipRedis())('Redis that lost what it had: everything counted is
 describe.skipIf(skipRedis())('ACL users', () => {
   let redis: RedisServer
   /** The rights the README lists ("Redis permissions"), for keys with the default prefix. */
-  const MINIMAL = ['~error_hour_*', '~{error_hour_*}:loghour-delta', '+eval', '+evalsha', '+exists', '+set', '+pfmerge', '+pfcount', '+del', '+info']
+  const MINIMAL = [
+    '~error_hour_*',
+    '~{error_hour_*}:loghour-delta',
+    '+eval',
+    '+evalsha',
+    '+exists',
+    '+set',
+    '+pfmerge',
+    '+pfcount',
+    '+del',
+    '+info',
+  ]
   beforeAll(async () => {
     redis = await startRedis()
     const admin = redis.client()

@@ -4,8 +4,8 @@ import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createConsumer, demoLines, INVALID_REASONS, type LogConsumer } from '../src/index.js'
 import { anyLine, splitAt } from './helpers/arbitraries.js'
-import { modelStream, type ModelResult } from './helpers/model.js'
-import { skipRedis, startRedis, type RedisServer } from './helpers/redis.js'
+import { type ModelResult, modelStream } from './helpers/model.js'
+import { type RedisServer, skipRedis, startRedis } from './helpers/redis.js'
 
 const LINES = 250_000
 
@@ -83,7 +83,14 @@ describe.skipIf(skipRedis())('against redis-server', () => {
     const half = elements.length >> 1
     await client.pfadd('merge_target', ...elements.slice(0, 100)) // sparse target
     const local = createConsumer()
-    local.write(Buffer.concat(model.counted.filter((c) => c.hour === hour).slice(half).map((c) => lineFor(c.element))))
+    local.write(
+      Buffer.concat(
+        model.counted
+          .filter((c) => c.hour === hour)
+          .slice(half)
+          .map((c) => lineFor(c.element)),
+      ),
+    )
     await local.close()
     await client.set('{merge_target}:delta', local.exportHour(hour))
     await client.pfmerge('merge_target', '{merge_target}:delta')

@@ -1,12 +1,13 @@
 // The Redis store as a library user sees it: URL or own ioredis client, flush/stats semantics,
 // cluster-safe temporary keys, and option errors.
+
+import { once } from 'node:events'
 import calculateSlot from 'cluster-key-slot'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { once } from 'node:events'
 import { createConsumer, demoLines, OptionError } from '../src/index.js'
 import { deltaKey, hourKey, keyPrefixProblem } from '../src/stores/keys.js'
-import { skipRedis, startRedis, type RedisServer } from './helpers/redis.js'
+import { type RedisServer, skipRedis, startRedis } from './helpers/redis.js'
 import { eventually } from './helpers/server.js'
 
 describe('key names', () => {
@@ -121,7 +122,15 @@ describe.skipIf(skipRedis())('Redis store', () => {
     consumer.write(data.subarray(data.length >> 1))
     await expect(consumer.flush()).rejects.toThrow(/no answer from Redis within 200 ms/)
     await other.restart() // those merges die with the connection
-    await eventually(() => consumer.flush().then(() => true, () => false), 10_000, 'a flush on the new connection')
+    await eventually(
+      () =>
+        consumer.flush().then(
+          () => true,
+          () => false,
+        ),
+      10_000,
+      'a flush on the new connection',
+    )
     const memory = createConsumer()
     memory.write(data)
     expect((await consumer.stats()).hours).toEqual((await memory.stats()).hours)

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { envNames, resolveServerSettings, SettingError } from '../src/config.js'
 import { FLAG_SETTINGS as SETTINGS } from '../src/settings.js'
 import { run } from './helpers/cli.js'
-import { freePort, skipRedis, startRedis, type RedisServer } from './helpers/redis.js'
+import { freePort, type RedisServer, skipRedis, startRedis } from './helpers/redis.js'
 import { cleanEnv, sendTcp, startServer } from './helpers/server.js'
 
 describe('settings precedence', () => {
@@ -33,7 +33,13 @@ describe('settings precedence', () => {
       { SERVER_PORT: '1002', SERVER_HOST: '0.0.0.0', LOG_LEVEL: 'WARNING' },
       { SERVER_PORT: '1003', SERVER_HOST: '::1', REDIS_HOUR_KEY_PREFIX: 'from_dotenv_', REDIS_ADDRESS: 'redis-host:6380' },
     )
-    expect(settings).toMatchObject({ port: 1001, host: '0.0.0.0', keyPrefix: 'from_dotenv_', redis: 'redis://redis-host:6380', logLevel: 'warn' })
+    expect(settings).toMatchObject({
+      port: 1001,
+      host: '0.0.0.0',
+      keyPrefix: 'from_dotenv_',
+      redis: 'redis://redis-host:6380',
+      logLevel: 'warn',
+    })
     expect(sources).toMatchObject({ port: 'flag', host: 'environment', keyPrefix: '.env', redis: '.env', statsIntervalMs: 'default' })
   })
 
@@ -78,7 +84,11 @@ describe('settings precedence', () => {
 
   it('every setting with a possible bad value is covered above', () => {
     const free = ['LOGHOUR_SNAPSHOT'] // any path is accepted
-    expect(SETTINGS.map((s) => s.env).filter((e) => !free.includes(e)).sort()).toEqual(Object.keys(bad).sort())
+    expect(
+      SETTINGS.map((s) => s.env)
+        .filter((e) => !free.includes(e))
+        .sort(),
+    ).toEqual(Object.keys(bad).sort())
   })
 
   it('snapshot and Redis together are refused', () => {
@@ -166,7 +176,9 @@ describe('loghour send', () => {
     const server = await startServer(['--stats-interval', '0'])
     const dir = mkdtempSync(join(tmpdir(), 'loghour-send-'))
     writeFileSync(join(dir, 'a.log'), '{"time":"2019-05-06 17:24:53","ip":"a","status_code":500}\n')
-    const r = await run('loghour.js', ['send', '--port', String(server.port), join(dir, 'a.log'), join(dir, 'missing.log')], undefined, { env: cleanEnv() })
+    const r = await run('loghour.js', ['send', '--port', String(server.port), join(dir, 'a.log'), join(dir, 'missing.log')], undefined, {
+      env: cleanEnv(),
+    })
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/^loghour: cannot read .*missing\.log: ENOENT: no such file or directory, open .*\n$/)
     await server.stop()
@@ -218,8 +230,14 @@ describe.skipIf(skipRedis())('loghour stats', () => {
   it('prints the answer from Redis, fed by two servers', async () => {
     const env = { REDIS_ADDRESS: redis.url, REDIS_HOUR_KEY_PREFIX: 'two_' }
     const [s1, s2] = await Promise.all([startServer([], env), startServer([], env)])
-    await sendTcp(s1.port, Buffer.from('{"time":"2019-05-06 17:00:00","ip":"a","status_code":500}\n{"time":"2019-05-06 09:00:00","ip":"a","status_code":500}\n'))
-    await sendTcp(s2.port, Buffer.from('{"time":"2019-05-06 17:30:00","ip":"a","status_code":503}\n{"time":"2019-05-06 17:00:00","ip":"b","status_code":500}\n'))
+    await sendTcp(
+      s1.port,
+      Buffer.from('{"time":"2019-05-06 17:00:00","ip":"a","status_code":500}\n{"time":"2019-05-06 09:00:00","ip":"a","status_code":500}\n'),
+    )
+    await sendTcp(
+      s2.port,
+      Buffer.from('{"time":"2019-05-06 17:30:00","ip":"a","status_code":503}\n{"time":"2019-05-06 17:00:00","ip":"b","status_code":500}\n'),
+    )
     await Promise.all([s1.stop(), s2.stop()])
     const r = await run('loghour.js', ['stats', '--json'], undefined, { env: cleanEnv(env) })
     expect(r.code).toBe(0)
@@ -236,7 +254,9 @@ describe.skipIf(skipRedis())('loghour stats', () => {
     const port = await freePort()
     const r = await run('loghour.js', ['stats', '--redis', `127.0.0.1:${port}`], undefined, { env: cleanEnv() })
     expect(r.code).toBe(1)
-    expect(r.stderr).toBe(`loghour: cannot read the hour keys: Redis at redis://127.0.0.1:${port} is unreachable: connect ECONNREFUSED 127.0.0.1:${port}\n`)
+    expect(r.stderr).toBe(
+      `loghour: cannot read the hour keys: Redis at redis://127.0.0.1:${port} is unreachable: connect ECONNREFUSED 127.0.0.1:${port}\n`,
+    )
   })
 
   it('hour keys holding something else: exit code 1, and the message names every one of them', async () => {

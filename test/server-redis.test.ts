@@ -6,8 +6,8 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createConsumer, demoLines } from '../src/index.js'
 import { bin } from './helpers/cli.js'
-import { pfaddReference, pfcounts, skipRedis, startRedis, type RedisServer } from './helpers/redis.js'
-import { cleanEnv, message, sendTcp, startServer, type ServerProcess } from './helpers/server.js'
+import { pfaddReference, pfcounts, type RedisServer, skipRedis, startRedis } from './helpers/redis.js'
+import { cleanEnv, message, type ServerProcess, sendTcp, startServer } from './helpers/server.js'
 
 const reference = readFileSync(join(__dirname, 'fixtures/reference-12.log'))
 
@@ -97,7 +97,9 @@ describe.skipIf(skipRedis())('loghour-server while Redis fails', () => {
       await sendTcp(server.port, batches[5]!)
       expect(await server.stop()).toBe(0)
       // One "unavailable" per outage, each followed by one "reachable again".
-      const outages = server.logs.flatMap((r) => (message('store unavailable')(r) ? ['down'] : message('store reachable again')(r) ? ['up'] : []))
+      const outages = server.logs.flatMap((r) =>
+        message('store unavailable')(r) ? ['down'] : message('store reachable again')(r) ? ['up'] : [],
+      )
       expect(outages.length).toBeGreaterThanOrEqual(2)
       expect(outages).toEqual(outages.map((_, i) => (i % 2 === 0 ? 'down' : 'up')))
       const all = Buffer.concat(batches)

@@ -20,7 +20,8 @@ describe.skipIf(process.platform !== 'linux')('loghour-server under hostile clie
   ])('keeps counting correctly with bounded memory (%s)', async (_, env) => {
     const server = await startServer(['--stats-interval', '0.05', '--drain-timeout', '2'], env)
     /** Resolves once a stats report shows `active` open connections. */
-    const openConnections = (active: number) => server.waitForLog((r) => (r.connections as { active: number } | undefined)?.active === active)
+    const openConnections = (active: number) =>
+      server.waitForLog((r) => (r.connections as { active: number } | undefined)?.active === active)
     await sendTcp(server.port, reference) // warm up every code path once
     await openConnections(0)
     const baseline = server.rss()
@@ -58,7 +59,9 @@ describe.skipIf(process.platform !== 'linux')('loghour-server under hostile clie
     peak = Math.max(peak, server.rss())
 
     expect(await server.stop()).toBe(0)
-    idle.forEach((s) => s.destroy())
+    idle.forEach((s) => {
+      s.destroy()
+    })
     const hours = server.lastHours()!
     // Two copies of the reference were sent, plus 50 × the first 200 bytes (two lines, neither a 5xx).
     expect(hours[16]).toBe(1)
@@ -76,7 +79,9 @@ describe.skipIf(process.platform !== 'linux')('loghour-server under hostile clie
 
     const perIdleKiB = (withIdle - baseline) / 500 / 1024
     const growthMiB = (peak - baseline) / MiB
-    console.log(`idle connections: ${perIdleKiB.toFixed(1)} KiB each; peak RSS growth ${growthMiB.toFixed(1)} MiB over ${(baseline / MiB).toFixed(0)} MiB`)
+    console.log(
+      `idle connections: ${perIdleKiB.toFixed(1)} KiB each; peak RSS growth ${growthMiB.toFixed(1)} MiB over ${(baseline / MiB).toFixed(0)} MiB`,
+    )
     expect(perIdleKiB).toBeLessThan(64)
     expect(growthMiB).toBeLessThan(64)
   })
@@ -108,7 +113,9 @@ describe.skipIf(process.platform !== 'linux')('loghour-server under hostile clie
     for (const [i, socket] of ordinary.entries()) socket.end(`${i}","status_code":500}\n`)
     await sendTcp(server.port, reference)
     expect(await server.stop()).toBe(0)
-    heavy.forEach((s) => s.destroy())
+    heavy.forEach((s) => {
+      s.destroy()
+    })
     const stopped = server.logs.find((r) => r.msg.startsWith('stopped')) as Record<string, number>
     // A connection is cut as soon as its bytes push the total over, even if part of another
     // one's line is still in flight: one fewer may stay than would fit.
@@ -188,7 +195,9 @@ describe('the unfinished-line budget (--max-buffered) bounds the total, whatever
     expect(bufferedBytes).toBeLessThanOrEqual(budget)
     expect(shed).toBeGreaterThanOrEqual(Math.ceil((32 * 64_000 + 85 * 60_000 - budget) / 64_000))
     expect(first.every((s) => s.closedByServer)).toBe(true) // the largest partial lines go first
-    all.forEach((s) => s.destroy())
+    all.forEach((s) => {
+      s.destroy()
+    })
     await consumer.close()
   })
 
@@ -211,7 +220,9 @@ describe('the unfinished-line budget (--max-buffered) bounds the total, whatever
           expect(bufferedBytes).toBeLessThanOrEqual(budget)
           if (sizes.reduce((a, b) => a + b, 0) + 5 * 40 <= budget) expect(shed).toBe(0)
           expect(short.every((s) => !s.closedByServer)).toBe(true)
-          all.forEach((s) => s.destroy())
+          all.forEach((s) => {
+            s.destroy()
+          })
           await consumer.close()
         },
       ),
@@ -228,7 +239,9 @@ describe('listening fails cleanly', () => {
     try {
       const r = await run('loghour-server.js', ['--port', String(port)], undefined, { env: cleanEnv() })
       expect(r.code).toBe(1)
-      expect(r.stderr).toBe(`loghour-server: cannot listen on 127.0.0.1:${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`)
+      expect(r.stderr).toBe(
+        `loghour-server: cannot listen on 127.0.0.1:${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`,
+      )
     } finally {
       taken.close()
     }
@@ -237,7 +250,9 @@ describe('listening fails cleanly', () => {
   it('a host that does not resolve: one line on stderr, exit 1', async () => {
     const r = await run('loghour-server.js', ['--host', 'no-such-host.invalid', '--port', '0'], undefined, { env: cleanEnv() })
     expect(r.code).toBe(1)
-    expect(r.stderr).toMatch(/^loghour-server: cannot listen on no-such-host\.invalid:0: getaddrinfo (ENOTFOUND|EAI_AGAIN|EAI_NONAME) no-such-host\.invalid\n$/)
+    expect(r.stderr).toMatch(
+      /^loghour-server: cannot listen on no-such-host\.invalid:0: getaddrinfo (ENOTFOUND|EAI_AGAIN|EAI_NONAME) no-such-host\.invalid\n$/,
+    )
   })
 
   it('the library: listen() rejects (try/catch sees it), nothing is thrown elsewhere, the consumer still works', async () => {
@@ -276,14 +291,24 @@ describe.skipIf(process.platform !== 'linux')('the open-file limit', () => {
       socket.write(`{"time":"2019-05-06 03:00:00","ip":"client${i}","status_code":500}\n`)
       return socket
     })
-    const counted = () => ([...server.logs].reverse().find((r) => r.lines) as { lines: { counted: number } } | undefined)?.lines.counted ?? 0
+    const counted = () =>
+      ([...server.logs].reverse().find((r) => r.lines) as { lines: { counted: number } } | undefined)?.lines.counted ?? 0
     await eventually(() => closed.size + counted() === 100, 10_000, 'every connection accepted (its line counted) or refused')
     expect(counted()).toBe(room)
     expect(closed.size).toBe(100 - room)
-    sockets.forEach((s) => s.destroy())
+    sockets.forEach((s) => {
+      s.destroy()
+    })
     // A new client is served once the server has seen those closes (until then it is refused too).
     let attempts = 0
-    await eventually(() => (attempts++, sendTcp(server.port, reference).then(() => true, () => false)), 10_000, 'a connection once there is room')
+    const attempt = () => {
+      attempts++
+      return sendTcp(server.port, reference).then(
+        () => true,
+        () => false,
+      )
+    }
+    await eventually(attempt, 10_000, 'a connection once there is room')
     expect(await server.stop()).toBe(0)
     const stopped = server.logs.find((r) => r.msg.startsWith('stopped')) as Record<string, number>
     expect(stopped.accepted).toBe(room + 1)

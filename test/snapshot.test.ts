@@ -124,7 +124,13 @@ describe('snapshot file', () => {
     expect((await createConsumer({ snapshot: file }).stats()).hours).toEqual((await consumer.stats()).hours)
     // Nothing but the snapshot, the victim and the planted links.
     expect(readdirSync(d).sort()).toEqual(
-      ['counts.snap', `counts.snap.${process.pid}.tmp`, 'counts.snap.tmp', `counts.snap.${process.pid}.000000000000.tmp`, 'victim.txt'].sort(),
+      [
+        'counts.snap',
+        `counts.snap.${process.pid}.tmp`,
+        'counts.snap.tmp',
+        `counts.snap.${process.pid}.000000000000.tmp`,
+        'victim.txt',
+      ].sort(),
     )
   })
 
@@ -148,19 +154,21 @@ describe('snapshot file', () => {
     })
   })
 
-  it.skipIf(!canMount)('disk full (a 400 KiB tmpfs): the flush fails with ENOSPC, the last snapshot stays intact, no temporary file is left', async () => {
-    await withTmpfs('size=400k', async (mounted) => {
-      const file = join(mounted, 'counts.snap')
-      const consumer = createConsumer({ snapshot: file, flushIntervalMs: 60_000 })
-      consumer.write(reference)
-      await consumer.flush() // 295 KB: fits
-      const saved = readFileSync(file)
-      consumer.write(demoLines(1, 1, 1000))
-      await expect(consumer.flush()).rejects.toThrow(/cannot write snapshot .*ENOSPC/) // a second copy does not
-      expect(readdirSync(mounted)).toEqual(['counts.snap'])
-      expect(readFileSync(file).equals(saved)).toBe(true)
-      expect(decodeSnapshot(saved, file).counters.total).toBe(12)
-    })
-  })
+  it.skipIf(!canMount)(
+    'disk full (a 400 KiB tmpfs): the flush fails with ENOSPC, the last snapshot stays intact, no temporary file is left',
+    async () => {
+      await withTmpfs('size=400k', async (mounted) => {
+        const file = join(mounted, 'counts.snap')
+        const consumer = createConsumer({ snapshot: file, flushIntervalMs: 60_000 })
+        consumer.write(reference)
+        await consumer.flush() // 295 KB: fits
+        const saved = readFileSync(file)
+        consumer.write(demoLines(1, 1, 1000))
+        await expect(consumer.flush()).rejects.toThrow(/cannot write snapshot .*ENOSPC/) // a second copy does not
+        expect(readdirSync(mounted)).toEqual(['counts.snap'])
+        expect(readFileSync(file).equals(saved)).toBe(true)
+        expect(decodeSnapshot(saved, file).counters.total).toBe(12)
+      })
+    },
+  )
 })
-

@@ -1,8 +1,8 @@
 import { closeSync, openSync, readSync } from 'node:fs'
 import { pipeline } from 'node:stream/promises'
 import { createConsumer } from '../consumer.js'
-import { renderStats } from '../render.js'
 import { OPEN_NATIVE_STREAM } from '../native.js'
+import { renderStats } from '../render.js'
 
 export interface AnalyzeOptions {
   json?: boolean
@@ -27,7 +27,9 @@ export async function analyze(files: string[], options: AnalyzeOptions): Promise
       const input = consumer[OPEN_NATIVE_STREAM]()
       const fd = openSync(file, 'r')
       try {
-        for (let n; (n = readSync(fd, buffer, 0, READ_SIZE, null)) > 0; ) input.write(buffer.subarray(0, n))
+        for (let n = readSync(fd, buffer, 0, READ_SIZE, null); n > 0; n = readSync(fd, buffer, 0, READ_SIZE, null)) {
+          input.write(buffer.subarray(0, n))
+        }
       } finally {
         closeSync(fd)
       }

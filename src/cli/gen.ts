@@ -1,5 +1,5 @@
 import { once } from 'node:events'
-import { demoLines, type DemoPattern } from '../demo.js'
+import { type DemoPattern, demoLines } from '../demo.js'
 
 export interface GenOptions {
   pattern: DemoPattern

@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
+import { version } from '../../package.json'
+import { readDotenv, resolveSettings, type ServerSettings, SettingError, settingFlags, settingOption } from '../config.js'
 import { MAX_LINE_NUMBER } from '../demo.js'
 import { SETTINGS } from '../settings.js'
-import { version } from '../../package.json'
 import { analyze } from './analyze.js'
 import { exitOnBrokenPipe, integer, oneOf } from './args.js'
 import { gen } from './gen.js'
 import { send } from './send.js'
 import { stats } from './stats.js'
-import { readDotenv, resolveSettings, SettingError, settingFlags, settingOption, type ServerSettings } from '../config.js'
 
 exitOnBrokenPipe() // `loghour … | head`: the reader may go away at any time
 
@@ -18,7 +18,9 @@ const program = new Command()
   .version(version, '-V, --version')
   .exitOverride()
   // One line, like every other error: "loghour: unknown option '--x'".
-  .configureOutput({ outputError: (text, write) => write(`loghour: ${text.replace(/^error: /, '').replace(/\n\(Did you mean/, ' (did you mean')}`) })
+  .configureOutput({
+    outputError: (text, write) => write(`loghour: ${text.replace(/^error: /, '').replace(/\n\(Did you mean/, ' (did you mean')}`),
+  })
 
 program
   .command('analyze')
@@ -26,8 +28,9 @@ program
   .argument('[files...]', 'log files; stdin when none or "-"')
   .option('--json', 'print the stats object as JSON')
   .addOption(
-    settingOption('maxLineBytes', { env: false })
-      .argParser((raw) => SETTINGS.maxLineBytes.kind.fromText(raw) ?? fail(SETTINGS.maxLineBytes.accepts)),
+    settingOption('maxLineBytes', { env: false }).argParser(
+      (raw) => SETTINGS.maxLineBytes.kind.fromText(raw) ?? fail(SETTINGS.maxLineBytes.accepts),
+    ),
   )
   .action(analyze)
 

@@ -4,12 +4,20 @@
 import { Command, CommanderError } from 'commander'
 import type { Logger } from 'pino'
 import { version } from '../../package.json'
-import { readDotenv, resolveServerSettings, SettingError, settingFlags, settingOption, type ServerSettings, type SettingFlags } from '../config.js'
+import {
+  readDotenv,
+  resolveServerSettings,
+  type ServerSettings,
+  SettingError,
+  type SettingFlags,
+  settingFlags,
+  settingOption,
+} from '../config.js'
 import { createConsumer, type LogConsumer } from '../consumer.js'
 import { createLogger } from '../logger.js'
 import { buildReport } from '../report.js'
 import type { LogServer } from '../server.js'
-import { FLAG_SETTINGS, optionSettings, type FlagKey, type OptionGroup } from '../settings.js'
+import { FLAG_SETTINGS, type FlagKey, type OptionGroup, optionSettings } from '../settings.js'
 import { peakOf } from '../stats.js'
 import { redactAddress } from '../stores/redact.js'
 import { exitOnBrokenPipe } from './args.js'
@@ -18,10 +26,15 @@ function parseFlags(argv: string[]): SettingFlags {
   const program = new Command()
     .name('loghour-server')
     .description('Counts the distinct users who hit 5xx errors at each hour of the working day, from JSON access logs sent over TCP.')
-    .addHelpText('after', '\nEach setting is taken from its flag, else its environment variable, else .env in the working directory, else the default.')
+    .addHelpText(
+      'after',
+      '\nEach setting is taken from its flag, else its environment variable, else .env in the working directory, else the default.',
+    )
     .version(version, '-V, --version')
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(`loghour-server: ${text.replace(/^error: /, '').replace(/\n\(Did you mean/, ' (did you mean')}`) })
+    .configureOutput({
+      outputError: (text, write) => write(`loghour-server: ${text.replace(/^error: /, '').replace(/\n\(Did you mean/, ' (did you mean')}`),
+    })
     .helpOption('-h, --help', 'show this help')
   const keys = FLAG_SETTINGS.map((s) => s.key as FlagKey)
   for (const key of keys) program.addOption(settingOption(key))
@@ -62,8 +75,12 @@ function watchAccepts(server: LogServer, log: Logger): void {
   server.on('acceptError', (error) => {
     if (Date.now() - warnedAt < 10_000) return
     warnedAt = Date.now()
-    const hint = error.code === 'EMFILE' || error.code === 'ENFILE' ? '; raise the open-file limit (ulimit -n) or lower --max-connections' : ''
-    log.warn({ err: error, refused: server.counters().refused }, `cannot accept connections: ${error.message}${hint} (${server.counters().refused} refused so far)`)
+    const hint =
+      error.code === 'EMFILE' || error.code === 'ENFILE' ? '; raise the open-file limit (ulimit -n) or lower --max-connections' : ''
+    log.warn(
+      { err: error, refused: server.counters().refused },
+      `cannot accept connections: ${error.message}${hint} (${server.counters().refused} refused so far)`,
+    )
   })
 }
 
@@ -109,7 +126,9 @@ async function main(): Promise<number> {
   consumer.on('storeDown', (error) =>
     log.error({ err: error }, `store unavailable, counting goes on and changes are kept in memory: ${error.message}`),
   )
-  consumer.on('storeUp', ({ downtimeMs }) => log.warn(`store reachable again after ${(downtimeMs / 1000).toFixed(1)} s; kept changes merged`))
+  consumer.on('storeUp', ({ downtimeMs }) =>
+    log.warn(`store reachable again after ${(downtimeMs / 1000).toFixed(1)} s; kept changes merged`),
+  )
   consumer.on('storeReset', ({ reason, hours }) =>
     log.warn({ hours }, `${reason}: merging everything this server counted since it started again (${hours} hours)`),
   )
@@ -171,7 +190,10 @@ async function main(): Promise<number> {
       shutdown().then(
         () => {
           const c = server.counters()
-          log.info(c, `stopped: everything received was counted and flushed (${c.accepted} connection${c.accepted === 1 ? '' : 's'}, ${c.refused} refused, ${c.aborted} aborted)`)
+          log.info(
+            c,
+            `stopped: everything received was counted and flushed (${c.accepted} connection${c.accepted === 1 ? '' : 's'}, ${c.refused} refused, ${c.aborted} aborted)`,
+          )
           resolve(0)
         },
         (error: Error) => {
@@ -186,7 +208,10 @@ async function main(): Promise<number> {
   // Only now: the log line is written off the main thread, and whoever waits for it (a supervisor,
   // a test) may signal at once; the handlers must be in place by then.
   const { address, port } = server.address()
-  log.info({ address, port, store: describeStore(settings), version }, `loghour-server listening on ${address}:${port} (store: ${describeStore(settings)})`)
+  log.info(
+    { address, port, store: describeStore(settings), version },
+    `loghour-server listening on ${address}:${port} (store: ${describeStore(settings)})`,
+  )
   return exitCode.finally(() => new Promise<void>((resolve) => log.flush(() => resolve())))
 }
 

@@ -1,6 +1,6 @@
 import { HOURS, type NativeSketchSet } from '../native.js'
 import { checkSnapshotWritable, encodeSnapshot, restoreSnapshot, writeFileAtomic } from './snapshot.js'
-import { OutageTracker, type HourStore, type StoreEvents } from './store.js'
+import { type HourStore, OutageTracker, type StoreEvents } from './store.js'
 
 /**
  * The embedded store: the sketches in this process are the answer. With a snapshot file, they

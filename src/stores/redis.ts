@@ -2,7 +2,7 @@ import type { Cluster, Redis, RedisOptions } from 'ioredis'
 import { HOURS, type NativeSketchSet } from '../native.js'
 import { deltaKey, hourKey } from './keys.js'
 import { redactAddress } from './redact.js'
-import { OutageTracker, type HourStore, type StoreEvents } from './store.js'
+import { type HourStore, OutageTracker, type StoreEvents } from './store.js'
 
 /**
  * One atomic server-side step per hour: note whether the hour key exists, write the raw dense
@@ -42,12 +42,19 @@ export function explain(error: unknown, keys: string[] = []): Error {
     return new Error('the server does not speak the Redis protocol (is this the address of a Redis server?)', { cause: error })
   }
   if (NO_PERMISSION.test(message)) {
-    const command = /\((EXISTS|SET|PFMERGE)\)$/.exec(message)?.[1] ?? /'(\w+)' command/.exec(message)?.[1]?.toUpperCase() ?? 'a command it needs'
-    return new Error(`the Redis user may not run ${command} (${message}); grant the rights listed under "Redis permissions" in the README`, { cause: error })
+    const command =
+      /\((EXISTS|SET|PFMERGE)\)$/.exec(message)?.[1] ?? /'(\w+)' command/.exec(message)?.[1]?.toUpperCase() ?? 'a command it needs'
+    return new Error(
+      `the Redis user may not run ${command} (${message}); grant the rights listed under "Redis permissions" in the README`,
+      { cause: error },
+    )
   }
   if (!NOT_AN_HLL.test(message) || keys.length === 0) return error instanceof Error ? error : new Error(message)
   const why = message.split('. ')[0]!.replace(/\.$/, '')
-  const what = keys.length === 1 ? `${keys[0]} holds a value that is not a HyperLogLog; delete or rename it` : `${keys.join(', ')} hold values that are not HyperLogLogs; delete or rename them`
+  const what =
+    keys.length === 1
+      ? `${keys[0]} holds a value that is not a HyperLogLog; delete or rename it`
+      : `${keys.join(', ')} hold values that are not HyperLogLogs; delete or rename them`
   return new Error(`${what} (${why})`, { cause: error })
 }
 
@@ -58,7 +65,11 @@ export function explain(error: unknown, keys: string[] = []): Error {
 export function combineErrors(failures: { key: string; error: unknown }[]): Error | undefined {
   if (failures.length === 0) return undefined
   const wrongType = failures.filter((f) => NOT_AN_HLL.test(messageOf(f.error)))
-  if (wrongType.length > 0) return explain(wrongType[0]!.error, wrongType.map((f) => f.key))
+  if (wrongType.length > 0)
+    return explain(
+      wrongType[0]!.error,
+      wrongType.map((f) => f.key),
+    )
   return explain(failures[0]!.error)
 }
 
@@ -324,13 +335,15 @@ export class RedisStore implements HourStore {
     const commands: ((c: MergingClient) => unknown)[] = []
     if (checks.identity) commands.push((c) => c.info('server'))
     if (present.length > 0) commands.push((c) => c.exists(...present))
-    sketches.forEach(({ sketch }, i) => commands.push((c) => c.loghourMerge(keys[i]!, deltaKey(keys[i]!), sketch)))
+    for (const [i, { sketch }] of sketches.entries()) commands.push((c) => c.loghourMerge(keys[i]!, deltaKey(keys[i]!), sketch))
     const connection = this.#connection
     this.#unanswered++
     const sent = roundTrip(client, commands)
-    void sent.catch(() => {}).finally(() => {
-      if (connection === this.#connection) this.#unanswered--
-    })
+    void sent
+      .catch(() => {})
+      .finally(() => {
+        if (connection === this.#connection) this.#unanswered--
+      })
     const answers = await withTimeout(sent, this.#options.timeoutMs, 'merge')
     const reply: MergeReply = { runId: undefined, absent: false, merged: 0, created: 0, failures: [], failedMask: 0 }
     if (checks.identity) {
@@ -426,7 +439,10 @@ const isCluster = (client: Redis | Cluster): client is Cluster => (client as Clu
 export async function readHourCounts(client: Redis | Cluster, prefix: string, timeoutMs = 5000): Promise<number[]> {
   const keys = Array.from({ length: HOURS }, (_, hour) => hourKey(prefix, hour))
   const answers = await withTimeout(
-    roundTrip(client as MergingClient, keys.map((key) => (c: MergingClient) => c.pfcount(key))),
+    roundTrip(
+      client as MergingClient,
+      keys.map((key) => (c: MergingClient) => c.pfcount(key)),
+    ),
     timeoutMs,
     'PFCOUNT',
   )

@@ -35,7 +35,7 @@ export function encodeSnapshot(sketches: NativeSketchSet, now = Date.now()): Buf
   head.writeUInt32LE(reasons, 12)
   head.writeBigUInt64LE(BigInt(now), 16)
   const values = [counters.total, counters.counted, counters.skipped, counters.blank, ...counters.invalid]
-  values.forEach((v, i) => head.writeBigUInt64LE(BigInt(v), 24 + 8 * i))
+  for (const [i, v] of values.entries()) head.writeBigUInt64LE(BigInt(v), 24 + 8 * i)
   const hours = Array.from({ length: HOURS }, (_, h) => sketches.exportHour(h))
   const body = Buffer.concat([head, ...hours])
   const sum = Buffer.alloc(4)
@@ -129,7 +129,7 @@ export function restoreSnapshot(file: string, sketches: NativeSketchSet): boolea
     throw new SnapshotError(`cannot read snapshot ${file}: ${(error as Error).message}`)
   }
   const { counters, hours } = decodeSnapshot(data, file)
-  hours.forEach((dense, h) => sketches.mergeHour(h, dense))
+  for (const [h, dense] of hours.entries()) sketches.mergeHour(h, dense)
   sketches.addLineCounts(counters)
   return true
 }

@@ -13,7 +13,11 @@ export function jsonString(s: string, escapes: number[]): string {
     const pick = escapes.length ? escapes[k++ % escapes.length]! : 0
     if (ch === '"' || ch === '\\') out += `\\${ch}`
     else if (code < 0x20) out += `\\u${code.toString(16).padStart(4, '0')}`
-    else if (pick % 5 === 1 && code <= 0xffff) out += `\\u${code.toString(16).padStart(4, pick % 2 ? '0' : '0').toUpperCase()}`
+    else if (pick % 5 === 1 && code <= 0xffff)
+      out += `\\u${code
+        .toString(16)
+        .padStart(4, pick % 2 ? '0' : '0')
+        .toUpperCase()}`
     else if (pick % 5 === 2 && ch === '/') out += '\\/'
     else if (pick % 7 === 3 && code > 0xffff) {
       const hi = 0xd800 + ((code - 0x10000) >> 10)
@@ -73,7 +77,10 @@ const ipText = fc.tuple(ipString, escapes).map(([s, e]) => jsonString(s, e))
 
 const statusText = fc.oneof(
   { weight: 6, arbitrary: fc.integer({ min: 498, max: 601 }).map(String) },
-  { weight: 1, arbitrary: fc.constantFrom('500.0', '5e2', '5.02E+2', '-0', '0', '1e400', '500.5', '-500', '5.999e2', '599.0000000000000001') },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom('500.0', '5e2', '5.02E+2', '-0', '0', '1e400', '500.5', '-500', '5.999e2', '599.0000000000000001'),
+  },
 )
 
 /** Any JSON value text, for ignored fields and for wrong-typed fields. */
@@ -107,7 +114,10 @@ const recordLine = fc
     const extra: Field[] = r.extra.map(([k, v]) => [JSON.stringify(k), v])
     if (r.nested) extra.push(['"nested"', `{"ip":"9.9.9.9","status_code":503,"time":"2019-05-06 12:00:00","a":[{"ip":1}]}`])
     // Noise goes anywhere; the real fields keep their relative order among duplicates' decoys.
-    const fields = [...extra, ...main].map((f, i) => ({ f, k: r.order[i % 8]! + i })).sort((a, b) => a.k - b.k).map((x) => x.f)
+    const fields = [...extra, ...main]
+      .map((f, i) => ({ f, k: r.order[i % 8]! + i }))
+      .sort((a, b) => a.k - b.k)
+      .map((x) => x.f)
     let s = 0
     const sp = () => r.spaces[s++ % r.spaces.length]!
     return `${sp()}{${sp()}${fields.map(([k, v]) => `${k}${sp()}:${sp()}${v}${sp()}`).join(`,${sp()}`)}}${sp()}`
@@ -131,7 +141,10 @@ const compactLine = fc
     ),
     status: fc.oneof(
       { weight: 6, arbitrary: fc.integer({ min: 200, max: 599 }).map(String) },
-      { weight: 1, arbitrary: fc.constantFrom('0', '00', '0500', '5', '500000000', '5000000000', '-500', '500.0', '5e2', '"500"', 'true', '') },
+      {
+        weight: 1,
+        arbitrary: fc.constantFrom('0', '00', '0500', '5', '500000000', '5000000000', '-500', '500.0', '5e2', '"500"', 'true', ''),
+      },
     ),
     order: fc.constantFrom([0, 1, 2], [0, 1, 2], [0, 1, 2], [1, 0, 2], [2, 1, 0], [1, 2, 0]),
     tail: fc.constantFrom('', '', '', '\r', ' ', ',"x":1', '}'),
@@ -164,7 +177,9 @@ const damagedLine = fc
     const i = b.length ? at % b.length : 0
     if (how === 'cut') return b.subarray(0, i)
     const insert = Buffer.from([byte === 0x0a ? 0x00 : byte])
-    return how === 'set' ? Buffer.concat([b.subarray(0, i), insert, b.subarray(i + 1)]) : Buffer.concat([b.subarray(0, i), insert, b.subarray(i)])
+    return how === 'set'
+      ? Buffer.concat([b.subarray(0, i), insert, b.subarray(i + 1)])
+      : Buffer.concat([b.subarray(0, i), insert, b.subarray(i)])
   })
 
 /** A line of some kind; `long` lines exceed small limits. */
@@ -174,16 +189,27 @@ export const anyLine = fc.oneof(
   { weight: 2, arbitrary: badUtf8Line },
   { weight: 3, arbitrary: damagedLine },
   { weight: 1, arbitrary: fc.uint8Array({ maxLength: 40 }).map((a) => Buffer.from(a)) },
-  { weight: 1, arbitrary: fc.constantFrom('', ' ', '\t \r', '\r', '\0', '[1,2]', '"x"', '42', 'null', '{}', '{"a":1}x', '\u00a0{}').map((s) => Buffer.from(s)) },
   {
     weight: 1,
-    arbitrary: fc.tuple(recordLine, fc.integer({ min: 50, max: 600 })).map(([s, pad]) => Buffer.from(`{"pad":"${'x'.repeat(pad)}",${s.trim().slice(1)}`)),
+    arbitrary: fc
+      .constantFrom('', ' ', '\t \r', '\r', '\0', '[1,2]', '"x"', '42', 'null', '{}', '{"a":1}x', '\u00a0{}')
+      .map((s) => Buffer.from(s)),
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(recordLine, fc.integer({ min: 50, max: 600 }))
+      .map(([s, pad]) => Buffer.from(`{"pad":"${'x'.repeat(pad)}",${s.trim().slice(1)}`)),
   },
 )
 
 /** A stream: lines joined by `\n` or `\r\n`, with or without a final newline. */
 export const anyStream = fc
-  .record({ lines: fc.array(anyLine, { maxLength: 60 }), crlf: fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }), final: fc.boolean() })
+  .record({
+    lines: fc.array(anyLine, { maxLength: 60 }),
+    crlf: fc.array(fc.boolean(), { minLength: 1, maxLength: 8 }),
+    final: fc.boolean(),
+  })
   .map(({ lines, crlf, final }) => {
     const parts: Buffer[] = []
     lines.forEach((line, i) => {

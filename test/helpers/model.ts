@@ -104,7 +104,12 @@ export interface ModelResult {
 }
 
 /** The outcome of a whole stream (an unterminated final line counts). */
-export function modelStream(stream: Uint8Array, maxLineBytes: number, reasons: readonly string[], names: ModelNames = DEFAULT_NAMES): ModelResult {
+export function modelStream(
+  stream: Uint8Array,
+  maxLineBytes: number,
+  reasons: readonly string[],
+  names: ModelNames = DEFAULT_NAMES,
+): ModelResult {
   const result: ModelResult = {
     lines: { total: 0, counted: 0, skipped: 0, invalid: 0, blank: 0 },
     invalid: Object.fromEntries(reasons.map((r) => [r, 0])),

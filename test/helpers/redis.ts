@@ -1,6 +1,6 @@
 // Starts a private redis-server for a test: free port, temp dir, no persistence unless asked.
 // Tests that need Redis skip when redis-server is missing, unless LOGHOUR_REQUIRE_REDIS=1 (CI).
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -89,7 +89,18 @@ async function waitForPing(port: number, child: ChildProcess, options: StartOpti
 
 function launch(port: number, dir: string, args: string[], options: StartOptions = {}): ChildProcess {
   const listen = options.tls
-    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', options.tls.certFile, '--tls-key-file', options.tls.keyFile, '--tls-auth-clients', 'no']
+    ? [
+        '--port',
+        '0',
+        '--tls-port',
+        String(port),
+        '--tls-cert-file',
+        options.tls.certFile,
+        '--tls-key-file',
+        options.tls.keyFile,
+        '--tls-auth-clients',
+        'no',
+      ]
     : ['--port', String(port)]
   const auth = options.password === undefined ? [] : ['--requirepass', options.password]
   const child = spawn(
@@ -122,13 +133,18 @@ export async function startRedis(options: StartOptions = {}): Promise<RedisServe
       dir,
       process: child,
       client() {
-        const c = new Redis({ port, host: '127.0.0.1', password: options.password, tls: options.tls ? { ca: options.tls.cert, servername: 'localhost' } : undefined })
+        const c = new Redis({
+          port,
+          host: '127.0.0.1',
+          password: options.password,
+          tls: options.tls ? { ca: options.tls.cert, servername: 'localhost' } : undefined,
+        })
         c.on('error', () => {})
         clients.push(c)
         return c
       },
       async stop() {
-        clients.forEach((c) => c.disconnect())
+        for (const c of clients) c.disconnect()
         if (child.exitCode === null && child.signalCode === null) {
           const exited = new Promise((r) => child.once('exit', r))
           child.kill('SIGCONT')
@@ -209,4 +225,3 @@ export async function pfcounts(redis: RedisServer, prefix: string): Promise<numb
   const client = redis.client()
   return readHourCounts(client, prefix)
 }
-

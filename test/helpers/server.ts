@@ -1,5 +1,5 @@
 // Runs the built loghour-server as a child process, as users do, and talks to it over TCP.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { type ChildProcess, spawn } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
@@ -56,7 +56,11 @@ export interface StartServerOptions {
  * line, unless args say otherwise) and waits until it listens. When called in a test, the server
  * is killed when the test ends, also when it fails.
  */
-export function startServer(args: string[] = [], env: Record<string, string> = {}, options: StartServerOptions = {}): Promise<ServerProcess> {
+export function startServer(
+  args: string[] = [],
+  env: Record<string, string> = {},
+  options: StartServerOptions = {},
+): Promise<ServerProcess> {
   const argv = [...(options.nodeArgs ?? []), bin('loghour-server.js'), '--port', '0', ...args]
   const [command, commandArgs] =
     options.openFiles === undefined

@@ -1,19 +1,19 @@
 // Compiled (never run) by test/package.test.ts against the root index.d.ts: the public types
 // accept what the docs show and reject what they forbid.
-import { Writable } from 'node:stream'
+import type { Writable } from 'node:stream'
 import {
   createConsumer,
   createScanner,
   elementHash,
   INVALID_REASONS,
-  listen,
-  LogConsumer,
-  LogServer,
-  OptionError,
-  SnapshotError,
-  type ServerCounters,
   type InvalidReason,
+  type LogConsumer,
+  type LogServer,
+  listen,
+  OptionError,
   type ScanResult,
+  type ServerCounters,
+  SnapshotError,
   type Stats,
 } from '../../index.js'
 
