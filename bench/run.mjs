@@ -315,27 +315,17 @@ async function tcpRounds(file) {
   const redis = await startRedis()
   const redisServer = await loghourServer({ REDIS_ADDRESS: `redis://127.0.0.1:${redis.port}` })
   const closed = (server) => server.next((r) => r.msg?.startsWith('connection closed'))
+  /** Milliseconds from the first byte to the last line counted, as the receiving server logs it. */
+  const timed = async (done, send, port) => {
+    const logged = done()
+    await send(file, port)
+    return (await logged).ms
+  }
   const kinds = {
-    raw: async () => {
-      const done = sink.next((r) => r.ms !== undefined)
-      await socatSend(file, sink.first.port)
-      return (await done).ms
-    },
-    memory: async () => {
-      const done = closed(memory)
-      await socatSend(file, memory.first.port)
-      return (await done).ms
-    },
-    send: async () => {
-      const done = closed(memory)
-      await loghourSend(file, memory.first.port)
-      return (await done).ms
-    },
-    redis: async () => {
-      const done = closed(redisServer)
-      await socatSend(file, redisServer.first.port)
-      return (await done).ms
-    },
+    raw: () => timed(() => sink.next((r) => r.ms !== undefined), socatSend, sink.first.port),
+    memory: () => timed(() => closed(memory), socatSend, memory.first.port),
+    send: () => timed(() => closed(memory), loghourSend, memory.first.port),
+    redis: () => timed(() => closed(redisServer), socatSend, redisServer.first.port),
   }
   const info = async () => {
     const stats = await redis.client.info('commandstats')

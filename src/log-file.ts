@@ -61,36 +61,11 @@ const TOKENS = /\[([^\]]*)\]|YYYY|YY|Q|MMMM|MMM|MM|M|DDDD|DDD|DD|D|dddd|ddd|d|E|
 export function formatTime(format: string, date: Date): string {
   const utc = format.endsWith('!UTC')
   const f = utc ? format.slice(0, -4) : format
-  const get = (local: () => number, inUtc: () => number) => (utc ? inUtc() : local())
-  const year = get(
-    () => date.getFullYear(),
-    () => date.getUTCFullYear(),
-  )
-  const month = get(
-    () => date.getMonth(),
-    () => date.getUTCMonth(),
-  )
-  const day = get(
-    () => date.getDate(),
-    () => date.getUTCDate(),
-  )
-  const weekday = get(
-    () => date.getDay(),
-    () => date.getUTCDay(),
-  )
-  const hour = get(
-    () => date.getHours(),
-    () => date.getUTCHours(),
-  )
-  const minute = get(
-    () => date.getMinutes(),
-    () => date.getUTCMinutes(),
-  )
-  const second = get(
-    () => date.getSeconds(),
-    () => date.getUTCSeconds(),
-  )
   const offset = utc ? 0 : -date.getTimezoneOffset()
+  // Local fields are the UTC fields of the instant shifted by the local offset.
+  const at = new Date(date.getTime() + offset * 60_000)
+  const [year, month, day, weekday] = [at.getUTCFullYear(), at.getUTCMonth(), at.getUTCDate(), at.getUTCDay()]
+  const [hour, minute, second] = [at.getUTCHours(), at.getUTCMinutes(), at.getUTCSeconds()]
   const dayOfYear = Math.floor((Date.UTC(year, month, day) - Date.UTC(year, 0, 1)) / 86400e3) + 1
   const zone = (sep: string) => `${offset < 0 ? '-' : '+'}${pad(Math.floor(Math.abs(offset) / 60))}${sep}${pad(Math.abs(offset) % 60)}`
   return f.replace(TOKENS, (token, literal: string | undefined) => {

@@ -5,10 +5,10 @@ import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import { fillTemplate, formatTime, parseRotation } from '../src/log-file.js'
 import { bin, run } from './helpers/cli.js'
-import { pfcounts, type RedisServer, skipRedis, startRedis } from './helpers/redis.js'
+import { pfcounts, skipRedis, useRedis } from './helpers/redis.js'
 import { cleanEnv, eventually, sendTcp } from './helpers/server.js'
 import { missing } from './helpers/tools.js'
 
@@ -74,13 +74,7 @@ async function startPinned(cwd: string, args: string[], env: Record<string, stri
 describe.skipIf(skipRedis() || missing('libfaketime (apt-get install faketime)', LIBFAKETIME !== undefined))(
   "the original service's .env",
   () => {
-    let redis: RedisServer
-    beforeAll(async () => {
-      redis = await startRedis()
-    })
-    afterAll(async () => {
-      await redis?.stop()
-    })
+    const redis = useRedis()
 
     it('starts loghour-server, which logs to logs/consumer_<date>.log and reads REDIS_KEY_PREFIX as the original did', async () => {
       const cwd = mkdtempSync(join(tmpdir(), 'loghour-original-'))

@@ -4,10 +4,10 @@
 import { once } from 'node:events'
 import calculateSlot from 'cluster-key-slot'
 import { Redis } from 'ioredis'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createConsumer, demoLines, OptionError } from '../src/index.js'
 import { deltaKey, hourKey, keyPrefixProblem } from '../src/stores/keys.js'
-import { type RedisServer, skipRedis, startRedis } from './helpers/redis.js'
+import { skipRedis, startRedis, useRedis } from './helpers/redis.js'
 import { eventually } from './helpers/server.js'
 
 describe('key names', () => {
@@ -42,13 +42,7 @@ describe('Redis store options', () => {
 })
 
 describe.skipIf(skipRedis())('Redis store', () => {
-  let redis: RedisServer
-  beforeAll(async () => {
-    redis = await startRedis()
-  })
-  afterAll(async () => {
-    await redis?.stop()
-  })
+  const redis = useRedis()
 
   it('flush merges only changes; stats answers from Redis; a user’s client is left open', async () => {
     const client = new Redis({ port: redis.port, lazyConnect: true })

@@ -4,11 +4,11 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { envNames, resolveServerSettings, SettingError } from '../src/config.js'
 import { FLAG_SETTINGS as SETTINGS } from '../src/settings.js'
 import { run } from './helpers/cli.js'
-import { freePort, type RedisServer, skipRedis, startRedis } from './helpers/redis.js'
+import { freePort, skipRedis, useRedis } from './helpers/redis.js'
 import { cleanEnv, sendTcp, startServer } from './helpers/server.js'
 
 describe('settings precedence', () => {
@@ -219,13 +219,7 @@ describe('loghour send', () => {
 })
 
 describe.skipIf(skipRedis())('loghour stats', () => {
-  let redis: RedisServer
-  beforeAll(async () => {
-    redis = await startRedis()
-  })
-  afterAll(async () => {
-    await redis?.stop()
-  })
+  const redis = useRedis()
 
   it('prints the answer from Redis, fed by two servers', async () => {
     const env = { REDIS_ADDRESS: redis.url, REDIS_HOUR_KEY_PREFIX: 'two_' }

@@ -3,10 +3,10 @@
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createConsumer, demoLines } from '../src/index.js'
 import { bin } from './helpers/cli.js'
-import { pfaddReference, pfcounts, type RedisServer, skipRedis, startRedis } from './helpers/redis.js'
+import { pfaddReference, pfcounts, type RedisServer, skipRedis, startRedis, useRedis } from './helpers/redis.js'
 import { cleanEnv, message, type ServerProcess, sendTcp, startServer } from './helpers/server.js'
 
 const reference = readFileSync(join(__dirname, 'fixtures/reference-12.log'))
@@ -29,14 +29,7 @@ async function withDurableRedis(prefix: string, body: (redis: RedisServer, serve
 }
 
 describe.skipIf(skipRedis())('loghour-server with Redis', () => {
-  let redis: RedisServer
-
-  beforeAll(async () => {
-    redis = await startRedis()
-  })
-  afterAll(async () => {
-    await redis?.stop()
-  })
+  const redis = useRedis()
 
   it("the original service's test: error_hour_16 = 1, error_hour_17 = 4, every other hour 0", async () => {
     await redis.client().flushall()

@@ -132,37 +132,36 @@ fn scan_number(s: &[u8], mut i: usize) -> Option<usize> {
   }
   match *s.get(i)? {
     b'0' => i += 1,
-    b'1'..=b'9' => {
-      while i < s.len() && s[i].is_ascii_digit() {
-        i += 1;
-      }
-    }
+    b'1'..=b'9' => i = digits_end(s, i),
     _ => return None,
   }
   if s.get(i) == Some(&b'.') {
-    i += 1;
-    let start = i;
-    while i < s.len() && s[i].is_ascii_digit() {
-      i += 1;
-    }
-    if i == start {
-      return None;
-    }
+    i = at_least_one_digit(s, i + 1)?;
   }
   if matches!(s.get(i), Some(b'e' | b'E')) {
     i += 1;
     if matches!(s.get(i), Some(b'+' | b'-')) {
       i += 1;
     }
-    let start = i;
-    while i < s.len() && s[i].is_ascii_digit() {
-      i += 1;
-    }
-    if i == start {
-      return None;
-    }
+    i = at_least_one_digit(s, i)?;
   }
   Some(i)
+}
+
+/// The index after the run of digits starting at `i`.
+#[inline]
+fn digits_end(s: &[u8], mut i: usize) -> usize {
+  while i < s.len() && s[i].is_ascii_digit() {
+    i += 1;
+  }
+  i
+}
+
+/// Like [`digits_end`], but `None` when there is no digit at `i` (a fraction or exponent needs one).
+#[inline]
+fn at_least_one_digit(s: &[u8], i: usize) -> Option<usize> {
+  let end = digits_end(s, i);
+  (end > i).then_some(end)
 }
 
 #[inline]

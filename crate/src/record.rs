@@ -177,22 +177,14 @@ mod tests {
 
   #[test]
   fn skips_weekends_and_other_statuses() {
-    assert_eq!(
-      classify(r#"{"time":"2019-05-11 10:24:57","ip":"a","status_code":502}"#),
-      Outcome::Skipped
-    );
-    assert_eq!(
-      classify(r#"{"time":"2019-05-06 10:24:57","ip":"a","status_code":499}"#),
-      Outcome::Skipped
-    );
-    assert_eq!(
-      classify(r#"{"time":"2019-05-06 10:24:57","ip":"a","status_code":600}"#),
-      Outcome::Skipped
-    );
-    assert_eq!(
-      classify(r#"{"time":"2019-05-06 10:24:57","ip":"a","status_code":-0}"#),
-      Outcome::Skipped
-    );
+    for line in [
+      r#"{"time":"2019-05-11 10:24:57","ip":"a","status_code":502}"#,
+      r#"{"time":"2019-05-06 10:24:57","ip":"a","status_code":499}"#,
+      r#"{"time":"2019-05-06 10:24:57","ip":"a","status_code":600}"#,
+      r#"{"time":"2019-05-06 10:24:57","ip":"a","status_code":-0}"#,
+    ] {
+      assert_eq!(classify(line), Outcome::Skipped, "{line}");
+    }
   }
 
   #[test]

@@ -6,6 +6,7 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Redis } from 'ioredis'
+import { afterAll, beforeAll } from 'vitest'
 import { INVALID_REASONS } from '../../src/index.js'
 import { readHourCounts } from '../../src/stores/redis.js'
 import { modelStream } from './model.js'
@@ -167,6 +168,25 @@ export async function startRedis(options: StartOptions = {}): Promise<RedisServe
     }
     return server
   }
+}
+
+/**
+ * One redis-server for every test of the calling `describe`: started before them, stopped after.
+ * The object returned stands for it inside the tests.
+ */
+export function useRedis(options: StartOptions = {}): RedisServer {
+  let redis: RedisServer | undefined
+  beforeAll(async () => {
+    redis = await startRedis(options)
+  })
+  afterAll(async () => {
+    await redis?.stop()
+  })
+  const started = (): RedisServer => {
+    if (!redis) throw new Error('redis-server is not started (use it inside a test)')
+    return redis
+  }
+  return new Proxy({} as RedisServer, { get: (_, key) => Reflect.get(started(), key) })
 }
 
 export interface RedisClusterServers {
