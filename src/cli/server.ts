@@ -15,6 +15,7 @@ import {
 } from '../config.js'
 import { createConsumer, type LogConsumer } from '../consumer.js'
 import { createLogger } from '../logger.js'
+import { HOURS } from '../native.js'
 import { buildReport } from '../report.js'
 import type { LogServer } from '../server.js'
 import { FLAG_SETTINGS, type FlagKey, type OptionGroup, optionSettings } from '../settings.js'
@@ -48,7 +49,7 @@ function optionsOf(group: OptionGroup, settings: ServerSettings): Record<string,
 }
 
 function describeStore(settings: ServerSettings): string {
-  if (settings.redis !== undefined) return `Redis ${redactAddress(settings.redis)}, keys ${settings.keyPrefix}0..23`
+  if (settings.redis !== undefined) return `Redis ${redactAddress(settings.redis)}, keys ${settings.keyPrefix}0..${HOURS - 1}`
   return settings.snapshot ? `memory, snapshot ${settings.snapshot}` : 'memory'
 }
 

@@ -1,5 +1,5 @@
 // Starts a private redis-server for a test: free port, temp dir, no persistence unless asked.
-// Tests that need Redis skip when redis-server is missing, unless LOGHOUR_REQUIRE_REDIS=1 (CI).
+// Tests that need Redis skip when redis-server is missing, unless LOGHOUR_REQUIRE_ALL=1 (CI).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
@@ -17,8 +17,8 @@ export const redisAvailable = spawnSync('redis-server', ['--version']).status ==
 /** `describe.skipIf` condition: skip only when allowed (no binary and not required). */
 export function skipRedis(): boolean {
   if (redisAvailable) return false
-  if (process.env.LOGHOUR_REQUIRE_REDIS === '1') {
-    throw new Error('LOGHOUR_REQUIRE_REDIS=1 but redis-server is not installed')
+  if (process.env.LOGHOUR_REQUIRE_ALL === '1') {
+    throw new Error('LOGHOUR_REQUIRE_ALL=1 but redis-server is not installed')
   }
   return true
 }
