@@ -126,6 +126,22 @@ function textOnly<T>(textAccepts: string, fromText: (raw: string) => T | undefin
   return { textAccepts, fromText, show }
 }
 
+/**
+ * True when ioredis can use `url`: the URL parser takes it, and its user name and password decode
+ * (ioredis percent-decodes them and throws on a malformed escape such as `%zz`).
+ */
+function usableRedisUrl(url: string): boolean {
+  if (!URL.canParse(url)) return false
+  const { username, password } = new URL(url)
+  try {
+    decodeURIComponent(username)
+    decodeURIComponent(password)
+    return true
+  } catch {
+    return false
+  }
+}
+
 /** Accepts `redis://…`, `rediss://…`, or `host[:port]` (the original service's form). */
 export function redisAddress(raw: string): string | undefined {
   const value = raw.trim()
@@ -134,19 +150,16 @@ export function redisAddress(raw: string): string | undefined {
     : /^[A-Za-z0-9.\-_]+(:\d{1,5})?$/.test(value) || /^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(value)
       ? `redis://${value}`
       : undefined
-  // ioredis parses it with the URL parser: anything that parser refuses is refused here.
-  return url !== undefined && URL.canParse(url) ? url : undefined
+  // Anything ioredis would throw on later is refused here.
+  return url !== undefined && usableRedisUrl(url) ? url : undefined
 }
 
 /** Duck-typed, so a client from another copy of ioredis is accepted too. */
 export const isRedisClient = (v: unknown): v is Redis | Cluster =>
   typeof v === 'object' && v !== null && typeof (v as Redis).pfcount === 'function' && typeof (v as Redis).defineCommand === 'function'
 
-// ioredis parses URLs with the URL parser: refuse here what it would throw on later.
-const redisUrl = z.string().check(
-  z.regex(/^rediss?:\/\/./i),
-  z.refine((url) => URL.canParse(url)),
-)
+// Refuse here what ioredis would throw on later.
+const redisUrl = z.string().check(z.regex(/^rediss?:\/\/./i), z.refine(usableRedisUrl))
 
 /** Where counts live: in this process, or in Redis (a URL, or a connected ioredis client). */
 export type StoreOption = 'memory' | { redis: string | Redis | Cluster }

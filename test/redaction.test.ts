@@ -3,7 +3,7 @@
 import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { resolveServerSettings } from '../src/config.js'
-import { createConsumer } from '../src/index.js'
+import { createConsumer, OptionError } from '../src/index.js'
 import { redactAddress } from '../src/stores/redact.js'
 import { run } from './helpers/cli.js'
 import { type RedisServer, skipRedis, startRedis } from './helpers/redis.js'
@@ -62,6 +62,13 @@ describe('redacted addresses', () => {
       }),
       { numRuns: 300 },
     )
+  })
+
+  it('a password with a malformed percent escape is refused at once (the client would throw on it later)', () => {
+    const address = 'redis://:Zq9%zz@127.0.0.1:1'
+    expect(() => createConsumer({ store: { redis: address } })).toThrow(OptionError)
+    expect(() => createConsumer({ store: { redis: address } })).toThrow('got "redis://***@127.0.0.1:1"')
+    expect(() => resolveServerSettings({}, { REDIS_ADDRESS: address }, {})).toThrow('invalid REDIS_ADDRESS "redis://***@127.0.0.1:1"')
   })
 })
 

@@ -222,6 +222,8 @@ export class RedisStore implements HourStore {
             prepare(new Client(target, { ...OWNED_CLIENT_OPTIONS, connectTimeout: options.timeoutMs })),
           )
         : Promise.resolve(prepare(target))
+    // A failure is reported where the client is used (flush, stats, close), not as an unhandled rejection.
+    this.#client.catch(() => {})
   }
 
   /**
