@@ -27,7 +27,7 @@ export declare class NativeLineStream {
 
 /** A stream that returns "dedup-ready" results instead of updating sketches. */
 export declare class NativeScanner {
-  constructor(maxLineBytes: number, fields?: NativeFieldNames | undefined | null)
+  constructor(maxLineBytes: number, rule?: NativeRule | undefined | null)
   scan(chunk: Uint8Array): NativeScanResult
   /** Ends the stream: scans an unterminated final line. */
   end(): NativeScanResult
@@ -37,7 +37,7 @@ export declare class NativeScanner {
 
 /** The 24 hourly HyperLogLogs and line counters shared by every stream of a consumer. */
 export declare class NativeSketchSet {
-  constructor(fields?: NativeFieldNames | undefined | null)
+  constructor(rule?: NativeRule | undefined | null)
   /** A new input stream (connection, file) feeding this set. */
   openStream(maxLineBytes: number): NativeLineStream
   /** Line counts of every stream of this set. */
@@ -96,6 +96,12 @@ export interface NativeLineCounts {
   skipped: number
   blank: number
   invalid: Array<number>
+}
+
+/** How records are read: the format (`json` or `clf`; default `json`) and the JSON field names. */
+export interface NativeRule {
+  format?: string
+  fields?: NativeFieldNames
 }
 
 /** Hour and element hash of each counted line of a chunk. */

@@ -106,7 +106,7 @@ export class LogConsumer extends LineWritable implements LineSink {
 
   constructor(options: ConsumerOptions = {}) {
     const resolved = resolveConsumerOptions(options)
-    const sketches = new NativeSketchSet(resolved.fields)
+    const sketches = new NativeSketchSet({ format: resolved.format, fields: resolved.fields })
     super(sketches.openStream(resolved.maxLineBytes))
     this.options = Object.freeze(resolved)
     this.#sketches = sketches

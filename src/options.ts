@@ -8,13 +8,14 @@ import {
   type OptionGroup,
   optionDefaults,
   optionSettings,
+  type RecordFormat,
   type Setting,
   type SettingValue,
   type StoreOption,
 } from './settings.js'
 import { redactAddress } from './stores/redact.js'
 
-export type { StoreOption } from './settings.js'
+export type { RecordFormat, StoreOption } from './settings.js'
 
 /** Top-level JSON field names a record is read from. */
 export interface FieldNames {
@@ -53,6 +54,14 @@ export interface ConsumerOptions {
    * @default 1000
    */
   flushIntervalMs?: number
+  /**
+   * How records are written: `'json'`, one JSON object per line (the original service's), or
+   * `'clf'`, NCSA Common or Combined log lines as nginx and Apache write them by default (the
+   * client is the first field, the time the bracketed one, the status the three digits after the
+   * quoted request).
+   * @default "json"
+   */
+  format?: RecordFormat
   /** JSON field names, for logs that do not use `time`, `ip` and `status_code`. */
   fields?: FieldNames
   /**
@@ -76,6 +85,7 @@ export interface ConsumerOptions {
 
 /** {@link ConsumerOptions} with every default applied. */
 export interface ResolvedConsumerOptions {
+  format: RecordFormat
   store: StoreOption
   keyPrefix: string
   maxLineBytes: number

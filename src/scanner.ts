@@ -1,14 +1,12 @@
 import { NativeScanner, elementHash as nativeElementHash } from './native.js'
-import { type FieldNames, OptionError, resolveConsumerOptions } from './options.js'
+import { type ConsumerOptions, OptionError, resolveConsumerOptions } from './options.js'
 import { lineCountsOf, type Stats } from './stats.js'
 
-/** Options of {@link createScanner}. */
-export interface ScannerOptions {
-  /** Longest accepted line in bytes; see `ConsumerOptions.maxLineBytes`. @default 65536 */
-  maxLineBytes?: number
-  /** JSON field names. */
-  fields?: FieldNames
-}
+/** The consumer options that also apply to a scanner (it keeps no store). */
+const SCANNER_OPTIONS = ['maxLineBytes', 'format', 'fields'] as const
+
+/** Options of {@link createScanner}: the consumer's `maxLineBytes`, `format` and `fields`. */
+export type ScannerOptions = Pick<ConsumerOptions, (typeof SCANNER_OPTIONS)[number]>
 
 /**
  * The counted lines of a chunk, ready for your own deduplication: for the i-th counted line,
@@ -37,12 +35,12 @@ export class LogScanner {
 
   constructor(options: ScannerOptions = {}) {
     for (const key of Object.keys(options ?? {})) {
-      if (key !== 'maxLineBytes' && key !== 'fields') {
-        throw new OptionError(key, `loghour: unknown scanner option "${key}"; known options: maxLineBytes, fields`)
+      if (!(SCANNER_OPTIONS as readonly string[]).includes(key)) {
+        throw new OptionError(key, `loghour: unknown scanner option "${key}"; known options: ${SCANNER_OPTIONS.join(', ')}`)
       }
     }
-    const { maxLineBytes, fields } = resolveConsumerOptions(options)
-    this.#native = new NativeScanner(maxLineBytes, fields)
+    const { maxLineBytes, format, fields } = resolveConsumerOptions(options)
+    this.#native = new NativeScanner(maxLineBytes, { format, fields })
   }
 
   /** Scans a chunk (Buffer or string); returns the lines it completed that count. */

@@ -195,6 +195,9 @@ const fields: Kind<FieldNameSet> = {
   },
 }
 
+/** How access-log records are written: JSON objects, or NCSA Common/Combined lines. */
+export type RecordFormat = 'json' | 'clf'
+
 /** Log levels, as pino names them. */
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
 
@@ -237,6 +240,16 @@ const DECLARATIONS = {
     arg: '<bytes>',
     env: 'SERVER_BUFFER_LIMIT_SIZE',
     help: 'longest line; longer ones are skipped unbuffered and counted invalid (tooLong)',
+  }),
+  format: declare({
+    group: 'consumer',
+    kind: choice<RecordFormat>({ json: 'json', clf: 'clf' }, 'json or clf'),
+    default: 'json',
+    flag: '--format',
+    arg: '<format>',
+    env: 'LOGHOUR_FORMAT',
+    help: 'how records are written: json (one object per line), or clf (NCSA Common or Combined lines: nginx and Apache defaults)',
+    optionHelp: "`'json'`: one JSON object per line; `'clf'`: NCSA Common or Combined lines (nginx and Apache defaults)",
   }),
   redis: declare({
     kind: textOnly('redis://host:port[/db], rediss://…, or host[:port]', redisAddress),

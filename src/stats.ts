@@ -1,7 +1,7 @@
 import { invalidReasons, type NativeLineCounts } from './native.js'
 
 /** Why a line was counted as invalid. */
-export type InvalidReason = 'json' | 'notObject' | 'missingField' | 'wrongType' | 'utf8' | 'badTime' | 'tooLong'
+export type InvalidReason = 'json' | 'notObject' | 'missingField' | 'wrongType' | 'utf8' | 'badTime' | 'tooLong' | 'clf'
 
 /** Names of every invalid-line reason, in a stable order. */
 export const INVALID_REASONS: readonly InvalidReason[] = Object.freeze(invalidReasons() as InvalidReason[])

@@ -64,7 +64,29 @@ describe('loghour analyze', () => {
     expect(stats.hours[17]).toBe(4)
     expect(stats.peakHour).toBe(17)
     expect(stats.lines.total).toBe(24)
-    expect(Object.keys(stats.invalid)).toEqual(['json', 'notObject', 'missingField', 'wrongType', 'utf8', 'badTime', 'tooLong'])
+    expect(Object.keys(stats.invalid)).toEqual(['json', 'notObject', 'missingField', 'wrongType', 'utf8', 'badTime', 'tooLong', 'clf'])
+  })
+
+  it('--format clf reads nginx and Apache Combined lines as they write them', async () => {
+    // Bytes as nginx 1.22 writes its combined log (\x22 for a quote), and an Apache line (\").
+    const lines = [
+      '127.0.0.4 - - [23/Nov/2026:09:15:00 -0500] "GET /e500 HTTP/1.1" 500 177 "-" "Mozilla/5.0 (X11; \\x22quoted\\x22 agent 1)"',
+      '127.0.0.5 - frank [23/Nov/2026:09:59:59 -0500] "GET /a\\"b HTTP/1.0" 503 0',
+      '127.0.0.4 - - [23/Nov/2026:09:30:00 -0500] "GET /e502 HTTP/1.1" 502 0 "-" "curl/8.5"', // the same user again
+      '127.0.0.6 - - [22/Nov/2026:09:15:00 -0500] "GET / HTTP/1.1" 500 0 "-" "-"', // a Sunday
+      '127.0.0.7 - - [23/Nov/2026:10:00:00 -0500] "GET / HTTP/1.1" 404 0 "-" "-"',
+      '{"time":"2026-11-23 09:15:00","ip":"127.0.0.8","status_code":500}',
+    ]
+    const r = await run('loghour.js', ['analyze', '--format', 'clf', '--json'], `${lines.join('\n')}\n`)
+    expect(r.code).toBe(0)
+    const stats = JSON.parse(r.stdout.toString())
+    expect(stats.hours[9]).toBe(2)
+    expect(stats.hours.reduce((a: number, b: number) => a + b, 0)).toBe(2)
+    expect(stats.lines).toEqual({ total: 6, counted: 3, skipped: 2, invalid: 1, blank: 0 })
+    expect(stats.invalid.clf).toBe(1)
+    const bad = await run('loghour.js', ['analyze', '--format', 'nginx'], '')
+    expect(bad.code).toBe(2)
+    expect(bad.stderr).toContain("argument 'nginx' is invalid. expected json or clf")
   })
 
   it('no errors at all', async () => {

@@ -3,9 +3,9 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { createConsumer, createScanner, INVALID_REASONS } from '../src/index.js'
-import { anyStream, cuts, splitAt } from './helpers/arbitraries.js'
+import { anyClfStream, anyStream, cuts, splitAt } from './helpers/arbitraries.js'
 import { denseRegisters, registersOf } from './helpers/hll.js'
-import { modelStream } from './helpers/model.js'
+import { DEFAULT_NAMES, modelStream } from './helpers/model.js'
 import { murmur64a } from './helpers/murmur.js'
 
 // Mostly the default limit; sometimes a small one so that oversize lines and their splits occur.
@@ -63,6 +63,49 @@ describe('native core = JSON.parse model', () => {
       seen.set('skipped', (seen.get('skipped') ?? 0) + model.lines.skipped)
       seen.set('blank', (seen.get('blank') ?? 0) + model.lines.blank)
     })
-    for (const key of [...INVALID_REASONS, 'counted', 'skipped', 'blank']) expect(seen.get(key), key).toBeGreaterThan(5)
+    const jsonReasons = INVALID_REASONS.filter((r) => r !== 'clf')
+    for (const key of [...jsonReasons, 'counted', 'skipped', 'blank']) expect(seen.get(key), key).toBeGreaterThan(5)
+    expect(seen.get('clf'), 'the JSON format never says clf').toBe(0)
+  })
+})
+
+describe('native core = model, Common and Combined lines (format clf)', () => {
+  it('scanner and consumer: same counters, same counted sequence, same registers', async () => {
+    await fc.assert(
+      fc.asyncProperty(anyClfStream, cuts, limits, async (stream, cutPoints, maxLineBytes) => {
+        const model = modelStream(stream, maxLineBytes, INVALID_REASONS, DEFAULT_NAMES, 'clf')
+        const scanner = createScanner({ maxLineBytes, format: 'clf' })
+        const consumer = createConsumer({ maxLineBytes, format: 'clf' })
+        const got: string[] = []
+        const collect = ({ hours, hashes }: { hours: Uint8Array; hashes: BigUint64Array }) => {
+          for (const [i, h] of hours.entries()) got.push(`${h}:${hashes[i]!.toString(16)}`)
+        }
+        for (const piece of splitAt(stream, cutPoints)) {
+          collect(scanner.scan(piece))
+          consumer.write(piece)
+        }
+        collect(scanner.end())
+        await consumer.close()
+        expect(got).toEqual(model.counted.map(({ hour, element }) => `${hour}:${murmur64a(element).toString(16)}`))
+        expect(scanner.lineCounts()).toEqual({ lines: model.lines, invalid: model.invalid })
+        const stats = await consumer.stats()
+        expect({ lines: stats.lines, invalid: stats.invalid }).toEqual({ lines: model.lines, invalid: model.invalid })
+        for (let hour = 0; hour < 24; hour++) {
+          const want = Buffer.from(registersOf(model.counted.filter((c) => c.hour === hour).map((c) => murmur64a(c.element))))
+          expect(Buffer.from(denseRegisters(consumer.exportHour(hour))).equals(want), `hour ${hour}`).toBe(true)
+        }
+      }),
+      { numRuns: 200 },
+    )
+  })
+
+  it('covers every outcome a Common or Combined line can have', () => {
+    const seen = new Map<string, number>()
+    for (const stream of fc.sample(anyClfStream, { numRuns: 300, seed: 42 })) {
+      const model = modelStream(stream, 65536, INVALID_REASONS, DEFAULT_NAMES, 'clf')
+      for (const [reason, n] of Object.entries(model.invalid)) seen.set(reason, (seen.get(reason) ?? 0) + n)
+      for (const kind of ['counted', 'skipped', 'blank'] as const) seen.set(kind, (seen.get(kind) ?? 0) + model.lines[kind])
+    }
+    for (const key of ['clf', 'badTime', 'utf8', 'counted', 'skipped']) expect(seen.get(key), key).toBeGreaterThan(5)
   })
 })

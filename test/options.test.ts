@@ -19,7 +19,7 @@ describe('consumer options', () => {
 
   it('names an unknown option and suggests the close one', () => {
     expect(messageOf(() => createConsumer({ maxLineByte: 100 } as never))).toBe(
-      'loghour: unknown option "maxLineByte" (did you mean "maxLineBytes"?); known options: maxLineBytes, keyPrefix, flushIntervalMs, redisTimeoutMs, snapshot, closeTimeoutMs, store, fields',
+      'loghour: unknown option "maxLineByte" (did you mean "maxLineBytes"?); known options: maxLineBytes, format, keyPrefix, flushIntervalMs, redisTimeoutMs, snapshot, closeTimeoutMs, store, fields',
     )
     expect(messageOf(() => createConsumer({ fields: { status_code: 'x' } } as never))).toMatch(
       /^loghour: unknown option "fields.status_code" \(did you mean "status"\?\); known options: time, ip, status$/,
@@ -62,7 +62,7 @@ describe('consumer options', () => {
 
   it('scanner accepts only its own options', () => {
     expect(messageOf(() => createScanner({ store: 'memory' } as never))).toBe(
-      'loghour: unknown scanner option "store"; known options: maxLineBytes, fields',
+      'loghour: unknown scanner option "store"; known options: maxLineBytes, format, fields',
     )
     expect(messageOf(() => createScanner({ maxLineBytes: 1 }))).toMatch(/maxLineBytes/)
   })

@@ -26,7 +26,7 @@ describe('package', () => {
       ['-e', "const l=require('./dist/index.js');console.log(typeof l.createConsumer, l.INVALID_REASONS.length)"],
       { cwd: ROOT, encoding: 'utf8' },
     )
-    expect(cjs.stdout.trim()).toBe('function 7')
+    expect(cjs.stdout.trim()).toBe('function 8')
     const esm = spawnSync(
       process.execPath,
       [
@@ -36,6 +36,6 @@ describe('package', () => {
       ],
       { cwd: ROOT, encoding: 'utf8' },
     )
-    expect(esm.stdout.trim()).toBe('function 7')
+    expect(esm.stdout.trim()).toBe('function 8')
   })
 })

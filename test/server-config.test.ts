@@ -66,6 +66,7 @@ describe('settings precedence', () => {
     LOG_FILE_ROTATION: '500 apples',
     LOG_FILE_RETENTION: 'all',
     LOGHOUR_LOG_FORMAT: 'xml',
+    LOGHOUR_FORMAT: 'nginx',
     LOGHOUR_PORTABLE_READS: 'maybe',
   }
 

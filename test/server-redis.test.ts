@@ -41,6 +41,33 @@ describe.skipIf(skipRedis())('loghour-server with Redis', () => {
     expect((await redis.client().keys('*')).filter((k) => k.includes('delta'))).toEqual([])
   })
 
+  it('LOGHOUR_FORMAT=clf: Combined lines over TCP land as PFADD of their elements would', async () => {
+    // A week of nginx-style lines from 40 clients, every status class, weekend days included.
+    const lines: string[] = []
+    const elements = new Map<number, string[]>()
+    const months = ['Nov', 'Dec']
+    for (let i = 0; i < 2000; i++) {
+      const day = 23 + (i % 10) // 23 Nov 2026 (Monday) … 2 Dec
+      const [d, month] = day > 30 ? [day - 30, 1] : [day, 0]
+      const hour = (i * 7) % 24
+      const status = [200, 404, 500, 502, 503][i % 5]!
+      const client = `127.0.0.${i % 40}`
+      const date = `2026-${month === 0 ? '11' : '12'}-${String(d).padStart(2, '0')}`
+      lines.push(
+        `${client} - - [${String(d).padStart(2, '0')}/${months[month]}/2026:${String(hour).padStart(2, '0')}:15:00 -0500] "GET /x HTTP/1.1" ${status} 12 "-" "k6 \\x22q\\x22"`,
+      )
+      const weekday = new Date(`${date}T00:00:00Z`).getUTCDay()
+      if (status >= 500 && weekday >= 1 && weekday <= 5)
+        elements.set(hour, [...(elements.get(hour) ?? []), `${date} ${String(hour).padStart(2, '0')}_${client}`])
+    }
+    const server = await startServer([], { REDIS_ADDRESS: redis.url, REDIS_HOUR_KEY_PREFIX: 'clf_', LOGHOUR_FORMAT: 'clf' })
+    await sendTcp(server.port, Buffer.from(`${lines.join('\n')}\n`))
+    expect(await server.stop()).toBe(0)
+    for (const [hour, list] of elements) await redis.client().pfadd(`clfref_${hour}`, ...list)
+    expect(await pfcounts(redis, 'clf_')).toEqual(await pfcounts(redis, 'clfref_'))
+    expect((await pfcounts(redis, 'clf_')).some((n) => n > 0)).toBe(true)
+  })
+
   it('concurrent connections with random write sizes give exactly the registers of one stream', async () => {
     const data = demoLines(1, 1, 120_000)
     const server = await startServer(['--flush-interval', '50'], { REDIS_ADDRESS: redis.url, REDIS_HOUR_KEY_PREFIX: 'conc_' })

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { crc32 } from 'node:zlib'
 import { describe, expect, it } from 'vitest'
 import { createConsumer, demoLines, SnapshotError } from '../src/index.js'
 import { decodeSnapshot } from '../src/stores/snapshot.js'
@@ -49,6 +50,24 @@ function expectSnapshotError(file: string, pattern: RegExp): void {
 }
 
 describe('snapshot file', () => {
+  it('a snapshot written before the last reason was added (clf) restores, that reason at 0', async () => {
+    const file = join(dir(), 'old.snap')
+    const first = await consumerWith(file, Buffer.concat([demoLines(1, 1, 20_000), Buffer.from('garbage\n')]))
+    // The same file as a loghour with one reason fewer wrote it: R - 1 reasons, the last one dropped.
+    const data = readFileSync(file)
+    const reasons = data.readUInt32LE(12)
+    const lastReason = 24 + 8 * (4 + reasons - 1)
+    const old = Buffer.concat([data.subarray(0, lastReason), data.subarray(lastReason + 8, data.length - 4)])
+    old.writeUInt32LE(reasons - 1, 12)
+    const sum = Buffer.alloc(4)
+    sum.writeUInt32LE(crc32(old))
+    writeFileSync(file, Buffer.concat([old, sum]))
+    const restored = createConsumer({ snapshot: file })
+    expect(await restored.stats()).toEqual(await first.stats())
+    expect((await restored.stats()).invalid.clf).toBe(0)
+    await restored.close()
+  })
+
   it('round trip: registers and counters come back, and later lines add to them', async () => {
     const file = join(dir(), 'counts.snap')
     const data = Buffer.concat([demoLines(1, 1, 50_000), Buffer.from('garbage\n\n')])
@@ -75,7 +94,7 @@ describe('snapshot file', () => {
     const good = readFileSync(file)
 
     writeFileSync(file, good.subarray(0, good.length - 100))
-    expectSnapshotError(file, /is truncated or padded \(295312 bytes, expected 295412\); it was left untouched/)
+    expectSnapshotError(file, /is truncated or padded \(295320 bytes, expected 295420\); it was left untouched/)
 
     const flipped = Buffer.from(good)
     flipped[1000] ^= 0x40

@@ -251,7 +251,7 @@ impl CompactLayout {
 #[cfg(test)]
 mod tests {
   use super::*;
-  use crate::record::RecordRule;
+  use crate::record::{RecordRule, RuleOptions};
 
   /// The fast path either declines or agrees with the full rule.
   fn agrees(lines: &[&str]) -> usize {
@@ -262,7 +262,11 @@ mod tests {
     let mut accepted = 0;
     for line in lines {
       let fast = layout.classify(line.as_bytes(), &mut timestamps, &mut spill);
-      let full = RecordRule::new(names.clone()).classify(line.as_bytes());
+      let full = RecordRule::new(RuleOptions {
+        names: names.clone(),
+        ..Default::default()
+      })
+      .classify(line.as_bytes());
       if let Some(fast) = fast {
         assert_eq!(fast, full, "{line}");
         accepted += 1;
@@ -305,7 +309,10 @@ mod tests {
       assert!(CompactLayout::new(&with_ip(bad)).is_none(), "{bad:?}");
     }
     // The reproducer: the key `i\b` decodes to `i` + backspace, which is not the name `i\b`.
-    let mut rule = RecordRule::new(with_ip(b"i\\b"));
+    let mut rule = RecordRule::new(RuleOptions {
+      names: with_ip(b"i\\b"),
+      ..Default::default()
+    });
     let line = br#"{"time":"2019-05-06 17:25:54","i\b":"1.2.3.4","status_code":500}"#;
     assert_eq!(rule.classify(line), Outcome::Invalid(crate::outcome::Reason::MissingField));
   }

@@ -5,6 +5,7 @@
 #![deny(clippy::all)]
 
 pub mod calendar;
+pub mod clf;
 pub mod compact;
 pub mod demo;
 pub mod hll;
@@ -22,8 +23,8 @@ use napi::bindgen_prelude::{BigInt, BigUint64Array, Buffer, Uint8Array};
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 
-use crate::json_fields::FieldNames;
 use crate::outcome::{LineCounts, Reason};
+use crate::record::{Format, RuleOptions};
 use crate::sketch::{DedupCollector, HourlySketch, LineStream};
 
 /// Top-level JSON field names to read (defaults: `time`, `ip`, `status_code`).
@@ -34,20 +35,38 @@ pub struct NativeFieldNames {
   pub status: Option<String>,
 }
 
-fn field_names(options: Option<NativeFieldNames>) -> FieldNames {
-  let mut names = FieldNames::default();
-  if let Some(o) = options {
+/// How records are read: the format (`json` or `clf`; default `json`) and the JSON field names.
+#[napi(object)]
+pub struct NativeRule {
+  pub format: Option<String>,
+  pub fields: Option<NativeFieldNames>,
+}
+
+fn rule_options(rule: Option<NativeRule>) -> Result<RuleOptions> {
+  let mut options = RuleOptions::default();
+  let Some(rule) = rule else { return Ok(options) };
+  options.format = match rule.format.as_deref() {
+    None | Some("json") => Format::Json,
+    Some("clf") => Format::Clf,
+    Some(other) => {
+      return Err(Error::new(
+        Status::InvalidArg,
+        format!("format must be json or clf, got {other}"),
+      ))
+    }
+  };
+  if let Some(o) = rule.fields {
     if let Some(t) = o.time {
-      names.time = t.into_bytes();
+      options.names.time = t.into_bytes();
     }
     if let Some(ip) = o.ip {
-      names.ip = ip.into_bytes();
+      options.names.ip = ip.into_bytes();
     }
     if let Some(s) = o.status {
-      names.status = s.into_bytes();
+      options.names.status = s.into_bytes();
     }
   }
-  names
+  Ok(options)
 }
 
 /// Line counts by outcome; `invalid[i]` counts lines invalid for `invalidReasons()[i]`, and
@@ -110,17 +129,17 @@ fn hour_index(hour: u32) -> Result<usize> {
 #[napi]
 pub struct NativeSketchSet {
   sketch: Rc<RefCell<HourlySketch>>,
-  names: FieldNames,
+  rule: RuleOptions,
 }
 
 #[napi]
 impl NativeSketchSet {
   #[napi(constructor, catch_unwind)]
-  pub fn new(fields: Option<NativeFieldNames>) -> Self {
-    NativeSketchSet {
+  pub fn new(rule: Option<NativeRule>) -> Result<Self> {
+    Ok(NativeSketchSet {
       sketch: Rc::new(RefCell::new(HourlySketch::new())),
-      names: field_names(fields),
-    }
+      rule: rule_options(rule)?,
+    })
   }
 
   /// A new input stream (connection, file) feeding this set.
@@ -128,7 +147,7 @@ impl NativeSketchSet {
   pub fn open_stream(&self, max_line_bytes: u32) -> NativeLineStream {
     NativeLineStream {
       sketch: Rc::clone(&self.sketch),
-      stream: LineStream::new(max_line_bytes as usize, self.names.clone()),
+      stream: LineStream::new(max_line_bytes as usize, self.rule.clone()),
     }
   }
 
@@ -239,11 +258,11 @@ pub struct NativeScanner {
 #[napi]
 impl NativeScanner {
   #[napi(constructor, catch_unwind)]
-  pub fn new(max_line_bytes: u32, fields: Option<NativeFieldNames>) -> Self {
-    NativeScanner {
-      stream: LineStream::new(max_line_bytes as usize, field_names(fields)),
+  pub fn new(max_line_bytes: u32, rule: Option<NativeRule>) -> Result<Self> {
+    Ok(NativeScanner {
+      stream: LineStream::new(max_line_bytes as usize, rule_options(rule)?),
       collected: DedupCollector::default(),
-    }
+    })
   }
 
   #[napi(catch_unwind)]

@@ -22,11 +22,13 @@ pub enum Reason {
   BadTime,
   /// Longer than the line limit; skipped without being buffered.
   TooLong,
+  /// Not a Common or Combined log line (with the `clf` format).
+  Clf,
 }
 
 impl Reason {
   /// Every reason, in the order used by counters.
-  pub const ALL: [Reason; 7] = [
+  pub const ALL: [Reason; 8] = [
     Reason::Json,
     Reason::NotObject,
     Reason::MissingField,
@@ -34,6 +36,7 @@ impl Reason {
     Reason::Utf8,
     Reason::BadTime,
     Reason::TooLong,
+    Reason::Clf,
   ];
 
   /// The reason's name in JavaScript-facing statistics.
@@ -46,6 +49,7 @@ impl Reason {
       Reason::Utf8 => "utf8",
       Reason::BadTime => "badTime",
       Reason::TooLong => "tooLong",
+      Reason::Clf => "clf",
     }
   }
 }

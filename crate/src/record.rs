@@ -5,13 +5,32 @@
 //! Everything else is blank, skipped (well-formed but not a working-day 5xx) or invalid by reason.
 
 use crate::calendar::TimestampParser;
+use crate::clf::{parse_clf, ClfError};
 use crate::compact::CompactLayout;
 use crate::json_fields::{unescape, ExtractError, FieldExtractor, FieldNames, FieldValue};
 use crate::outcome::{element_hash, Outcome, Reason};
 
+/// How records are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Format {
+  /// One JSON object per record (the original service's).
+  #[default]
+  Json,
+  /// NCSA Common or Combined log lines ([`crate::clf`]).
+  Clf,
+}
+
+/// What the rule reads: the format, and the JSON field names.
+#[derive(Debug, Clone, Default)]
+pub struct RuleOptions {
+  pub format: Format,
+  pub names: FieldNames,
+}
+
 /// Applies the counting rule to lines; reusable scratch buffers make it allocation-free after
 /// warm-up.
 pub struct RecordRule {
+  format: Format,
   /// The fast path, when the field names allow one.
   compact: Option<CompactLayout>,
   extractor: FieldExtractor,
@@ -22,10 +41,15 @@ pub struct RecordRule {
 }
 
 impl RecordRule {
-  /// A rule reading the given field names.
-  pub fn new(names: FieldNames) -> Self {
+  /// A rule reading records as `options` say.
+  pub fn new(options: RuleOptions) -> Self {
+    let RuleOptions { format, names } = options;
     RecordRule {
-      compact: CompactLayout::new(&names),
+      format,
+      compact: match format {
+        Format::Json => CompactLayout::new(&names),
+        Format::Clf => None,
+      },
       extractor: FieldExtractor::new(names),
       timestamps: TimestampParser::default(),
       time_buf: Vec::new(),
@@ -47,12 +71,15 @@ impl RecordRule {
   /// );
   /// ```
   pub fn classify(&mut self, line: &[u8]) -> Outcome {
+    if self.format == Format::Clf {
+      return self.classify_clf(line);
+    }
     if let Some(compact) = &mut self.compact {
       if let Some(outcome) = compact.classify(line, &mut self.timestamps, &mut self.element) {
         return outcome;
       }
     }
-    if line.iter().all(|&b| matches!(b, b' ' | b'\t' | b'\r')) {
+    if is_blank(line) {
       return Outcome::Blank;
     }
     let [time, ip, status] = match self.extractor.extract(line) {
@@ -110,6 +137,37 @@ impl RecordRule {
       hash: element_hash(time, ip, &mut self.element),
     }
   }
+
+  /// Classifies a Common or Combined line: the client as written, the bracketed time, the status.
+  fn classify_clf(&mut self, line: &[u8]) -> Outcome {
+    if is_blank(line) {
+      return Outcome::Blank;
+    }
+    let fields = match parse_clf(line) {
+      Ok(fields) => fields,
+      Err(ClfError::Shape) => return Outcome::Invalid(Reason::Clf),
+      Err(ClfError::BadTime) => return Outcome::Invalid(Reason::BadTime),
+    };
+    if std::str::from_utf8(fields.client).is_err() {
+      return Outcome::Invalid(Reason::Utf8);
+    }
+    let Some(ts) = self.timestamps.parse(&fields.time) else {
+      return Outcome::Invalid(Reason::BadTime);
+    };
+    if !(500..=599).contains(&fields.status) || ts.weekday > 5 {
+      return Outcome::Skipped;
+    }
+    Outcome::Counted {
+      hour: ts.hour,
+      hash: element_hash(&fields.time, fields.client, &mut self.element),
+    }
+  }
+}
+
+/// Only spaces, tabs and carriage returns (or nothing).
+#[inline]
+fn is_blank(line: &[u8]) -> bool {
+  line.iter().all(|&b| matches!(b, b' ' | b'\t' | b'\r'))
 }
 
 /// The decoded text of a string value, or `None` if it is not valid UTF-8 (raw bytes or lone
@@ -153,7 +211,39 @@ mod tests {
   use crate::hll::murmur64a;
 
   fn classify(line: &str) -> Outcome {
-    RecordRule::new(FieldNames::default()).classify(line.as_bytes())
+    RecordRule::new(RuleOptions::default()).classify(line.as_bytes())
+  }
+
+  fn classify_clf(line: &str) -> Outcome {
+    let options = RuleOptions {
+      format: Format::Clf,
+      ..Default::default()
+    };
+    RecordRule::new(options).classify(line.as_bytes())
+  }
+
+  #[test]
+  fn clf_lines_count_like_json_records() {
+    let line = r#"127.0.0.4 - - [23/Nov/2026:09:15:00 -0500] "GET /e500 HTTP/1.1" 500 177 "-" "agent \x22q\x22""#;
+    assert_eq!(classify_clf(line), counted("2026-11-23 09_127.0.0.4", 9));
+    // The same request in JSON: the same element.
+    assert_eq!(
+      classify(r#"{"time":"2026-11-23 09:15:00","ip":"127.0.0.4","status_code":500}"#),
+      counted("2026-11-23 09_127.0.0.4", 9)
+    );
+    let weekend = r#"127.0.0.4 - - [22/Nov/2026:09:15:00 -0500] "GET / HTTP/1.1" 502 0"#;
+    assert_eq!(classify_clf(weekend), Outcome::Skipped);
+    assert_eq!(
+      classify_clf(r#"h - - [30/Feb/2026:09:15:00 +0000] "GET /" 500 0"#),
+      Outcome::Invalid(Reason::BadTime)
+    );
+    assert_eq!(
+      classify_clf(r#"{"time":"2026-11-23 09:15:00","ip":"a","status_code":500}"#),
+      Outcome::Invalid(Reason::Clf)
+    );
+    assert_eq!(classify_clf(" \t"), Outcome::Blank);
+    // A JSON rule never says "clf".
+    assert_eq!(classify(line), Outcome::Invalid(Reason::Json));
   }
 
   fn counted(element: &str, hour: u8) -> Outcome {
@@ -208,7 +298,7 @@ mod tests {
 
   #[test]
   fn invalid_utf8_only_matters_in_used_strings() {
-    let mut rule = RecordRule::new(FieldNames::default());
+    let mut rule = RecordRule::new(RuleOptions::default());
     let ok = b"{\"ua\":\"caf\xe9\",\"time\":\"2019-05-06 10:00:00\",\"ip\":\"a\",\"status_code\":500}";
     assert_eq!(
       rule.classify(ok),

@@ -1,10 +1,9 @@
 //! The 24 hourly HyperLogLogs with their line counts, and the per-stream state that feeds them.
 
 use crate::hll::{DenseError, Hll};
-use crate::json_fields::FieldNames;
 use crate::lines::{Line, LineSplitter};
 use crate::outcome::{LineCounts, Outcome, Reason};
-use crate::record::RecordRule;
+use crate::record::{RecordRule, RuleOptions};
 
 /// Hours in a day: one HLL each.
 pub const HOURS: usize = 24;
@@ -141,11 +140,11 @@ pub struct LineStream {
 }
 
 impl LineStream {
-  /// A stream with the given line limit and field names.
-  pub fn new(max_line_bytes: usize, names: FieldNames) -> Self {
+  /// A stream with the given line limit, reading records as `options` say.
+  pub fn new(max_line_bytes: usize, options: RuleOptions) -> Self {
     LineStream {
       splitter: LineSplitter::new(max_line_bytes),
-      rule: RecordRule::new(names),
+      rule: RecordRule::new(options),
     }
   }
 
@@ -188,7 +187,7 @@ mod tests {
   #[test]
   fn dirty_hours_are_taken_once_and_marked_again_only_when_not_empty() {
     let mut sketch = HourlySketch::new();
-    let mut stream = LineStream::new(1024, FieldNames::default());
+    let mut stream = LineStream::new(1024, RuleOptions::default());
     stream.feed(
       b"{\"time\":\"2019-05-06 17:25:54\",\"ip\":\"a\",\"status_code\":500}\n",
       &mut sketch,
@@ -208,7 +207,7 @@ mod tests {
   #[test]
   fn a_discarded_partial_line_is_gone() {
     let mut sketch = HourlySketch::new();
-    let mut stream = LineStream::new(1 << 20, FieldNames::default());
+    let mut stream = LineStream::new(1 << 20, RuleOptions::default());
     stream.feed(&[b'x'; 100_000], &mut sketch);
     assert_eq!(stream.buffered_bytes(), 100_000);
     stream.discard();

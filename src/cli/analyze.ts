@@ -3,11 +3,13 @@ import { pipeline } from 'node:stream/promises'
 import { createConsumer } from '../consumer.js'
 import { OPEN_NATIVE_STREAM } from '../native.js'
 import { renderStats } from '../render.js'
+import type { RecordFormat } from '../settings.js'
 
 export interface AnalyzeOptions {
   json?: boolean
-  /** The declared default when not given. */
+  /** The declared defaults when not given. */
   maxLineBytes?: number
+  format?: RecordFormat
 }
 
 /** Big reads into one reused buffer: fewer native calls, no garbage per chunk. */
@@ -15,7 +17,7 @@ const READ_SIZE = 1 << 20
 
 /** `loghour analyze [FILE…]`: the answer for files or stdin, no server or Redis needed. */
 export async function analyze(files: string[], options: AnalyzeOptions): Promise<void> {
-  const consumer = createConsumer({ maxLineBytes: options.maxLineBytes })
+  const consumer = createConsumer({ maxLineBytes: options.maxLineBytes, format: options.format })
   const buffer = Buffer.allocUnsafe(READ_SIZE)
   for (const file of files.length > 0 ? files : ['-']) {
     try {

@@ -24,14 +24,11 @@ const program = new Command()
 
 program
   .command('analyze')
-  .description('read JSON access logs from files (or stdin when none, or "-") and print the answer')
+  .description('read access logs from files (or stdin when none, or "-") and print the answer')
   .argument('[files...]', 'log files; stdin when none or "-"')
   .option('--json', 'print the stats object as JSON')
-  .addOption(
-    settingOption('maxLineBytes', { env: false }).argParser(
-      (raw) => SETTINGS.maxLineBytes.kind.fromText(raw) ?? fail(SETTINGS.maxLineBytes.accepts),
-    ),
-  )
+  .addOption(flagOnly('format'))
+  .addOption(flagOnly('maxLineBytes'))
   .action(analyze)
 
 program
@@ -69,6 +66,12 @@ program
 
 /** A usage error found after parsing (a setting's value): exit code 2, like commander's. */
 class UsageError extends Error {}
+
+/** A setting's flag, parsed by its declaration, without its environment variable. */
+function flagOnly(key: 'format' | 'maxLineBytes'): Option {
+  const setting = SETTINGS[key]
+  return settingOption(key, { env: false }).argParser((raw) => setting.kind.fromText(raw) ?? fail(setting.accepts))
+}
 
 /** A commander argument error: "argument 'x' is invalid. expected …". */
 function fail(accepts: string): never {

@@ -203,6 +203,75 @@ export const anyLine = fc.oneof(
   },
 )
 
+const MONTH_NAMES = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']
+
+/** The bracketed time of a Common or Combined line: mostly valid, sometimes broken in one place. */
+const clfTime = fc
+  .record({
+    ms: fc.integer({ min: Date.UTC(2018, 0, 1), max: Date.UTC(2021, 11, 31) }),
+    offset: fc.constantFrom('+0000', '-0500', '+0130', '-2359', '+2400', '+0060', '0000', '+00:00'),
+    broken: fc.oneof({ weight: 8, arbitrary: fc.constant('') }, { weight: 1, arbitrary: fc.constantFrom('month', 'day', 'hour', 'sep') }),
+  })
+  .map(({ ms, offset, broken }) => {
+    const d = new Date(ms)
+    const p = (n: number) => String(n).padStart(2, '0')
+    const month = broken === 'month' ? 'oct' : MONTH_NAMES[d.getUTCMonth()]!
+    const day = broken === 'day' ? '31' : p(d.getUTCDate())
+    const hour = broken === 'hour' ? '24' : p(d.getUTCHours())
+    const sep = broken === 'sep' ? '-' : '/'
+    return `${day}${sep}${month}/${d.getUTCFullYear()}:${hour}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())} ${offset}`
+  })
+
+/** A request as nginx (`\x22`) or Apache (`\"`) escapes it, or broken. */
+const clfRequest = fc.oneof(
+  fc.constantFrom(
+    'GET / HTTP/1.1',
+    'POST /api?q=1 HTTP/2.0',
+    '-',
+    '',
+    'GET /a\\"b HTTP/1.0',
+    'GET /\\x22q\\x22 HTTP/1.1',
+    'GET /\\\\ HTTP/1.1',
+  ),
+  fc.string({ maxLength: 12 }).map((s) => s.replace(/["\\]/g, '')),
+)
+
+/** A Common or Combined line in the shapes nginx and Apache write, or damaged in one place. */
+const clfLine = fc
+  .record({
+    client: fc.oneof(
+      fc.tuple(fc.nat(255), fc.nat(255)).map(([a, b]) => `10.0.${a}.${b}`),
+      fc.constantFrom('::1', 'host.example', 'é', '-', '10.0.0.1,10.0.0.2', 'NOT-UTF8'),
+    ),
+    user: fc.constantFrom('-', 'frank', 'a"b'),
+    time: clfTime,
+    request: clfRequest,
+    status: fc.oneof(
+      { weight: 6, arbitrary: fc.integer({ min: 498, max: 601 }).map(String) },
+      { weight: 1, arbitrary: fc.constantFrom('50', '5000', '-', '5x0') },
+    ),
+    rest: fc.constantFrom('', ' 0', ' 177 "-" "curl/8.5"', ' 5 "http://r/" "agent \\x22q\\x22"', '\r', 'x'),
+    damage: fc.oneof({ weight: 6, arbitrary: fc.constant(-1) }, { weight: 1, arbitrary: fc.nat() }),
+    byte: fc.constantFrom(0x20, 0x22, 0x5b, 0x5d, 0x5c, 0xff),
+  })
+  .map(({ client, user, time, request, status, rest, damage, byte }) => {
+    const head = client === 'NOT-UTF8' ? Buffer.from([0x31, 0xff, 0x32]) : Buffer.from(client, 'utf8')
+    const line = Buffer.concat([head, Buffer.from(` - ${user} [${time}] "${request}" ${status}${rest}`, 'utf8')])
+    if (damage < 0) return line
+    const i = damage % line.length
+    return Buffer.concat([line.subarray(0, i), Buffer.from([byte]), line.subarray(i + 1)])
+  })
+
+/** A line of an access log in Common or Combined format, or something else. */
+export const anyClfLine = fc.oneof({ weight: 10, arbitrary: clfLine }, { weight: 1, arbitrary: anyLine })
+
+/** A Common or Combined stream, joined like {@link anyStream}. */
+export const anyClfStream = fc
+  .record({ lines: fc.array(anyClfLine, { maxLength: 60 }), crlf: fc.boolean(), final: fc.boolean() })
+  .map(({ lines, crlf, final }) =>
+    Buffer.concat(lines.flatMap((line, i) => (i < lines.length - 1 || final ? [line, Buffer.from(crlf ? '\r\n' : '\n')] : [line]))),
+  )
+
 /** A stream: lines joined by `\n` or `\r\n`, with or without a final newline. */
 export const anyStream = fc
   .record({

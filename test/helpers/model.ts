@@ -69,10 +69,42 @@ export interface ModelNames {
 
 export const DEFAULT_NAMES: ModelNames = { time: 'time', ip: 'ip', status: 'status_code' }
 
+/** How records are written. */
+export type ModelFormat = 'json' | 'clf'
+
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']
+// Read as latin1, one character per byte, so lengths are byte lengths as in the format.
+const CLF = /^([^ ]+) [^ ]+ [^ ]+ \[([\s\S]{26})\] "(?:[^"\\]|\\[\s\S])*" (\d{3})(?: [\s\S]*)?$/
+const CLF_TIME = /^(\d{2})\/([A-Z][a-z]{2})\/(\d{4}):(\d{2}):(\d{2}):(\d{2}) [+-](\d{2})(\d{2})$/
+
+/** The outcome of a Common or Combined log line. */
+function modelClfLine(line: Uint8Array): ModelOutcome {
+  const bytes = line.at(-1) === 0x0d ? line.subarray(0, -1) : line
+  const m = CLF.exec(Buffer.from(bytes).toString('latin1'))
+  if (!m) return { kind: 'invalid', reason: 'clf' }
+  const [, client, bracket, status] = m as unknown as [string, string, string, string]
+  const t = CLF_TIME.exec(bracket)
+  const month = t ? MONTHS.indexOf(t[2]!) + 1 : 0
+  if (!t || month === 0 || Number(t[7]) > 23 || Number(t[8]) > 59) return { kind: 'invalid', reason: 'badTime' }
+  const clientBytes = Buffer.from(client, 'latin1')
+  if (decodeMarked(clientBytes).invalid) return { kind: 'invalid', reason: 'utf8' }
+  const iso = `${t[3]}-${String(month).padStart(2, '0')}-${t[1]} ${t[4]}:${t[5]}:${t[6]}`
+  const when = modelTime(iso)
+  if (!when) return { kind: 'invalid', reason: 'badTime' }
+  if (Number(status) < 500 || Number(status) > 599 || when.weekday > 5) return { kind: 'skipped' }
+  return { kind: 'counted', hour: when.hour, element: Buffer.concat([Buffer.from(`${iso.slice(0, 13)}_`), clientBytes]) }
+}
+
 /** The outcome of one line (bytes between two `\n`). */
-export function modelLine(line: Uint8Array, maxLineBytes: number, names: ModelNames = DEFAULT_NAMES): ModelOutcome {
+export function modelLine(
+  line: Uint8Array,
+  maxLineBytes: number,
+  names: ModelNames = DEFAULT_NAMES,
+  format: ModelFormat = 'json',
+): ModelOutcome {
   if (line.length > maxLineBytes) return { kind: 'invalid', reason: 'tooLong' }
   if (line.every((b) => b === 0x20 || b === 0x09 || b === 0x0d)) return { kind: 'blank' }
+  if (format === 'clf') return modelClfLine(line)
   const { text, invalid } = decodeMarked(line)
   let value: unknown
   try {
@@ -109,6 +141,7 @@ export function modelStream(
   maxLineBytes: number,
   reasons: readonly string[],
   names: ModelNames = DEFAULT_NAMES,
+  format: ModelFormat = 'json',
 ): ModelResult {
   const result: ModelResult = {
     lines: { total: 0, counted: 0, skipped: 0, invalid: 0, blank: 0 },
@@ -125,7 +158,7 @@ export function modelStream(
   }
   if (start < stream.length) lines.push(stream.subarray(start))
   for (const line of lines) {
-    const outcome = modelLine(line, maxLineBytes, names)
+    const outcome = modelLine(line, maxLineBytes, names, format)
     if (outcome.kind === 'blank') {
       result.lines.blank++
       continue
