@@ -5,6 +5,7 @@
 use std::time::Instant;
 
 use loghour::demo::{generate, Pattern, MAX_LINES_PER_CALL};
+use loghour::record::{Format, RuleOptions};
 use loghour::sketch::{HourlySketch, LineStream};
 
 /// One measured workload: a name and a closure returning a check value.
@@ -43,14 +44,45 @@ fn measure_interleaved(data: &[u8], lines: u64, runs: usize, mut workloads: Vec<
   }
 }
 
-fn scan(data: &[u8], chunk: usize) -> u64 {
+fn scan(data: &[u8], chunk: usize, format: Format) -> u64 {
   let mut sketch = HourlySketch::new();
-  let mut stream = LineStream::new(65536, Default::default());
+  let options = RuleOptions {
+    format,
+    ..Default::default()
+  };
+  let mut stream = LineStream::new(65536, options);
   for piece in data.chunks(chunk) {
     stream.feed(piece, &mut sketch);
   }
   stream.end(&mut sketch);
   sketch.line_counts().counted()
+}
+
+/// The same requests as nginx's default `combined` log writes them (same client, time, status, so
+/// the same elements), with a typical request, size, referer and user agent.
+fn as_combined(json_lines: &[u8]) -> Vec<u8> {
+  const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+  ];
+  let mut out = Vec::with_capacity(json_lines.len() * 2);
+  for line in json_lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+    // {"time":"2019-05-14 09:05:52","ip":"10.0.191.219","status_code":303}
+    let text = std::str::from_utf8(line).expect("demo lines are ASCII");
+    let time = &text[9..28];
+    let ip_end = text[36..].find('"').expect("ip") + 36;
+    let (ip, status) = (&text[36..ip_end], &text[ip_end + 16..text.len() - 1]);
+    let month = MONTHS[time[5..7].parse::<usize>().expect("month") - 1];
+    out.extend_from_slice(
+      format!(
+        "{ip} - - [{}/{month}/{}:{} +0000] \"GET /api/v1/items?page=2 HTTP/1.1\" {status} 5120 \"https://example.com/\" \"Mozilla/5.0 (X11; Linux x86_64) Firefox/126.0\"\n",
+        &time[8..10],
+        &time[0..4],
+        &time[11..19]
+      )
+      .as_bytes(),
+    );
+  }
+  out
 }
 
 fn main() {
@@ -87,9 +119,25 @@ fn main() {
       ),
       (
         "core scan (split + validate + filter + sketch), 64 KiB chunks",
-        Box::new(|| scan(&data, 65536)),
+        Box::new(|| scan(&data, 65536, Format::Json)),
       ),
-      ("core scan, whole buffer", Box::new(|| scan(&data, data.len()))),
+      ("core scan, whole buffer", Box::new(|| scan(&data, data.len(), Format::Json))),
     ],
+  );
+  // The same requests as Combined lines: longer lines, so MB/s is compared like for like.
+  let combined = as_combined(&data);
+  assert_eq!(
+    scan(&combined, 65536, Format::Clf),
+    scan(&data, 65536, Format::Json),
+    "same counted lines"
+  );
+  measure_interleaved(
+    &combined,
+    lines,
+    runs,
+    vec![(
+      "core scan, Combined lines (--format clf), 64 KiB chunks",
+      Box::new(|| scan(&combined, 65536, Format::Clf)),
+    )],
   );
 }

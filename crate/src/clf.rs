@@ -68,14 +68,13 @@ pub fn parse_clf(line: &[u8]) -> Result<ClfFields<'_>, ClfError> {
     return Err(ClfError::Shape);
   }
   at += 2;
-  // The request, up to its unescaped closing quote.
+  // The request, up to its unescaped closing quote (a backslash escapes the byte after it).
   loop {
-    match line.get(at) {
-      None => return Err(ClfError::Shape),
-      Some(b'\\') => at += 2,
-      Some(b'"') => break,
-      Some(_) => at += 1,
+    at += memchr::memchr2(b'"', b'\\', line.get(at..).ok_or(ClfError::Shape)?).ok_or(ClfError::Shape)?;
+    if line[at] == b'"' {
+      break;
     }
+    at += 2;
   }
   let status = match line.get(at + 1..at + 5) {
     Some([b' ', a, b, c]) if a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit() => {
