@@ -73,7 +73,7 @@ export function integer(min: number, max: number): Kind<number> {
  */
 export function duration(min: number, max: number, unit: 's' | 'ms'): Kind<number> {
   const accepts = `an integer ${range(min, max)}`
-  if (unit === 'ms') return { ...integer(min, max), option: { schema: int(min, max), accepts } }
+  if (unit === 'ms') return integer(min, max)
   return {
     textAccepts: `a number of seconds ${range(min / 1000, max / 1000)}`,
     fromText(raw) {
