@@ -73,13 +73,16 @@ export declare const HOURS: number
 /** Names of the invalid-line reasons, in the order of `NativeLineCounts.invalid`. */
 export declare function invalidReasons(): Array<string>
 
+/** Whether `name` is a time zone of the bundled IANA database (any case). */
+export declare function isTimeZone(name: string): boolean
+
 /**
  * Most lines one `generateDemo` call returns (about 720 MB): larger requests are refused
  * rather than risking an allocation that aborts the process.
  */
 export declare const MAX_DEMO_LINES: number
 
-/** Top-level JSON field names to read (defaults: `time`, `ip`, `status_code`). */
+/** Dotted paths of the JSON fields to read (defaults: `time`, `ip`, `status_code`). */
 export interface NativeFieldNames {
   time?: string
   ip?: string
@@ -98,10 +101,23 @@ export interface NativeLineCounts {
   invalid: Array<number>
 }
 
-/** How records are read: the format (`json` or `clf`; default `json`) and the JSON field names. */
+/** How records are read; every member is optional and defaults to the original service's rule. */
 export interface NativeRule {
+  /** `json` or `clf`. */
   format?: string
+  /** `lines` or `json-stream`. */
+  framing?: string
   fields?: NativeFieldNames
+  /** The original rule (default true): numbers only as statuses, ISO strings only as times. */
+  strict?: boolean
+  /** Unit of epoch times: `s`, `ms`, `us` or `ns`. */
+  timeUnit?: string
+  /** IANA zone the hours are counted in; none: wall clocks as written. */
+  timezone?: string
+  /** IANA zone of wall clocks written without an offset (needs `timezone`). */
+  sourceTimezone?: string
+  /** The record is the string value of this field of each JSON line. */
+  envelope?: string
 }
 
 /** Hour and element hash of each counted line of a chunk. */
@@ -109,3 +125,6 @@ export interface NativeScanResult {
   hours: Uint8Array
   hashes: BigUint64Array
 }
+
+/** Every time zone name of the bundled IANA database, sorted. */
+export declare function timeZoneNames(): Array<string>

@@ -843,4 +843,6 @@ module.exports.elementHash = nativeBinding.elementHash
 module.exports.generateDemo = nativeBinding.generateDemo
 module.exports.HOURS = nativeBinding.HOURS
 module.exports.invalidReasons = nativeBinding.invalidReasons
+module.exports.isTimeZone = nativeBinding.isTimeZone
 module.exports.MAX_DEMO_LINES = nativeBinding.MAX_DEMO_LINES
+module.exports.timeZoneNames = nativeBinding.timeZoneNames

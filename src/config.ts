@@ -33,7 +33,11 @@ export function envNames(setting: { env: string; aliases?: readonly string[] }):
 export function settingOption(key: FlagKey, options: { help?: string; env?: boolean } = {}): Option {
   const s = SETTINGS[key] as FlagSetting
   const env = options.env === false ? '' : `env ${envNames(s)}; `
-  return new Option(`${s.flag}${s.arg ? ` ${s.arg}` : ''}`, `${options.help ?? s.help}\n[${env}default ${s.shown}]`)
+  const option = new Option(`${s.flag}${s.arg ? ` ${s.arg}` : ''}`, `${options.help ?? s.help}\n[${env}default ${s.shown}]`)
+  // Each repetition adds to the list, joined as the environment writes it.
+  return s.repeatable
+    ? option.argParser((value: string, previous?: string) => (previous === undefined ? value : `${previous},${value}`))
+    : option
 }
 
 /** The name commander stores a flag's value under (`--max-line-bytes` → `maxLineBytes`). */
@@ -138,7 +142,8 @@ export function resolveSettings<K extends FlagKey>(
     const value = spec.kind.fromText(raw)
     if (value === undefined) {
       const from = source === 'flag' ? '' : ` (from ${source === 'environment' ? 'the environment' : '.env'})`
-      throw new SettingError(`invalid ${name} ${show(raw)}${from}: expected ${spec.accepts}`)
+      const hint = spec.redact ? undefined : spec.kind.suggest?.(raw)
+      throw new SettingError(`invalid ${name} ${show(raw)}${from}: expected ${spec.accepts}${hint ? ` (did you mean ${hint}?)` : ''}`)
     }
     settings[key] = value
     sources[key] = source
@@ -164,6 +169,17 @@ export function resolveServerSettings(
   if (settings.redis !== undefined && settings.snapshot !== undefined) {
     throw new SettingError(
       `invalid combination: ${sources.snapshot === 'flag' ? '--snapshot' : 'LOGHOUR_SNAPSHOT'} applies to the in-memory store, but Redis is set (${sources.redis === 'flag' ? '--redis' : 'REDIS_ADDRESS'}); drop one`,
+    )
+  }
+  const name = (key: keyof ServerSettings) => (sources[key] === 'flag' ? SETTINGS[key].flag : (SETTINGS[key] as FlagSetting).env)
+  if (settings.sourceTimezone !== undefined && settings.timezone === undefined) {
+    throw new SettingError(
+      `invalid combination: ${name('sourceTimezone')} needs --timezone (LOGHOUR_TIMEZONE), the zone times are converted to`,
+    )
+  }
+  if (settings.framing === 'json-stream' && settings.format === 'clf' && settings.envelope === undefined) {
+    throw new SettingError(
+      `invalid combination: ${name('framing')} json-stream frames JSON values, but ${name('format')} is clf; add --envelope FIELD, or use lines`,
     )
   }
   return { settings, sources }

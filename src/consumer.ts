@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream'
 import { HOURS, type LineSink, type NativeLineStream, NativeSketchSet, OPEN_NATIVE_STREAM } from './native.js'
 import { type ConsumerOptions, type ListenOptions, type ResolvedConsumerOptions, resolveConsumerOptions } from './options.js'
+import { nativeRule } from './schemas.js'
 import { LogServer } from './server.js'
 import { buildStats, lineCountsOf, type Stats } from './stats.js'
 import { MemoryStore } from './stores/memory.js'
@@ -106,7 +107,7 @@ export class LogConsumer extends LineWritable implements LineSink {
 
   constructor(options: ConsumerOptions = {}) {
     const resolved = resolveConsumerOptions(options)
-    const sketches = new NativeSketchSet({ format: resolved.format, fields: resolved.fields })
+    const sketches = new NativeSketchSet(nativeRule(resolved))
     super(sketches.openStream(resolved.maxLineBytes))
     this.options = Object.freeze(resolved)
     this.#sketches = sketches

@@ -2,17 +2,19 @@
 // never touches the raw native classes except through this module.
 import type { NativeLineStream } from '../binding.js'
 
-export type { NativeFieldNames, NativeLineCounts, NativeScanResult } from '../binding.js'
+export type { NativeFieldNames, NativeLineCounts, NativeRule, NativeScanResult } from '../binding.js'
 export {
   DENSE_SIZE,
   elementHash,
   generateDemo,
   HOURS,
   invalidReasons,
+  isTimeZone,
   MAX_DEMO_LINES,
   NativeLineStream,
   NativeScanner,
   NativeSketchSet,
+  timeZoneNames,
 } from '../binding.js'
 
 /** Where a consumer hands out raw native line streams (kept off its public surface). */

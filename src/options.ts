@@ -1,29 +1,38 @@
 // The library's options: their public types (documented for editors) and their validation, which
 // is derived from the setting declarations in ./settings.ts like everything else.
 import { z } from 'zod/mini'
+import { fieldPaths } from './schemas.js'
 import {
-  type FieldNameSet,
+  closest,
+  type FieldOverrides,
   type GroupKey,
   isRedisClient,
   type OptionGroup,
   optionDefaults,
   optionSettings,
   type RecordFormat,
+  type RecordFraming,
+  type SchemaName,
   type Setting,
   type SettingValue,
   type StoreOption,
+  type TimeUnit,
 } from './settings.js'
 import { redactAddress } from './stores/redact.js'
 
-export type { RecordFormat, StoreOption } from './settings.js'
+export type { RecordFormat, RecordFraming, SchemaName, StoreOption, TimeUnit } from './settings.js'
 
-/** Top-level JSON field names a record is read from. */
+/**
+ * Where a record keeps its fields, each a dotted path (`http.response.status_code`) that matches
+ * nested objects, the flattened key written with dots, or a mix; each one given overrides the
+ * schema's.
+ */
 export interface FieldNames {
-  /** Timestamp field. @default "time" */
+  /** Timestamp field (`original` schema: `time`). */
   time?: string
-  /** User address field. @default "ip" */
+  /** User address field (`original` schema: `ip`). */
   ip?: string
-  /** HTTP status field. @default "status_code" */
+  /** HTTP status field (`original` schema: `status_code`). */
   status?: string
 }
 
@@ -62,8 +71,37 @@ export interface ConsumerOptions {
    * @default "json"
    */
   format?: RecordFormat
-  /** JSON field names, for logs that do not use `time`, `ip` and `status_code`. */
+  /**
+   * Where JSON records keep the time, address and status, as a producer writes them:
+   * `'original'` (`time`, `ip`, `status_code`), `'ecs'`, `'caddy'`, `'pino-http'`, `'traefik'`,
+   * `'gcp'`. The original schema used as is (no `fields`, no `timeUnit`) keeps the original
+   * service's rule exactly: a string status is `wrongType`.
+   * @default "original"
+   */
+  schema?: SchemaName
+  /** Field paths overriding the schema's, for logs that keep them elsewhere. */
   fields?: FieldNames
+  /** Unit of epoch times (JSON numbers or numeric strings); the schema's when not given (`ms` for pino-http, `s` otherwise). */
+  timeUnit?: TimeUnit
+  /**
+   * IANA time zone (`'Europe/Berlin'`, `'UTC'`) whose clock the hours and weekdays are counted
+   * on: times with an offset and epoch times are converted to it. Not set: wall clocks are taken
+   * as written (offsets ignored) and epoch times are UTC.
+   */
+  timezone?: string
+  /** Zone of times written without an offset, when it is not `timezone` (which it requires). */
+  sourceTimezone?: string
+  /**
+   * Each JSON line carries the record as the string value of this field (a dotted path), read
+   * with `format`: Vector's `message`, Docker's `log`.
+   */
+  envelope?: string
+  /**
+   * How records are delimited: `'lines'`, or `'json-stream'`, JSON values back to back with or
+   * without whitespace (Logstash's `json` codec, Fluent Bit's `json_stream`).
+   * @default "lines"
+   */
+  framing?: RecordFraming
   /**
    * Memory store only: a file the counts are restored from at start and written to (atomically)
    * every `flushIntervalMs` when something changed, and on close.
@@ -90,7 +128,13 @@ export interface ResolvedConsumerOptions {
   keyPrefix: string
   maxLineBytes: number
   flushIntervalMs: number
-  fields: Required<FieldNames>
+  schema: SchemaName
+  fields: FieldOverrides
+  timeUnit: TimeUnit | undefined
+  timezone: string | undefined
+  sourceTimezone: string | undefined
+  envelope: string | undefined
+  framing: RecordFraming
   snapshot: string | undefined
   redisTimeoutMs: number
   closeTimeoutMs: number
@@ -183,26 +227,6 @@ export function show(value: unknown): string {
   return `an object`
 }
 
-function closest(word: string, candidates: string[]): string | undefined {
-  const distance = (a: string, b: string): number => {
-    const row = Array.from({ length: b.length + 1 }, (_, j) => j)
-    for (let i = 1; i <= a.length; i++) {
-      let prev = row[0]!
-      row[0] = i
-      for (let j = 1; j <= b.length; j++) {
-        const cur = row[j]!
-        row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1))
-        prev = cur
-      }
-    }
-    return row[b.length]!
-  }
-  const lower = word.toLowerCase()
-  const prefix = candidates.find((c) => lower.startsWith(c.toLowerCase()) || c.toLowerCase().startsWith(lower))
-  const best = candidates.map((c) => [c, distance(word, c)] as const).sort((x, y) => x[1] - y[1])[0]
-  return best && best[1] <= Math.max(2, word.length / 3) ? best[0] : prefix
-}
-
 function valueAt(input: unknown, path: PropertyKey[]): unknown {
   return path.reduce<unknown>((v, key) => (v && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[key] : undefined), input)
 }
@@ -252,7 +276,11 @@ function resolveGroup(group: OptionGroup, input: unknown): Record<string, unknow
     const accepts = (member === undefined ? setting?.kind.option.accepts : setting?.kind.option.members?.[member]) ?? issue.message
     const got = valueAt(input, issue.path)
     const shown = typeof got === 'string' && setting?.redact ? redactAddress(got) : got
-    throw new OptionError(name, `loghour: invalid option "${name}": expected ${accepts}, got ${show(shown)}`)
+    const hint = typeof got === 'string' && member === undefined ? setting?.kind.suggest?.(got) : undefined
+    throw new OptionError(
+      name,
+      `loghour: invalid option "${name}": expected ${accepts}, got ${show(shown)}${hint ? ` (did you mean "${hint}"?)` : ''}`,
+    )
   }
   const given = ownOptions(parsed.data) as Record<string, unknown>
   const resolved: Record<string, unknown> = {}
@@ -274,8 +302,7 @@ function resolveGroup(group: OptionGroup, input: unknown): Record<string, unknow
  */
 export function resolveConsumerOptions(input: unknown = {}): ResolvedConsumerOptions {
   const options = resolveGroup('consumer', input) as unknown as ResolvedConsumerOptions
-  const fields: FieldNameSet = options.fields
-  for (const [name, value] of Object.entries(fields)) {
+  for (const [name, value] of Object.entries(options.fields)) {
     if (!value.isWellFormed()) {
       throw new OptionError(
         `fields.${name}`,
@@ -283,11 +310,21 @@ export function resolveConsumerOptions(input: unknown = {}): ResolvedConsumerOpt
       )
     }
   }
-  const repeated = Object.values(fields).find((v, i, all) => all.indexOf(v) !== i)
+  const paths = Object.values(fieldPaths(options))
+  const repeated = paths.find((v, i, all) => all.indexOf(v) !== i)
   if (repeated !== undefined) {
     throw new OptionError(
       'fields',
-      `loghour: invalid option "fields": time, ip and status must be three different field names, got ${show(repeated)} twice`,
+      `loghour: invalid option "fields": time, ip and status must be three different field paths, got ${show(repeated)} twice (with the ${options.schema} schema's)`,
+    )
+  }
+  if (options.sourceTimezone !== undefined && options.timezone === undefined) {
+    throw new OptionError('sourceTimezone', 'loghour: option "sourceTimezone" needs "timezone" (the zone the times are converted to)')
+  }
+  if (options.framing === 'json-stream' && options.format === 'clf' && options.envelope === undefined) {
+    throw new OptionError(
+      'framing',
+      'loghour: option "framing" json-stream frames JSON values: it needs format json, or an envelope around clf lines',
     )
   }
   if (options.snapshot !== undefined && options.store !== 'memory') {

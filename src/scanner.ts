@@ -1,11 +1,12 @@
 import { NativeScanner, elementHash as nativeElementHash } from './native.js'
 import { type ConsumerOptions, OptionError, resolveConsumerOptions } from './options.js'
+import { nativeRule, READING_OPTIONS } from './schemas.js'
 import { lineCountsOf, type Stats } from './stats.js'
 
 /** The consumer options that also apply to a scanner (it keeps no store). */
-const SCANNER_OPTIONS = ['maxLineBytes', 'format', 'fields'] as const
+const SCANNER_OPTIONS = ['maxLineBytes', ...READING_OPTIONS] as const
 
-/** Options of {@link createScanner}: the consumer's `maxLineBytes`, `format` and `fields`. */
+/** Options of {@link createScanner}: the consumer's `maxLineBytes` and how records are read (`format`, `schema`, `fields`, …). */
 export type ScannerOptions = Pick<ConsumerOptions, (typeof SCANNER_OPTIONS)[number]>
 
 /**
@@ -39,8 +40,8 @@ export class LogScanner {
         throw new OptionError(key, `loghour: unknown scanner option "${key}"; known options: ${SCANNER_OPTIONS.join(', ')}`)
       }
     }
-    const { maxLineBytes, format, fields } = resolveConsumerOptions(options)
-    this.#native = new NativeScanner(maxLineBytes, { format, fields })
+    const resolved = resolveConsumerOptions(options)
+    this.#native = new NativeScanner(resolved.maxLineBytes, nativeRule(resolved))
   }
 
   /** Scans a chunk (Buffer or string); returns the lines it completed that count. */

@@ -6,6 +6,8 @@
 import type { Cluster, Redis } from 'ioredis'
 import { z } from 'zod/mini'
 import { parseRotation, templateProblem } from './log-file.js'
+import { isTimeZone, timeZoneNames } from './native.js'
+import { type FieldPaths, SCHEMAS, type SchemaName, type TimeUnit } from './schemas.js'
 import { keyPrefixProblem } from './stores/keys.js'
 
 /** How a setting's value is written as text (flag, environment) and as a library option. */
@@ -20,6 +22,30 @@ export interface Kind<T> {
   readonly option?: { schema: z.ZodMiniType; accepts: string; members?: Readonly<Record<string, string>> }
   /** What is wrong with a value of the right type (a message), or null. */
   problem?(value: T): string | null
+  /** The accepted value closest to a refused one, for "did you mean …?". */
+  suggest?(raw: string): string | undefined
+}
+
+/** The candidate closest to `word` (edit distance, any case; or a prefix), if any is close. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
+  const distance = (a: string, b: string): number => {
+    const row = Array.from({ length: b.length + 1 }, (_, j) => j)
+    for (let i = 1; i <= a.length; i++) {
+      let prev = row[0]!
+      row[0] = i
+      for (let j = 1; j <= b.length; j++) {
+        const cur = row[j]!
+        row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1]!.toLowerCase() === b[j - 1]!.toLowerCase() ? 0 : 1))
+        prev = cur
+      }
+    }
+    return row[b.length]!
+  }
+  const lower = word.trim().toLowerCase()
+  if (lower.length === 0) return undefined
+  const prefix = candidates.find((c) => lower.startsWith(c.toLowerCase()) || c.toLowerCase().startsWith(lower))
+  const best = candidates.map((c) => [c, distance(word.trim(), c)] as const).sort((x, y) => x[1] - y[1])[0]
+  return best && best[1] <= Math.max(2, word.length / 3) ? best[0] : prefix
 }
 
 /** Library options a setting belongs to. */
@@ -39,6 +65,8 @@ export interface SettingDeclaration<T> {
   /** Environment variable, and other names read too (the original service's quirks): they must agree. */
   readonly env?: string
   readonly aliases?: readonly string[]
+  /** The flag may be given several times; its values are joined with "," (as in the environment). */
+  readonly repeatable?: boolean
   /** Its value may hold a password: error messages show it masked. */
   readonly redact?: boolean
   /** The library options this is one of, under the setting's own name. */
@@ -104,9 +132,23 @@ export function choice<T extends string>(words: Readonly<Record<string, T>>, acc
   const values = [...new Set(Object.values(words))] as [T, ...T[]]
   return {
     textAccepts: accepts,
-    fromText: (raw) => words[raw.trim().toLowerCase()],
+    fromText: (raw) => (Object.hasOwn(words, raw.trim().toLowerCase()) ? words[raw.trim().toLowerCase()] : undefined),
     show: String,
     option: { schema: z.enum(values), accepts },
+    suggest: (raw) => closest(raw, Object.keys(words)),
+  }
+}
+
+/** A time zone of the IANA database the native core bundles (any case). */
+function timeZone(): Kind<string> {
+  const accepts = 'an IANA time zone name such as Europe/Berlin or America/New_York, or UTC'
+  const known = (v: string) => v.length > 0 && v.length <= 256 && isTimeZone(v)
+  return {
+    textAccepts: accepts,
+    fromText: (raw) => (known(raw.trim()) ? raw.trim() : undefined),
+    show: String,
+    option: { schema: z.string().check(z.refine(known)), accepts },
+    suggest: (raw) => closest(raw, timeZoneNames()),
   }
 }
 
@@ -175,28 +217,44 @@ const store: Kind<StoreOption> = {
   },
 }
 
-/** Names of the JSON fields a record is read from, every one given. */
-export interface FieldNameSet {
-  time: string
-  ip: string
-  status: string
-}
+/** Field paths of a record, each one optional: they override the schema's. */
+export type FieldOverrides = Partial<FieldPaths>
 
-const FIELD_NAME = 'a non-empty string of at most 256 characters'
-const fieldName = z.string().check(z.minLength(1), z.maxLength(256))
-const fields: Kind<FieldNameSet> = {
-  textAccepts: 'time, ip and status field names',
-  fromText: () => undefined,
-  show: (v) => `${v.time}, ${v.ip}, ${v.status}`,
+const FIELD_PATH = 'a non-empty string of at most 256 characters (a dotted path: http.response.status_code)'
+const fieldPath = z.string().check(z.minLength(1), z.maxLength(256))
+const FIELD_KEYS = ['time', 'ip', 'status'] as const
+const fields: Kind<FieldOverrides> = {
+  textAccepts: 'time=PATH, ip=PATH or status=PATH, several joined by ","',
+  fromText(raw) {
+    const overrides: FieldOverrides = {}
+    for (const entry of raw.split(',')) {
+      const at = entry.indexOf('=')
+      const [name, path] = [entry.slice(0, at).trim(), entry.slice(at + 1).trim()]
+      if (at < 0 || !(FIELD_KEYS as readonly string[]).includes(name) || path.length === 0 || path.length > 256) return undefined
+      overrides[name as keyof FieldPaths] = path
+    }
+    return overrides
+  },
+  show: (v) =>
+    Object.entries(v)
+      .map(([k, p]) => `${k}=${p}`)
+      .join(','),
   option: {
-    schema: z.strictObject({ time: z.optional(fieldName), ip: z.optional(fieldName), status: z.optional(fieldName) }),
+    schema: z.strictObject({ time: z.optional(fieldPath), ip: z.optional(fieldPath), status: z.optional(fieldPath) }),
     accepts: 'an object with optional string keys time, ip, status',
-    members: { time: FIELD_NAME, ip: FIELD_NAME, status: FIELD_NAME },
+    members: { time: FIELD_PATH, ip: FIELD_PATH, status: FIELD_PATH },
   },
 }
 
+const schemaNames = Object.keys(SCHEMAS) as SchemaName[]
+
 /** How access-log records are written: JSON objects, or NCSA Common/Combined lines. */
 export type RecordFormat = 'json' | 'clf'
+
+/** How records are delimited: one per line, or JSON values back to back. */
+export type RecordFraming = 'lines' | 'json-stream'
+
+export type { FieldPaths, SchemaName, TimeUnit } from './schemas.js'
 
 /** Log levels, as pino names them. */
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent'
@@ -250,6 +308,82 @@ const DECLARATIONS = {
     env: 'LOGHOUR_FORMAT',
     help: 'how records are written: json (one object per line), or clf (NCSA Common or Combined lines: nginx and Apache defaults)',
     optionHelp: "`'json'`: one JSON object per line; `'clf'`: NCSA Common or Combined lines (nginx and Apache defaults)",
+  }),
+  schema: declare({
+    group: 'consumer',
+    kind: choice<SchemaName>(
+      Object.fromEntries(schemaNames.map((n) => [n, n])) as Record<string, SchemaName>,
+      `one of ${schemaNames.join(', ')}`,
+    ),
+    default: 'original',
+    flag: '--schema',
+    arg: '<name>',
+    env: 'LOGHOUR_SCHEMA',
+    help: `where JSON records keep the time, address and status: ${schemaNames.map((n) => `${n} (${SCHEMAS[n].producer})`).join('; ')}`,
+    optionHelp: `a preset of \`fields\` and \`timeUnit\`: ${schemaNames.map((n) => `\`'${n}'\``).join(', ')} (see "Your logs")`,
+  }),
+  fields: declare({
+    group: 'consumer',
+    kind: fields,
+    default: {},
+    shown: "the schema's",
+    flag: '--field',
+    arg: '<name=path>',
+    env: 'LOGHOUR_FIELDS',
+    repeatable: true,
+    help: 'where one field is, overriding the schema: time=PATH, ip=PATH or status=PATH, PATH a dotted path such as http.response.status_code (repeatable; the environment joins them with ",")',
+    optionHelp: "dotted paths of `time`, `ip`, `status`, each overriding the schema's (nested objects or flattened keys)",
+  }),
+  timeUnit: declare({
+    group: 'consumer',
+    kind: choice<TimeUnit>({ s: 's', ms: 'ms', us: 'us', ns: 'ns' }, 's, ms, us or ns'),
+    default: undefined,
+    shown: "the schema's (ms for pino-http, s otherwise)",
+    flag: '--time-unit',
+    arg: '<unit>',
+    env: 'LOGHOUR_TIME_UNIT',
+    help: 'unit of epoch times (numbers, or numeric strings): s, ms, us or ns; fractions allowed',
+  }),
+  timezone: declare({
+    group: 'consumer',
+    kind: timeZone(),
+    default: undefined,
+    shown: 'none: hours as written',
+    flag: '--timezone',
+    arg: '<zone>',
+    env: 'LOGHOUR_TIMEZONE',
+    help: "count hours and weekdays on this zone's clock (IANA name: Europe/Berlin, UTC); times with an offset, and epoch times, are converted to it",
+  }),
+  sourceTimezone: declare({
+    group: 'consumer',
+    kind: timeZone(),
+    default: undefined,
+    shown: 'the same as --timezone',
+    flag: '--source-timezone',
+    arg: '<zone>',
+    env: 'LOGHOUR_SOURCE_TIMEZONE',
+    help: 'the zone of times written without an offset (needs --timezone)',
+    optionHelp: 'the zone of times written without an offset (needs `timezone`)',
+  }),
+  envelope: declare({
+    group: 'consumer',
+    kind: text(256, null, 'a field name or dotted path'),
+    default: undefined,
+    shown: 'none',
+    flag: '--envelope',
+    arg: '<field>',
+    env: 'LOGHOUR_ENVELOPE',
+    help: "each JSON line carries the record as the string value of this field, read with --format (Vector's message, Docker's log)",
+    optionHelp: 'each JSON line carries the record as the string value of this field, read with `format`',
+  }),
+  framing: declare({
+    group: 'consumer',
+    kind: choice<RecordFraming>({ lines: 'lines', 'json-stream': 'json-stream' }, 'lines or json-stream'),
+    default: 'lines',
+    flag: '--framing',
+    arg: '<framing>',
+    env: 'LOGHOUR_FRAMING',
+    help: 'lines (one record per line) or json-stream (JSON objects back to back, newlines or not: Logstash json codec, Fluent Bit json_stream)',
   }),
   redis: declare({
     kind: textOnly('redis://host:port[/db], rediss://…, or host[:port]', redisAddress),
@@ -442,12 +576,6 @@ const DECLARATIONS = {
     default: 'memory',
     redact: true,
     optionHelp: "`'memory'`, or `{ redis: 'redis://…' }`, or `{ redis: <ioredis Redis or Cluster> }` (yours stays open)",
-  }),
-  fields: declare({
-    group: 'consumer',
-    kind: fields,
-    default: { time: 'time', ip: 'ip', status: 'status_code' },
-    optionHelp: 'JSON field names: any characters, three different names',
   }),
 } as const
 

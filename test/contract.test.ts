@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { createConsumer, createScanner, INVALID_REASONS } from '../src/index.js'
 import { anyClfStream, anyStream, cuts, splitAt } from './helpers/arbitraries.js'
 import { denseRegisters, registersOf } from './helpers/hll.js'
-import { DEFAULT_NAMES, modelStream } from './helpers/model.js'
+import { modelStream } from './helpers/model.js'
 import { murmur64a } from './helpers/murmur.js'
 
 // Mostly the default limit; sometimes a small one so that oversize lines and their splits occur.
@@ -73,7 +73,7 @@ describe('native core = model, Common and Combined lines (format clf)', () => {
   it('scanner and consumer: same counters, same counted sequence, same registers', async () => {
     await fc.assert(
       fc.asyncProperty(anyClfStream, cuts, limits, async (stream, cutPoints, maxLineBytes) => {
-        const model = modelStream(stream, maxLineBytes, INVALID_REASONS, DEFAULT_NAMES, 'clf')
+        const model = modelStream(stream, maxLineBytes, INVALID_REASONS, { format: 'clf' })
         const scanner = createScanner({ maxLineBytes, format: 'clf' })
         const consumer = createConsumer({ maxLineBytes, format: 'clf' })
         const got: string[] = []
@@ -102,7 +102,7 @@ describe('native core = model, Common and Combined lines (format clf)', () => {
   it('covers every outcome a Common or Combined line can have', () => {
     const seen = new Map<string, number>()
     for (const stream of fc.sample(anyClfStream, { numRuns: 300, seed: 42 })) {
-      const model = modelStream(stream, 65536, INVALID_REASONS, DEFAULT_NAMES, 'clf')
+      const model = modelStream(stream, 65536, INVALID_REASONS, { format: 'clf' })
       for (const [reason, n] of Object.entries(model.invalid)) seen.set(reason, (seen.get(reason) ?? 0) + n)
       for (const kind of ['counted', 'skipped', 'blank'] as const) seen.set(kind, (seen.get(kind) ?? 0) + model.lines[kind])
     }

@@ -19,7 +19,7 @@ describe('consumer options', () => {
 
   it('names an unknown option and suggests the close one', () => {
     expect(messageOf(() => createConsumer({ maxLineByte: 100 } as never))).toBe(
-      'loghour: unknown option "maxLineByte" (did you mean "maxLineBytes"?); known options: maxLineBytes, format, keyPrefix, flushIntervalMs, redisTimeoutMs, snapshot, closeTimeoutMs, store, fields',
+      'loghour: unknown option "maxLineByte" (did you mean "maxLineBytes"?); known options: maxLineBytes, format, schema, fields, timeUnit, timezone, sourceTimezone, envelope, framing, keyPrefix, flushIntervalMs, redisTimeoutMs, snapshot, closeTimeoutMs, store',
     )
     expect(messageOf(() => createConsumer({ fields: { status_code: 'x' } } as never))).toMatch(
       /^loghour: unknown option "fields.status_code" \(did you mean "status"\?\); known options: time, ip, status$/,
@@ -34,7 +34,7 @@ describe('consumer options', () => {
       'loghour: invalid option "store": expected "memory" or { redis: <URL string, or an ioredis Redis or Cluster instance> }, got "disk"',
     )
     expect(messageOf(() => createConsumer({ fields: { ip: 7 } } as never))).toBe(
-      'loghour: invalid option "fields.ip": expected a non-empty string of at most 256 characters, got 7',
+      'loghour: invalid option "fields.ip": expected a non-empty string of at most 256 characters (a dotted path: http.response.status_code), got 7',
     )
     expect(messageOf(() => createConsumer(42 as never))).toBe('loghour: options must be an object, got 42')
   })
@@ -62,7 +62,7 @@ describe('consumer options', () => {
 
   it('scanner accepts only its own options', () => {
     expect(messageOf(() => createScanner({ store: 'memory' } as never))).toBe(
-      'loghour: unknown scanner option "store"; known options: maxLineBytes, format, fields',
+      'loghour: unknown scanner option "store"; known options: maxLineBytes, format, schema, fields, timeUnit, timezone, sourceTimezone, envelope, framing',
     )
     expect(messageOf(() => createScanner({ maxLineBytes: 1 }))).toMatch(/maxLineBytes/)
   })

@@ -68,6 +68,13 @@ describe('settings precedence', () => {
     LOGHOUR_LOG_FORMAT: 'xml',
     LOGHOUR_FORMAT: 'nginx',
     LOGHOUR_PORTABLE_READS: 'maybe',
+    LOGHOUR_SCHEMA: 'ecss',
+    LOGHOUR_FIELDS: 'when=ts',
+    LOGHOUR_TIME_UNIT: 'hours',
+    LOGHOUR_TIMEZONE: 'Europe/Berln',
+    LOGHOUR_SOURCE_TIMEZONE: 'Mars/Olympus',
+    LOGHOUR_ENVELOPE: 'x'.repeat(300),
+    LOGHOUR_FRAMING: 'ndjson',
   }
 
   it.each(SETTINGS.filter((s) => s.env in bad).map((s) => [s.env, s] as const))(

@@ -85,7 +85,7 @@ pub fn parse_clf(line: &[u8]) -> Result<ClfFields<'_>, ClfError> {
   if !matches!(line.get(at + 5), None | Some(b' ')) {
     return Err(ClfError::Shape);
   }
-  let (time, offset_minutes) = iso_time(raw).ok_or(ClfError::BadTime)?;
+  let (time, offset_minutes) = clf_time(raw).ok_or(ClfError::BadTime)?;
   Ok(ClfFields {
     client: &line[..client_end],
     time,
@@ -94,8 +94,9 @@ pub fn parse_clf(line: &[u8]) -> Result<ClfFields<'_>, ClfError> {
   })
 }
 
-/// `dd/Mon/yyyy:HH:MM:SS ±hhmm` as `YYYY-MM-DD HH:MM:SS` and the offset in minutes.
-fn iso_time(t: &[u8; TIME_LEN]) -> Option<([u8; 19], i16)> {
+/// `dd/Mon/yyyy:HH:MM:SS ±hhmm` as `YYYY-MM-DD HH:MM:SS` and the offset in minutes (the digits
+/// are checked; the date's validity is the timestamp parser's to decide).
+pub fn clf_time(t: &[u8; TIME_LEN]) -> Option<([u8; 19], i16)> {
   let digits = |range: std::ops::Range<usize>| t[range].iter().all(u8::is_ascii_digit);
   let shape = t[2] == b'/' && t[6] == b'/' && t[11] == b':' && t[14] == b':' && t[17] == b':' && t[20] == b' ';
   if !shape || !digits(0..2) || !digits(7..11) || !digits(12..14) || !digits(15..17) || !digits(18..20) || !digits(22..26) {

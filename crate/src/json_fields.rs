@@ -1,10 +1,12 @@
-//! One-pass extraction of three top-level fields from a JSON object line, with full validation
-//! of the rest of the line.
+//! One-pass extraction of fields named by dotted paths from a JSON object line, with full
+//! validation of the rest of the line.
 //!
-//! The result for the three fields agrees with `JSON.parse`: any key order and whitespace,
-//! nested values skipped (a nested `"ip"` is not the `ip`), keys compared after unescaping,
-//! duplicate keys last-wins, trailing garbage rejected. One deliberate difference: bytes that are
-//! not valid UTF-8 are accepted inside strings (the caller checks the strings it uses).
+//! The result agrees with looking the paths up in what `JSON.parse` returns (see
+//! [`FieldExtractor`] for nested and flattened keys): any key order and whitespace, values off
+//! the paths skipped (a nested `"ip"` is not the top-level `ip`), keys compared after
+//! unescaping, duplicate keys last-wins, trailing garbage rejected. One deliberate difference:
+//! bytes that are not valid UTF-8 are accepted inside strings (the caller checks the strings it
+//! uses).
 
 use crate::swar::{load8, string_stops};
 
@@ -14,6 +16,13 @@ pub struct FieldNames {
   pub time: Vec<u8>,
   pub ip: Vec<u8>,
   pub status: Vec<u8>,
+}
+
+impl FieldNames {
+  /// The three paths, in the order time, ip, status.
+  pub fn paths(&self) -> [Vec<u8>; 3] {
+    [self.time.clone(), self.ip.clone(), self.status.clone()]
+  }
 }
 
 impl Default for FieldNames {
@@ -47,9 +56,6 @@ pub enum ExtractError {
   /// Valid JSON, but not an object.
   NotObject,
 }
-
-/// Values of the time, ip and status fields, in that order.
-pub type Fields<'a> = [FieldValue<'a>; 3];
 
 const WS: u8 = 1;
 const STR_STOP: u8 = 2; // `"`, `\` or a control character ends a plain run inside a string
@@ -235,119 +241,199 @@ fn hex4(s: &[u8], i: usize) -> Option<u32> {
   Some(v)
 }
 
-/// Reusable extractor: holds the field names, the container stack for skipping nested values
-/// and a scratch buffer for escaped keys, so extraction never allocates after warm-up.
-pub struct FieldExtractor {
-  names: FieldNames,
+/// Reusable extractor of `N` fields named by dotted paths: holds the paths, the container stack
+/// for skipping values, the key scratch buffer and each field's match rank, so extraction never
+/// allocates after warm-up.
+///
+/// A path `a.b.c` names the value reached through keys whose texts, joined with `.`, spell it:
+/// nested objects (`{"a":{"b":{"c":1}}}`), a flattened key (`{"a.b.c":1}`) or a mix of both.
+/// When one record holds several, the longest key wins at each level (`"a.b.c"` over `"a"` …);
+/// a key that repeats replaces its earlier value and everything under it, as `JSON.parse` does.
+pub struct FieldExtractor<const N: usize> {
+  paths: [Vec<u8>; N],
+  /// Whether each path has a `.` (otherwise only a top-level key can match).
+  dotted: [bool; N],
   /// One bit per open container below the top level: 1 = object, 0 = array.
   stack: Vec<u64>,
   key: Vec<u8>,
+  /// Per field, the key lengths along the path of its current value (empty: none yet).
+  ranks: [Vec<u16>; N],
+  /// Key lengths along the path of the object being read.
+  level: Vec<u16>,
 }
 
-impl FieldExtractor {
-  /// An extractor for the given field names.
-  pub fn new(names: FieldNames) -> Self {
+/// How a key relates to the rest of a field's path.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Step {
+  /// Not on the path.
+  Off,
+  /// The key is the rest of the path: its value is the field's.
+  Whole,
+  /// The key is the next segments of the path: the rest starts at this offset of the path.
+  Prefix(usize),
+}
+
+impl<const N: usize> FieldExtractor<N> {
+  /// An extractor for the given paths.
+  pub fn new(paths: [Vec<u8>; N]) -> Self {
     FieldExtractor {
-      names,
+      dotted: std::array::from_fn(|k| paths[k].contains(&b'.')),
+      paths,
       stack: Vec::new(),
       key: Vec::new(),
+      ranks: std::array::from_fn(|_| Vec::new()),
+      level: Vec::new(),
     }
   }
 
-  /// Validates `line` as one JSON value and returns the values of the three top-level fields.
+  /// Validates `line` as one JSON value and returns the values of the `N` fields.
   ///
   /// ```
-  /// use loghour::json_fields::{FieldExtractor, FieldNames, FieldValue};
-  /// let mut x = FieldExtractor::new(FieldNames::default());
-  /// let [time, ip, status] = x.extract(br#"{"ip":"10.0.0.1","a":{"ip":1},"status_code":500}"#).unwrap();
+  /// use loghour::json_fields::{FieldExtractor, FieldValue};
+  /// let mut x = FieldExtractor::new([b"time".to_vec(), b"source.ip".to_vec(), b"http.response.status_code".to_vec()]);
+  /// let [time, ip, status] = x.extract(br#"{"source":{"ip":"10.0.0.1"},"http.response.status_code":503}"#).unwrap();
   /// assert_eq!(ip, FieldValue::Str { raw: b"10.0.0.1", escaped: false });
-  /// assert_eq!(status, FieldValue::Number(b"500"));
+  /// assert_eq!(status, FieldValue::Number(b"503"));
   /// assert_eq!(time, FieldValue::Missing);
   /// ```
-  pub fn extract<'a>(&mut self, s: &'a [u8]) -> Result<Fields<'a>, ExtractError> {
-    let mut fields = [FieldValue::Missing; 3];
-    let mut i = skip_ws(s, 0);
+  pub fn extract<'a>(&mut self, s: &'a [u8]) -> Result<[FieldValue<'a>; N], ExtractError> {
+    let mut fields = [FieldValue::Missing; N];
+    let i = skip_ws(s, 0);
     if s.get(i) != Some(&b'{') {
       return match self.skip_value(s, i).map(|end| skip_ws(s, end)) {
         Some(end) if end == s.len() => Err(ExtractError::NotObject),
         _ => Err(ExtractError::Syntax),
       };
     }
-    i = skip_ws(s, i + 1);
-    if s.get(i) == Some(&b'}') {
-      i += 1;
-    } else {
-      loop {
-        if s.get(i) != Some(&b'"') {
-          return Err(ExtractError::Syntax);
-        }
-        let (key_end, key_escaped) = scan_string(s, i + 1).ok_or(ExtractError::Syntax)?;
-        let slot = self.field_slot(&s[i + 1..key_end - 1], key_escaped);
-        i = skip_ws(s, key_end);
-        if s.get(i) != Some(&b':') {
-          return Err(ExtractError::Syntax);
-        }
-        i = skip_ws(s, i + 1);
-        let start = i;
-        let value = match s.get(i) {
-          Some(b'"') => {
-            let (end, escaped) = scan_string(s, i + 1).ok_or(ExtractError::Syntax)?;
-            i = end;
-            FieldValue::Str {
-              raw: &s[start + 1..end - 1],
-              escaped,
-            }
-          }
-          Some(b'-' | b'0'..=b'9') => {
-            i = scan_number(s, i).ok_or(ExtractError::Syntax)?;
-            FieldValue::Number(&s[start..i])
-          }
-          _ => {
-            i = self.skip_value(s, i).ok_or(ExtractError::Syntax)?;
-            FieldValue::Other
-          }
-        };
-        if let Some(slot) = slot {
-          fields[slot] = value;
-        }
-        i = skip_ws(s, i);
-        match s.get(i) {
-          Some(b',') => i = skip_ws(s, i + 1),
-          Some(b'}') => {
-            i += 1;
-            break;
-          }
-          _ => return Err(ExtractError::Syntax),
-        }
-      }
+    for rank in &mut self.ranks {
+      rank.clear();
     }
-    if skip_ws(s, i) != s.len() {
+    self.level.clear();
+    let end = self
+      .members(s, i + 1, [Some(0); N], &mut fields)
+      .ok_or(ExtractError::Syntax)?;
+    if skip_ws(s, end) != s.len() {
       return Err(ExtractError::Syntax);
     }
     Ok(fields)
   }
 
-  /// Which of the three fields (0 time, 1 ip, 2 status) a key names, if any.
+  /// Reads the members of an object whose `{` is at `i - 1`, where field `k`'s path goes on at
+  /// offset `rest[k]` (`None`: this object is not on its path); returns the index after `}`.
+  /// Recursion only follows paths, so its depth is bounded by their segments.
+  fn members<'a>(
+    &mut self,
+    s: &'a [u8],
+    mut i: usize,
+    rest: [Option<usize>; N],
+    fields: &mut [FieldValue<'a>; N],
+  ) -> Option<usize> {
+    i = skip_ws(s, i);
+    if s.get(i) == Some(&b'}') {
+      return Some(i + 1);
+    }
+    loop {
+      if s.get(i) != Some(&b'"') {
+        return None;
+      }
+      let (key_end, key_escaped) = scan_string(s, i + 1)?;
+      let (steps, key_len) = self.steps(&s[i + 1..key_end - 1], key_escaped, &rest);
+      i = skip_ws(s, key_end);
+      if s.get(i) != Some(&b':') {
+        return None;
+      }
+      i = skip_ws(s, i + 1);
+      if steps.iter().any(|&st| st != Step::Off) {
+        i = self.on_path(s, i, steps, key_len, fields)?;
+      } else {
+        i = self.skip_value(s, i)?;
+      }
+      i = skip_ws(s, i);
+      match s.get(i) {
+        Some(b',') => i = skip_ws(s, i + 1),
+        Some(b'}') => return Some(i + 1),
+        _ => return None,
+      }
+    }
+  }
+
+  /// Reads the value at `i` of a key on some field's path; returns the index after it.
+  #[inline(never)]
+  fn on_path<'a>(
+    &mut self,
+    s: &'a [u8],
+    i: usize,
+    steps: [Step; N],
+    key_len: u16,
+    fields: &mut [FieldValue<'a>; N],
+  ) -> Option<usize> {
+    self.level.push(key_len);
+    // A repeated key replaces what an earlier one with the same path held.
+    for k in 0..N {
+      if steps[k] != Step::Off && self.ranks[k].starts_with(&self.level) {
+        self.ranks[k].clear();
+        fields[k] = FieldValue::Missing;
+      }
+    }
+    let start = i;
+    let (end, value) = match s.get(i) {
+      Some(b'"') => {
+        let (end, escaped) = scan_string(s, i + 1)?;
+        (
+          end,
+          FieldValue::Str {
+            raw: &s[start + 1..end - 1],
+            escaped,
+          },
+        )
+      }
+      Some(b'-' | b'0'..=b'9') => {
+        let end = scan_number(s, i)?;
+        (end, FieldValue::Number(&s[start..end]))
+      }
+      Some(b'{') if steps.iter().any(|st| matches!(st, Step::Prefix(_))) => {
+        let inner = std::array::from_fn(|k| match steps[k] {
+          Step::Prefix(at) => Some(at),
+          _ => None,
+        });
+        (self.members(s, i + 1, inner, fields)?, FieldValue::Other)
+      }
+      _ => (self.skip_value(s, i)?, FieldValue::Other),
+    };
+    for k in 0..N {
+      if steps[k] == Step::Whole && self.level.as_slice() > self.ranks[k].as_slice() {
+        fields[k] = value;
+        self.ranks[k].clear();
+        self.ranks[k].extend_from_slice(&self.level);
+      }
+    }
+    self.level.pop();
+    Some(end)
+  }
+
+  /// How a key relates to each field's path, and the key's length.
   #[inline]
-  fn field_slot(&mut self, raw: &[u8], escaped: bool) -> Option<usize> {
+  fn steps(&mut self, raw: &[u8], escaped: bool, rest: &[Option<usize>; N]) -> ([Step; N], u16) {
     let key: &[u8] = if escaped {
       if !unescape(raw, &mut self.key) {
-        return None;
+        return ([Step::Off; N], 0);
       }
       &self.key
     } else {
       raw
     };
-    let n = &self.names;
-    if same(key, &n.status) {
-      Some(2)
-    } else if same(key, &n.time) {
-      Some(0)
-    } else if same(key, &n.ip) {
-      Some(1)
-    } else {
-      None
-    }
+    let steps = std::array::from_fn(|k| {
+      let Some(at) = rest[k] else { return Step::Off };
+      let path = &self.paths[k][at..];
+      if same(key, path) {
+        Step::Whole
+      } else if self.dotted[k] && path.len() > key.len() && path[key.len()] == b'.' && path.starts_with(key) {
+        Step::Prefix(at + key.len() + 1)
+      } else {
+        Step::Off
+      }
+    });
+    (steps, key.len().min(u16::MAX as usize) as u16)
   }
 
   /// Skips one JSON value of any depth starting at `i`, without recursion; returns the index
@@ -461,7 +547,7 @@ mod tests {
 
   fn extract(line: &str) -> Result<[FieldValue<'_>; 3], ExtractError> {
     // Leak a fresh extractor per call: tests only.
-    let x = Box::leak(Box::new(FieldExtractor::new(FieldNames::default())));
+    let x = Box::leak(Box::new(FieldExtractor::new(FieldNames::default().paths())));
     x.extract(line.as_bytes())
   }
 

@@ -6,8 +6,10 @@
 
 pub mod calendar;
 pub mod clf;
+pub mod clock;
 pub mod compact;
 pub mod demo;
+pub mod framing;
 pub mod hll;
 pub mod json_fields;
 pub mod lines;
@@ -15,6 +17,7 @@ pub mod outcome;
 pub mod record;
 pub mod sketch;
 pub mod swar;
+pub mod zone;
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -23,11 +26,12 @@ use napi::bindgen_prelude::{BigInt, BigUint64Array, Buffer, Uint8Array};
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 
+use crate::clock::TimeUnit;
 use crate::outcome::{LineCounts, Reason};
-use crate::record::{Format, RuleOptions};
+use crate::record::{Format, Framing, RuleOptions};
 use crate::sketch::{DedupCollector, HourlySketch, LineStream};
 
-/// Top-level JSON field names to read (defaults: `time`, `ip`, `status_code`).
+/// Dotted paths of the JSON fields to read (defaults: `time`, `ip`, `status_code`).
 #[napi(object)]
 pub struct NativeFieldNames {
   pub time: Option<String>,
@@ -35,11 +39,32 @@ pub struct NativeFieldNames {
   pub status: Option<String>,
 }
 
-/// How records are read: the format (`json` or `clf`; default `json`) and the JSON field names.
+/// How records are read; every member is optional and defaults to the original service's rule.
 #[napi(object)]
 pub struct NativeRule {
+  /// `json` or `clf`.
   pub format: Option<String>,
+  /// `lines` or `json-stream`.
+  pub framing: Option<String>,
   pub fields: Option<NativeFieldNames>,
+  /// The original rule (default true): numbers only as statuses, ISO strings only as times.
+  pub strict: Option<bool>,
+  /// Unit of epoch times: `s`, `ms`, `us` or `ns`.
+  pub time_unit: Option<String>,
+  /// IANA zone the hours are counted in; none: wall clocks as written.
+  pub timezone: Option<String>,
+  /// IANA zone of wall clocks written without an offset (needs `timezone`).
+  pub source_timezone: Option<String>,
+  /// The record is the string value of this field of each JSON line.
+  pub envelope: Option<String>,
+}
+
+fn invalid(message: String) -> Error {
+  Error::new(Status::InvalidArg, message)
+}
+
+fn zone_named(name: &str) -> Result<jiff::tz::TimeZone> {
+  zone::time_zone(name).ok_or_else(|| invalid(format!("unknown time zone {name:?}")))
 }
 
 fn rule_options(rule: Option<NativeRule>) -> Result<RuleOptions> {
@@ -48,13 +73,30 @@ fn rule_options(rule: Option<NativeRule>) -> Result<RuleOptions> {
   options.format = match rule.format.as_deref() {
     None | Some("json") => Format::Json,
     Some("clf") => Format::Clf,
-    Some(other) => {
-      return Err(Error::new(
-        Status::InvalidArg,
-        format!("format must be json or clf, got {other}"),
-      ))
-    }
+    Some(other) => return Err(invalid(format!("format must be json or clf, got {other}"))),
   };
+  options.framing = match rule.framing.as_deref() {
+    None | Some("lines") => Framing::Lines,
+    Some("json-stream") => Framing::JsonStream,
+    Some(other) => return Err(invalid(format!("framing must be lines or json-stream, got {other}"))),
+  };
+  options.unit = match rule.time_unit.as_deref() {
+    None | Some("s") => TimeUnit::Seconds,
+    Some("ms") => TimeUnit::Milliseconds,
+    Some("us") => TimeUnit::Microseconds,
+    Some("ns") => TimeUnit::Nanoseconds,
+    Some(other) => return Err(invalid(format!("timeUnit must be s, ms, us or ns, got {other}"))),
+  };
+  options.strict = rule.strict.unwrap_or(true);
+  options.zone = rule.timezone.as_deref().map(zone_named).transpose()?;
+  options.source_zone = match (&rule.source_timezone, &rule.timezone) {
+    (None, _) => None,
+    (Some(_), None) => return Err(invalid("sourceTimezone needs timezone".into())),
+    // The same zone: wall clocks without an offset are already in it.
+    (Some(source), Some(zone)) if source.eq_ignore_ascii_case(zone) => None,
+    (Some(source), Some(_)) => Some(zone_named(source)?),
+  };
+  options.envelope = rule.envelope.map(String::into_bytes);
   if let Some(o) = rule.fields {
     if let Some(t) = o.time {
       options.names.time = t.into_bytes();
@@ -67,6 +109,18 @@ fn rule_options(rule: Option<NativeRule>) -> Result<RuleOptions> {
     }
   }
   Ok(options)
+}
+
+/// Every time zone name of the bundled IANA database, sorted.
+#[napi(catch_unwind)]
+pub fn time_zone_names() -> Vec<String> {
+  zone::zone_names()
+}
+
+/// Whether `name` is a time zone of the bundled IANA database (any case).
+#[napi(catch_unwind)]
+pub fn is_time_zone(name: String) -> bool {
+  zone::time_zone(&name).is_some()
 }
 
 /// Line counts by outcome; `invalid[i]` counts lines invalid for `invalidReasons()[i]`, and

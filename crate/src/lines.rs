@@ -11,6 +11,35 @@ pub enum Line<'a> {
   TooLong,
 }
 
+/// Splits a byte stream into records across arbitrary chunk boundaries, with bounded memory:
+/// by lines ([`LineSplitter`]) or by JSON structure ([`crate::framing::JsonStreamSplitter`]).
+pub trait Splitter {
+  /// Feeds a chunk; calls `on_line` for every record it completes, in order.
+  fn feed(&mut self, chunk: &[u8], on_line: impl FnMut(Line<'_>));
+  /// Ends the stream: an unfinished final record is a record too.
+  fn end(&mut self, on_line: impl FnMut(Line<'_>));
+  /// Bytes of the unfinished record held from previous chunks.
+  fn buffered_bytes(&self) -> usize;
+  /// Drops the unfinished record, if any, and frees its memory: the stream was cut off.
+  fn discard(&mut self);
+}
+
+impl Splitter for LineSplitter {
+  #[inline]
+  fn feed(&mut self, chunk: &[u8], on_line: impl FnMut(Line<'_>)) {
+    LineSplitter::feed(self, chunk, on_line)
+  }
+  fn end(&mut self, on_line: impl FnMut(Line<'_>)) {
+    LineSplitter::end(self, on_line)
+  }
+  fn buffered_bytes(&self) -> usize {
+    LineSplitter::buffered_bytes(self)
+  }
+  fn discard(&mut self) {
+    LineSplitter::discard(self)
+  }
+}
+
 /// Splits chunks into lines, carrying a partial line across chunks. The carry never exceeds
 /// `max_line_bytes`: an oversize line is reported as [`Line::TooLong`] as soon as it is known to
 /// be too long and the rest of it is discarded up to its `\n`.

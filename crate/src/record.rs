@@ -1,11 +1,13 @@
-//! The counting rule: what one line of input means.
+//! The counting rule: what one record means.
 //!
-//! A line counts when it is a JSON object whose `status_code` is an integer in 500..=599 and
-//! whose `time` falls on Monday–Friday; its element `"YYYY-MM-DD HH_<ip>"` goes to the hour's HLL.
-//! Everything else is blank, skipped (well-formed but not a working-day 5xx) or invalid by reason.
+//! A record counts when its status is an integer in 500..=599 and its time falls on
+//! Monday–Friday; its element `"YYYY-MM-DD HH_<ip>"` goes to the hour's HLL. Everything else is
+//! blank, skipped (well-formed but not a working-day 5xx) or invalid by reason.
 
-use crate::calendar::TimestampParser;
+use jiff::tz::TimeZone;
+
 use crate::clf::{parse_clf, ClfError};
+use crate::clock::{Clock, ClockOptions, LocalHour, TimeUnit};
 use crate::compact::CompactLayout;
 use crate::json_fields::{unescape, ExtractError, FieldExtractor, FieldNames, FieldValue};
 use crate::outcome::{element_hash, Outcome, Reason};
@@ -20,21 +22,62 @@ pub enum Format {
   Clf,
 }
 
-/// What the rule reads: the format, and the JSON field names.
-#[derive(Debug, Clone, Default)]
+/// How records are delimited in a stream.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Framing {
+  /// One record per line (`\n`).
+  #[default]
+  Lines,
+  /// JSON values back to back, with or without whitespace between them ([`crate::framing`]).
+  JsonStream,
+}
+
+/// What the rule reads: format, framing, field paths, envelope and how times are read.
+#[derive(Debug, Clone)]
 pub struct RuleOptions {
   pub format: Format,
+  pub framing: Framing,
+  /// Dotted paths of the time, address and status fields.
   pub names: FieldNames,
+  /// The original service's rule (its layout used as is): a status must be a JSON number, a time
+  /// an ISO string with `Z` or `±HH:MM` if any offset.
+  pub strict: bool,
+  /// The unit of epoch times.
+  pub unit: TimeUnit,
+  /// The team's zone (`None`: wall clocks as written).
+  pub zone: Option<TimeZone>,
+  /// The zone of wall clocks written without an offset, when it is not `zone`.
+  pub source_zone: Option<TimeZone>,
+  /// The record is the string value of this field of a JSON line (Vector, Docker).
+  pub envelope: Option<Vec<u8>>,
+}
+
+impl Default for RuleOptions {
+  /// The original service's rule.
+  fn default() -> Self {
+    RuleOptions {
+      format: Format::Json,
+      framing: Framing::Lines,
+      names: FieldNames::default(),
+      strict: true,
+      unit: TimeUnit::Seconds,
+      zone: None,
+      source_zone: None,
+      envelope: None,
+    }
+  }
 }
 
 /// Applies the counting rule to lines; reusable scratch buffers make it allocation-free after
 /// warm-up.
 pub struct RecordRule {
   format: Format,
-  /// The fast path, when the field names allow one.
+  strict: bool,
+  /// The fast path, when the field names and time reading allow one.
   compact: Option<CompactLayout>,
-  extractor: FieldExtractor,
-  timestamps: TimestampParser,
+  extractor: FieldExtractor<3>,
+  envelope: Option<(FieldExtractor<1>, Vec<u8>)>,
+  clock: Clock,
   time_buf: Vec<u8>,
   ip_buf: Vec<u8>,
   element: Vec<u8>,
@@ -43,22 +86,31 @@ pub struct RecordRule {
 impl RecordRule {
   /// A rule reading records as `options` say.
   pub fn new(options: RuleOptions) -> Self {
-    let RuleOptions { format, names } = options;
+    let clock = Clock::new(ClockOptions {
+      strict: options.strict,
+      unit: options.unit,
+      zone: options.zone,
+      source_zone: options.source_zone,
+    });
+    let names = options.names;
+    let top_level = ![&names.time, &names.ip, &names.status].iter().any(|n| n.contains(&b'.'));
     RecordRule {
-      format,
-      compact: match format {
-        Format::Json => CompactLayout::new(&names),
-        Format::Clf => None,
+      format: options.format,
+      strict: options.strict,
+      compact: match options.format {
+        Format::Json if top_level && options.envelope.is_none() && clock.plain_is_as_written() => CompactLayout::new(&names),
+        _ => None,
       },
-      extractor: FieldExtractor::new(names),
-      timestamps: TimestampParser::default(),
+      extractor: FieldExtractor::new(names.paths()),
+      envelope: options.envelope.map(|path| (FieldExtractor::new([path]), Vec::new())),
+      clock,
       time_buf: Vec::new(),
       ip_buf: Vec::new(),
       element: Vec::new(),
     }
   }
 
-  /// Classifies one line (without its `\n`).
+  /// Classifies one line (without its `\n`) or one framed record.
   ///
   /// ```
   /// use loghour::outcome::Outcome;
@@ -70,12 +122,48 @@ impl RecordRule {
   ///   Outcome::Counted { hour: 17, hash: loghour::hll::murmur64a(b"2019-05-06 17_10.0.121.67") }
   /// );
   /// ```
+  #[inline]
   pub fn classify(&mut self, line: &[u8]) -> Outcome {
-    if self.format == Format::Clf {
-      return self.classify_clf(line);
+    if self.envelope.is_some() {
+      return self.classify_envelope(line);
     }
+    match self.format {
+      Format::Json => self.classify_json(line),
+      Format::Clf => self.classify_clf(line),
+    }
+  }
+
+  /// The record inside a JSON line's envelope field.
+  fn classify_envelope(&mut self, line: &[u8]) -> Outcome {
+    if is_blank(line) {
+      return Outcome::Blank;
+    }
+    let Some((mut extractor, mut buf)) = self.envelope.take() else {
+      return Outcome::Blank;
+    };
+    let outcome = match extractor.extract(line) {
+      Err(error) => syntax_outcome(error, line),
+      Ok([FieldValue::Missing]) => Outcome::Invalid(Reason::MissingField),
+      Ok([FieldValue::Str { raw, escaped }]) => match text(raw, escaped, &mut buf) {
+        None => Outcome::Invalid(Reason::Utf8),
+        Some(record) => {
+          // Docker's json-file keeps the line's own `\n` in the record.
+          let record = record.strip_suffix(b"\n").unwrap_or(record);
+          match self.format {
+            Format::Json => self.classify_json(record),
+            Format::Clf => self.classify_clf(record),
+          }
+        }
+      },
+      Ok(_) => Outcome::Invalid(Reason::WrongType),
+    };
+    self.envelope = Some((extractor, buf));
+    outcome
+  }
+
+  fn classify_json(&mut self, line: &[u8]) -> Outcome {
     if let Some(compact) = &mut self.compact {
-      if let Some(outcome) = compact.classify(line, &mut self.timestamps, &mut self.element) {
+      if let Some(outcome) = compact.classify(line, self.clock.parser(), &mut self.element) {
         return outcome;
       }
     }
@@ -84,58 +172,57 @@ impl RecordRule {
     }
     let [time, ip, status] = match self.extractor.extract(line) {
       Ok(fields) => fields,
-      Err(ExtractError::NotObject) => return Outcome::Invalid(Reason::NotObject),
-      Err(ExtractError::Syntax) if std::str::from_utf8(line).is_err() => return Outcome::Invalid(Reason::Utf8),
-      Err(ExtractError::Syntax) => return Outcome::Invalid(Reason::Json),
+      Err(error) => return syntax_outcome(error, line),
     };
-    let (
-      FieldValue::Str {
-        raw: time,
-        escaped: time_esc,
-      },
-      FieldValue::Str {
-        raw: ip,
-        escaped: ip_esc,
-      },
-      FieldValue::Number(status),
-    ) = (time, ip, status)
+    if [time, ip, status].contains(&FieldValue::Missing) {
+      return Outcome::Invalid(Reason::MissingField);
+    }
+    let FieldValue::Str {
+      raw: ip,
+      escaped: ip_esc,
+    } = ip
     else {
-      return Outcome::Invalid(if [time, ip, status].contains(&FieldValue::Missing) {
-        Reason::MissingField
-      } else {
-        Reason::WrongType
-      });
-    };
-    let Some(status) = integer_value(status) else {
       return Outcome::Invalid(Reason::WrongType);
     };
-    let time = if time_esc {
-      match text(time, true, &mut self.time_buf) {
-        Some(decoded) => decoded,
-        None => return Outcome::Invalid(Reason::Utf8),
-      }
-    } else {
-      time
+    let status = match status {
+      FieldValue::Number(n) => integer_value(n),
+      FieldValue::Str { raw, escaped } if !self.strict => match text(raw, escaped, &mut self.time_buf) {
+        Some(digits) => digits_value(digits),
+        None => None,
+      },
+      _ => None,
     };
-    // A time that parses is ASCII, so its UTF-8 check is only needed when parsing fails.
-    let ts = self.timestamps.parse(time);
+    let Some(status) = status else {
+      return Outcome::Invalid(Reason::WrongType);
+    };
+    let when = match time {
+      FieldValue::Str { raw, escaped } => {
+        let time = if escaped {
+          match text(raw, true, &mut self.time_buf) {
+            Some(decoded) => decoded,
+            None => return Outcome::Invalid(Reason::Utf8),
+          }
+        } else {
+          raw
+        };
+        // A time that parses is ASCII, so its UTF-8 check is only needed when parsing fails.
+        match self.clock.read_text(time) {
+          Some(when) => Ok(when),
+          None if std::str::from_utf8(time).is_err() => Err(Reason::Utf8),
+          None => Err(Reason::BadTime),
+        }
+      }
+      FieldValue::Number(n) if !self.strict => self.clock.read_number(n).ok_or(Reason::BadTime),
+      _ => return Outcome::Invalid(Reason::WrongType),
+    };
     let Some(ip) = text(ip, ip_esc, &mut self.ip_buf) else {
       return Outcome::Invalid(Reason::Utf8);
     };
-    let Some(ts) = ts else {
-      return Outcome::Invalid(if std::str::from_utf8(time).is_err() {
-        Reason::Utf8
-      } else {
-        Reason::BadTime
-      });
+    let when = match when {
+      Ok(when) => when,
+      Err(reason) => return Outcome::Invalid(reason),
     };
-    if !(500.0..=599.0).contains(&status) || ts.weekday > 5 {
-      return Outcome::Skipped;
-    }
-    Outcome::Counted {
-      hour: ts.hour,
-      hash: element_hash(time, ip, &mut self.element),
-    }
+    outcome(status, &when, ip, &mut self.element)
   }
 
   /// Classifies a Common or Combined line: the client as written, the bracketed time, the status.
@@ -151,17 +238,44 @@ impl RecordRule {
     if std::str::from_utf8(fields.client).is_err() {
       return Outcome::Invalid(Reason::Utf8);
     }
-    let Some(ts) = self.timestamps.parse(&fields.time) else {
+    let Some(when) = self.clock.read_wall(&fields.time, Some(fields.offset_minutes as i32 * 60)) else {
       return Outcome::Invalid(Reason::BadTime);
     };
-    if !(500..=599).contains(&fields.status) || ts.weekday > 5 {
-      return Outcome::Skipped;
-    }
-    Outcome::Counted {
-      hour: ts.hour,
-      hash: element_hash(&fields.time, fields.client, &mut self.element),
-    }
+    outcome(fields.status as f64, &when, fields.client, &mut self.element)
   }
+}
+
+/// A valid record's outcome: counted when it is a working-day 5xx.
+#[inline]
+fn outcome(status: f64, when: &LocalHour, ip: &[u8], element: &mut Vec<u8>) -> Outcome {
+  if !(500.0..=599.0).contains(&status) || when.weekday > 5 {
+    return Outcome::Skipped;
+  }
+  Outcome::Counted {
+    hour: when.hour,
+    hash: element_hash(&when.date_hour, ip, element),
+  }
+}
+
+/// The outcome of a line that is not a JSON object.
+fn syntax_outcome(error: ExtractError, line: &[u8]) -> Outcome {
+  match error {
+    ExtractError::NotObject => Outcome::Invalid(Reason::NotObject),
+    ExtractError::Syntax if std::str::from_utf8(line).is_err() => Outcome::Invalid(Reason::Utf8),
+    ExtractError::Syntax => Outcome::Invalid(Reason::Json),
+  }
+}
+
+/// The value of a status written as a string of ASCII digits (`"502"`), or `None`.
+#[inline]
+fn digits_value(s: &[u8]) -> Option<f64> {
+  if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
+    return None;
+  }
+  Some(
+    s.iter()
+      .fold(0u64, |v, &d| v.saturating_mul(10).saturating_add((d - b'0') as u64)) as f64,
+  )
 }
 
 /// Only spaces, tabs and carriage returns (or nothing).
@@ -244,6 +358,119 @@ mod tests {
     assert_eq!(classify_clf(" \t"), Outcome::Blank);
     // A JSON rule never says "clf".
     assert_eq!(classify(line), Outcome::Invalid(Reason::Json));
+  }
+
+  fn lenient(names: [&str; 3]) -> RuleOptions {
+    RuleOptions {
+      strict: false,
+      names: FieldNames {
+        time: names[0].into(),
+        ip: names[1].into(),
+        status: names[2].into(),
+      },
+      ..Default::default()
+    }
+  }
+
+  #[test]
+  fn ecs_records_nested_flattened_or_mixed() {
+    let mut rule = RecordRule::new(lenient(["@timestamp", "source.ip", "http.response.status_code"]));
+    let want = counted("2026-11-23 14_10.0.0.1", 14);
+    for line in [
+      r#"{"@timestamp":"2026-11-23T14:15:00.123Z","source":{"ip":"10.0.0.1"},"http":{"response":{"status_code":503}}}"#,
+      r#"{"@timestamp":"2026-11-23T14:15:00.123Z","source.ip":"10.0.0.1","http.response.status_code":503}"#,
+      r#"{"@timestamp":"2026-11-23T14:15:00.123Z","source":{"ip":"10.0.0.1"},"http.response":{"status_code":"503"}}"#,
+      // Both: the longest key wins, whatever the order.
+      r#"{"source.ip":"10.0.0.1","source":{"ip":"x"},"@timestamp":"2026-11-23T14:15:00Z","http":{"response":{"status_code":503}}}"#,
+      r#"{"source":{"ip":"x"},"source.ip":"10.0.0.1","@timestamp":"2026-11-23T14:15:00Z","http":{"response":{"status_code":503}}}"#,
+      // A longer key that leads nowhere gives way to a shorter one that does.
+      r#"{"source.ip":"10.0.0.1","http.response":5,"http":{"response":{"status_code":503}},"@timestamp":"2026-11-23T14:15:00Z"}"#,
+    ] {
+      assert_eq!(rule.classify(line.as_bytes()), want, "{line}");
+    }
+    // A repeated key replaces everything under it, as JSON.parse does.
+    let replaced =
+      r#"{"source":{"ip":"10.0.0.1"},"source":{"port":1},"@timestamp":"2026-11-23T14:15:00Z","http.response.status_code":503}"#;
+    assert_eq!(rule.classify(replaced.as_bytes()), Outcome::Invalid(Reason::MissingField));
+    let object = r#"{"source":{"ip":{"v":1}},"@timestamp":"2026-11-23T14:15:00Z","http.response.status_code":503}"#;
+    assert_eq!(rule.classify(object.as_bytes()), Outcome::Invalid(Reason::WrongType));
+  }
+
+  #[test]
+  fn string_statuses_and_epoch_times_outside_the_original_rule() {
+    let mut rule = RecordRule::new(lenient(["ts", "ip", "status"]));
+    assert_eq!(
+      rule.classify(br#"{"ts":1795443300.5241024,"ip":"a","status":"502"}"#),
+      counted("2026-11-23 14_a", 14)
+    );
+    assert_eq!(
+      rule.classify(br#"{"ts":"1795443300","ip":"a","status":"\u0035\u00302"}"#),
+      counted("2026-11-23 14_a", 14)
+    );
+    for bad in [r#""5xx""#, r#""""#, r#"" 502""#, "true", "502.5"] {
+      let line = format!(r#"{{"ts":1795443300,"ip":"a","status":{bad}}}"#);
+      assert_eq!(rule.classify(line.as_bytes()), Outcome::Invalid(Reason::WrongType), "{line}");
+    }
+    assert_eq!(
+      rule.classify(br#"{"ts":1e300,"ip":"a","status":502}"#),
+      Outcome::Invalid(Reason::BadTime)
+    );
+    // The original rule as is: strings are not statuses, numbers are not times.
+    let mut original = RecordRule::new(RuleOptions::default());
+    assert_eq!(
+      original.classify(br#"{"time":1795443300,"ip":"a","status_code":502}"#),
+      Outcome::Invalid(Reason::WrongType)
+    );
+  }
+
+  #[test]
+  fn envelopes_carry_records_of_either_format() {
+    let mut rule = RecordRule::new(RuleOptions {
+      format: Format::Clf,
+      envelope: Some(b"message".to_vec()),
+      ..Default::default()
+    });
+    let vector = r#"{"host":"web1","message":"127.0.0.4 - - [23/Nov/2026:09:15:00 -0500] \"GET /e500 HTTP/1.1\" 500 177 \"-\" \"curl\"\n","timestamp":"2026-11-23T14:15:01Z"}"#;
+    assert_eq!(rule.classify(vector.as_bytes()), counted("2026-11-23 09_127.0.0.4", 9));
+    assert_eq!(rule.classify(br#"{"message":5}"#), Outcome::Invalid(Reason::WrongType));
+    assert_eq!(rule.classify(br#"{"msg":"x"}"#), Outcome::Invalid(Reason::MissingField));
+    assert_eq!(rule.classify(br#"{"message":"x"}"#), Outcome::Invalid(Reason::Clf));
+    assert_eq!(rule.classify(br#"{"message":" "}"#), Outcome::Blank);
+    assert_eq!(rule.classify(b"[1]"), Outcome::Invalid(Reason::NotObject));
+    let mut json = RecordRule::new(RuleOptions {
+      envelope: Some(b"log".to_vec()),
+      ..Default::default()
+    });
+    let docker = r#"{"log":"{\"time\":\"2019-05-06 17:25:54\",\"ip\":\"a\",\"status_code\":500}\n","stream":"stdout"}"#;
+    assert_eq!(json.classify(docker.as_bytes()), counted("2019-05-06 17_a", 17));
+  }
+
+  #[test]
+  fn zones_apply_to_every_format() {
+    let berlin = crate::zone::time_zone("Europe/Berlin");
+    let mut clf = RecordRule::new(RuleOptions {
+      format: Format::Clf,
+      zone: berlin.clone(),
+      ..Default::default()
+    });
+    // Friday 19:30 in New York is Saturday 01:30 in Berlin: skipped there.
+    let friday = r#"h - - [27/Nov/2026:19:30:00 -0500] "GET /" 500 0"#;
+    assert_eq!(clf.classify(friday.as_bytes()), Outcome::Skipped);
+    let monday = r#"h - - [23/Nov/2026:09:15:00 -0500] "GET /" 500 0"#;
+    assert_eq!(clf.classify(monday.as_bytes()), counted("2026-11-23 15_h", 15));
+    let mut json = RecordRule::new(RuleOptions {
+      zone: berlin,
+      ..Default::default()
+    });
+    // The original layout has no offsets: its times are taken as written, fast path or not.
+    assert_eq!(
+      json.classify(br#"{"time":"2019-05-06 17:25:54","ip":"a","status_code":500}"#),
+      counted("2019-05-06 17_a", 17)
+    );
+    assert_eq!(
+      json.classify(br#"{"time":"2019-05-06T17:25:54Z","ip":"a","status_code":500}"#),
+      counted("2019-05-06 19_a", 19)
+    );
   }
 
   fn counted(element: &str, hour: u8) -> Outcome {

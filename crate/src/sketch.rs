@@ -1,9 +1,10 @@
 //! The 24 hourly HyperLogLogs with their line counts, and the per-stream state that feeds them.
 
+use crate::framing::JsonStreamSplitter;
 use crate::hll::{DenseError, Hll};
-use crate::lines::{Line, LineSplitter};
+use crate::lines::{Line, LineSplitter, Splitter};
 use crate::outcome::{LineCounts, Outcome, Reason};
-use crate::record::{RecordRule, RuleOptions};
+use crate::record::{Framing, RecordRule, RuleOptions};
 
 /// Hours in a day: one HLL each.
 pub const HOURS: usize = 24;
@@ -133,42 +134,65 @@ impl OutcomeSink for DedupCollector {
   }
 }
 
-/// One input stream (a connection, a file): its partial line and its rule scratch space.
+/// The framing of one stream.
+enum Framed {
+  Lines(LineSplitter),
+  JsonStream(JsonStreamSplitter),
+}
+
+/// One input stream (a connection, a file): its partial record and its rule scratch space.
 pub struct LineStream {
-  splitter: LineSplitter,
+  splitter: Framed,
   rule: RecordRule,
 }
 
 impl LineStream {
-  /// A stream with the given line limit, reading records as `options` say.
+  /// A stream with the given record limit, reading records as `options` say.
   pub fn new(max_line_bytes: usize, options: RuleOptions) -> Self {
     LineStream {
-      splitter: LineSplitter::new(max_line_bytes),
+      splitter: match options.framing {
+        Framing::Lines => Framed::Lines(LineSplitter::new(max_line_bytes)),
+        Framing::JsonStream => Framed::JsonStream(JsonStreamSplitter::new(max_line_bytes)),
+      },
       rule: RecordRule::new(options),
     }
   }
 
-  /// Reads a chunk; every completed line's outcome goes to `sink`.
+  /// Reads a chunk; every completed record's outcome goes to `sink`.
   #[inline]
   pub fn feed(&mut self, chunk: &[u8], sink: &mut impl OutcomeSink) {
     let rule = &mut self.rule;
-    self.splitter.feed(chunk, |line| sink.outcome(outcome_of(rule, line)));
+    let on_line = |line: Line<'_>| sink.outcome(outcome_of(rule, line));
+    match &mut self.splitter {
+      Framed::Lines(s) => s.feed(chunk, on_line),
+      Framed::JsonStream(s) => Splitter::feed(s, chunk, on_line),
+    }
   }
 
-  /// Ends the stream: an unterminated final line counts too.
+  /// Ends the stream: an unterminated final record counts too.
   pub fn end(&mut self, sink: &mut impl OutcomeSink) {
     let rule = &mut self.rule;
-    self.splitter.end(|line| sink.outcome(outcome_of(rule, line)));
+    let on_line = |line: Line<'_>| sink.outcome(outcome_of(rule, line));
+    match &mut self.splitter {
+      Framed::Lines(s) => s.end(on_line),
+      Framed::JsonStream(s) => Splitter::end(s, on_line),
+    }
   }
 
-  /// Bytes of the unfinished line held until its `\n`.
+  /// Bytes of the unfinished record held until it ends.
   pub fn buffered_bytes(&self) -> usize {
-    self.splitter.buffered_bytes()
+    match &self.splitter {
+      Framed::Lines(s) => s.buffered_bytes(),
+      Framed::JsonStream(s) => s.buffered_bytes(),
+    }
   }
 
-  /// Drops the partial line and frees its memory (the stream was cut off).
+  /// Drops the partial record and frees its memory (the stream was cut off).
   pub fn discard(&mut self) {
-    self.splitter.discard();
+    match &mut self.splitter {
+      Framed::Lines(s) => s.discard(),
+      Framed::JsonStream(s) => s.discard(),
+    }
   }
 }
 

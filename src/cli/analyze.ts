@@ -2,22 +2,20 @@ import { closeSync, openSync, readSync } from 'node:fs'
 import { pipeline } from 'node:stream/promises'
 import { createConsumer } from '../consumer.js'
 import { OPEN_NATIVE_STREAM } from '../native.js'
+import type { ConsumerOptions } from '../options.js'
 import { renderStats } from '../render.js'
-import type { RecordFormat } from '../settings.js'
+import type { READING_OPTIONS } from '../schemas.js'
 
-export interface AnalyzeOptions {
-  json?: boolean
-  /** The declared defaults when not given. */
-  maxLineBytes?: number
-  format?: RecordFormat
-}
+/** `--json`, and the consumer's reading options (the declared defaults when not given). */
+export type AnalyzeOptions = { json?: boolean } & Pick<ConsumerOptions, 'maxLineBytes' | (typeof READING_OPTIONS)[number]>
 
 /** Big reads into one reused buffer: fewer native calls, no garbage per chunk. */
 const READ_SIZE = 1 << 20
 
 /** `loghour analyze [FILE…]`: the answer for files or stdin, no server or Redis needed. */
 export async function analyze(files: string[], options: AnalyzeOptions): Promise<void> {
-  const consumer = createConsumer({ maxLineBytes: options.maxLineBytes, format: options.format })
+  const { json, ...reading } = options
+  const consumer = createConsumer(reading)
   const buffer = Buffer.allocUnsafe(READ_SIZE)
   for (const file of files.length > 0 ? files : ['-']) {
     try {
@@ -42,5 +40,5 @@ export async function analyze(files: string[], options: AnalyzeOptions): Promise
   }
   const stats = await consumer.stats()
   await consumer.close()
-  process.stdout.write(options.json ? `${JSON.stringify(stats, null, 2)}\n` : renderStats(stats))
+  process.stdout.write(json ? `${JSON.stringify(stats, null, 2)}\n` : renderStats(stats))
 }

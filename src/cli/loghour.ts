@@ -3,8 +3,10 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { version } from '../../package.json'
 import { readDotenv, resolveSettings, type ServerSettings, SettingError, settingFlags, settingOption } from '../config.js'
 import { MAX_LINE_NUMBER } from '../demo.js'
-import { SETTINGS } from '../settings.js'
-import { analyze } from './analyze.js'
+import { OptionError } from '../options.js'
+import type { READING_OPTIONS } from '../schemas.js'
+import { type Kind, SETTINGS, type Setting } from '../settings.js'
+import { type AnalyzeOptions, analyze } from './analyze.js'
 import { exitOnBrokenPipe, integer, oneOf } from './args.js'
 import { gen } from './gen.js'
 import { send } from './send.js'
@@ -28,8 +30,17 @@ program
   .argument('[files...]', 'log files; stdin when none or "-"')
   .option('--json', 'print the stats object as JSON')
   .addOption(flagOnly('format'))
+  .addOption(flagOnly('schema'))
+  .addOption(flagOnly('fields'))
+  .addOption(flagOnly('timeUnit'))
+  .addOption(flagOnly('timezone'))
+  .addOption(flagOnly('sourceTimezone'))
+  .addOption(flagOnly('envelope'))
+  .addOption(flagOnly('framing'))
   .addOption(flagOnly('maxLineBytes'))
-  .action(analyze)
+  .action((files: string[], { field, ...flags }: Record<string, unknown>) =>
+    analyze(files, { ...(flags as AnalyzeOptions), fields: field as AnalyzeOptions['fields'] }),
+  )
 
 program
   .command('gen')
@@ -68,14 +79,19 @@ program
 class UsageError extends Error {}
 
 /** A setting's flag, parsed by its declaration, without its environment variable. */
-function flagOnly(key: 'format' | 'maxLineBytes'): Option {
-  const setting = SETTINGS[key]
-  return settingOption(key, { env: false }).argParser((raw) => setting.kind.fromText(raw) ?? fail(setting.accepts))
+function flagOnly(key: (typeof READING_OPTIONS)[number] | 'maxLineBytes'): Option {
+  const setting = SETTINGS[key] as Setting & { kind: Kind<unknown> }
+  const parse = (raw: string) => setting.kind.fromText(raw) ?? fail(setting.accepts, setting.kind.suggest?.(raw))
+  if (setting.repeatable) {
+    // Each --field adds to the overrides of the ones before it.
+    return settingOption(key, { env: false }).argParser((raw: string, previous?: object) => ({ ...previous, ...(parse(raw) as object) }))
+  }
+  return settingOption(key, { env: false }).argParser(parse)
 }
 
-/** A commander argument error: "argument 'x' is invalid. expected …". */
-function fail(accepts: string): never {
-  throw new InvalidArgumentError(`expected ${accepts}`)
+/** A commander argument error: "argument 'x' is invalid. expected … (did you mean …?)". */
+function fail(accepts: string, hint: string | undefined): never {
+  throw new InvalidArgumentError(`expected ${accepts}${hint ? ` (did you mean ${hint}?)` : ''}`)
 }
 
 /** The server's settings `keys`, as the server resolves them: flag, environment, `.env`, default. */
@@ -94,6 +110,6 @@ program.parseAsync(process.argv).catch((error: unknown) => {
     process.exitCode = error.exitCode === 0 ? 0 : 2
     return
   }
-  process.stderr.write(`loghour: ${(error as Error).message}\n`)
-  process.exitCode = error instanceof UsageError ? 2 : 1
+  process.stderr.write(`loghour: ${(error as Error).message.replace(/^loghour: /, '')}\n`)
+  process.exitCode = error instanceof UsageError || error instanceof OptionError ? 2 : 1
 })
