@@ -5,6 +5,7 @@
 use std::time::Instant;
 
 use loghour::demo::{generate, Pattern, MAX_LINES_PER_CALL};
+use loghour::json_fields::FieldNames;
 use loghour::record::{Format, RuleOptions};
 use loghour::sketch::{HourlySketch, LineStream};
 
@@ -44,12 +45,33 @@ fn measure_interleaved(data: &[u8], lines: u64, runs: usize, mut workloads: Vec<
   }
 }
 
-fn scan(data: &[u8], chunk: usize, format: Format) -> u64 {
-  let mut sketch = HourlySketch::new();
-  let options = RuleOptions {
-    format,
-    ..Default::default()
+/// How each workload reads its data: the original layout, Combined lines or ECS records, with or
+/// without the team's zone.
+fn rule(format: &str, zone: bool) -> RuleOptions {
+  let mut options = match format {
+    "clf" => RuleOptions {
+      format: Format::Clf,
+      ..Default::default()
+    },
+    "ecs" => RuleOptions {
+      strict: false,
+      names: FieldNames {
+        time: b"@timestamp".to_vec(),
+        ip: b"source.ip".to_vec(),
+        status: b"http.response.status_code".to_vec(),
+      },
+      ..Default::default()
+    },
+    _ => RuleOptions::default(),
   };
+  if zone {
+    options.zone = loghour::zone::time_zone("Europe/Berlin");
+  }
+  options
+}
+
+fn scan(data: &[u8], chunk: usize, options: RuleOptions) -> u64 {
+  let mut sketch = HourlySketch::new();
   let mut stream = LineStream::new(65536, options);
   for piece in data.chunks(chunk) {
     stream.feed(piece, &mut sketch);
@@ -85,6 +107,27 @@ fn as_combined(json_lines: &[u8]) -> Vec<u8> {
   out
 }
 
+/// The same requests as Elastic Common Schema records (Filebeat's nginx module shape, trimmed):
+/// nested objects, `@timestamp` in UTC with milliseconds.
+fn as_ecs(json_lines: &[u8]) -> Vec<u8> {
+  let mut out = Vec::with_capacity(json_lines.len() * 5);
+  for line in json_lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+    let text = std::str::from_utf8(line).expect("demo lines are ASCII");
+    let time = &text[9..28];
+    let ip_end = text[36..].find('"').expect("ip") + 36;
+    let (ip, status) = (&text[36..ip_end], &text[ip_end + 16..text.len() - 1]);
+    out.extend_from_slice(
+      format!(
+        "{{\"@timestamp\":\"{}T{}.000Z\",\"event\":{{\"dataset\":\"nginx.access\"}},\"source\":{{\"ip\":\"{ip}\"}},\"http\":{{\"request\":{{\"method\":\"GET\"}},\"response\":{{\"status_code\":{status},\"body\":{{\"bytes\":5120}}}}}},\"url\":{{\"original\":\"/api/v1/items?page=2\"}},\"user_agent\":{{\"original\":\"Mozilla/5.0 (X11; Linux x86_64) Firefox/126.0\"}}}}\n",
+        &time[0..10],
+        &time[11..19]
+      )
+      .as_bytes(),
+    );
+  }
+  out
+}
+
 fn main() {
   let mut args = std::env::args().skip(1);
   let lines: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(1_000_000);
@@ -96,6 +139,13 @@ fn main() {
 
   if std::env::var("ONCE").is_ok_and(|v| v == "gen") {
     println!("{}", data.len());
+    return;
+  }
+  if let Ok(format @ ("clf" | "ecs")) = std::env::var("ONCE").as_deref() {
+    // For profiling one format: ten scans of it, nothing else.
+    let input = if format == "clf" { as_combined(&data) } else { as_ecs(&data) };
+    let zone = std::env::var("ZONE").is_ok();
+    println!("{}", (0..10).map(|_| scan(&input, 65536, rule(format, zone))).sum::<u64>());
     return;
   }
   if std::env::var("ONCE").is_ok() {
@@ -119,25 +169,50 @@ fn main() {
       ),
       (
         "core scan (split + validate + filter + sketch), 64 KiB chunks",
-        Box::new(|| scan(&data, 65536, Format::Json)),
+        Box::new(|| scan(&data, 65536, rule("json", false))),
       ),
-      ("core scan, whole buffer", Box::new(|| scan(&data, data.len(), Format::Json))),
+      ("core scan, whole buffer", Box::new(|| scan(&data, data.len(), rule("json", false)))),
+      (
+        "core scan, --timezone Europe/Berlin, 64 KiB chunks",
+        Box::new(|| scan(&data, 65536, rule("json", true))),
+      ),
     ],
   );
   // The same requests as Combined lines: longer lines, so MB/s is compared like for like.
   let combined = as_combined(&data);
-  assert_eq!(
-    scan(&combined, 65536, Format::Clf),
-    scan(&data, 65536, Format::Json),
-    "same counted lines"
-  );
+  let counted = scan(&data, 65536, rule("json", false));
+  assert_eq!(scan(&combined, 65536, rule("clf", false)), counted, "same counted lines");
   measure_interleaved(
     &combined,
     lines,
     runs,
-    vec![(
-      "core scan, Combined lines (--format clf), 64 KiB chunks",
-      Box::new(|| scan(&combined, 65536, Format::Clf)),
-    )],
+    vec![
+      (
+        "core scan, Combined lines (--format clf), 64 KiB chunks",
+        Box::new(|| scan(&combined, 65536, rule("clf", false))),
+      ),
+      (
+        "core scan, Combined lines, --timezone Europe/Berlin",
+        Box::new(|| scan(&combined, 65536, rule("clf", true))),
+      ),
+    ],
+  );
+  drop(combined);
+  let ecs = as_ecs(&data);
+  assert_eq!(scan(&ecs, 65536, rule("ecs", false)), counted, "same counted lines");
+  measure_interleaved(
+    &ecs,
+    lines,
+    runs,
+    vec![
+      (
+        "core scan, ECS nested JSON (--schema ecs), 64 KiB chunks",
+        Box::new(|| scan(&ecs, 65536, rule("ecs", false))),
+      ),
+      (
+        "core scan, ECS nested JSON, --timezone Europe/Berlin",
+        Box::new(|| scan(&ecs, 65536, rule("ecs", true))),
+      ),
+    ],
   );
 }

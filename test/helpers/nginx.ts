@@ -1,0 +1,91 @@
+// A real nginx (Debian's nginx-light) on a free port in a temp dir, its clock pinned with
+// libfaketime in a given zone, writing the default `combined` log and the README's JSON log.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { freePort } from './redis.js'
+
+export const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p))
+
+/** libfaketime itself (the `faketime` command forks, so signals would not reach the server). */
+export const LIBFAKETIME = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib']
+  .map((dir) => join(dir, 'faketime', 'libfaketime.so.1'))
+  .find((path) => existsSync(path))
+
+export const CURL = spawnSync('curl', ['--version']).status === 0
+
+/** The JSON log_format of the README: read by loghour without flags. */
+export const NGINX_JSON_FORMAT = `log_format loghour escape=json '{"time":"$time_iso8601","ip":"$remote_addr","status_code":$status}';`
+
+/** The statuses the test server answers: `/s/503` answers 503. */
+export const STATUSES = [200, 404, 500, 502, 503]
+
+export interface Nginx {
+  port: number
+  dir: string
+  /** Stops nginx (SIGQUIT: logs are flushed) and waits for its exit. */
+  stop(): Promise<void>
+}
+
+/** Starts nginx in `dir` with its clock at `now` (local time in `tz`, as libfaketime reads it). */
+export async function startNginx(dir: string, now: string, tz: string): Promise<Nginx> {
+  const port = await freePort()
+  const locations = STATUSES.map((s) => `location = /s/${s} { return ${s}; }`).join('\n      ')
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    `
+worker_processes 1;
+daemon off;
+master_process off;
+pid ${join(dir, 'nginx.pid')};
+error_log ${join(dir, 'error.log')} warn;
+events { worker_connections 64; }
+http {
+  ${NGINX_JSON_FORMAT}
+  client_body_temp_path ${dir};
+  proxy_temp_path ${dir};
+  fastcgi_temp_path ${dir};
+  uwsgi_temp_path ${dir};
+  scgi_temp_path ${dir};
+  server {
+    listen 127.0.0.1:${port};
+    access_log ${join(dir, 'access.log')} combined;
+    access_log ${join(dir, 'access.json')} loghour;
+    ${locations}
+  }
+}
+`,
+  )
+  const child: ChildProcess = spawn(NGINX!, ['-p', dir, '-c', join(dir, 'nginx.conf')], {
+    env: { PATH: process.env.PATH, TZ: tz, LD_PRELOAD: LIBFAKETIME!, FAKETIME: `@${now}`, FAKETIME_DONT_FAKE_MONOTONIC: '1' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  })
+  let stderr = ''
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  // Ready when it answers.
+  for (let attempt = 0; ; attempt++) {
+    if (child.exitCode !== null) throw new Error(`nginx exited: ${stderr}${readFileSync(join(dir, 'error.log'), 'utf8')}`)
+    if (curl(port, '127.0.0.1', 200) === 200) break
+    if (attempt > 200) throw new Error(`nginx did not answer: ${stderr}`)
+    await new Promise((r) => setTimeout(r, 25))
+  }
+  return {
+    port,
+    dir,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGQUIT')
+      await exited
+    },
+  }
+}
+
+/** One request from `from` (any 127.0.0.x works on Linux loopback); returns the status. */
+export function curl(port: number, from: string, status: number): number {
+  const r = spawnSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--interface', from, `http://127.0.0.1:${port}/s/${status}`])
+  return Number(r.stdout.toString())
+}
+
+/** A temp dir for one nginx. */
+export const nginxDir = () => mkdtempSync(join(tmpdir(), 'loghour-nginx-'))

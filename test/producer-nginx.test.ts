@@ -1,0 +1,129 @@
+// A real nginx writes its default Combined log and the README's JSON log_format at pinned
+// instants in New York (weekday and weekend, both sides of the US DST change), answering requests
+// from several 127.0.0.x addresses; `loghour analyze` on those files, with and without
+// --timezone, equals PFCOUNT after PFADD of independently computed elements in a real Redis.
+import { appendFileSync, readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { run } from './helpers/cli.js'
+import { CURL, curl, LIBFAKETIME, NGINX, nginxDir, STATUSES, startNginx } from './helpers/nginx.js'
+import { skipRedis, useRedis } from './helpers/redis.js'
+import { missing } from './helpers/tools.js'
+
+/** New York wall clocks nginx runs at, with New York's offset then (a fact of the calendar). */
+const INSTANTS = [
+  { local: '2026-11-23 09:15:00', offset: -5 }, // Monday
+  { local: '2026-11-27 19:30:00', offset: -5 }, // Friday evening: Saturday in Berlin
+  { local: '2026-11-22 21:30:00', offset: -5 }, // Sunday evening: Monday in Berlin
+  { local: '2026-03-09 08:10:00', offset: -4 }, // Monday after the US change; Berlin not yet changed
+]
+const CLIENTS = ['127.0.0.2', '127.0.0.3', '127.0.0.4', '127.0.0.5', '127.0.0.6']
+
+interface Request {
+  utcMs: number
+  local: string
+  ip: string
+  status: number
+}
+
+/** `YYYY-MM-DD HH` and ISO weekday of an instant on a zone's clock, by Intl. */
+function wallHour(utcMs: number, zone: string): { dateHour: string; weekday: number } {
+  const f = new Intl.DateTimeFormat('en-US', {
+    timeZone: zone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    weekday: 'short',
+  })
+  const p = Object.fromEntries(f.formatToParts(new Date(utcMs)).map((x) => [x.type, x.value]))
+  const weekday = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'].indexOf(p.weekday!) + 1
+  return { dateHour: `${p.year}-${p.month}-${p.day} ${p.hour}`, weekday }
+}
+
+describe.skipIf(
+  skipRedis() ||
+    missing('nginx (apt-get install nginx-light)', NGINX !== undefined) ||
+    missing('libfaketime (apt-get install faketime)', LIBFAKETIME !== undefined) ||
+    missing('curl', CURL),
+)('real nginx logs, pinned in New York', () => {
+  const redis = useRedis()
+  const dirs: string[] = []
+  const requests: Request[] = []
+  let combined = ''
+  let json = ''
+
+  beforeAll(async () => {
+    const out = nginxDir()
+    dirs.push(out)
+    combined = join(out, 'combined.log')
+    json = join(out, 'json.log')
+    for (const { local, offset } of INSTANTS) {
+      const dir = nginxDir()
+      dirs.push(dir)
+      const nginx = await startNginx(dir, local, 'America/New_York')
+      try {
+        for (const [i, ip] of CLIENTS.entries()) {
+          // Each client sees a different mix; some see no 5xx at all.
+          for (const status of STATUSES.filter((_, k) => (k + i) % 3 !== 0)) {
+            expect(curl(nginx.port, ip, status)).toBe(status)
+            requests.push({ utcMs: Date.parse(`${local.replace(' ', 'T')}Z`) - offset * 3_600_000, local, ip, status })
+          }
+        }
+      } finally {
+        await nginx.stop()
+      }
+      appendFileSync(combined, readFileSync(join(dir, 'access.log')))
+      appendFileSync(json, readFileSync(join(dir, 'access.json')))
+    }
+  }, 60_000)
+
+  afterAll(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
+  })
+
+  /** PFCOUNT per hour after PFADD of the elements the requests make on `zone`'s clock (or as written). */
+  async function reference(prefix: string, zone: string | undefined): Promise<number[]> {
+    const client = redis.client()
+    for (const r of requests) {
+      const { dateHour, weekday } = zone
+        ? wallHour(r.utcMs, zone)
+        : { dateHour: r.local.slice(0, 13), weekday: wallHour(r.utcMs, 'America/New_York').weekday }
+      if (r.status >= 500 && weekday <= 5) await client.pfadd(`${prefix}${Number(dateHour.slice(11))}`, `${dateHour}_${r.ip}`)
+    }
+    const counts = await Promise.all(Array.from({ length: 24 }, (_, h) => client.pfcount(`${prefix}${h}`)))
+    await client.quit()
+    return counts
+  }
+
+  async function analyze(args: string[]) {
+    const result = await run('loghour.js', ['analyze', '--json', ...args])
+    expect(result.stderr).toBe('')
+    expect(result.code).toBe(0)
+    return JSON.parse(result.stdout.toString()) as { hours: number[]; lines: { total: number; invalid: number } }
+  }
+
+  it('nginx wrote what the test sent (and the readiness probe of each run)', () => {
+    const lines = readFileSync(combined, 'utf8').trim().split('\n')
+    expect(lines).toHaveLength(requests.length + INSTANTS.length)
+    expect(lines[1]).toMatch(/^127\.0\.0\.2 - - \[23\/Nov\/2026:09:15:0\d -0500\] "GET \/s\/404 HTTP\/1\.1" 404 \d+ "-" "curl\//)
+    expect(readFileSync(json, 'utf8').split('\n')[1]).toMatch(
+      /^\{"time":"2026-11-23T09:15:0\d-05:00","ip":"127\.0\.0\.2","status_code":404\}$/,
+    )
+  })
+
+  it.each([
+    ['the Combined log', ['--format', 'clf'], () => combined],
+    ['the JSON log_format, no flags', [], () => json],
+  ])('%s: hours as written (New York), then on Berlin time', async (_, flags, file) => {
+    const asWritten = await analyze([...flags, file()])
+    expect(asWritten.lines).toMatchObject({ total: requests.length + INSTANTS.length, invalid: 0 })
+    expect(asWritten.hours).toEqual(await reference(`nginx-ny-${flags.length}-`, undefined))
+    const berlin = await analyze([...flags, '--timezone', 'Europe/Berlin', file()])
+    const want = await reference(`nginx-berlin-${flags.length}-`, 'Europe/Berlin')
+    expect(berlin.hours).toEqual(want)
+    // The zone matters here: Friday evening drops out, Sunday evening comes in, hours move.
+    expect(berlin.hours).not.toEqual(asWritten.hours)
+  })
+})

@@ -1,0 +1,63 @@
+// A real shipper end to end: nginx writes its Combined log, rsyslog tails it (imfile) and forwards
+// each line over TCP (omfwd, template "%msg%\n"), loghour-server --format clf counts them — the
+// README's rsyslog recipe, as written there.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { describe, expect, it, onTestFinished } from 'vitest'
+import { run } from './helpers/cli.js'
+import { CURL, curl, LIBFAKETIME, NGINX, nginxDir, STATUSES, startNginx } from './helpers/nginx.js'
+import { startServer } from './helpers/server.js'
+import { missing } from './helpers/tools.js'
+
+const RSYSLOGD = ['/usr/sbin/rsyslogd', '/sbin/rsyslogd'].find((p) => existsSync(p))
+
+/** The README's rsyslog recipe for a log file and a loghour-server port. */
+export function rsyslogRecipe(file: string, port: number): string {
+  return `module(load="imfile")
+input(type="imfile" File="${file}" Tag="nginx" freshStartTail="off")
+template(name="loghour_line" type="string" string="%msg%\\n")
+action(type="omfwd" target="127.0.0.1" port="${port}" protocol="tcp" template="loghour_line")
+`
+}
+
+function startRsyslog(dir: string, config: string): ChildProcess {
+  const conf = join(dir, 'rsyslog.conf')
+  writeFileSync(conf, `global(workDirectory="${dir}")\n${config}`)
+  expect(spawnSync(RSYSLOGD!, ['-N1', '-f', conf]).status, 'rsyslogd -N1 accepts the recipe').toBe(0)
+  const child = spawn(RSYSLOGD!, ['-n', '-f', conf, '-i', join(dir, 'rsyslogd.pid')], { stdio: 'ignore' })
+  onTestFinished(() => {
+    if (child.exitCode === null) child.kill('SIGKILL')
+  })
+  return child
+}
+
+describe.skipIf(
+  missing('rsyslogd (apt-get install rsyslog)', RSYSLOGD !== undefined) ||
+    missing('nginx (apt-get install nginx-light)', NGINX !== undefined) ||
+    missing('libfaketime (apt-get install faketime)', LIBFAKETIME !== undefined) ||
+    missing('curl', CURL),
+)('rsyslog imfile → omfwd → loghour-server --format clf', () => {
+  it('counts every line nginx wrote, as analyze counts the file', async () => {
+    const dir = nginxDir()
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+    const server = await startServer(['--format', 'clf', '--stats-interval', '0.1'])
+    const nginx = await startNginx(dir, '2026-11-23 09:15:00', 'America/New_York')
+    onTestFinished(() => nginx.stop())
+    startRsyslog(dir, rsyslogRecipe(join(dir, 'access.log'), server.port))
+    let sent = 1 // nginx's readiness probe
+    for (const ip of ['127.0.0.2', '127.0.0.3', '127.0.0.4']) {
+      for (const status of STATUSES) {
+        expect(curl(nginx.port, ip, status)).toBe(status)
+        sent++
+      }
+    }
+    const report = await server.waitForLog((r) => (r.lines as { total?: number } | undefined)?.total === sent, 0)
+    expect(report.invalid).toMatchObject({ clf: 0, badTime: 0, utf8: 0 })
+    // Three clients saw 5xx on a Monday at 09:xx New York time.
+    await server.waitForLog((r) => Array.isArray(r.hours) && (r.hours as number[])[9] === 3, 0)
+    const analyzed = await run('loghour.js', ['analyze', '--json', '--format', 'clf', join(dir, 'access.log')])
+    expect(JSON.parse(analyzed.stdout.toString()).hours).toEqual(server.lastHours())
+    expect(readFileSync(join(dir, 'access.log'), 'utf8').trim().split('\n')).toHaveLength(sent)
+  }, 60_000)
+})
