@@ -14,7 +14,7 @@ export type TimeUnit = 's' | 'ms' | 'us' | 'ns'
 
 /** A preset: where a producer writes the time, the address and the status. */
 export interface Schema {
-  /** One line for --help and the README. */
+  /** Who writes it, in a few words (for --help). */
   readonly producer: string
   readonly fields: Readonly<FieldPaths>
   readonly timeUnit: TimeUnit
@@ -23,32 +23,32 @@ export interface Schema {
 /** Every schema by name, `original` (the default) first. */
 export const SCHEMAS = {
   original: {
-    producer: 'the original service: time, ip, status_code (also the nginx and Apache JSON log_format of the README)',
+    producer: 'the original service, and the nginx and Apache JSON log formats of the README',
     fields: { time: 'time', ip: 'ip', status: 'status_code' },
     timeUnit: 's',
   },
   ecs: {
-    producer: 'Elastic Common Schema (Filebeat, Logstash ECS, Elastic agents): @timestamp, source.ip, http.response.status_code',
+    producer: 'Elastic Common Schema: Filebeat, Logstash, Elastic agents',
     fields: { time: '@timestamp', ip: 'source.ip', status: 'http.response.status_code' },
     timeUnit: 's',
   },
   caddy: {
-    producer: 'Caddy JSON access log: ts (epoch seconds), request.remote_ip, status',
+    producer: 'Caddy',
     fields: { time: 'ts', ip: 'request.remote_ip', status: 'status' },
     timeUnit: 's',
   },
   'pino-http': {
-    producer: 'pino-http (Node): time (epoch milliseconds), req.remoteAddress, res.statusCode',
+    producer: 'Node, epoch ms',
     fields: { time: 'time', ip: 'req.remoteAddress', status: 'res.statusCode' },
     timeUnit: 'ms',
   },
   traefik: {
-    producer: 'Traefik JSON access log: time, ClientHost, DownstreamStatus',
+    producer: 'Traefik',
     fields: { time: 'time', ip: 'ClientHost', status: 'DownstreamStatus' },
     timeUnit: 's',
   },
   gcp: {
-    producer: 'Google Cloud load balancer logs: timestamp, httpRequest.remoteIp, httpRequest.status',
+    producer: 'Google Cloud load balancers',
     fields: { time: 'timestamp', ip: 'httpRequest.remoteIp', status: 'httpRequest.status' },
     timeUnit: 's',
   },

@@ -319,7 +319,7 @@ const DECLARATIONS = {
     flag: '--schema',
     arg: '<name>',
     env: 'LOGHOUR_SCHEMA',
-    help: `where JSON records keep the time, address and status: ${schemaNames.map((n) => `${n} (${SCHEMAS[n].producer})`).join('; ')}`,
+    help: `where JSON records keep the time, address and status: ${schemaNames.map((n) => `${n} (${SCHEMAS[n].producer}: ${Object.values(SCHEMAS[n].fields).join(', ')})`).join('; ')}`,
     optionHelp: `a preset of \`fields\` and \`timeUnit\`: ${schemaNames.map((n) => `\`'${n}'\``).join(', ')} (see "Your logs")`,
   }),
   fields: declare({

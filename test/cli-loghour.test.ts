@@ -89,6 +89,40 @@ describe('loghour analyze', () => {
     expect(bad.stderr).toContain("argument 'nginx' is invalid. expected json or clf")
   })
 
+  it('analyze takes every reading flag; unknown names get a close match, exit 2', async () => {
+    const ecs = '{"@timestamp":"2026-11-27T23:30:00Z","source":{"ip":"a"},"http":{"response":{"status_code":"503"}}}\n'
+    const utc = await run('loghour.js', ['analyze', '--json', '--schema', 'ecs'], ecs)
+    expect(JSON.parse(utc.stdout.toString()).hours[23]).toBe(1) // Friday 23:30 UTC
+    const tokyo = await run('loghour.js', ['analyze', '--json', '--schema', 'ecs', '--timezone', 'Asia/Tokyo'], ecs)
+    expect(JSON.parse(tokyo.stdout.toString()).lines).toMatchObject({ counted: 0, skipped: 1 }) // Saturday in Tokyo
+    const fields = await run(
+      'loghour.js',
+      ['analyze', '--json', '--field', 'time=t', '--field', 'ip=c.ip', '--time-unit', 'ms'],
+      '{"t":1795443300068,"c":{"ip":"x"},"status_code":500}\n',
+    )
+    expect(JSON.parse(fields.stdout.toString()).hours[14]).toBe(1)
+    const stream = await run(
+      'loghour.js',
+      ['analyze', '--json', '--framing', 'json-stream'],
+      '{"time":"2026-11-23 09:00:00","ip":"a","status_code":500}{"time":"2026-11-23 09:00:00","ip":"b","status_code":500}',
+    )
+    expect(JSON.parse(stream.stdout.toString()).hours[9]).toBe(2)
+    for (const [args, text] of [
+      [
+        ['--schema', 'ecss'],
+        "argument 'ecss' is invalid. expected one of original, ecs, caddy, pino-http, traefik, gcp (did you mean ecs?)",
+      ],
+      [['--timezone', 'America/NewYork'], 'did you mean America/New_York?'],
+      [['--field', 'when=ts'], 'expected time=PATH, ip=PATH or status=PATH'],
+      [['--source-timezone', 'UTC'], 'option "sourceTimezone" needs "timezone"'],
+    ] as const) {
+      const r = await run('loghour.js', ['analyze', ...args], '')
+      expect(r.code, args.join(' ')).toBe(2)
+      expect(r.stderr).toContain(text)
+      expect(r.stderr.trim().split('\n')).toHaveLength(1)
+    }
+  })
+
   it('no errors at all', async () => {
     const r = await run('loghour.js', ['analyze'], '{"time":"2019-05-06 17:24:53","ip":"a","status_code":200}\nnot json\n')
     expect(r.stdout.toString()).toContain('No server errors (5xx on Monday–Friday) found')

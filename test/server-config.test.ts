@@ -119,6 +119,54 @@ describe('loghour-server command line', () => {
     expect(unknown.stderr).toContain("unknown option '--prot'")
   })
 
+  it('an unknown zone, schema or format names it, what is accepted and the close match (exit 2)', async () => {
+    const cases: [string[], Record<string, string>, string][] = [
+      [
+        ['--timezone', 'Europe/Berln'],
+        {},
+        'loghour-server: invalid --timezone "Europe/Berln": expected an IANA time zone name such as Europe/Berlin or America/New_York, or UTC (did you mean Europe/Berlin?)\n',
+      ],
+      [
+        [],
+        { LOGHOUR_SCHEMA: 'pino' },
+        'loghour-server: invalid LOGHOUR_SCHEMA "pino" (from the environment): expected one of original, ecs, caddy, pino-http, traefik, gcp (did you mean pino-http?)\n',
+      ],
+      [['--format', 'jsn'], {}, 'loghour-server: invalid --format "jsn": expected json or clf (did you mean json?)\n'],
+      [
+        [],
+        { LOGHOUR_SOURCE_TIMEZONE: 'UTC' },
+        'loghour-server: invalid combination: LOGHOUR_SOURCE_TIMEZONE needs --timezone (LOGHOUR_TIMEZONE), the zone times are converted to\n',
+      ],
+      [
+        ['--framing', 'json-stream', '--format', 'clf'],
+        {},
+        'loghour-server: invalid combination: --framing json-stream frames JSON values, but --format is clf; add --envelope FIELD, or use lines\n',
+      ],
+    ]
+    for (const [args, env, stderr] of cases) {
+      const r = await run('loghour-server.js', args, undefined, { env: cleanEnv(env) })
+      expect(r.stderr, args.join(' ')).toBe(stderr)
+      expect(r.code).toBe(2)
+    }
+  })
+
+  it('reading settings from flags and the environment, --field repeated', () => {
+    const { settings } = resolveServerSettings(
+      { fields: 'ip=source.address,time=timestamp', framing: 'json-stream' },
+      { LOGHOUR_SCHEMA: 'ECS', LOGHOUR_TIMEZONE: 'europe/berlin', LOGHOUR_TIME_UNIT: 'MS', LOGHOUR_ENVELOPE: 'message' },
+      { LOGHOUR_FIELDS: 'status=code' },
+    )
+    expect(settings).toMatchObject({
+      schema: 'ecs',
+      fields: { ip: 'source.address', time: 'timestamp' },
+      timezone: 'europe/berlin',
+      timeUnit: 'ms',
+      envelope: 'message',
+      framing: 'json-stream',
+    })
+    expect(() => resolveServerSettings({}, { LOGHOUR_FIELDS: 'ip=' }, {})).toThrow('expected time=PATH, ip=PATH or status=PATH')
+  })
+
   it('--help shows every flag with its environment name and default', async () => {
     const r = await run('loghour-server.js', ['--help'], undefined, { env: cleanEnv() })
     expect(r.code).toBe(0)

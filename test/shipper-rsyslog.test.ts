@@ -1,36 +1,14 @@
 // A real shipper end to end: nginx writes its Combined log, rsyslog tails it (imfile) and forwards
 // each line over TCP (omfwd, template "%msg%\n"), loghour-server --format clf counts them — the
 // README's rsyslog recipe, as written there.
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { run } from './helpers/cli.js'
 import { CURL, curl, LIBFAKETIME, NGINX, nginxDir, STATUSES, startNginx } from './helpers/nginx.js'
+import { RSYSLOGD, rsyslogRecipe, startRsyslog } from './helpers/rsyslog.js'
 import { startServer } from './helpers/server.js'
 import { missing } from './helpers/tools.js'
-
-const RSYSLOGD = ['/usr/sbin/rsyslogd', '/sbin/rsyslogd'].find((p) => existsSync(p))
-
-/** The README's rsyslog recipe for a log file and a loghour-server port. */
-export function rsyslogRecipe(file: string, port: number): string {
-  return `module(load="imfile")
-input(type="imfile" File="${file}" Tag="nginx" freshStartTail="off")
-template(name="loghour_line" type="string" string="%msg%\\n")
-action(type="omfwd" target="127.0.0.1" port="${port}" protocol="tcp" template="loghour_line")
-`
-}
-
-function startRsyslog(dir: string, config: string): ChildProcess {
-  const conf = join(dir, 'rsyslog.conf')
-  writeFileSync(conf, `global(workDirectory="${dir}")\n${config}`)
-  expect(spawnSync(RSYSLOGD!, ['-N1', '-f', conf]).status, 'rsyslogd -N1 accepts the recipe').toBe(0)
-  const child = spawn(RSYSLOGD!, ['-n', '-f', conf, '-i', join(dir, 'rsyslogd.pid')], { stdio: 'ignore' })
-  onTestFinished(() => {
-    if (child.exitCode === null) child.kill('SIGKILL')
-  })
-  return child
-}
 
 describe.skipIf(
   missing('rsyslogd (apt-get install rsyslog)', RSYSLOGD !== undefined) ||

@@ -1,0 +1,28 @@
+// A real rsyslogd in a temp dir, and the README's recipe for it.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { existsSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { expect, onTestFinished } from 'vitest'
+
+export const RSYSLOGD = ['/usr/sbin/rsyslogd', '/sbin/rsyslogd'].find((p) => existsSync(p))
+
+/** The README's rsyslog recipe for a log file and a loghour-server port. */
+export function rsyslogRecipe(file: string, port: number): string {
+  return `module(load="imfile")
+input(type="imfile" File="${file}" Tag="nginx" freshStartTail="off")
+template(name="loghour_line" type="string" string="%msg%\\n")
+action(type="omfwd" target="127.0.0.1" port="${port}" protocol="tcp" template="loghour_line")
+`
+}
+
+/** Starts rsyslogd in the foreground with `config` (checked with -N1 first); killed when the test ends. */
+export function startRsyslog(dir: string, config: string): ChildProcess {
+  const conf = join(dir, 'rsyslog.conf')
+  writeFileSync(conf, `global(workDirectory="${dir}")\n${config}`)
+  expect(spawnSync(RSYSLOGD!, ['-N1', '-f', conf]).status, 'rsyslogd -N1 accepts the recipe').toBe(0)
+  const child = spawn(RSYSLOGD!, ['-n', '-f', conf, '-i', join(dir, 'rsyslogd.pid')], { stdio: 'ignore' })
+  onTestFinished(() => {
+    if (child.exitCode === null) child.kill('SIGKILL')
+  })
+  return child
+}
