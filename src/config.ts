@@ -73,6 +73,7 @@ function literal(value: unknown): string {
   if (value === undefined) return 'none'
   if (typeof value === 'string') return `'${value}'`
   if (typeof value === 'object' && value !== null) {
+    if (Object.keys(value).length === 0) return '{}'
     return `{ ${Object.entries(value)
       .map(([k, v]) => `${k}: ${literal(v)}`)
       .join(', ')} }`

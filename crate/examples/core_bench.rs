@@ -171,7 +171,10 @@ fn main() {
         "core scan (split + validate + filter + sketch), 64 KiB chunks",
         Box::new(|| scan(&data, 65536, rule("json", false))),
       ),
-      ("core scan, whole buffer", Box::new(|| scan(&data, data.len(), rule("json", false)))),
+      (
+        "core scan, whole buffer",
+        Box::new(|| scan(&data, data.len(), rule("json", false))),
+      ),
       (
         "core scan, --timezone Europe/Berlin, 64 KiB chunks",
         Box::new(|| scan(&data, 65536, rule("json", true))),
