@@ -508,7 +508,14 @@ async function main() {
 
   const coreScan = coreRows.find((r) => r.name.startsWith('core scan (split'))
   const memchrRow = coreRows.find((r) => r.name.startsWith('memchr'))
-  const clfScan = coreRows.find((r) => r.name.startsWith('core scan, Combined'))
+  const clfScan = coreRows.find((r) => r.name.startsWith('core scan, Combined lines (--format clf)'))
+  const coreRow = (prefix) => coreRows.find((r) => r.name.startsWith(prefix))
+  const zoned = {
+    original: coreRow('core scan, --timezone'),
+    clf: coreRow('core scan, Combined lines, --timezone'),
+    ecs: coreRow('core scan, ECS events, --timezone'),
+  }
+  const ecsScan = coreRow('core scan, ECS events (')
   const rows = {
     core: {
       label: 'core: split + validate + filter + sketch (Rust, 1 thread, 64 KiB chunks)',
@@ -521,6 +528,14 @@ async function main() {
       mbps: clfScan.mbps,
       lps: clfScan.lps.median,
     },
+    clfZoned: { label: 'the same Combined lines, --timezone Europe/Berlin', mbps: zoned.clf.mbps, lps: zoned.clf.lps.median },
+    ecs: {
+      label: `core, the same requests as ECS events (--schema ecs; Filebeat's nginx event shape, ${fmt(ecsScan.bytes / ecsScan.lines)} bytes each)`,
+      mbps: ecsScan.mbps,
+      lps: ecsScan.lps.median,
+    },
+    ecsZoned: { label: 'the same ECS events, --timezone Europe/Berlin', mbps: zoned.ecs.mbps, lps: zoned.ecs.lps.median },
+    coreZoned: { label: 'core, original layout, --timezone Europe/Berlin', mbps: zoned.original.mbps, lps: zoned.original.lps.median },
     boundary: row('core through Node: LogConsumer.write of 64 KiB Buffers', bytes, LINES, boundary),
     e2e: row('end to end: socat (64 KiB blocks) → loghour-server, memory store', bytes, LINES, tcp.memory),
     e2eSend: row('end to end: loghour send → loghour-server, memory store', bytes, LINES, tcp.send),
@@ -541,6 +556,12 @@ async function main() {
   const e2eMed = rows.e2e.mbps.median
   const ratios = {
     coreGBps: rows.core.mbps.median / 1000,
+    // The zone's cost on each format: 1 - zoned / plain, medians of the same interleaved rounds.
+    zoneCost: {
+      original: 1 - rows.coreZoned.mbps.median / rows.core.mbps.median,
+      clf: 1 - rows.clfZoned.mbps.median / rows.clf.mbps.median,
+      ecs: 1 - rows.ecsZoned.mbps.median / rows.ecs.mbps.median,
+    },
     e2eVsRaw: tcp.paired.memoryVsRaw,
     e2eVsAwait: e2eMed / rows.await.mbps.median,
     e2eVsPipelined: e2eMed / rows.pipelined.mbps.median,
@@ -597,7 +618,7 @@ The core rows and the TCP rows are each measured in interleaved rounds. TCP rows
 
 | what | MB/s (min / **median** / max) | lines/s (median) |
 | --- | --- | --- |
-${[rows.core, rows.clf, rows.memchr, rows.boundary, rows.e2e, rows.e2eSend, rows.e2eRedis, rows.lifeMemory, rows.lifeRedis, rows.raw, rows.discard, rows.js, rows.await, rows.pipelined].map(tableRow).join('\n')}
+${[rows.core, rows.coreZoned, rows.clf, rows.clfZoned, rows.ecs, rows.ecsZoned, rows.memchr, rows.boundary, rows.e2e, rows.e2eSend, rows.e2eRedis, rows.lifeMemory, rows.lifeRedis, rows.raw, rows.discard, rows.js, rows.await, rows.pipelined].map(tableRow).join('\n')}
 
 The "with shutdown" rows time what a user of the original service measures: from the first byte
 sent to the server's exit after SIGTERM (drain, final flush, final report). SIGTERM → exit took
@@ -614,6 +635,8 @@ ${LIFECYCLE_ROUNDS} interleaved rounds and the median of their paired ratios; ev
 | --- | --- | --- |
 | core ≥ 2 GB/s on one core, full validation | ${fmt(ratios.coreGBps, 2)} GB/s | ${check(ratios.coreGBps >= 2)} |
 | core on Combined lines ≥ 1.5 GB/s on one core | ${fmt(rows.clf.mbps.median / 1000, 2)} GB/s | ${check(rows.clf.mbps.median >= 1500)} |
+| core on ECS events ≥ 1 GB/s on one core | ${fmt(rows.ecs.mbps.median / 1000, 2)} GB/s | ${check(rows.ecs.mbps.median >= 1000)} |
+| \`--timezone Europe/Berlin\` costs ≤ 10 % (original / Combined / ECS) | ${['original', 'clf', 'ecs'].map((k) => `${fmt(ratios.zoneCost[k] * 100, 1)} %`).join(' / ')} | ${check(Object.values(ratios.zoneCost).every((c) => c <= 0.1))} |
 | end to end (memory store, 64 KiB blocks) ≥ 50 % of raw loopback TCP | ${fmt(ratios.e2eVsRaw * 100)} % | ${check(ratios.e2eVsRaw >= 0.5)} |
 | end to end ≥ 100 × baseline (a), per-line awaited PFADD | ${fmt(ratios.e2eVsAwait)} × | ${check(ratios.e2eVsAwait >= 100)} |
 | end to end ≥ 5 × baseline (b), pipelined PFADD | ${fmt(ratios.e2eVsPipelined, 1)} × | ${check(ratios.e2eVsPipelined >= 5)} |

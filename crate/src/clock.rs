@@ -8,7 +8,7 @@
 
 use jiff::tz::TimeZone;
 
-use crate::calendar::{civil_from_days, days_from_civil, weekday, TimestampParser};
+use crate::calendar::{civil_from_days, days_from_civil, weekday, HourAndWeekday, TimestampParser};
 use crate::clf::clf_time;
 use crate::zone::ZoneClock;
 
@@ -66,6 +66,8 @@ pub struct Clock {
   parser: TimestampParser,
   /// The last local day converted to a date (days since the epoch, `YYYY-MM-DD`, weekday).
   day: Option<(i64, [u8; 10], u8)>,
+  /// The last written date converted to days since the epoch.
+  wall_day: Option<([u8; 10], i64)>,
 }
 
 const SECONDS_PER_DAY: i64 = 86_400;
@@ -88,6 +90,7 @@ impl Clock {
       source_zone: options.source_zone.map(ZoneClock::new),
       parser: TimestampParser::default(),
       day: None,
+      wall_day: None,
     }
   }
 
@@ -121,7 +124,7 @@ impl Clock {
         });
       }
       let wall: &[u8; 19] = s[..19].try_into().ok()?;
-      return self.read_wall(wall, iso_offset(&s[19..]));
+      return self.place(wall, known, iso_offset(&s[19..]));
     }
     if self.strict {
       return None;
@@ -142,13 +145,19 @@ impl Clock {
     // ISO with a `±HHMM` offset.
     let wall: &[u8; 19] = s.get(..19)?.try_into().ok()?;
     let offset = compact_offset(&s[19..])?;
-    self.parser.parse(wall)?;
-    self.read_wall(wall, Some(offset))
+    let known = self.parser.parse(wall)?;
+    self.place(wall, known, Some(offset))
   }
 
   /// A wall clock `YYYY-MM-DD?HH:MM:SS` with its UTC offset in seconds, if written.
   pub fn read_wall(&mut self, wall: &[u8; 19], offset: Option<i32>) -> Option<LocalHour> {
     let known = self.parser.parse(wall)?;
+    self.place(wall, known, offset)
+  }
+
+  /// The date and hour a validated wall clock counts under.
+  #[inline]
+  fn place(&mut self, wall: &[u8; 19], known: HourAndWeekday, offset: Option<i32>) -> Option<LocalHour> {
     let as_written = || {
       let mut date_hour: [u8; 13] = wall[..13].try_into().ok()?;
       date_hour[10] = b' ';
@@ -161,13 +170,35 @@ impl Clock {
     if self.zone.is_none() {
       return as_written();
     }
-    let local = wall_seconds(wall);
+    if offset.is_none() && self.source_zone.is_none() {
+      return as_written();
+    }
+    let local = self.wall_seconds(wall);
     let instant = match (offset, &mut self.source_zone) {
       (Some(offset), _) => local - offset as i64,
       (None, Some(source)) => source.instant_of(local)?,
       (None, None) => return as_written(),
     };
     self.at_instant(instant)
+  }
+
+  /// Seconds since 1970-01-01 00:00 of a validated `YYYY-MM-DD?HH:MM:SS` (the day remembered).
+  #[inline]
+  fn wall_seconds(&mut self, w: &[u8; 19]) -> i64 {
+    let date: [u8; 10] = w[..10].try_into().expect("ten bytes");
+    let days = match self.wall_day {
+      Some((d, days)) if d == date => days,
+      _ => {
+        let days = days_from_civil(
+          digits_value(&w[0..4]),
+          digits_value(&w[5..7]) as u32,
+          digits_value(&w[8..10]) as u32,
+        );
+        self.wall_day = Some((date, days));
+        days
+      }
+    };
+    days * SECONDS_PER_DAY + digits_value(&w[11..13]) * 3600 + digits_value(&w[14..16]) * 60 + digits_value(&w[17..19])
   }
 
   /// An epoch time written as a JSON number or a numeric string, in the clock's unit.
@@ -224,16 +255,6 @@ fn two_digits(v: u32) -> [u8; 2] {
 
 fn digits_value(s: &[u8]) -> i64 {
   s.iter().fold(0, |v, &d| v * 10 + (d - b'0') as i64)
-}
-
-/// Seconds since 1970-01-01 00:00 of a validated `YYYY-MM-DD?HH:MM:SS`.
-fn wall_seconds(w: &[u8; 19]) -> i64 {
-  let days = days_from_civil(
-    digits_value(&w[0..4]),
-    digits_value(&w[5..7]) as u32,
-    digits_value(&w[8..10]) as u32,
-  );
-  days * SECONDS_PER_DAY + digits_value(&w[11..13]) * 3600 + digits_value(&w[14..16]) * 60 + digits_value(&w[17..19])
 }
 
 /// The offset of a validated ISO suffix (`[.fraction][Z|±HH:MM]`), in seconds.

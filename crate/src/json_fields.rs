@@ -8,7 +8,7 @@
 //! bytes that are not valid UTF-8 are accepted inside strings (the caller checks the strings it
 //! uses).
 
-use crate::swar::{load8, string_stops};
+use crate::swar::{load8, string_stop16, string_stops};
 
 /// The three field names looked up at the top level of each record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,8 +77,12 @@ static CLASS: [u8; 256] = {
   t
 };
 
-#[inline]
+#[inline(always)]
 fn skip_ws(s: &[u8], mut i: usize) -> usize {
+  // Compact JSON has no whitespace: one comparison decides (every JSON space is <= b' ').
+  if s.get(i).is_some_and(|&b| b > b' ') {
+    return i;
+  }
   while i < s.len() && CLASS[s[i] as usize] & WS != 0 {
     i += 1;
   }
@@ -89,6 +93,12 @@ fn skip_ws(s: &[u8], mut i: usize) -> usize {
 /// time (bytes >= 0x80 are plain: the caller validates UTF-8 where it matters).
 #[inline(always)]
 fn find_string_stop(s: &[u8], mut i: usize) -> usize {
+  while let Some(at) = string_stop16(s, i) {
+    if at < 16 {
+      return i + at;
+    }
+    i += 16;
+  }
   while let Some(word) = load8(s, i) {
     let stops = string_stops(word);
     if stops != 0 {
@@ -104,7 +114,7 @@ fn find_string_stop(s: &[u8], mut i: usize) -> usize {
 
 /// Scans a string whose opening quote is at `i - 1`; returns the index after the closing quote
 /// and whether it contains escapes.
-#[inline]
+#[inline(always)]
 fn scan_string(s: &[u8], mut i: usize) -> Option<(usize, bool)> {
   let mut escaped = false;
   loop {
@@ -253,7 +263,7 @@ pub struct FieldExtractor<const N: usize> {
   paths: [Vec<u8>; N],
   /// Whether each path has a `.` (otherwise only a top-level key can match).
   dotted: [bool; N],
-  /// One bit per open container below the top level: 1 = object, 0 = array.
+  /// Kinds of open containers deeper than 64 levels, while a value is skipped (1 = object).
   stack: Vec<u64>,
   key: Vec<u8>,
   /// Per field, the key lengths along the path of its current value (empty: none yet).
@@ -439,7 +449,10 @@ impl<const N: usize> FieldExtractor<N> {
   /// Skips one JSON value of any depth starting at `i`, without recursion; returns the index
   /// after it, or `None` on a syntax error.
   fn skip_value(&mut self, s: &[u8], mut i: usize) -> Option<usize> {
+    // One bit per open container (1 = object): the first 64 levels in a register, deeper ones
+    // in `stack`.
     self.stack.clear();
+    let mut bits = 0u64;
     let mut depth = 0usize;
     loop {
       // Parse the start of a value at `i`.
@@ -450,7 +463,7 @@ impl<const N: usize> FieldExtractor<N> {
           if s.get(i) == Some(&b'}') {
             i += 1;
           } else {
-            self.push(&mut depth, true);
+            self.push(&mut bits, &mut depth, true);
             i = expect_key(s, i)?;
             continue;
           }
@@ -460,7 +473,7 @@ impl<const N: usize> FieldExtractor<N> {
           if s.get(i) == Some(&b']') {
             i += 1;
           } else {
-            self.push(&mut depth, false);
+            self.push(&mut bits, &mut depth, false);
             continue;
           }
         }
@@ -476,7 +489,7 @@ impl<const N: usize> FieldExtractor<N> {
         if depth == 0 {
           return Some(i);
         }
-        let in_object = self.top(depth);
+        let in_object = bits & 1 != 0;
         i = skip_ws(s, i);
         match *s.get(i)? {
           b',' => {
@@ -488,11 +501,11 @@ impl<const N: usize> FieldExtractor<N> {
           }
           b'}' if in_object => {
             i += 1;
-            depth -= 1;
+            self.pop(&mut bits, &mut depth);
           }
           b']' if !in_object => {
             i += 1;
-            depth -= 1;
+            self.pop(&mut bits, &mut depth);
           }
           _ => return None,
         }
@@ -500,24 +513,24 @@ impl<const N: usize> FieldExtractor<N> {
     }
   }
 
-  #[inline]
-  fn push(&mut self, depth: &mut usize, is_object: bool) {
-    let (word, bit) = (*depth / 64, *depth % 64);
-    if word == self.stack.len() {
-      self.stack.push(0);
+  /// Opens a container: its kind becomes bit 0 of `bits`; the bit pushed out of the register
+  /// goes to `stack`.
+  #[inline(always)]
+  fn push(&mut self, bits: &mut u64, depth: &mut usize, is_object: bool) {
+    if *depth >= 64 {
+      self.stack.push(*bits >> 63);
     }
-    if is_object {
-      self.stack[word] |= 1 << bit;
-    } else {
-      self.stack[word] &= !(1 << bit);
-    }
+    *bits = *bits << 1 | is_object as u64;
     *depth += 1;
   }
 
-  #[inline]
-  fn top(&self, depth: usize) -> bool {
-    let d = depth - 1;
-    self.stack[d / 64] & (1 << (d % 64)) != 0
+  #[inline(always)]
+  fn pop(&mut self, bits: &mut u64, depth: &mut usize) {
+    *depth -= 1;
+    *bits >>= 1;
+    if *depth >= 64 {
+      *bits |= self.stack.pop().unwrap_or(0) << 63;
+    }
   }
 }
 
@@ -528,7 +541,7 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Expects `"key"` then `:` at `i`; returns the index after the colon.
-#[inline]
+#[inline(always)]
 fn expect_key(s: &[u8], i: usize) -> Option<usize> {
   if s.get(i) != Some(&b'"') {
     return None;

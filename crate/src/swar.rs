@@ -31,6 +31,44 @@ pub fn string_stops(w: u64) -> u64 {
   (zero_quote | zero_backslash | control) & HI
 }
 
+/// Index (0..16) of the first `"`, `\` or control byte among the 16 bytes at `at`, or 16 when
+/// there is none; `None` when the slice has fewer than 16 bytes there.
+#[inline(always)]
+pub fn string_stop16(s: &[u8], at: usize) -> Option<usize> {
+  let block: &[u8; 16] = s.get(at..at + 16)?.try_into().ok()?;
+  Some(block_string_stop(block))
+}
+
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn block_string_stop(block: &[u8; 16]) -> usize {
+  use std::arch::x86_64::{
+    __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
+  };
+  // SAFETY: SSE2 is part of the x86_64 baseline; one unaligned load of exactly `block`.
+  unsafe {
+    let v = _mm_loadu_si128(block.as_ptr() as *const __m128i);
+    // A control byte is one with min(b, 0x1f) == b (unsigned).
+    let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
+    let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
+    let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
+    let mask = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) as u32;
+    (mask | 1 << 16).trailing_zeros() as usize
+  }
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+#[inline(always)]
+fn block_string_stop(block: &[u8; 16]) -> usize {
+  let lo = string_stops(u64::from_le_bytes(block[..8].try_into().unwrap()));
+  let hi = string_stops(u64::from_le_bytes(block[8..].try_into().unwrap()));
+  if lo != 0 {
+    (lo.trailing_zeros() / 8) as usize
+  } else {
+    (8 + hi.trailing_zeros() / 8).min(16) as usize
+  }
+}
+
 /// Lanes of `x` selected by `mask` (0xff each) that are not ASCII digits (nonzero if any).
 #[inline(always)]
 pub fn non_digits(x: u64, mask: u64) -> u64 {
