@@ -1,6 +1,7 @@
 /**
  * loghour — at which hour of the working day (Monday–Friday) did the most distinct users (IPs)
- * hit server errors (HTTP 5xx)? Live, from streams of JSON access logs.
+ * hit server errors (HTTP 5xx)? Live, from streams of access logs as their producers write them
+ * (JSON of any schema, nginx/Apache Combined, shipper envelopes), in the team's time zone.
  *
  * This module is the package's whole public API, named on purpose: the consumer (a
  * `Writable` that counts lines into 24 Redis-identical HyperLogLogs), the scanner for embedders
@@ -27,12 +28,17 @@ export {
   type FieldNames,
   type ListenOptions,
   OptionError,
+  type RecordFormat,
+  type RecordFraming,
   type ResolvedConsumerOptions,
   type ResolvedListenOptions,
+  type SchemaName,
   type StoreOption,
+  type TimeUnit,
 } from './options.js'
 export { renderStats } from './render.js'
 export { createScanner, elementHash, LogScanner, type ScannerOptions, type ScanResult } from './scanner.js'
+export { type FieldPaths, SCHEMAS, type Schema } from './schemas.js'
 export { type ConnectionInfo, type ConnectionSummary, LogServer, type LogServerEvents, type ServerCounters } from './server.js'
 export { INVALID_REASONS, type InvalidReason, type LineCounts, peakOf, type Stats } from './stats.js'
 export { readHourCounts } from './stores/redis.js'
