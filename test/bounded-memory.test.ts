@@ -62,3 +62,32 @@ describe('a gigabyte of garbage', () => {
     expect(growthMiB, `RSS grew ${growthMiB.toFixed(1)} MiB`).toBeLessThan(48)
   })
 })
+
+describe('garbage through every reading (json-stream framing, envelopes, zones)', () => {
+  it('never throws, counts by reason, buffers at most one record', async () => {
+    const consumer = createConsumer({ framing: 'json-stream', schema: 'ecs', envelope: 'message', timezone: 'Europe/Berlin' })
+    const neverCloses = Buffer.concat([Buffer.from('{"message":"'), Buffer.alloc(MiB, 'x')])
+    const deep = Buffer.from('['.repeat(MiB))
+    const records = Buffer.from(
+      '{"message":"{\\"@timestamp\\":1e999,\\"source\\":{\\"ip\\":\\"a\\"}}"} "x" 12 {"message":5}{"message":"\\ud800"}'.repeat(MiB / 128),
+    )
+    const chunks = [randomFillSync(Buffer.alloc(MiB)), neverCloses, deep, records]
+    let maxBuffered = 0
+    let sizes = 1
+    for (let written = 0, i = 0; written < 256 * MiB; i++) {
+      const chunk = chunks[i % chunks.length]!
+      sizes = (sizes * 7919 + 13) % MiB
+      const size = Math.min(chunk.length, sizes + 1)
+      consumer.write(chunk.subarray(0, size))
+      maxBuffered = Math.max(maxBuffered, consumer.bufferedBytes)
+      written += size
+    }
+    await consumer.close()
+    expect(maxBuffered).toBeLessThanOrEqual(65536)
+    const stats = await consumer.stats()
+    expect(stats.lines.counted).toBe(0)
+    expect(stats.invalid.tooLong).toBeGreaterThan(10)
+    expect(stats.invalid.json + stats.invalid.notObject + stats.invalid.wrongType + stats.invalid.utf8).toBeGreaterThan(1000)
+    expect(stats.lines.total).toBe(stats.lines.counted + stats.lines.skipped + stats.lines.invalid)
+  })
+})

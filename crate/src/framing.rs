@@ -4,9 +4,10 @@
 //! A record starts at the first byte that is not whitespace (space, tab, CR, LF). One that
 //! starts with `{` or `[` ends at its matching closing bracket (brackets inside strings do not
 //! count, a backslash escapes the next byte in a string); anything else ends before the next
-//! whitespace, `{` or `[`, and is then invalid JSON or not an object. Each record obeys the same
-//! length limit as a line: a longer one is reported once, unbuffered, and its bytes are skipped
-//! until its brackets balance.
+//! whitespace, `{` or `[`, and is then invalid JSON or not an object. A raw newline inside a string
+//! ends the record there (it is invalid JSON). Each record obeys the same length limit as a line: a
+//! longer one is reported once, unbuffered, and its bytes are skipped until its brackets balance
+//! or a newline comes (a newline ends any record already longer than the limit).
 
 use crate::lines::{Line, Splitter};
 
@@ -108,6 +109,13 @@ impl Splitter for JsonStreamSplitter {
           ref mut in_string,
           ref mut escape,
         } => {
+          // A raw newline cannot be in a JSON string, and ends a record already too long: the
+          // framing starts again after it, so one broken record never takes the rest of a stream.
+          if b == b'\n' && (*in_string || self.discarding || self.carry.len() + (i - start) > self.max_record_bytes) {
+            self.emit(chunk, start, i, &mut on_line);
+            i += 1;
+            continue;
+          }
           if *in_string {
             if *escape {
               *escape = false;
@@ -216,5 +224,18 @@ x 12{"e":[]}["f"]"#;
     assert_eq!(s.buffered_bytes(), 0);
     // An unfinished record at the end is a record too (invalid JSON for the rule).
     assert_eq!(split(&[b"{\"a\":"], 20), vec!["{\"a\":"]);
+  }
+
+  #[test]
+  fn a_broken_record_ends_at_a_newline() {
+    // A string left open ends at the newline; a too-long record that never closes too.
+    assert_eq!(split(&[b"{\"a\":\"x\n{\"b\":1}"], 100), vec!["{\"a\":\"x", "{\"b\":1}"]);
+    let never = format!("{}\n{{\"b\":1}}", "[".repeat(300));
+    assert_eq!(split(&[never.as_bytes()], 100), vec!["<too long>", "{\"b\":1}"]);
+    // Outside strings, newlines are whitespace: a pretty-printed object is one record.
+    assert_eq!(
+      split(&[b"{\n  \"a\": [\n    1\n  ]\n}\n"], 100),
+      vec!["{\n  \"a\": [\n    1\n  ]\n}"]
+    );
   }
 }

@@ -346,7 +346,7 @@ export function modelLine(line: Uint8Array, maxLineBytes: number, rule: ModelRul
 }
 
 /** The records of a stream: lines, or JSON values back to back. */
-function records(stream: Uint8Array, framing: ModelRule['framing']): Uint8Array[] {
+function records(stream: Uint8Array, framing: ModelRule['framing'], maxLineBytes: number): Uint8Array[] {
   const out: Uint8Array[] = []
   if (framing === 'lines') {
     let start = 0
@@ -373,6 +373,9 @@ function records(stream: Uint8Array, framing: ModelRule['framing']): Uint8Array[
       let inString = false
       for (; i < stream.length; i++) {
         const c = stream[i]!
+        // A raw newline in a string is invalid JSON, and one after more than the limit ends a
+        // record too long anyway: the record ends before it.
+        if (c === 0x0a && (inString || i - start > maxLineBytes)) break
         if (inString) {
           if (c === 0x5c) i++
           else if (c === 0x22) inString = false
@@ -415,7 +418,7 @@ export function modelStream(
     invalid: Object.fromEntries(reasons.map((r) => [r, 0])),
     counted: [],
   }
-  for (const line of records(stream, full.framing)) {
+  for (const line of records(stream, full.framing, maxLineBytes)) {
     const outcome = modelLine(line, maxLineBytes, full)
     if (outcome.kind === 'blank') {
       result.lines.blank++
