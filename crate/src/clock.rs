@@ -68,6 +68,9 @@ pub struct Clock {
   day: Option<(i64, [u8; 10], u8)>,
   /// The last written date converted to days since the epoch.
   wall_day: Option<([u8; 10], i64)>,
+  /// The last written minute (`YYYY-MM-DD?HH:MM` as two words) and offset whose whole minute
+  /// counts under one local hour, with that hour.
+  minute: Option<((u64, u64, Option<i32>), LocalHour)>,
 }
 
 const SECONDS_PER_DAY: i64 = 86_400;
@@ -91,6 +94,7 @@ impl Clock {
       parser: TimestampParser::default(),
       day: None,
       wall_day: None,
+      minute: None,
     }
   }
 
@@ -173,13 +177,53 @@ impl Clock {
     if offset.is_none() && self.source_zone.is_none() {
       return as_written();
     }
+    // Lines of the same written minute and offset land in the same local hour, unless the zone
+    // changes its offset within that minute: then every line is converted on its own.
+    let key = (
+      u64::from_le_bytes(wall[..8].try_into().ok()?),
+      u64::from_le_bytes(wall[8..16].try_into().ok()?),
+      offset,
+    );
+    if let Some((last, result)) = self.minute {
+      if last == key {
+        return Some(result);
+      }
+    }
     let local = self.wall_seconds(wall);
+    let result = self.converted(local, offset)?;
+    let start = local - local.rem_euclid(60);
+    if let (Some(first), Some(last)) = (self.converted(start, offset), self.converted(start + 59, offset)) {
+      if first == result && last == result && self.one_offset(start, start + 59, offset) {
+        self.minute = Some((key, result));
+      }
+    }
+    Some(result)
+  }
+
+  /// The local hour of a written wall clock (local seconds) with its offset, if any.
+  fn converted(&mut self, local: i64, offset: Option<i32>) -> Option<LocalHour> {
     let instant = match (offset, &mut self.source_zone) {
       (Some(offset), _) => local - offset as i64,
       (None, Some(source)) => source.instant_of(local)?,
-      (None, None) => return as_written(),
+      (None, None) => return None,
     };
     self.at_instant(instant)
+  }
+
+  /// Whether no offset changes between two written wall clocks, in the source and target zones.
+  fn one_offset(&mut self, from: i64, to: i64, offset: Option<i32>) -> bool {
+    let instants = match (offset, &mut self.source_zone) {
+      (Some(offset), _) => Some((from - offset as i64, to - offset as i64)),
+      (None, Some(source)) => match (source.instant_of(from), source.instant_of(to)) {
+        (Some(a), Some(b)) if b - a == to - from => Some((a, b)),
+        _ => None,
+      },
+      (None, None) => None,
+    };
+    match (instants, &mut self.zone) {
+      (Some((a, b)), Some(zone)) => zone.offset_at(a).is_some() && zone.offset_at(a) == zone.offset_at(b),
+      _ => false,
+    }
   }
 
   /// Seconds since 1970-01-01 00:00 of a validated `YYYY-MM-DD?HH:MM:SS` (the day remembered).
@@ -465,6 +509,21 @@ mod tests {
     assert_eq!(shown(c.read_text(b"2026-11-01 01:30:00")).unwrap().0, "2026-11-01 06");
     // An offset wins over the source zone.
     assert_eq!(shown(c.read_text(b"2026-03-08T01:30:00Z")).unwrap().0, "2026-03-08 02");
+  }
+
+  #[test]
+  fn an_hour_that_changes_within_a_written_minute() {
+    // Monrovia kept -00:44:30 until 1972: its local hours begin at :44:30 past UTC hours, so one
+    // written minute holds two local hours and is never cached as one.
+    let mut c = clock(Some("Africa/Monrovia"), None, TimeUnit::Seconds);
+    assert_eq!(shown(c.read_text(b"1971-06-01T10:44:10Z")).unwrap().0, "1971-06-01 09");
+    assert_eq!(shown(c.read_text(b"1971-06-01T10:44:40Z")).unwrap().0, "1971-06-01 10");
+    assert_eq!(shown(c.read_text(b"1971-06-01T10:44:10Z")).unwrap().0, "1971-06-01 09");
+    // An ordinary minute is cached, and a new offset is a new minute.
+    let mut b = clock(Some("Europe/Berlin"), None, TimeUnit::Seconds);
+    assert_eq!(shown(b.read_text(b"2026-11-23T14:15:00Z")).unwrap().0, "2026-11-23 15");
+    assert_eq!(shown(b.read_text(b"2026-11-23T14:15:59Z")).unwrap().0, "2026-11-23 15");
+    assert_eq!(shown(b.read_text(b"2026-11-23T14:15:30-05:00")).unwrap().0, "2026-11-23 20");
   }
 
   #[test]
