@@ -70,10 +70,13 @@ pub struct Clock {
   wall_day: Option<([u8; 10], i64)>,
   /// The last written minute (`YYYY-MM-DD?HH:MM` as two words) and offset whose whole minute
   /// counts under one local hour, with that hour.
-  minute: Option<((u64, u64, Option<i32>), LocalHour)>,
+  minute: Option<(MinuteKey, LocalHour)>,
 }
 
 const SECONDS_PER_DAY: i64 = 86_400;
+
+/// A written minute (`YYYY-MM-DD?HH:MM` as two little-endian words) and its offset, if written.
+type MinuteKey = (u64, u64, Option<i32>);
 
 impl Clock {
   /// A clock reading times as `options` say.
