@@ -86,7 +86,9 @@ export function optionsTable(group: OptionGroup): string {
   const cell = (text: string) => text.replace(/\|/g, '\\|')
   const rows = optionSettings(group).map((s) => {
     const accepts = s.kind.option?.accepts ?? ''
-    return `| \`${s.key}\` | \`${literal(s.default)}\` | ${cell(accepts)} | ${cell(s.optionHelp ?? s.help ?? '')} |`
+    // An option without a default says what its absence means ("none: hours as written").
+    const shown = s.default === undefined ? cell(s.shown) : `\`${literal(s.default)}\``
+    return `| \`${s.key}\` | ${shown} | ${cell(accepts)} | ${cell(s.optionHelp ?? s.help ?? '')} |`
   })
   return ['| option | default | accepts | meaning |', '| --- | --- | --- | --- |', ...rows].join('\n')
 }
