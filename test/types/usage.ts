@@ -11,10 +11,13 @@ import {
   type LogServer,
   listen,
   OptionError,
+  SCHEMAS,
   type ScanResult,
+  type SchemaName,
   type ServerCounters,
   SnapshotError,
   type Stats,
+  type TimeUnit,
 } from '../../index.js'
 
 export async function usage(): Promise<void> {
@@ -42,6 +45,15 @@ export async function usage(): Promise<void> {
   const server: LogServer = await listen(shared, { port: 2525, host: '127.0.0.1', maxConnections: 100, idleTimeoutMs: 0 })
   const counters: ServerCounters = server.counters()
   void [server.address().port, counters.active, SnapshotError]
+  const schema: SchemaName = 'ecs'
+  const unit: TimeUnit = 'ms'
+  createConsumer({ schema, timeUnit: unit, timezone: 'Europe/Berlin', sourceTimezone: 'UTC', envelope: 'message', framing: 'json-stream' })
+  createScanner({ format: 'clf', fields: { ip: 'source.ip' } })
+  void Object.keys(SCHEMAS).length
+  // @ts-expect-error no such schema
+  createConsumer({ schema: 'nginx' })
+  // @ts-expect-error framing is lines or json-stream
+  createConsumer({ framing: 'ndjson' })
   // @ts-expect-error maxLineBytes is a number
   createConsumer({ maxLineBytes: '65536' })
   // @ts-expect-error unknown option
