@@ -8,7 +8,7 @@
 //! bytes that are not valid UTF-8 are accepted inside strings (the caller checks the strings it
 //! uses).
 
-use crate::swar::{load8, string_stop16, string_stops};
+use crate::swar::{load8, string_stops, string_stops16};
 
 /// The three field names looked up at the top level of each record.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,12 +93,6 @@ fn skip_ws(s: &[u8], mut i: usize) -> usize {
 /// time (bytes >= 0x80 are plain: the caller validates UTF-8 where it matters).
 #[inline(always)]
 fn find_string_stop(s: &[u8], mut i: usize) -> usize {
-  while let Some(at) = string_stop16(s, i) {
-    if at < 16 {
-      return i + at;
-    }
-    i += 16;
-  }
   while let Some(word) = load8(s, i) {
     let stops = string_stops(word);
     if stops != 0 {
@@ -118,7 +112,20 @@ fn find_string_stop(s: &[u8], mut i: usize) -> usize {
 fn scan_string(s: &[u8], mut i: usize) -> Option<(usize, bool)> {
   let mut escaped = false;
   loop {
-    i = find_string_stop(s, i);
+    // Sixteen bytes at a time: a closing quote before any other stop ends the string at once.
+    if let Some((quotes, others)) = string_stops16(s, i) {
+      let (q, o) = (quotes.trailing_zeros(), others.trailing_zeros());
+      if q < o {
+        return Some((i + q as usize + 1, escaped));
+      }
+      if o == 32 {
+        i += 16;
+        continue;
+      }
+      i += o as usize;
+    } else {
+      i = find_string_stop(s, i);
+    }
     match *s.get(i)? {
       b'"' => return Some((i + 1, escaped)),
       b'\\' => {

@@ -31,17 +31,23 @@ pub fn string_stops(w: u64) -> u64 {
   (zero_quote | zero_backslash | control) & HI
 }
 
-/// Index (0..16) of the first `"`, `\` or control byte among the 16 bytes at `at`, or 16 when
-/// there is none; `None` when the slice has fewer than 16 bytes there.
+/// For the 16 bytes at `at`: a bit mask of the `"` bytes and one of the `\\` and control bytes
+/// (bit k = byte `at + k`), so a string scan knows whether its first stop closes the string
+/// without loading that byte again; `None` when the slice has fewer than 16 bytes there.
+///
+/// ```
+/// let (quotes, others) = loghour::swar::string_stops16(b"ab\"c\\d\n.........", 0).unwrap();
+/// assert_eq!((quotes.trailing_zeros(), others.trailing_zeros(), others >> 6 & 1), (2, 4, 1));
+/// ```
 #[inline(always)]
-pub fn string_stop16(s: &[u8], at: usize) -> Option<usize> {
+pub fn string_stops16(s: &[u8], at: usize) -> Option<(u32, u32)> {
   let block: &[u8; 16] = s.get(at..at + 16)?.try_into().ok()?;
-  Some(block_string_stop(block))
+  Some(block_string_stops(block))
 }
 
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn block_string_stop(block: &[u8; 16]) -> usize {
+fn block_string_stops(block: &[u8; 16]) -> (u32, u32) {
   use std::arch::x86_64::{
     __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
   };
@@ -52,21 +58,23 @@ fn block_string_stop(block: &[u8; 16]) -> usize {
     let control = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1f)), v);
     let quote = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8));
     let backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8));
-    let mask = _mm_movemask_epi8(_mm_or_si128(_mm_or_si128(quote, backslash), control)) as u32;
-    (mask | 1 << 16).trailing_zeros() as usize
+    (
+      _mm_movemask_epi8(quote) as u32,
+      _mm_movemask_epi8(_mm_or_si128(backslash, control)) as u32,
+    )
   }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
 #[inline(always)]
-fn block_string_stop(block: &[u8; 16]) -> usize {
-  let lo = string_stops(u64::from_le_bytes(block[..8].try_into().unwrap()));
-  let hi = string_stops(u64::from_le_bytes(block[8..].try_into().unwrap()));
-  if lo != 0 {
-    (lo.trailing_zeros() / 8) as usize
-  } else {
-    (8 + hi.trailing_zeros() / 8).min(16) as usize
+fn block_string_stops(block: &[u8; 16]) -> (u32, u32) {
+  let mut quotes = 0;
+  let mut others = 0;
+  for (k, &b) in block.iter().enumerate() {
+    quotes |= ((b == b'"') as u32) << k;
+    others |= ((b == b'\\' || b < 0x20) as u32) << k;
   }
+  (quotes, others)
 }
 
 /// Lanes of `x` selected by `mask` (0xff each) that are not ASCII digits (nonzero if any).
