@@ -15,7 +15,7 @@
 use crate::calendar::TimestampParser;
 use crate::json_fields::FieldNames;
 use crate::outcome::{element_hash, Outcome};
-use crate::swar::{load8, string_stops, HI};
+use crate::swar::{load8, plain_stops16, string_stops, HI};
 
 /// Where a plain ASCII run of a string stops: `"`, `\`, control characters, and non-ASCII bytes
 /// (the fast path leaves those to the full scan).
@@ -64,6 +64,18 @@ impl Literal {
 #[inline(always)]
 fn plain_string_end(s: &[u8], start: usize) -> Option<usize> {
   let mut j = start;
+  // Sixteen bytes at a time while they are there: the closing quote must come before any other
+  // stop (a backslash, a control or non-ASCII byte), which the masks tell without a reload.
+  while let Some((quotes, others)) = plain_stops16(s, j) {
+    let (q, o) = (quotes.trailing_zeros(), others.trailing_zeros());
+    if q < o {
+      return Some(j + q as usize);
+    }
+    if o < 32 {
+      return None;
+    }
+    j += 16;
+  }
   loop {
     let stops = plain_stops(load8(s, j)?);
     if stops != 0 {

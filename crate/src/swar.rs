@@ -42,12 +42,27 @@ pub fn string_stops(w: u64) -> u64 {
 #[inline(always)]
 pub fn string_stops16(s: &[u8], at: usize) -> Option<(u32, u32)> {
   let block: &[u8; 16] = s.get(at..at + 16)?.try_into().ok()?;
-  Some(block_string_stops(block))
+  let (quotes, others, _) = block_string_stops(block);
+  Some((quotes, others))
+}
+
+/// Like [`string_stops16`], with non-ASCII bytes counted among the other stops (the compact fast
+/// path leaves those to the full scan).
+///
+/// ```
+/// let (quotes, others) = loghour::swar::plain_stops16("10.0.é\"…………".as_bytes(), 0).unwrap();
+/// assert!(others.trailing_zeros() < quotes.trailing_zeros()); // é comes first
+/// ```
+#[inline(always)]
+pub fn plain_stops16(s: &[u8], at: usize) -> Option<(u32, u32)> {
+  let block: &[u8; 16] = s.get(at..at + 16)?.try_into().ok()?;
+  let (quotes, others, high) = block_string_stops(block);
+  Some((quotes, others | high))
 }
 
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn block_string_stops(block: &[u8; 16]) -> (u32, u32) {
+fn block_string_stops(block: &[u8; 16]) -> (u32, u32, u32) {
   use std::arch::x86_64::{
     __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8, _mm_or_si128, _mm_set1_epi8,
   };
@@ -61,20 +76,21 @@ fn block_string_stops(block: &[u8; 16]) -> (u32, u32) {
     (
       _mm_movemask_epi8(quote) as u32,
       _mm_movemask_epi8(_mm_or_si128(backslash, control)) as u32,
+      _mm_movemask_epi8(v) as u32,
     )
   }
 }
 
 #[cfg(not(target_arch = "x86_64"))]
 #[inline(always)]
-fn block_string_stops(block: &[u8; 16]) -> (u32, u32) {
-  let mut quotes = 0;
-  let mut others = 0;
+fn block_string_stops(block: &[u8; 16]) -> (u32, u32, u32) {
+  let mut masks = (0, 0, 0);
   for (k, &b) in block.iter().enumerate() {
-    quotes |= ((b == b'"') as u32) << k;
-    others |= ((b == b'\\' || b < 0x20) as u32) << k;
+    masks.0 |= ((b == b'"') as u32) << k;
+    masks.1 |= ((b == b'\\' || b < 0x20) as u32) << k;
+    masks.2 |= ((b >= 0x80) as u32) << k;
   }
-  (quotes, others)
+  masks
 }
 
 /// Lanes of `x` selected by `mask` (0xff each) that are not ASCII digits (nonzero if any).
