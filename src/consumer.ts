@@ -72,6 +72,8 @@ export interface LogConsumerEvents {
   flushed: [info: FlushInfo]
   /** The store became unreachable; emitted once per outage. Counting goes on, changes are kept. */
   storeDown: [error: Error]
+  /** A scheduled flush failed (every one, unlike `storeDown`); its changes go with the next. */
+  flushFailed: [error: Error]
   /** The store is reachable again and has received what was kept. */
   storeUp: [info: { downtimeMs: number }]
   /**
@@ -104,6 +106,7 @@ export class LogConsumer extends LineWritable implements LineSink {
   readonly #timer: NodeJS.Timeout | undefined
   readonly #servers = new Set<LogServer>()
   #closing: Promise<void> | undefined
+  #storeReachable = true
 
   constructor(options: ConsumerOptions = {}) {
     const resolved = resolveConsumerOptions(options)
@@ -113,8 +116,14 @@ export class LogConsumer extends LineWritable implements LineSink {
     this.#sketches = sketches
     const events: StoreEvents = {
       flushed: (info) => this.emit('flushed', info),
-      down: (error) => this.emit('storeDown', error),
-      up: (info) => this.emit('storeUp', info),
+      down: (error) => {
+        this.#storeReachable = false
+        this.emit('storeDown', error)
+      },
+      up: (info) => {
+        this.#storeReachable = true
+        this.emit('storeUp', info)
+      },
       reset: (info) => this.emit('storeReset', info),
     }
     const store = resolved.store
@@ -129,9 +138,25 @@ export class LogConsumer extends LineWritable implements LineSink {
           })
     if (store !== 'memory' || resolved.snapshot !== undefined) {
       // Failures are reported through storeDown/storeUp; the changes stay for the next flush.
-      this.#timer = setInterval(() => void this.#store.flush().catch(() => {}), resolved.flushIntervalMs)
+      this.#timer = setInterval(
+        () => void this.#store.flush().catch((error: Error) => this.emit('flushFailed', error)),
+        resolved.flushIntervalMs,
+      )
       this.#timer.unref()
     }
+  }
+
+  /** False from a `storeDown` until the next `storeUp`: the store is not receiving the changes. */
+  get storeReachable(): boolean {
+    return this.#storeReachable
+  }
+
+  /**
+   * Resolves when the store answers now (for the Redis store a PING within `redisTimeoutMs`, also
+   * while nothing is flushed); rejects with why not.
+   */
+  async pingStore(): Promise<void> {
+    await this.#store.ping()
   }
 
   /** The store's kind: `'memory'` or `'redis'`. */

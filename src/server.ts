@@ -25,6 +25,8 @@ export interface ServerCounters {
   shed: number
   /** Bytes of unfinished lines held by all open connections now. */
   bufferedBytes: number
+  /** Bytes received on all connections since start. */
+  receivedBytes: number
 }
 
 /** One read buffer shared by every connection: each read is counted before the next one. */
@@ -134,6 +136,7 @@ export class LogServer extends EventEmitter {
     refused: 0,
     aborted: 0,
     droppedPartialBytes: 0,
+    receivedBytes: 0,
     sharedBufferReads: 0,
     shed: 0,
   }
@@ -183,6 +186,11 @@ export class LogServer extends EventEmitter {
     })
   }
 
+  /** True while the TCP input accepts connections (false once `close()` began). */
+  get listening(): boolean {
+    return this.#server.listening
+  }
+
   /** The bound address (the chosen port when listening on port 0). */
   address(): AddressInfo {
     return this.#server.address() as AddressInfo
@@ -217,6 +225,7 @@ export class LogServer extends EventEmitter {
       connection.lastDataAt = Date.now()
       if (connection.bytes === 0) connection.firstByteAt = process.hrtime.bigint()
       connection.bytes += chunk.length
+      this.#counters.receivedBytes += chunk.length
       let buffered: number
       try {
         buffered = connection.native.write(chunk)

@@ -203,6 +203,19 @@ export const isRedisClient = (v: unknown): v is Redis | Cluster =>
 // Refuse here what ioredis would throw on later.
 const redisUrl = z.string().check(z.regex(/^rediss?:\/\/./i), z.refine(usableRedisUrl))
 
+/** Where the HTTP endpoints listen. */
+export interface HttpAddress {
+  host: string
+  port: number
+}
+
+/** `HOST:PORT` or `[IPv6]:PORT`. */
+export function httpAddress(raw: string): HttpAddress | undefined {
+  const m = /^\s*(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.\-_]+)):(\d{1,5})\s*$/.exec(raw)
+  const port = m ? Number(m[3]) : Number.NaN
+  return m && port <= 65535 ? { host: (m[1] ?? m[2])!, port } : undefined
+}
+
 /** Where counts live: in this process, or in Redis (a URL, or a connected ioredis client). */
 export type StoreOption = 'memory' | { redis: string | Redis | Cluster }
 
@@ -569,6 +582,15 @@ const DECLARATIONS = {
     flag: '--portable-reads',
     env: 'LOGHOUR_PORTABLE_READS',
     help: "read connections through Node's public 'data' events instead of one shared buffer (slower; for a Node whose socket internals differ)",
+  }),
+  http: declare({
+    kind: textOnly('HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464 (port 0: any free port)', httpAddress, (v) => `${v.host}:${v.port}`),
+    default: undefined,
+    shown: 'off',
+    flag: '--http',
+    arg: '<host:port>',
+    env: 'LOGHOUR_HTTP',
+    help: 'serve /metrics (Prometheus), /healthz, /readyz and /stats over HTTP on this address (loopback unless you bind otherwise)',
   }),
   store: declare({
     group: 'consumer',

@@ -75,6 +75,7 @@ describe('settings precedence', () => {
     LOGHOUR_SOURCE_TIMEZONE: 'Mars/Olympus',
     LOGHOUR_ENVELOPE: 'x'.repeat(300),
     LOGHOUR_FRAMING: 'ndjson',
+    LOGHOUR_HTTP: '9464',
   }
 
   it.each(SETTINGS.filter((s) => s.env in bad).map((s) => [s.env, s] as const))(

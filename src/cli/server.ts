@@ -14,6 +14,7 @@ import {
   settingOption,
 } from '../config.js'
 import { createConsumer, type LogConsumer } from '../consumer.js'
+import { type HttpEndpoints, startHttp } from '../http.js'
 import { createLogger } from '../logger.js'
 import { HOURS } from '../native.js'
 import { buildReport } from '../report.js'
@@ -157,6 +158,19 @@ async function main(): Promise<number> {
   server.on('connectionClosed', (c) =>
     log.debug(c, `connection closed: ${c.bytes} bytes in ${c.ms.toFixed(1)} ms${c.aborted ? ' (aborted)' : ''}`),
   )
+  let http: HttpEndpoints | undefined
+  if (settings.http !== undefined) {
+    try {
+      http = await startHttp(consumer, server, settings.http)
+    } catch (error) {
+      const message = `cannot serve HTTP on ${settings.http.host}:${settings.http.port}: ${(error as Error).message}`
+      process.stderr.write(`loghour-server: ${message}\n`)
+      log.fatal({ err: error }, message)
+      await server.close()
+      await consumer.close().catch(() => {})
+      return 1
+    }
+  }
   const last = { value: { ...consumer.lineCounts(), at: Date.now() } }
   let reporting: Promise<void> | undefined
   const statsTimer =
@@ -178,7 +192,8 @@ async function main(): Promise<number> {
       if (statsTimer) clearInterval(statsTimer)
       log.info(`${signal}: no new connections; draining ${server.counters().active} connections, then flushing (again to exit at once)`)
       const shutdown = async () => {
-        await server.close() // drain what connections already sent
+        await server.close() // drain what connections already sent (/readyz says 503 meanwhile)
+        await http?.close()
         // The final flush, retried for --close-timeout; the final report then needs no round trip.
         const failure = await consumer.close().then(
           () => undefined,
@@ -213,6 +228,13 @@ async function main(): Promise<number> {
     { address, port, store: describeStore(settings), version },
     `loghour-server listening on ${address}:${port} (store: ${describeStore(settings)})`,
   )
+  if (http) {
+    const { address: httpHost, port: httpPort } = http.address
+    log.info(
+      { http: { address: httpHost, port: httpPort } },
+      `HTTP endpoints on http://${httpHost}:${httpPort}/ (/metrics, /healthz, /readyz, /stats)`,
+    )
+  }
   return exitCode.finally(() => new Promise<void>((resolve) => log.flush(() => resolve())))
 }
 

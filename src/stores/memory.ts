@@ -32,6 +32,9 @@ export class MemoryStore implements HourStore {
     return c.total + c.blank
   }
 
+  /** The memory store is this process: it always answers. */
+  async ping(): Promise<void> {}
+
   async hourCounts(): Promise<number[]> {
     return this.#sketches.hourCounts()
   }

@@ -386,6 +386,17 @@ export class RedisStore implements HourStore {
     return this.#counts(await this.#ready())
   }
 
+  /** A PING within the timeout (readiness probes: an idle store is not asked otherwise). */
+  async ping(): Promise<void> {
+    if (this.#final) throw new Error('the store is closed')
+    const client = await this.#ready()
+    try {
+      await withTimeout(client.ping(), this.#options.timeoutMs, 'ping')
+    } catch (error) {
+      throw explain(error as Error)
+    }
+  }
+
   #counts(client: MergingClient): Promise<number[]> {
     return readHourCounts(client, this.#options.keyPrefix, this.#options.timeoutMs)
   }

@@ -9,6 +9,8 @@ export interface HourStore {
   hourCounts(): Promise<number[]>
   /** Makes every counted line durable in the store (Redis merge, or snapshot file). */
   flush(): Promise<void>
+  /** Resolves when the store answers now (a Redis PING within the timeout); rejects with why not. */
+  ping(): Promise<void>
   /** Final flush, then releases what the store owns. */
   close(): Promise<void>
 }

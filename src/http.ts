@@ -1,0 +1,89 @@
+// The server's HTTP endpoints (off unless --http is set): Prometheus metrics, liveness,
+// readiness and the stats object. Few connections, short timeouts and no work per line, so
+// nothing here can slow ingestion.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { LogConsumer } from './consumer.js'
+import { createMetrics } from './metrics.js'
+import type { LogServer } from './server.js'
+import type { HttpAddress } from './settings.js'
+
+/** Open HTTP connections at most: scrapers and probes, not clients. */
+const MAX_HTTP_CONNECTIONS = 64
+
+/** A running HTTP listener. */
+export interface HttpEndpoints {
+  /** Where it listens (the port chosen when 0 was asked). */
+  readonly address: AddressInfo
+  /** Stops listening and closes its connections. */
+  close(): Promise<void>
+}
+
+/** Readiness: why the server is not ready, or null when it is. */
+async function notReady(consumer: LogConsumer, server: LogServer): Promise<string | null> {
+  if (!server.listening) return 'the TCP input is not listening'
+  const unreachable = (why: string) => `the ${consumer.storeKind} store is unreachable (${why}); changes are kept until it answers`
+  if (!consumer.storeReachable) return unreachable('the last flush failed')
+  try {
+    await consumer.pingStore()
+  } catch (error) {
+    return unreachable((error as Error).message)
+  }
+  return null
+}
+
+/**
+ * Serves `GET /metrics`, `/healthz`, `/readyz` and `/stats` for a consumer and its TCP server.
+ * @example
+ * const http = await startHttp(consumer, server, { host: '127.0.0.1', port: 9464 })
+ */
+export async function startHttp(consumer: LogConsumer, server: LogServer, address: HttpAddress): Promise<HttpEndpoints> {
+  const metrics = createMetrics(consumer, server)
+  const send = (res: ServerResponse, status: number, type: string, body: string) => {
+    res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) })
+    res.end(body)
+  }
+  const json = (res: ServerResponse, status: number, value: unknown) => send(res, status, 'application/json', `${JSON.stringify(value)}\n`)
+  const routes: Record<string, (res: ServerResponse) => Promise<void> | void> = {
+    '/metrics': async (res) => send(res, 200, metrics.contentType, await metrics.metrics()),
+    '/healthz': (res) => json(res, 200, { status: 'ok' }),
+    '/readyz': async (res) => {
+      const reason = await notReady(consumer, server)
+      json(res, reason === null ? 200 : 503, reason === null ? { status: 'ready' } : { status: 'not ready', reason })
+    },
+    '/stats': async (res) => {
+      try {
+        json(res, 200, await consumer.stats())
+      } catch (error) {
+        json(res, 503, { error: (error as Error).message })
+      }
+    },
+  }
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const path = new URL(req.url ?? '/', 'http://x').pathname
+    const route = Object.hasOwn(routes, path) ? routes[path] : undefined
+    if (!route) return json(res, 404, { error: `no such endpoint: ${path}`, endpoints: Object.keys(routes) })
+    if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'GET only' })
+    Promise.resolve(route(res)).catch((error: Error) => {
+      if (!res.headersSent) json(res, 500, { error: error.message })
+      else res.destroy()
+    })
+  }
+  const http: Server = createServer({ requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 }, handle)
+  http.maxConnections = MAX_HTTP_CONNECTIONS
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject)
+    http.listen(address.port, address.host, () => {
+      http.off('error', reject)
+      resolve()
+    })
+  })
+  return {
+    address: http.address() as AddressInfo,
+    close: () =>
+      new Promise<void>((resolve) => {
+        http.close(() => resolve())
+        http.closeAllConnections()
+      }),
+  }
+}

@@ -1,0 +1,120 @@
+// Prometheus metrics of a running server, through prom-client. Counters are read from the native
+// line counts and the server's connection counters when Prometheus scrapes, never incremented
+// per line: scraping costs nothing while nobody asks.
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import type { LogConsumer } from './consumer.js'
+import type { LogServer } from './server.js'
+import { INVALID_REASONS, peakOf } from './stats.js'
+
+/** A registry with loghour's metrics and the process's, for `consumer` and `server`. */
+export function createMetrics(consumer: LogConsumer, server: LogServer): Registry {
+  const registry = new Registry()
+  // One read of the answer per scrape, shared by the gauges that show it (null: the store
+  // cannot answer now; the gauges are then absent rather than wrong).
+  let reading: Promise<number[] | null> | undefined
+  const hours = () => {
+    reading ??= consumer.stats().then(
+      (s) => s.hours,
+      () => null,
+    )
+    const current = reading
+    // The gauges of one scrape ask within the same turn; the next scrape reads afresh.
+    void current.then(() =>
+      setImmediate(() => {
+        if (reading === current) reading = undefined
+      }),
+    )
+    return current
+  }
+  collectDefaultMetrics({ register: registry })
+  // prom-client names these gauges with a counter's `_total` suffix, which promtool refuses.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+    registry.removeSingleMetric(name)
+  }
+  const registers = [registry]
+
+  // A counter whose value is read at scrape time: reset, then set to the total.
+  const readCounter = (name: string, help: string, labelNames: string[], read: (c: Counter) => void) =>
+    new Counter({
+      name,
+      help,
+      labelNames,
+      registers,
+      collect() {
+        this.reset()
+        read(this)
+      },
+    })
+
+  readCounter('loghour_lines_total', 'Non-blank lines read, and blank ones, by outcome.', ['outcome'], (c) => {
+    const { lines } = consumer.lineCounts()
+    for (const outcome of ['counted', 'skipped', 'invalid', 'blank'] as const) c.inc({ outcome }, lines[outcome])
+  })
+  readCounter('loghour_invalid_lines_total', 'Invalid lines by reason.', ['reason'], (c) => {
+    const { invalid } = consumer.lineCounts()
+    for (const reason of INVALID_REASONS) c.inc({ reason }, invalid[reason])
+  })
+  readCounter('loghour_received_bytes_total', 'Bytes received on the TCP input.', [], (c) => c.inc(server.counters().receivedBytes))
+  readCounter('loghour_connections_total', 'Connections accepted.', [], (c) => c.inc(server.counters().accepted))
+  readCounter('loghour_connections_refused_total', 'Connections refused (limit reached, or no file descriptor).', [], (c) =>
+    c.inc(server.counters().refused),
+  )
+  readCounter('loghour_connections_shed_total', 'Connections closed because unfinished lines went over the budget.', [], (c) =>
+    c.inc(server.counters().shed),
+  )
+  new Gauge({
+    name: 'loghour_connections_open',
+    help: 'Open connections.',
+    registers,
+    collect() {
+      this.set(server.counters().active)
+    },
+  })
+  new Gauge({
+    name: 'loghour_buffered_bytes',
+    help: 'Bytes of unfinished lines held by open connections.',
+    registers,
+    collect() {
+      this.set(server.counters().bufferedBytes)
+    },
+  })
+  new Gauge({
+    name: 'loghour_hour_users',
+    help: 'Distinct (day, user) pairs that hit a 5xx at this hour on working days.',
+    labelNames: ['hour'],
+    registers,
+    async collect() {
+      const now = await hours()
+      this.reset()
+      for (const [hour, users] of (now ?? []).entries()) this.set({ hour: String(hour) }, users)
+    },
+  })
+  new Gauge({
+    name: 'loghour_peak_hour',
+    help: 'The hour (0-23) with the most distinct users, -1 when none.',
+    registers,
+    async collect() {
+      const now = await hours()
+      this.reset()
+      if (now !== null) this.set(peakOf(now).peakHour ?? -1)
+    },
+  })
+  new Gauge({
+    name: 'loghour_store_up',
+    help: '1 while the store receives the changes, 0 during an outage.',
+    registers,
+    collect() {
+      this.set(consumer.storeReachable ? 1 : 0)
+    },
+  })
+  const duration = new Histogram({
+    name: 'loghour_flush_duration_seconds',
+    help: 'Duration of flushes the store confirmed.',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers,
+  })
+  const failures = new Counter({ name: 'loghour_flush_failures_total', help: 'Scheduled flushes the store did not confirm.', registers })
+  consumer.on('flushed', ({ ms }) => duration.observe(ms / 1000))
+  consumer.on('flushFailed', () => failures.inc())
+  return registry
+}
