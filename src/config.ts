@@ -5,7 +5,16 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { Option } from 'commander'
 import { parse as parseDotenv } from 'dotenv'
-import { FLAG_SETTINGS, type FlagKey, type FlagSetting, type OptionGroup, optionSettings, SETTINGS, type SettingValue } from './settings.js'
+import {
+  FLAG_SETTINGS,
+  type FlagKey,
+  type FlagSetting,
+  type OptionGroup,
+  optionSettings,
+  type RedisTls,
+  SETTINGS,
+  type SettingValue,
+} from './settings.js'
 import { redactAddress } from './stores/redact.js'
 
 export type { LogFormat, LogLevel } from './settings.js'
@@ -185,5 +194,43 @@ export function resolveServerSettings(
       `invalid combination: ${name('framing')} json-stream frames JSON values, but ${name('format')} is clf; add --envelope FIELD, or use lines`,
     )
   }
+  redisTlsProblem(settings, name)
   return { settings, sources }
+}
+
+type RedisTlsSettings = Pick<ServerSettings, 'redis' | 'redisCa' | 'redisCert' | 'redisKey'>
+
+/** Refuses TLS files without a rediss:// address, and a client certificate without its key. */
+function redisTlsProblem(settings: RedisTlsSettings, name: (key: keyof RedisTlsSettings) => string): void {
+  const given = (['redisCa', 'redisCert', 'redisKey'] as const).filter((k) => settings[k] !== undefined)
+  if (given.length === 0) return
+  if (settings.redis === undefined || !/^rediss:\/\//i.test(settings.redis)) {
+    throw new SettingError(
+      `invalid combination: ${name(given[0]!)} applies to a rediss:// Redis address (TLS), but ${settings.redis === undefined ? 'no Redis is set' : 'the address is not rediss://'}`,
+    )
+  }
+  if ((settings.redisCert === undefined) !== (settings.redisKey === undefined)) {
+    throw new SettingError(
+      `invalid combination: ${name(settings.redisCert === undefined ? 'redisKey' : 'redisCert')} needs its pair (--redis-cert with --redis-key)`,
+    )
+  }
+}
+
+/**
+ * The TLS material of the Redis settings, read from their files (PEM text), or undefined.
+ * @throws {SettingError} when a file cannot be read
+ */
+export function readRedisTls(settings: RedisTlsSettings): RedisTls | undefined {
+  const files = { ca: settings.redisCa, cert: settings.redisCert, key: settings.redisKey }
+  if (Object.values(files).every((f) => f === undefined)) return undefined
+  const tls: RedisTls = {}
+  for (const [member, file] of Object.entries(files) as [keyof RedisTls, string | undefined][]) {
+    if (file === undefined) continue
+    try {
+      tls[member] = readFileSync(file, 'utf8')
+    } catch (error) {
+      throw new SettingError(`cannot read the Redis TLS ${member} file ${file}: ${(error as Error).message}`)
+    }
+  }
+  return tls
 }

@@ -131,6 +131,7 @@ export class LogConsumer extends LineWritable implements LineSink {
       store === 'memory'
         ? new MemoryStore(this.#sketches, resolved.snapshot, events)
         : new RedisStore(store.redis, this.#sketches, {
+            tls: store.tls,
             keyPrefix: resolved.keyPrefix,
             timeoutMs: resolved.redisTimeoutMs,
             closeTimeoutMs: resolved.closeTimeoutMs,

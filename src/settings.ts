@@ -200,6 +200,8 @@ export function redisAddress(raw: string): string | undefined {
 export const isRedisClient = (v: unknown): v is Redis | Cluster =>
   typeof v === 'object' && v !== null && typeof (v as Redis).pfcount === 'function' && typeof (v as Redis).defineCommand === 'function'
 
+const pem = z.string().check(z.regex(/-----BEGIN [A-Z ]+-----/))
+
 // Refuse here what ioredis would throw on later.
 const redisUrl = z.string().check(z.regex(/^rediss?:\/\/./i), z.refine(usableRedisUrl))
 
@@ -216,17 +218,43 @@ export function httpAddress(raw: string): HttpAddress | undefined {
   return m && port <= 65535 ? { host: (m[1] ?? m[2])!, port } : undefined
 }
 
-/** Where counts live: in this process, or in Redis (a URL, or a connected ioredis client). */
-export type StoreOption = 'memory' | { redis: string | Redis | Cluster }
+/** TLS material for a `rediss://` Redis, as PEM text: a CA to trust, a client certificate and key. */
+export interface RedisTls {
+  ca?: string
+  cert?: string
+  key?: string
+}
+
+/**
+ * Where counts live: in this process, or in Redis (a URL, or a connected ioredis client); `tls`
+ * for a `rediss://` URL whose server the system's CAs do not vouch for, or that wants a client
+ * certificate.
+ */
+export type StoreOption = 'memory' | { redis: string | Redis | Cluster; tls?: RedisTls }
 
 const store: Kind<StoreOption> = {
   textAccepts: '"memory" or a Redis URL',
   fromText: (raw) => (raw === 'memory' ? 'memory' : undefined),
   show: (v) => (v === 'memory' ? 'memory' : 'Redis'),
   option: {
-    schema: z.union([z.literal('memory'), z.strictObject({ redis: z.union([redisUrl, z.custom<Redis | Cluster>(isRedisClient)]) })]),
-    accepts: '"memory" or { redis: <URL string, or an ioredis Redis or Cluster instance> }',
-    members: { redis: 'a redis:// or rediss:// URL, or an ioredis Redis or Cluster instance' },
+    schema: z.union([
+      z.literal('memory'),
+      z.strictObject({
+        redis: z.union([redisUrl, z.custom<Redis | Cluster>(isRedisClient)]),
+        tls: z.optional(z.strictObject({ ca: z.optional(pem), cert: z.optional(pem), key: z.optional(pem) })),
+      }),
+    ]),
+    accepts: '"memory" or { redis: <URL string, or an ioredis Redis or Cluster instance>, tls?: { ca?, cert?, key? } }',
+    members: {
+      redis: 'a redis:// or rediss:// URL, or an ioredis Redis or Cluster instance',
+      tls: 'an object with optional PEM strings ca, cert, key (for a rediss:// URL)',
+    },
+  },
+  problem(value) {
+    if (value === 'memory' || value.tls === undefined) return null
+    if (typeof value.redis !== 'string' || !/^rediss:\/\//i.test(value.redis)) return 'tls applies to a rediss:// URL only'
+    if ((value.tls.cert === undefined) !== (value.tls.key === undefined)) return 'tls.cert and tls.key go together'
+    return null
   },
 }
 
@@ -407,6 +435,33 @@ const DECLARATIONS = {
     env: 'REDIS_ADDRESS',
     redact: true,
     help: 'Redis for the hourly counts: redis://[user:password@]host:port[/db], rediss://… (TLS), or host[:port]; empty = none',
+  }),
+  redisCa: declare({
+    kind: textOnly('a PEM file', (raw) => (raw.length > 0 ? raw : undefined)),
+    default: undefined,
+    shown: "the system's CAs",
+    flag: '--redis-ca',
+    arg: '<file>',
+    env: 'REDIS_TLS_CA',
+    help: 'rediss://: trust the Redis server certificates this CA signed (PEM)',
+  }),
+  redisCert: declare({
+    kind: textOnly('a PEM file', (raw) => (raw.length > 0 ? raw : undefined)),
+    default: undefined,
+    shown: 'none',
+    flag: '--redis-cert',
+    arg: '<file>',
+    env: 'REDIS_TLS_CERT',
+    help: 'rediss://: the client certificate to present (PEM; with --redis-key), for a Redis with tls-auth-clients',
+  }),
+  redisKey: declare({
+    kind: textOnly('a PEM file', (raw) => (raw.length > 0 ? raw : undefined)),
+    default: undefined,
+    shown: 'none',
+    flag: '--redis-key',
+    arg: '<file>',
+    env: 'REDIS_TLS_KEY',
+    help: "rediss://: the client certificate's private key (PEM)",
   }),
   keyPrefix: declare({
     optionHelp: 'hour `H` is the key `<keyPrefix><H>`',

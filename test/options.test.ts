@@ -31,7 +31,7 @@ describe('consumer options', () => {
       'loghour: invalid option "maxLineBytes": expected an integer from 64 to 1073741824, got "100"',
     )
     expect(messageOf(() => createConsumer({ store: 'disk' as never }))).toBe(
-      'loghour: invalid option "store": expected "memory" or { redis: <URL string, or an ioredis Redis or Cluster instance> }, got "disk"',
+      'loghour: invalid option "store": expected "memory" or { redis: <URL string, or an ioredis Redis or Cluster instance>, tls?: { ca?, cert?, key? } }, got "disk"',
     )
     expect(messageOf(() => createConsumer({ fields: { ip: 7 } } as never))).toBe(
       'loghour: invalid option "fields.ip": expected a non-empty string of at most 256 characters (a dotted path: http.response.status_code), got 7',
@@ -58,6 +58,19 @@ describe('consumer options', () => {
     const stats = await consumer.stats()
     expect(stats.hours[9]).toBe(1)
     expect(stats.invalid.missingField).toBe(1)
+  })
+
+  it('store.tls applies to a rediss:// URL, with cert and key together', () => {
+    const pem = '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n'
+    expect(messageOf(() => createConsumer({ store: { redis: 'redis://x', tls: { ca: pem } } }))).toBe(
+      'loghour: invalid option "store": tls applies to a rediss:// URL only, got an object',
+    )
+    expect(messageOf(() => createConsumer({ store: { redis: 'rediss://x', tls: { cert: pem } } }))).toMatch(
+      /tls.cert and tls.key go together/,
+    )
+    expect(messageOf(() => createConsumer({ store: { redis: 'rediss://x', tls: { ca: 'not pem' } } }))).toMatch(
+      /^loghour: invalid option "store.tls.ca"/,
+    )
   })
 
   it('scanner accepts only its own options', () => {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { version } from '../../package.json'
-import { readDotenv, resolveSettings, type ServerSettings, SettingError, settingFlags, settingOption } from '../config.js'
+import { readDotenv, readRedisTls, resolveSettings, type ServerSettings, SettingError, settingFlags, settingOption } from '../config.js'
 import { MAX_LINE_NUMBER } from '../demo.js'
 import { OptionError } from '../options.js'
 import type { READING_OPTIONS } from '../schemas.js'
@@ -68,11 +68,15 @@ program
   .description('print the current answer from Redis (any number of servers may feed the same keys)')
   .addOption(settingOption('redis', { help: 'Redis holding the hour keys (also from .env)' }))
   .addOption(settingOption('keyPrefix', { help: 'hour H is the key <prefix>H (also from .env)' }))
+  .addOption(settingOption('redisCa'))
+  .addOption(settingOption('redisCert'))
+  .addOption(settingOption('redisKey'))
   .option('--json', 'print { hours, peakHour, peakUsers } as JSON')
   .action((flags: { json?: boolean }) => {
-    const { redis, keyPrefix } = settings(['redis', 'keyPrefix'], flags)
+    const resolved = settings(['redis', 'keyPrefix', 'redisCa', 'redisCert', 'redisKey'], flags)
+    const { redis, keyPrefix } = resolved
     if (redis === undefined) throw new UsageError('stats needs Redis: --redis <url>, or REDIS_ADDRESS in the environment or .env')
-    return stats({ redis, keyPrefix, json: flags.json })
+    return stats({ redis, keyPrefix, tls: usage(() => readRedisTls(resolved)), json: flags.json })
   })
 
 /** A usage error found after parsing (a setting's value): exit code 2, like commander's. */
@@ -96,8 +100,13 @@ function fail(accepts: string, hint: string | undefined): never {
 
 /** The server's settings `keys`, as the server resolves them: flag, environment, `.env`, default. */
 function settings<K extends keyof ServerSettings>(keys: K[], parsed: Record<string, unknown>): Pick<ServerSettings, K> {
+  return usage(() => resolveSettings(keys, settingFlags(keys, parsed), process.env, readDotenv(process.cwd())).settings)
+}
+
+/** Runs `read`, turning a bad setting into a usage error (exit 2). */
+function usage<T>(read: () => T): T {
   try {
-    return resolveSettings(keys, settingFlags(keys, parsed), process.env, readDotenv(process.cwd())).settings
+    return read()
   } catch (error) {
     if (error instanceof SettingError) throw new UsageError(error.message)
     throw error

@@ -6,6 +6,7 @@ import type { Logger } from 'pino'
 import { version } from '../../package.json'
 import {
   readDotenv,
+  readRedisTls,
   resolveServerSettings,
   type ServerSettings,
   SettingError,
@@ -19,7 +20,7 @@ import { createLogger } from '../logger.js'
 import { HOURS } from '../native.js'
 import { buildReport } from '../report.js'
 import type { LogServer } from '../server.js'
-import { FLAG_SETTINGS, type FlagKey, type OptionGroup, optionSettings } from '../settings.js'
+import { FLAG_SETTINGS, type FlagKey, type OptionGroup, optionSettings, type RedisTls } from '../settings.js'
 import { peakOf } from '../stats.js'
 import { redactAddress } from '../stores/redact.js'
 import { exitOnBrokenPipe } from './args.js'
@@ -89,8 +90,10 @@ function watchAccepts(server: LogServer, log: Logger): void {
 async function main(): Promise<number> {
   exitOnBrokenPipe()
   let settings: ServerSettings
+  let redisTls: RedisTls | undefined
   try {
     settings = resolveServerSettings(parseFlags(process.argv), process.env, readDotenv(process.cwd())).settings
+    redisTls = readRedisTls(settings)
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2
     if (error instanceof SettingError) {
@@ -118,7 +121,7 @@ async function main(): Promise<number> {
   try {
     consumer = createConsumer({
       ...optionsOf('consumer', settings),
-      store: settings.redis === undefined ? 'memory' : { redis: settings.redis },
+      store: settings.redis === undefined ? 'memory' : { redis: settings.redis, ...(redisTls ? { tls: redisTls } : {}) },
     })
   } catch (error) {
     log.fatal({ err: error }, (error as Error).message)

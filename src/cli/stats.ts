@@ -1,9 +1,12 @@
 import { createConsumer } from '../consumer.js'
 import { renderHours } from '../render.js'
+import type { RedisTls } from '../settings.js'
 import { peakOf } from '../stats.js'
 
 export interface StatsOptions {
   redis: string
+  /** For a rediss:// address: CA, client certificate and key (PEM). */
+  tls?: RedisTls
   keyPrefix: string
   json?: boolean
 }
@@ -11,7 +14,11 @@ export interface StatsOptions {
 /** `loghour stats`: the current answer from Redis, fed by any number of servers. */
 export async function stats(options: StatsOptions): Promise<void> {
   // The store's own read: one round trip, the same error wording as the server's.
-  const consumer = createConsumer({ store: { redis: options.redis }, keyPrefix: options.keyPrefix, closeTimeoutMs: 0 })
+  const consumer = createConsumer({
+    store: { redis: options.redis, ...(options.tls ? { tls: options.tls } : {}) },
+    keyPrefix: options.keyPrefix,
+    closeTimeoutMs: 0,
+  })
   let hours: number[]
   try {
     hours = (await consumer.stats()).hours

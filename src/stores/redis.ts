@@ -1,5 +1,6 @@
 import type { Cluster, Redis, RedisOptions } from 'ioredis'
 import { HOURS, type NativeSketchSet } from '../native.js'
+import type { RedisTls } from '../settings.js'
 import { deltaKey, hourKey } from './keys.js'
 import { redactAddress } from './redact.js'
 import { type HourStore, OutageTracker, type StoreEvents } from './store.js'
@@ -149,6 +150,8 @@ export interface RedisStoreOptions {
   /** How long `close()` retries the final flush. */
   closeTimeoutMs: number
   events: StoreEvents
+  /** For a `rediss://` URL: a CA to trust, a client certificate and key (PEM). */
+  tls?: RedisTls
 }
 
 /**
@@ -219,7 +222,14 @@ export class RedisStore implements HourStore {
     this.#client =
       typeof target === 'string'
         ? import('ioredis').then(({ Redis: Client }) =>
-            prepare(new Client(target, { ...OWNED_CLIENT_OPTIONS, connectTimeout: options.timeoutMs })),
+            prepare(
+              new Client(target, {
+                ...OWNED_CLIENT_OPTIONS,
+                connectTimeout: options.timeoutMs,
+                // Explicit TLS options win over the plain `tls: true` a rediss:// URL implies.
+                ...(options.tls ? { tls: { ...options.tls } } : {}),
+              }),
+            ),
           )
         : Promise.resolve(prepare(target))
     // A failure is reported where the client is used (flush, stats, close), not as an unhandled rejection.

@@ -1,7 +1,7 @@
 // Starts a private redis-server for a test: free port, temp dir, no persistence unless asked.
 // Tests that need Redis skip when redis-server is missing, unless LOGHOUR_REQUIRE_ALL=1 (CI).
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -57,6 +57,8 @@ export interface StartOptions {
   maxPort?: number
   /** Serve TLS only, with this certificate (the URL is then `rediss://`). */
   tls?: Certificate
+  /** With `tls`: clients must present a certificate signed by it (`tls-auth-clients yes`); the helper's own clients present it. */
+  clientAuth?: boolean
   /** A password for the default user (`requirepass`); the URL carries it. */
   password?: string
 }
@@ -72,7 +74,7 @@ async function waitForPing(port: number, child: ChildProcess, options: StartOpti
       retryStrategy: () => null,
       maxRetriesPerRequest: 0,
       password: options.password,
-      tls: options.tls ? { ca: options.tls.cert, servername: 'localhost' } : undefined,
+      tls: clientTls(options),
     })
     probe.on('error', () => {})
     try {
@@ -88,6 +90,13 @@ async function waitForPing(port: number, child: ChildProcess, options: StartOpti
   }
 }
 
+/** The TLS options of the helper's own clients. */
+function clientTls(options: StartOptions) {
+  if (!options.tls) return undefined
+  const identity = options.clientAuth ? { cert: options.tls.cert, key: readFileSync(options.tls.keyFile, 'utf8') } : {}
+  return { ca: options.tls.cert, servername: 'localhost', ...identity }
+}
+
 function launch(port: number, dir: string, args: string[], options: StartOptions = {}): ChildProcess {
   const listen = options.tls
     ? [
@@ -99,8 +108,7 @@ function launch(port: number, dir: string, args: string[], options: StartOptions
         options.tls.certFile,
         '--tls-key-file',
         options.tls.keyFile,
-        '--tls-auth-clients',
-        'no',
+        ...(options.clientAuth ? ['--tls-auth-clients', 'yes', '--tls-ca-cert-file', options.tls.certFile] : ['--tls-auth-clients', 'no']),
       ]
     : ['--port', String(port)]
   const auth = options.password === undefined ? [] : ['--requirepass', options.password]
@@ -138,7 +146,7 @@ export async function startRedis(options: StartOptions = {}): Promise<RedisServe
           port,
           host: '127.0.0.1',
           password: options.password,
-          tls: options.tls ? { ca: options.tls.cert, servername: 'localhost' } : undefined,
+          tls: clientTls(options),
         })
         c.on('error', () => {})
         clients.push(c)
