@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { run } from './helpers/cli.js'
 import { CURL, curl, STATUSES } from './helpers/nginx.js'
 import { freePort, skipRedis, useRedis } from './helpers/redis.js'
+import { referenceCounts, wallHour } from './helpers/reference.js'
 import { missing } from './helpers/tools.js'
 
 const CADDY = ['/usr/bin/caddy', '/usr/local/bin/caddy'].find((p) => existsSync(p))
@@ -66,27 +67,12 @@ describe.skipIf(skipRedis() || missing('caddy (apt-get install caddy)', CADDY !=
     }, 30_000)
     afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-    async function reference(prefix: string, zone: string): Promise<number[]> {
-      const client = redis.client()
-      const f = new Intl.DateTimeFormat('en-CA', {
-        timeZone: zone,
-        hourCycle: 'h23',
-        year: 'numeric',
-        month: '2-digit',
-        day: '2-digit',
-        hour: '2-digit',
-        weekday: 'short',
-      })
-      for (const r of requests) {
-        const p = Object.fromEntries(f.formatToParts(new Date(r.utcMs)).map((x) => [x.type, x.value]))
-        if (r.status >= 500 && !['Sat', 'Sun'].includes(p.weekday!)) {
-          await client.pfadd(`${prefix}${Number(p.hour)}`, `${p.year}-${p.month}-${p.day} ${p.hour}_${r.ip}`)
-        }
-      }
-      const counts = await Promise.all(Array.from({ length: 24 }, (_, h) => client.pfcount(`${prefix}${h}`)))
-      await client.quit()
-      return counts
-    }
+    const reference = (prefix: string, zone: string) =>
+      referenceCounts(
+        redis,
+        prefix,
+        requests.map((r) => ({ ...r, ...wallHour(r.utcMs, zone) })),
+      )
 
     it('Caddy wrote its own record shape: ts in epoch seconds, request.remote_ip, status', async () => {
       const first = JSON.parse(readFileSync(raw, 'utf8').split('\n')[1]!)

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { run } from './helpers/cli.js'
 import { CURL, curl, LIBFAKETIME, NGINX, nginxDir, STATUSES, startNginx } from './helpers/nginx.js'
 import { skipRedis, useRedis } from './helpers/redis.js'
+import { referenceCounts, wallHour } from './helpers/reference.js'
 import { missing } from './helpers/tools.js'
 
 /** New York wall clocks nginx runs at, with New York's offset then (a fact of the calendar). */
@@ -24,22 +25,6 @@ interface Request {
   local: string
   ip: string
   status: number
-}
-
-/** `YYYY-MM-DD HH` and ISO weekday of an instant on a zone's clock, by Intl. */
-function wallHour(utcMs: number, zone: string): { dateHour: string; weekday: number } {
-  const f = new Intl.DateTimeFormat('en-US', {
-    timeZone: zone,
-    hourCycle: 'h23',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-    hour: '2-digit',
-    weekday: 'short',
-  })
-  const p = Object.fromEntries(f.formatToParts(new Date(utcMs)).map((x) => [x.type, x.value]))
-  const weekday = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'].indexOf(p.weekday!) + 1
-  return { dateHour: `${p.year}-${p.month}-${p.day} ${p.hour}`, weekday }
 }
 
 describe.skipIf(
@@ -83,19 +68,16 @@ describe.skipIf(
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true })
   })
 
-  /** PFCOUNT per hour after PFADD of the elements the requests make on `zone`'s clock (or as written). */
-  async function reference(prefix: string, zone: string | undefined): Promise<number[]> {
-    const client = redis.client()
-    for (const r of requests) {
-      const { dateHour, weekday } = zone
-        ? wallHour(r.utcMs, zone)
-        : { dateHour: r.local.slice(0, 13), weekday: wallHour(r.utcMs, 'America/New_York').weekday }
-      if (r.status >= 500 && weekday <= 5) await client.pfadd(`${prefix}${Number(dateHour.slice(11))}`, `${dateHour}_${r.ip}`)
-    }
-    const counts = await Promise.all(Array.from({ length: 24 }, (_, h) => client.pfcount(`${prefix}${h}`)))
-    await client.quit()
-    return counts
-  }
+  /** PFCOUNT per hour of the requests' elements on `zone`'s clock, or as written (New York) without one. */
+  const reference = (prefix: string, zone: string | undefined) =>
+    referenceCounts(
+      redis,
+      prefix,
+      requests.map((r) => ({
+        ...r,
+        ...(zone ? wallHour(r.utcMs, zone) : { dateHour: r.local.slice(0, 13), weekday: wallHour(r.utcMs, 'America/New_York').weekday }),
+      })),
+    )
 
   async function analyze(args: string[]) {
     const result = await run('loghour.js', ['analyze', '--json', ...args])

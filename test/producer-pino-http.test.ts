@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { run } from './helpers/cli.js'
 import { CURL, curl, LIBFAKETIME, STATUSES } from './helpers/nginx.js'
 import { skipRedis, useRedis } from './helpers/redis.js'
+import { referenceCounts, wallHour } from './helpers/reference.js'
 import { missing } from './helpers/tools.js'
 
 /** UTC instants the app runs at: Monday morning, and Friday late evening (Saturday in Berlin). */
@@ -51,26 +52,12 @@ describe.skipIf(skipRedis() || missing('libfaketime (apt-get install faketime)',
     }, 30_000)
     afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-    async function reference(prefix: string, zone: string): Promise<number[]> {
-      const client = redis.client()
-      const f = new Intl.DateTimeFormat('en-CA', {
-        timeZone: zone,
-        hourCycle: 'h23',
-        year: 'numeric',
-        month: '2-digit',
-        day: '2-digit',
-        hour: '2-digit',
-        weekday: 'short',
-      })
-      for (const r of requests) {
-        const p = Object.fromEntries(f.formatToParts(new Date(r.utcMs)).map((x) => [x.type, x.value]))
-        const working = !['Sat', 'Sun'].includes(p.weekday!)
-        if (r.status >= 500 && working) await client.pfadd(`${prefix}${Number(p.hour)}`, `${p.year}-${p.month}-${p.day} ${p.hour}_${r.ip}`)
-      }
-      const counts = await Promise.all(Array.from({ length: 24 }, (_, h) => client.pfcount(`${prefix}${h}`)))
-      await client.quit()
-      return counts
-    }
+    const reference = (prefix: string, zone: string) =>
+      referenceCounts(
+        redis,
+        prefix,
+        requests.map((r) => ({ ...r, ...wallHour(r.utcMs, zone) })),
+      )
 
     it('pino-http wrote its own record shape: epoch milliseconds, req.remoteAddress, res.statusCode', () => {
       const first = JSON.parse(readFileSync(file, 'utf8').split('\n')[0]!)
