@@ -2,7 +2,7 @@
 // process's memory bounded (oversize lines are skipped, never buffered).
 import { randomFillSync } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { createConsumer } from '../src/index.js'
+import { createConsumer, type LogConsumer } from '../src/index.js'
 
 const MiB = 1024 * 1024
 
@@ -18,6 +18,27 @@ function garbageChunks(): Buffer[] {
   return [random, noNewline, deep, almostRecords, hugeString]
 }
 
+/**
+ * Writes the chunks in turn, each cut to a varied size so lines split at every kind of boundary,
+ * until `total` bytes went in; returns the most bytes the consumer held buffered after a write.
+ * `each` runs after every write.
+ */
+function writeVaried(consumer: LogConsumer, chunks: Buffer[], total: number, each: (i: number) => void = () => {}): number {
+  let maxBuffered = 0
+  let sizes = 1
+  for (let written = 0, i = 0; written < total; i++) {
+    const chunk = chunks[i % chunks.length]!
+    sizes = (sizes * 7919 + 13) % MiB
+    const size = Math.min(chunk.length, sizes + 1)
+    consumer.write(chunk.subarray(0, size))
+    // Lines are counted within write(): what stays buffered is at most one line's limit.
+    maxBuffered = Math.max(maxBuffered, consumer.bufferedBytes)
+    written += size
+    each(i)
+  }
+  return maxBuffered
+}
+
 describe('a gigabyte of garbage', () => {
   it('never throws, counts every line by reason, and keeps RSS bounded', async () => {
     const consumer = createConsumer()
@@ -27,24 +48,13 @@ describe('a gigabyte of garbage', () => {
     global.gc?.()
     const baseline = process.memoryUsage.rss()
     let peak = baseline
-    let written = 0
-    let sizes = 1
-    let maxBuffered = 0
     // First a 256 MiB line with no newline at all: an implementation that buffered it would
     // blow the bound. Then the mix, in varied sizes.
-    for (; written < 256 * MiB; written += MiB) consumer.write(chunks[1]!)
+    for (let written = 0; written < 256 * MiB; written += MiB) consumer.write(chunks[1]!)
     peak = Math.max(peak, process.memoryUsage.rss())
-    for (let i = 0; written < 1024 * MiB; i++) {
-      const chunk = chunks[i % chunks.length]!
-      // Vary the write size so lines split at every kind of boundary.
-      sizes = (sizes * 7919 + 13) % MiB
-      const size = Math.min(chunk.length, sizes + 1)
-      consumer.write(chunk.subarray(0, size))
-      // Lines are counted within write(): what stays buffered is at most one line's limit.
-      maxBuffered = Math.max(maxBuffered, consumer.bufferedBytes)
-      written += size
+    const maxBuffered = writeVaried(consumer, chunks, 768 * MiB, (i) => {
       if (i % 64 === 0) peak = Math.max(peak, process.memoryUsage.rss())
-    }
+    })
     await consumer.close()
     expect(maxBuffered).toBeLessThanOrEqual(65536)
     expect(maxBuffered).toBeGreaterThan(0)
@@ -72,16 +82,7 @@ describe('garbage through every reading (json-stream framing, envelopes, zones)'
       '{"message":"{\\"@timestamp\\":1e999,\\"source\\":{\\"ip\\":\\"a\\"}}"} "x" 12 {"message":5}{"message":"\\ud800"}'.repeat(MiB / 128),
     )
     const chunks = [randomFillSync(Buffer.alloc(MiB)), neverCloses, deep, records]
-    let maxBuffered = 0
-    let sizes = 1
-    for (let written = 0, i = 0; written < 256 * MiB; i++) {
-      const chunk = chunks[i % chunks.length]!
-      sizes = (sizes * 7919 + 13) % MiB
-      const size = Math.min(chunk.length, sizes + 1)
-      consumer.write(chunk.subarray(0, size))
-      maxBuffered = Math.max(maxBuffered, consumer.bufferedBytes)
-      written += size
-    }
+    const maxBuffered = writeVaried(consumer, chunks, 256 * MiB)
     await consumer.close()
     expect(maxBuffered).toBeLessThanOrEqual(65536)
     const stats = await consumer.stats()

@@ -187,7 +187,7 @@ impl RecordRule {
     let status = match status {
       FieldValue::Number(n) => integer_value(n),
       FieldValue::Str { raw, escaped } if !self.strict => match text(raw, escaped, &mut self.time_buf) {
-        Some(digits) => digits_value(digits),
+        Some(digits) => digit_string_status(digits),
         None => None,
       },
       _ => None,
@@ -268,7 +268,7 @@ fn syntax_outcome(error: ExtractError, line: &[u8]) -> Outcome {
 
 /// The value of a status written as a string of ASCII digits (`"502"`), or `None`.
 #[inline]
-fn digits_value(s: &[u8]) -> Option<f64> {
+fn digit_string_status(s: &[u8]) -> Option<f64> {
   if s.is_empty() || !s.iter().all(u8::is_ascii_digit) {
     return None;
   }
