@@ -9,6 +9,7 @@ import {
   FLAG_SETTINGS,
   type FlagKey,
   type FlagSetting,
+  type InputTls,
   type OptionGroup,
   optionSettings,
   type RedisTls,
@@ -195,7 +196,55 @@ export function resolveServerSettings(
     )
   }
   redisTlsProblem(settings, name)
+  inputTlsProblem(settings, name)
   return { settings, sources }
+}
+
+type InputTlsSettings = Pick<ServerSettings, 'tlsCert' | 'tlsKey' | 'tlsCa' | 'tlsClientAuth'>
+
+/** Refuses half a certificate, and a client CA without client authentication (or the reverse). */
+function inputTlsProblem(settings: InputTlsSettings, name: (key: keyof InputTlsSettings) => string): void {
+  if ((settings.tlsCert === undefined) !== (settings.tlsKey === undefined)) {
+    throw new SettingError(
+      `invalid combination: ${name(settings.tlsCert === undefined ? 'tlsKey' : 'tlsCert')} needs its pair (--tls-cert with --tls-key)`,
+    )
+  }
+  const serving = settings.tlsCert !== undefined
+  if (!serving && (settings.tlsCa !== undefined || settings.tlsClientAuth)) {
+    throw new SettingError(
+      `invalid combination: ${name(settings.tlsCa !== undefined ? 'tlsCa' : 'tlsClientAuth')} applies to a TLS input; add --tls-cert and --tls-key`,
+    )
+  }
+  if (settings.tlsClientAuth && settings.tlsCa === undefined) {
+    throw new SettingError(
+      `invalid combination: ${name('tlsClientAuth')} needs --tls-ca (LOGHOUR_TLS_CA), the CA that signs the client certificates`,
+    )
+  }
+  if (settings.tlsCa !== undefined && !settings.tlsClientAuth) {
+    throw new SettingError(
+      `invalid combination: ${name('tlsCa')} says which client certificates are accepted; add --tls-client-auth (LOGHOUR_TLS_CLIENT_AUTH) to require them`,
+    )
+  }
+}
+
+/**
+ * The TLS material of the input settings, read from their files (PEM text), or undefined for
+ * plain TCP. Called at start and again on SIGHUP.
+ * @throws {SettingError} when a file cannot be read
+ */
+export function readInputTls(settings: InputTlsSettings): InputTls | undefined {
+  if (settings.tlsCert === undefined || settings.tlsKey === undefined) return undefined
+  const read = (what: string, file: string) => {
+    try {
+      return readFileSync(file, 'utf8')
+    } catch (error) {
+      throw new SettingError(`cannot read the TLS ${what} file ${file}: ${(error as Error).message}`)
+    }
+  }
+  const tls: InputTls = { cert: read('cert', settings.tlsCert), key: read('key', settings.tlsKey) }
+  if (settings.tlsCa !== undefined) tls.ca = read('ca', settings.tlsCa)
+  if (settings.tlsClientAuth) tls.clientAuth = true
+  return tls
 }
 
 type RedisTlsSettings = Pick<ServerSettings, 'redis' | 'redisCa' | 'redisCert' | 'redisKey'>

@@ -1,9 +1,12 @@
-// The server's HTTP endpoints (off unless --http is set): Prometheus metrics, liveness,
-// readiness and the stats object. Few connections, short timeouts and no work per line, so
-// nothing here can slow ingestion.
+// The server's HTTP endpoints (off unless --http is set): the live dashboard and its events,
+// Prometheus metrics, liveness, readiness and the stats object. Few connections, short timeouts
+// and no work per line (the dashboard's events are one snapshot a second in all), so nothing
+// here can slow ingestion.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { LogConsumer } from './consumer.js'
+import { renderDashboard } from './dashboard.js'
+import { LiveEvents, takeSnapshot } from './live.js'
 import { createMetrics } from './metrics.js'
 import type { LogServer } from './server.js'
 import type { HttpAddress } from './settings.js'
@@ -33,18 +36,22 @@ async function notReady(consumer: LogConsumer, server: LogServer): Promise<strin
 }
 
 /**
- * Serves `GET /metrics`, `/healthz`, `/readyz` and `/stats` for a consumer and its TCP server.
+ * Serves `GET /` (the live dashboard), `/events` (its Server-Sent Events), `/metrics`, `/healthz`,
+ * `/readyz` and `/stats` for a consumer and its TCP server.
  * @example
  * const http = await startHttp(consumer, server, { host: '127.0.0.1', port: 9464 })
  */
 export async function startHttp(consumer: LogConsumer, server: LogServer, address: HttpAddress): Promise<HttpEndpoints> {
   const metrics = createMetrics(consumer, server)
+  const events = new LiveEvents(consumer)
   const send = (res: ServerResponse, status: number, type: string, body: string) => {
     res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) })
     res.end(body)
   }
   const json = (res: ServerResponse, status: number, value: unknown) => send(res, status, 'application/json', `${JSON.stringify(value)}\n`)
-  const routes: Record<string, (res: ServerResponse) => Promise<void> | void> = {
+  const routes: Record<string, (res: ServerResponse, req: IncomingMessage) => Promise<void> | void> = {
+    '/': async (res) => send(res, 200, 'text/html; charset=utf-8', renderDashboard({ live: true, snapshot: await takeSnapshot(consumer) })),
+    '/events': (res, req) => events.open(req, res),
     '/metrics': async (res) => send(res, 200, metrics.contentType, await metrics.metrics()),
     '/healthz': (res) => json(res, 200, { status: 'ok' }),
     '/readyz': async (res) => {
@@ -64,7 +71,7 @@ export async function startHttp(consumer: LogConsumer, server: LogServer, addres
     const route = Object.hasOwn(routes, path) ? routes[path] : undefined
     if (!route) return json(res, 404, { error: `no such endpoint: ${path}`, endpoints: Object.keys(routes) })
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'GET only' })
-    Promise.resolve(route(res)).catch((error: Error) => {
+    Promise.resolve(route(res, req)).catch((error: Error) => {
       if (!res.headersSent) json(res, 500, { error: error.message })
       else res.destroy()
     })
@@ -82,6 +89,7 @@ export async function startHttp(consumer: LogConsumer, server: LogServer, addres
     address: http.address() as AddressInfo,
     close: () =>
       new Promise<void>((resolve) => {
+        events.close() // event streams never end by themselves
         http.close(() => resolve())
         http.closeAllConnections()
       }),

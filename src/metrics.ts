@@ -62,6 +62,12 @@ export function createMetrics(consumer: LogConsumer, server: LogServer): Registr
   readCounter('loghour_connections_shed_total', 'Connections closed because unfinished lines went over the budget.', [], (c) =>
     c.inc(server.counters().shed),
   )
+  readCounter(
+    'loghour_tls_handshake_failures_total',
+    'TLS handshakes on the input that failed (no or an untrusted client certificate, plain text, a timeout).',
+    [],
+    (c) => c.inc(server.counters().tlsHandshakeFailures),
+  )
   new Gauge({
     name: 'loghour_connections_open',
     help: 'Open connections.',

@@ -6,6 +6,7 @@ import {
   closest,
   type FieldOverrides,
   type GroupKey,
+  type InputTls,
   isRedisClient,
   type OptionGroup,
   optionDefaults,
@@ -20,7 +21,7 @@ import {
 } from './settings.js'
 import { redactAddress } from './stores/redact.js'
 
-export type { RecordFormat, RecordFraming, SchemaName, StoreOption, TimeUnit } from './settings.js'
+export type { InputTls, RecordFormat, RecordFraming, RedisTls, SchemaName, StoreOption, TimeUnit } from './settings.js'
 
 /**
  * Where a record keeps its fields, each a dotted path (`http.response.status_code`) that matches
@@ -177,10 +178,18 @@ export interface ListenOptions {
    * @default false
    */
   portableReads?: boolean
+  /**
+   * Serves the input over TLS (PEM text; `clientAuth` with `ca` for mutual TLS); plain TCP when
+   * absent. Connections are read through `'data'` events; `server.reloadTls()` swaps the
+   * certificates for new handshakes.
+   * @example
+   * { cert: readFileSync('server.pem', 'utf8'), key: readFileSync('server-key.pem', 'utf8') }
+   */
+  tls?: InputTls
 }
 
 /** {@link ListenOptions} with every default applied. */
-export type ResolvedListenOptions = Required<ListenOptions>
+export type ResolvedListenOptions = Required<Omit<ListenOptions, 'tls'>> & { tls: InputTls | undefined }
 
 // The public types and the declarations describe the same options: a drift fails to compile.
 type Exactly<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never

@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events'
 import { readdirSync, readFileSync } from 'node:fs'
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net'
+import { createServer as createTlsServer, type TLSSocket, type TlsOptions, type Server as TlsServer } from 'node:tls'
 import { type LineSink, type NativeLineStream, OPEN_NATIVE_STREAM } from './native.js'
-import { type ListenOptions, type ResolvedListenOptions, resolveListenOptions } from './options.js'
+import { type InputTls, type ListenOptions, OptionError, type ResolvedListenOptions, resolveListenOptions } from './options.js'
 
 /** Connection counters of a server. */
 export interface ServerCounters {
@@ -27,6 +28,8 @@ export interface ServerCounters {
   bufferedBytes: number
   /** Bytes received on all connections since start. */
   receivedBytes: number
+  /** TLS handshakes that failed (no or an untrusted client certificate, plain text, a timeout). */
+  tlsHandshakeFailures: number
 }
 
 /** One read buffer shared by every connection: each read is counted before the next one. */
@@ -53,6 +56,38 @@ function readIntoSharedBuffer(socket: Socket, buffer: Buffer, onChunk: (chunk: B
   }
   handle.useUserBuffer(buffer)
   return true
+}
+
+/** A TLS handshake must finish within this: a client that connects and stalls gives its slot back. */
+const HANDSHAKE_TIMEOUT_MS = 10_000
+
+/** The secure-context part of the TLS options (what `setSecureContext` can swap). */
+const secureContextOf = (tls: InputTls): TlsOptions => ({ cert: tls.cert, key: tls.key, ...(tls.ca === undefined ? {} : { ca: tls.ca }) })
+
+/** Node's error for bad PEM material, as an option error naming `tls`. */
+function tlsOptionError(error: unknown): OptionError {
+  return new OptionError('tls', `loghour: invalid option "tls": ${(error as Error).message}`)
+}
+
+/**
+ * The TCP socket under a server-side TLS socket (Node keeps it as `_parent`), if it is there:
+ * it knows the peer after the TLS socket forgot it, and can be reset.
+ */
+const tcpUnder = (socket: Socket): Socket | undefined => {
+  const parent = (socket as { _parent?: unknown })._parent
+  return parent instanceof Object && typeof (parent as Socket).resetAndDestroy === 'function' ? (parent as Socket) : undefined
+}
+
+/** What went wrong in a handshake, without OpenSSL's source locations. */
+const handshakeProblem = (error: Error): Error => {
+  const { reason, code } = error as Error & { reason?: string; code?: string }
+  return Object.assign(new Error(reason ?? error.message), code === undefined ? {} : { code })
+}
+
+/** `address:port` of a socket's peer, IPv6 in brackets. */
+function remoteOf(socket: Socket): string {
+  const address = socket.remoteAddress ?? 'unknown'
+  return `${address.includes(':') ? `[${address}]` : address}:${socket.remotePort ?? 0}`
 }
 
 /** A connection that received nothing for this long is considered drained at shutdown. */
@@ -115,6 +150,8 @@ export interface LogServerEvents {
   connectionError: [error: Error, connection: ConnectionInfo]
   /** A connection could not be accepted (e.g. EMFILE: out of file descriptors); it counts as refused. */
   acceptError: [error: NodeJS.ErrnoException]
+  /** A TLS handshake failed (counted in `tlsHandshakeFailures`); the connection was closed. */
+  tlsHandshakeFailed: [error: Error, connection: ConnectionInfo]
   /** The server stopped: every connection is closed. */
   close: []
 }
@@ -122,7 +159,8 @@ export interface LogServerEvents {
 /**
  * The TCP input: newline-delimited records, one native line splitter per connection, every
  * connection feeding one consumer. Content never kills a connection; one client's reset or
- * stall never affects another.
+ * stall never affects another. With the `tls` option it serves TLS (and mutual TLS) with the
+ * same guarantees.
  */
 // biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface below only types its events
 export class LogServer extends EventEmitter {
@@ -130,6 +168,10 @@ export class LogServer extends EventEmitter {
   readonly options: Readonly<ResolvedListenOptions>
   readonly #sink: LineSink
   readonly #server: Server
+  /** With TLS: every accepted TCP socket, handshaking or not, so shutdown closes the stalled. */
+  readonly #sockets = new Set<Socket>()
+  /** With TLS: each TCP socket's peer, which a failed handshake names after the socket closed. */
+  readonly #peers = new WeakMap<Socket, string>()
   readonly #connections = new Set<Connection>()
   readonly #counters: Omit<ServerCounters, 'active' | 'bufferedBytes'> = {
     accepted: 0,
@@ -139,6 +181,7 @@ export class LogServer extends EventEmitter {
     receivedBytes: 0,
     sharedBufferReads: 0,
     shed: 0,
+    tlsHandshakeFailures: 0,
   }
   /** Unfinished-line bytes buffered for all connections. */
   #bufferedBytes = 0
@@ -153,7 +196,7 @@ export class LogServer extends EventEmitter {
     super()
     this.options = Object.freeze(resolved)
     this.#sink = sink
-    this.#server = createServer({ noDelay: true }, (socket) => this.#accept(socket))
+    this.#server = resolved.tls ? this.#tlsServer(resolved.tls) : createServer({ noDelay: true }, (socket) => this.#accept(socket))
     // Connections beyond what the open-file limit allows are refused (and counted) by Node, not
     // dropped unseen by the kernel.
     this.maxConnections = Math.min(this.options.maxConnections, fileHeadroom() ?? Number.POSITIVE_INFINITY)
@@ -186,6 +229,85 @@ export class LogServer extends EventEmitter {
     })
   }
 
+  #tlsServer(tls: InputTls): TlsServer {
+    let server: TlsServer
+    try {
+      server = createTlsServer(
+        {
+          ...secureContextOf(tls),
+          requestCert: tls.clientAuth === true,
+          // Checked in #accept, which resets refused clients (see #handshakeFailed).
+          rejectUnauthorized: false,
+          handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
+          noDelay: true,
+        },
+        (socket) => this.#accept(socket),
+      )
+    } catch (error) {
+      throw tlsOptionError(error)
+    }
+    server.on('connection', (socket: Socket) => {
+      this.#sockets.add(socket)
+      this.#peers.set(socket, remoteOf(socket))
+      socket.once('close', () => this.#sockets.delete(socket))
+    })
+    server.on('tlsClientError', (error, socket) => this.#handshakeFailed(handshakeProblem(error), socket))
+    return server
+  }
+
+  /**
+   * Counts and reports a failed handshake, and resets its TCP connection: Node closes it without
+   * a TLS alert, so a client (plain TCP, or TLS with a refused certificate) would otherwise see a
+   * clean close and take its lines for delivered.
+   */
+  #handshakeFailed(problem: Error, socket: Socket): void {
+    const tcp = tcpUnder(socket)
+    this.#counters.tlsHandshakeFailures++
+    this.emit('tlsHandshakeFailed', problem, { remote: (tcp && this.#peers.get(tcp)) ?? remoteOf(socket) })
+    if (tcp && !tcp.destroyed) {
+      tcp.on('error', () => {}) // a reset of a socket closing meanwhile must not throw
+      tcp.resetAndDestroy()
+    } else socket.destroy()
+  }
+
+  /**
+   * With client authentication, refuses a client whose certificate is missing or not signed by
+   * the CA: nothing it sent is read, and the connection is reset so the client sees the failure.
+   */
+  #refused(socket: TLSSocket): boolean {
+    if (this.options.tls?.clientAuth !== true || socket.authorized) return false
+    const presented = Object.keys(socket.getPeerCertificate() ?? {}).length > 0
+    const problem = presented
+      ? Object.assign(new Error(`client certificate not trusted (${socket.authorizationError})`), {
+          code: String(socket.authorizationError),
+        })
+      : Object.assign(new Error('no client certificate'), { code: 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE' })
+    this.#handshakeFailed(problem, socket)
+    return true
+  }
+
+  /**
+   * Swaps the TLS certificate, key and CA for new handshakes; open connections keep theirs and
+   * are not interrupted. `clientAuth` cannot change while running.
+   * @throws {OptionError} when the server has no TLS, for material Node refuses (a key that does
+   * not match its certificate, bad PEM), or a changed `clientAuth`; the old material stays.
+   * @example
+   * server.reloadTls({ cert: readFileSync('server.pem', 'utf8'), key: readFileSync('key.pem', 'utf8') })
+   */
+  reloadTls(tls: InputTls): void {
+    const current = this.options.tls
+    if (current === undefined) throw new OptionError('tls', 'loghour: this server was started without TLS: nothing to reload')
+    const next = resolveListenOptions({ tls }).tls!
+    if ((next.clientAuth === true) !== (current.clientAuth === true)) {
+      throw new OptionError('tls', 'loghour: invalid option "tls": clientAuth cannot change while the server runs')
+    }
+    try {
+      ;(this.#server as TlsServer).setSecureContext(secureContextOf(next))
+    } catch (error) {
+      throw tlsOptionError(error)
+    }
+  }
+
   /** True while the TCP input accepts connections (false once `close()` began). */
   get listening(): boolean {
     return this.#server.listening
@@ -202,10 +324,10 @@ export class LogServer extends EventEmitter {
   }
 
   #accept(socket: Socket): void {
-    const address = socket.remoteAddress ?? 'unknown'
+    if (this.options.tls && this.#refused(socket as TLSSocket)) return
     const connection: Connection = {
       socket,
-      remote: `${address.includes(':') ? `[${address}]` : address}:${socket.remotePort ?? 0}`,
+      remote: remoteOf(socket),
       native: this.#sink[OPEN_NATIVE_STREAM](),
       lastDataAt: Date.now(),
       firstByteAt: 0n,
@@ -239,7 +361,9 @@ export class LogServer extends EventEmitter {
       const budget = this.options.maxBufferedBytes
       if (budget > 0 && this.#bufferedBytes > budget) this.#shed(budget)
     }
-    if (!this.options.portableReads && readIntoSharedBuffer(socket, this.#readBuffer, onChunk)) this.#counters.sharedBufferReads++
+    // A TLS socket's reads are decrypted records: only the portable path applies.
+    const shared = !this.options.portableReads && this.options.tls === undefined
+    if (shared && readIntoSharedBuffer(socket, this.#readBuffer, onChunk)) this.#counters.sharedBufferReads++
     socket.on('data', onChunk) // the portable path (never fires while the shared buffer is in use)
     socket.on('end', () => {
       // The client finished sending: its last line counts even without a final newline.
@@ -324,6 +448,7 @@ export class LogServer extends EventEmitter {
       const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()))
       const deadline = Date.now() + this.options.drainTimeoutMs
       await Promise.all([...this.#connections].map((c) => this.#drain(c, deadline)))
+      for (const socket of this.#sockets) socket.destroy() // still handshaking: nothing was read from them
       await closed
       this.emit('close')
     })()

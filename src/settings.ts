@@ -258,6 +258,43 @@ const store: Kind<StoreOption> = {
   },
 }
 
+/**
+ * TLS on the TCP input, as PEM text: the server's certificate chain and key, and for mutual TLS
+ * the CA whose client certificates are accepted.
+ */
+export interface InputTls {
+  /** The server's certificate chain (PEM). */
+  cert: string
+  /** Its private key (PEM). */
+  key: string
+  /** CA certificates (PEM) that sign the client certificates accepted with `clientAuth`. */
+  ca?: string
+  /** Refuse clients without a certificate signed by `ca`. @default false */
+  clientAuth?: boolean
+}
+
+const inputTls: Kind<InputTls> = {
+  textAccepts: 'an object',
+  fromText: () => undefined,
+  show: () => 'TLS',
+  option: {
+    schema: z.strictObject({ cert: pem, key: pem, ca: z.optional(pem), clientAuth: z.optional(z.boolean()) }),
+    accepts: '{ cert: PEM string, key: PEM string, ca?: PEM string, clientAuth?: boolean }',
+    members: {
+      cert: 'a PEM string (-----BEGIN CERTIFICATE-----)',
+      key: 'a PEM string (-----BEGIN … PRIVATE KEY-----)',
+      ca: 'a PEM string of CA certificates',
+      clientAuth: 'true or false',
+    },
+  },
+  problem: (value) =>
+    value.clientAuth === true && value.ca === undefined
+      ? 'clientAuth needs ca, the CA that signs the client certificates'
+      : value.ca !== undefined && value.clientAuth !== true
+        ? 'ca applies with clientAuth: true (it says which client certificates are accepted)'
+        : null,
+}
+
 /** Field paths of a record, each one optional: they override the schema's. */
 export type FieldOverrides = Partial<FieldPaths>
 
@@ -638,6 +675,40 @@ const DECLARATIONS = {
     env: 'LOGHOUR_PORTABLE_READS',
     help: "read connections through Node's public 'data' events instead of one shared buffer (slower; for a Node whose socket internals differ)",
   }),
+  tlsCert: declare({
+    kind: textOnly('a PEM file', (raw) => (raw.length > 0 ? raw : undefined)),
+    default: undefined,
+    shown: 'none: plain TCP',
+    flag: '--tls-cert',
+    arg: '<file>',
+    env: 'LOGHOUR_TLS_CERT',
+    help: 'serve the TCP input over TLS with this certificate chain (PEM; with --tls-key); re-read on SIGHUP',
+  }),
+  tlsKey: declare({
+    kind: textOnly('a PEM file', (raw) => (raw.length > 0 ? raw : undefined)),
+    default: undefined,
+    shown: 'none',
+    flag: '--tls-key',
+    arg: '<file>',
+    env: 'LOGHOUR_TLS_KEY',
+    help: "the TLS certificate's private key (PEM); re-read on SIGHUP",
+  }),
+  tlsCa: declare({
+    kind: textOnly('a PEM file', (raw) => (raw.length > 0 ? raw : undefined)),
+    default: undefined,
+    shown: 'none',
+    flag: '--tls-ca',
+    arg: '<file>',
+    env: 'LOGHOUR_TLS_CA',
+    help: 'with --tls-client-auth: accept client certificates this CA signed (PEM); re-read on SIGHUP',
+  }),
+  tlsClientAuth: declare({
+    kind: boolean(),
+    default: false,
+    flag: '--tls-client-auth',
+    env: 'LOGHOUR_TLS_CLIENT_AUTH',
+    help: 'mutual TLS: refuse clients without a certificate signed by --tls-ca',
+  }),
   http: declare({
     kind: textOnly('HOST:PORT, e.g. 127.0.0.1:9464 or [::1]:9464 (port 0: any free port)', httpAddress, (v) => `${v.host}:${v.port}`),
     default: undefined,
@@ -645,7 +716,14 @@ const DECLARATIONS = {
     flag: '--http',
     arg: '<host:port>',
     env: 'LOGHOUR_HTTP',
-    help: 'serve /metrics (Prometheus), /healthz, /readyz and /stats over HTTP on this address (loopback unless you bind otherwise)',
+    help: 'serve the live dashboard (/), /events, /metrics (Prometheus), /healthz, /readyz and /stats over HTTP on this address (loopback unless you bind otherwise)',
+  }),
+  tls: declare({
+    group: 'listen',
+    kind: inputTls,
+    default: undefined,
+    shown: 'none: plain TCP',
+    optionHelp: 'TLS on the TCP input: `{ cert, key }` PEM, and `ca` with `clientAuth: true` for mutual TLS',
   }),
   store: declare({
     group: 'consumer',

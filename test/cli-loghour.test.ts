@@ -1,7 +1,8 @@
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import { INVALID_REASONS } from '../src/index.js'
 import { renderLines, renderStats } from '../src/render.js'
 import { ROOT, run } from './helpers/cli.js'
@@ -133,6 +134,39 @@ describe('loghour analyze', () => {
     const r = await run('loghour.js', ['analyze', '/nonexistent/x.log'])
     expect(r.code).toBe(1)
     expect(r.stderr).toMatch(/^loghour: cannot read \/nonexistent\/x.log: ENOENT/)
+  })
+
+  it('--html FILE writes the report with the stats JSON embedded; stdout unchanged; write failures are one line, exit 1', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loghour-html-'))
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+    const file = join(dir, 'report.html')
+    const [report, plain, json] = await Promise.all([
+      run('loghour.js', ['analyze', '--html', file, reference]),
+      run('loghour.js', ['analyze', reference]),
+      run('loghour.js', ['analyze', '--json', reference]),
+    ])
+    expect([report.code, report.stderr]).toEqual([0, ''])
+    expect(report.stdout.toString()).toBe(plain.stdout.toString())
+    const html = readFileSync(file, 'utf8')
+    const embedded = JSON.parse(/<script type="application\/json" id="loghour-data">(.*?)<\/script>/s.exec(html)![1]!)
+    expect(embedded).toEqual({ ...JSON.parse(json.stdout.toString()), generatedAt: expect.any(String), sources: [reference] })
+    expect(Date.parse(embedded.generatedAt)).toBeGreaterThan(Date.now() - 60_000)
+    // An input that cannot be read leaves the previous report whole, and no temporary file.
+    const failed = await run('loghour.js', ['analyze', '--html', file, '/nonexistent/x.log'])
+    expect(failed.code).toBe(1)
+    expect(readFileSync(file, 'utf8')).toBe(html)
+    expect(readdirSync(dir)).toEqual(['report.html'])
+    const unwritable = await run('loghour.js', ['analyze', '--html', join(dir, 'missing/r.html'), reference])
+    expect(unwritable.code).toBe(1)
+    expect(unwritable.stdout.toString()).toBe('')
+    expect(unwritable.stderr).toBe(`loghour: cannot write ${join(dir, 'missing/r.html')}: ENOENT: no such file or directory\n`)
+    const directory = await run('loghour.js', ['analyze', '--html', dir, reference])
+    expect([directory.code, directory.stderr]).toEqual([1, `loghour: cannot write ${dir}: EISDIR: it is a directory\n`])
+    const dash = await run('loghour.js', ['analyze', '--html', '-', reference])
+    expect(dash.code).toBe(2)
+    expect(dash.stderr).toBe(
+      "loghour: option '--html <file>' argument '-' is invalid. expected a file name (the answer itself still goes to stdout)\n",
+    )
   })
 
   it('--help and --version', async () => {

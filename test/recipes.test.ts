@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { ROOT, run } from './helpers/cli.js'
 import { NGINX_JSON_FORMAT } from './helpers/nginx.js'
-import { rsyslogRecipe } from './helpers/rsyslog.js'
+import { rsyslogRecipe, rsyslogTlsRecipe } from './helpers/rsyslog.js'
 import { sendTcp, startServer } from './helpers/server.js'
 
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8')
@@ -130,5 +130,7 @@ describe('README "Your logs" recipes', () => {
   it('shows the nginx log_format and the rsyslog configuration the real-program tests use', () => {
     expect(README).toContain(NGINX_JSON_FORMAT)
     expect(README).toContain(rsyslogRecipe('/var/log/nginx/access.log', 2525))
+    const tls = { ca: '/etc/loghour/ca.pem', cert: '/etc/loghour/rsyslog.pem', key: '/etc/loghour/rsyslog-key.pem' }
+    expect(README).toContain(rsyslogTlsRecipe('/var/log/nginx/access.log', 2525, tls))
   })
 })

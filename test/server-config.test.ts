@@ -68,6 +68,7 @@ describe('settings precedence', () => {
     LOGHOUR_LOG_FORMAT: 'xml',
     LOGHOUR_FORMAT: 'nginx',
     LOGHOUR_PORTABLE_READS: 'maybe',
+    LOGHOUR_TLS_CLIENT_AUTH: 'required',
     LOGHOUR_SCHEMA: 'ecss',
     LOGHOUR_FIELDS: 'when=ts',
     LOGHOUR_TIME_UNIT: 'hours',
@@ -92,7 +93,15 @@ describe('settings precedence', () => {
   )
 
   it('every setting with a possible bad value is covered above', () => {
-    const free = ['LOGHOUR_SNAPSHOT', 'REDIS_TLS_CA', 'REDIS_TLS_CERT', 'REDIS_TLS_KEY'] // any path is accepted
+    const free = [
+      'LOGHOUR_SNAPSHOT',
+      'REDIS_TLS_CA',
+      'REDIS_TLS_CERT',
+      'REDIS_TLS_KEY',
+      'LOGHOUR_TLS_CERT',
+      'LOGHOUR_TLS_KEY',
+      'LOGHOUR_TLS_CA',
+    ] // any path is accepted
     expect(
       SETTINGS.map((s) => s.env)
         .filter((e) => !free.includes(e))

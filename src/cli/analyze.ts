@@ -1,23 +1,86 @@
-import { closeSync, openSync, readSync } from 'node:fs'
+import { closeSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { createConsumer } from '../consumer.js'
+import { renderDashboard } from '../dashboard.js'
 import { OPEN_NATIVE_STREAM } from '../native.js'
 import type { ConsumerOptions } from '../options.js'
 import { renderStats } from '../render.js'
 import type { READING_OPTIONS } from '../schemas.js'
+import type { Stats } from '../stats.js'
 
-/** `--json`, and the consumer's reading options (the declared defaults when not given). */
-export type AnalyzeOptions = { json?: boolean } & Pick<ConsumerOptions, 'maxLineBytes' | (typeof READING_OPTIONS)[number]>
+/**
+ * `--json`, `--html FILE` (also write the report there), and the consumer's reading options (the
+ * declared defaults when not given).
+ */
+export type AnalyzeOptions = { json?: boolean; html?: string } & Pick<ConsumerOptions, 'maxLineBytes' | (typeof READING_OPTIONS)[number]>
 
 /** Big reads into one reused buffer: fewer native calls, no garbage per chunk. */
 const READ_SIZE = 1 << 20
 
-/** `loghour analyze [FILE…]`: the answer for files or stdin, no server or Redis needed. */
+/** Why `file` cannot be written, in one line (Node's message without the temporary file's path). */
+function cannotWrite(file: string, error: unknown): Error {
+  return new Error(`cannot write ${file}: ${(error as Error).message.replace(/, \w+ '.*'$/, '')}`)
+}
+
+/**
+ * The HTML report's file, written beside `file` and renamed over it once complete: a report that
+ * cannot be written fails before the inputs are read, and an old one stays whole until then.
+ */
+function openReport(file: string): { write(html: string): void; discard(): void } {
+  const temporary = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`)
+  let fd: number
+  try {
+    if (statSync(file, { throwIfNoEntry: false })?.isDirectory()) throw new Error('EISDIR: it is a directory')
+    fd = openSync(temporary, 'wx')
+  } catch (error) {
+    throw cannotWrite(file, error)
+  }
+  let open = true
+  const close = () => {
+    if (open) closeSync(fd)
+    open = false
+  }
+  return {
+    write(html) {
+      try {
+        writeFileSync(fd, html)
+        close()
+        renameSync(temporary, file)
+      } catch (error) {
+        throw cannotWrite(file, error)
+      }
+    },
+    discard() {
+      close()
+      rmSync(temporary, { force: true })
+    },
+  }
+}
+
+/**
+ * `loghour analyze [FILE…]`: the answer for files or stdin, no server or Redis needed; with
+ * `html`, also the same picture as the live dashboard's, as a self-contained HTML file.
+ */
 export async function analyze(files: string[], options: AnalyzeOptions): Promise<void> {
-  const { json, ...reading } = options
+  const { json, html, ...reading } = options
+  const sources = files.length > 0 ? files : ['-']
+  const report = html === undefined ? undefined : openReport(html)
+  try {
+    const stats = await read(sources, reading)
+    report?.write(renderDashboard({ live: false, snapshot: { ...stats, generatedAt: new Date().toISOString(), sources } }))
+    process.stdout.write(json ? `${JSON.stringify(stats, null, 2)}\n` : renderStats(stats))
+  } catch (error) {
+    report?.discard()
+    throw error
+  }
+}
+
+/** Reads every source into one consumer: its stats. */
+async function read(sources: string[], reading: Omit<AnalyzeOptions, 'json' | 'html'>): Promise<Stats> {
   const consumer = createConsumer(reading)
   const buffer = Buffer.allocUnsafe(READ_SIZE)
-  for (const file of files.length > 0 ? files : ['-']) {
+  for (const file of sources) {
     try {
       if (file === '-') {
         await pipeline(process.stdin, consumer.openStream())
@@ -40,5 +103,5 @@ export async function analyze(files: string[], options: AnalyzeOptions): Promise
   }
   const stats = await consumer.stats()
   await consumer.close()
-  process.stdout.write(json ? `${JSON.stringify(stats, null, 2)}\n` : renderStats(stats))
+  return stats
 }

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { readFileSync } from 'node:fs'
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander'
 import { version } from '../../package.json'
 import { readDotenv, readRedisTls, resolveSettings, type ServerSettings, SettingError, settingFlags, settingOption } from '../config.js'
@@ -29,6 +30,9 @@ program
   .description('read access logs from files (or stdin when none, or "-") and print the answer')
   .argument('[files...]', 'log files; stdin when none or "-"')
   .option('--json', 'print the stats object as JSON')
+  .addOption(
+    new Option('--html <file>', 'also write the answer as a self-contained HTML report (the stats JSON embedded)').argParser(reportFile),
+  )
   .addOption(flagOnly('format'))
   .addOption(flagOnly('schema'))
   .addOption(flagOnly('fields'))
@@ -58,9 +62,20 @@ program
   .argument('[files...]', 'log files; stdin when none or "-"')
   .addOption(settingOption('host', { help: 'server address (also from .env)' }))
   .addOption(settingOption('port', { help: 'server port (also from .env)' }))
-  .action((files: string[], flags: Record<string, unknown>) => {
+  .option('--tls', 'connect over TLS, verifying the server certificate (against --ca, else the system CAs)')
+  .option('--ca <file>', 'with --tls: trust server certificates this CA signed (PEM)')
+  .option('--cert <file>', 'with --tls: present this client certificate (PEM; with --key), for a server with --tls-client-auth')
+  .option('--key <file>', "with --tls: the client certificate's private key (PEM)")
+  .action((files: string[], { tls, ca, cert, key, ...flags }: Record<string, unknown>) => {
     const { host, port } = settings(['host', 'port'], flags)
-    return send(files, { host, port })
+    return send(files, { host, port, ...(tls ? { tls: sendTls({ ca, cert, key } as Record<string, string | undefined>) } : {}) })
+  })
+  .hook('preAction', (command) => {
+    const { tls, ca, cert, key } = command.opts()
+    const given = Object.entries({ '--ca': ca, '--cert': cert, '--key': key }).filter(([, v]) => v !== undefined)
+    if (!tls && given.length > 0) throw new UsageError(`${given[0]![0]} applies with --tls`)
+    if ((cert === undefined) !== (key === undefined))
+      throw new UsageError(`${cert === undefined ? '--key' : '--cert'} needs its pair (--cert with --key)`)
   })
 
 program
@@ -79,8 +94,28 @@ program
     return stats({ redis, keyPrefix, tls: usage(() => readRedisTls(resolved)), json: flags.json })
   })
 
+/** `--html FILE`: a file name; stdout keeps the usual answer, so `-` would be ambiguous. */
+function reportFile(raw: string): string {
+  if (raw === '' || raw === '-') throw new InvalidArgumentError('expected a file name (the answer itself still goes to stdout)')
+  return raw
+}
+
 /** A usage error found after parsing (a setting's value): exit code 2, like commander's. */
 class UsageError extends Error {}
+
+/** The PEM text of `send --tls`'s files. */
+function sendTls(files: Record<'ca' | 'cert' | 'key', string | undefined>): { ca?: string; cert?: string; key?: string } {
+  const tls: { ca?: string; cert?: string; key?: string } = {}
+  for (const [member, file] of Object.entries(files) as ['ca' | 'cert' | 'key', string | undefined][]) {
+    if (file === undefined) continue
+    try {
+      tls[member] = readFileSync(file, 'utf8')
+    } catch (error) {
+      throw new UsageError(`cannot read the --${member} file ${file}: ${(error as Error).message}`)
+    }
+  }
+  return tls
+}
 
 /** A setting's flag, parsed by its declaration, without its environment variable. */
 function flagOnly(key: (typeof READING_OPTIONS)[number] | 'maxLineBytes'): Option {

@@ -1,9 +1,12 @@
 import { createReadStream, openSync } from 'node:fs'
-import { connect, type Socket } from 'node:net'
+import { connect, isIP, type Socket } from 'node:net'
+import { connect as connectTls } from 'node:tls'
 
 export interface SendOptions {
   host: string
   port: number
+  /** Connect over TLS: trust `ca` (else the system's CAs), present `cert` and `key` (PEM text). */
+  tls?: { ca?: string; cert?: string; key?: string }
 }
 
 /** Read size: large blocks keep loopback TCP near its limit (8 KiB blocks run at a third of it). */
@@ -20,15 +23,20 @@ function countLines(chunk: Buffer): number {
   return n
 }
 
-/** Resolves once connected; rejects with a message naming the address. */
+/** Resolves once connected (TLS: once the server's certificate is verified); rejects naming the address. */
 function open(options: SendOptions): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: options.host, port: options.port })
-    socket.once('connect', () => {
+    const { host, port, tls } = options
+    // SNI takes a host name only; the certificate is checked against an IP address all the same.
+    const socket = tls ? connectTls({ host, port, ...tls, ...(isIP(host) ? {} : { servername: host }) }) : connect({ host, port })
+    socket.once(tls ? 'secureConnect' : 'connect', () => {
       socket.off('error', reject)
       resolve(socket)
     })
-    socket.once('error', (error) => reject(new Error(`cannot connect to ${options.host}:${options.port}: ${error.message}`)))
+    // OpenSSL's errors carry a short `reason` besides a message full of source locations.
+    socket.once('error', (error: Error & { reason?: string }) =>
+      reject(new Error(`cannot connect to ${options.host}:${options.port}: ${error.reason ?? error.message}`)),
+    )
   })
 }
 
@@ -56,6 +64,14 @@ export async function send(files: string[], options: SendOptions): Promise<void>
   let lines = 0
   let lost: Error | undefined
   socket.on('error', (error) => (lost ??= error))
+  // A TLS server that refuses the client certificate resets the connection once it has read it.
+  const refusal = options.tls
+    ? '; over TLS a reset means the server refused the client certificate (--cert), see its log'
+    : '; if the server serves TLS, add --tls (it resets plain connections)'
+  const lostError = (error: Error | undefined) =>
+    new Error(
+      `connection to ${where} lost after ${bytes} bytes: ${error?.message ?? 'reset'}${(error as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET' || !error ? refusal : ''}`,
+    )
   const closed = new Promise<boolean>((resolve) => socket.once('close', resolve))
   const progress = () => {
     const s = (Date.now() - started) / 1000
@@ -83,7 +99,7 @@ export async function send(files: string[], options: SendOptions): Promise<void>
         }
       } catch (error) {
         if (lost || socket.destroyed) {
-          throw new Error(`connection to ${where} lost after ${bytes} bytes: ${(lost ?? (error as Error)).message}`)
+          throw lostError(lost ?? (error as Error))
         }
         throw new Error(`cannot read ${input.name}: ${(error as Error).message}`)
       }
@@ -91,7 +107,7 @@ export async function send(files: string[], options: SendOptions): Promise<void>
     // Half-close: the server counts our last line, then closes its side.
     socket.end()
     const hadError = await closed
-    if (hadError || lost) throw new Error(`connection to ${where} lost after ${bytes} bytes: ${lost?.message ?? 'reset'}`)
+    if (hadError || lost) throw lostError(lost)
   } finally {
     if (ticker) clearInterval(ticker)
     socket.destroy()

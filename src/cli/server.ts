@@ -6,6 +6,7 @@ import type { Logger } from 'pino'
 import { version } from '../../package.json'
 import {
   readDotenv,
+  readInputTls,
   readRedisTls,
   resolveServerSettings,
   type ServerSettings,
@@ -18,9 +19,10 @@ import { createConsumer, type LogConsumer } from '../consumer.js'
 import { type HttpEndpoints, startHttp } from '../http.js'
 import { createLogger } from '../logger.js'
 import { HOURS } from '../native.js'
+import { OptionError } from '../options.js'
 import { buildReport } from '../report.js'
 import type { LogServer } from '../server.js'
-import { FLAG_SETTINGS, type FlagKey, type OptionGroup, optionSettings, type RedisTls } from '../settings.js'
+import { FLAG_SETTINGS, type FlagKey, type InputTls, type OptionGroup, optionSettings, type RedisTls } from '../settings.js'
 import { peakOf } from '../stats.js'
 import { redactAddress } from '../stores/redact.js'
 import { exitOnBrokenPipe } from './args.js'
@@ -55,6 +57,11 @@ function describeStore(settings: ServerSettings): string {
   return settings.snapshot ? `memory, snapshot ${settings.snapshot}` : 'memory'
 }
 
+function describeTls(tls: InputTls | undefined): string {
+  if (tls === undefined) return ''
+  return tls.clientAuth ? ' over TLS, client certificates required' : ' over TLS'
+}
+
 type Counts = ReturnType<LogConsumer['lineCounts']> & { at: number }
 
 async function report(consumer: LogConsumer, server: LogServer, log: Logger, last: { value: Counts }): Promise<void> {
@@ -87,13 +94,54 @@ function watchAccepts(server: LogServer, log: Logger): void {
   })
 }
 
+/** A peer's failed handshakes are logged once a minute at most: a scanner must not flood the log. */
+const HANDSHAKE_LOG_INTERVAL_MS = 60_000
+
+/** Peers remembered for that; beyond it the oldest are forgotten (memory stays bounded). */
+const HANDSHAKE_LOG_PEERS = 10_000
+
+/**
+ * Logs failed TLS handshakes (once per peer address per minute, with how many were not logged),
+ * and re-reads the certificate files on SIGHUP: new handshakes use them, open connections go on.
+ */
+function watchTls(server: LogServer, settings: ServerSettings, log: Logger): void {
+  const peers = new Map<string, { loggedAt: number; unlogged: number }>()
+  server.on('tlsHandshakeFailed', (error, { remote }) => {
+    const peer = remote.replace(/:\d+$/, '')
+    const now = Date.now()
+    const seen = peers.get(peer)
+    if (seen && now - seen.loggedAt < HANDSHAKE_LOG_INTERVAL_MS) {
+      seen.unlogged++
+      return
+    }
+    peers.delete(peer)
+    if (peers.size >= HANDSHAKE_LOG_PEERS) peers.delete(peers.keys().next().value!)
+    peers.set(peer, { loggedAt: now, unlogged: 0 })
+    const also = seen?.unlogged ? ` (and ${seen.unlogged} more from it in the last minute)` : ''
+    log.warn(
+      { peer, remote, code: (error as NodeJS.ErrnoException).code, tlsHandshakeFailures: server.counters().tlsHandshakeFailures },
+      `TLS handshake failed from ${remote}: ${error.message}${also}`,
+    )
+  })
+  process.on('SIGHUP', () => {
+    try {
+      server.reloadTls(readInputTls(settings)!)
+      log.info(`SIGHUP: TLS certificates re-read from ${settings.tlsCert}; new connections use them, open ones go on`)
+    } catch (error) {
+      log.error({ err: error }, `SIGHUP: TLS certificates not reloaded, the previous ones stay in use: ${(error as Error).message}`)
+    }
+  })
+}
+
 async function main(): Promise<number> {
   exitOnBrokenPipe()
   let settings: ServerSettings
   let redisTls: RedisTls | undefined
+  let inputTls: InputTls | undefined
   try {
     settings = resolveServerSettings(parseFlags(process.argv), process.env, readDotenv(process.cwd())).settings
     redisTls = readRedisTls(settings)
+    inputTls = readInputTls(settings)
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2
     if (error instanceof SettingError) {
@@ -141,8 +189,16 @@ async function main(): Promise<number> {
 
   let server: LogServer
   try {
-    server = await consumer.listen(optionsOf('listen', settings))
+    server = await consumer.listen({ ...optionsOf('listen', settings), tls: inputTls })
   } catch (error) {
+    if (error instanceof OptionError) {
+      // Certificate material Node refuses (a key that does not match, bad PEM): a usage error.
+      process.stderr.write(
+        `loghour-server: cannot use the TLS certificate: ${error.message.replace(/^loghour: invalid option "tls": /, '')}\n`,
+      )
+      await consumer.close().catch(() => {})
+      return 2
+    }
     const message = `cannot listen on ${settings.host}:${settings.port}: ${(error as Error).message}`
     process.stderr.write(`loghour-server: ${message}\n`)
     log.fatal({ err: error }, message)
@@ -150,6 +206,7 @@ async function main(): Promise<number> {
     return 1
   }
   watchAccepts(server, log)
+  if (inputTls) watchTls(server, settings, log)
   if (server.maxConnections < settings.maxConnections) {
     log.warn(
       `the open-file limit leaves room for ${server.maxConnections} connections, not --max-connections ${settings.maxConnections}: more are refused; raise it (ulimit -n) to accept more`,
@@ -228,14 +285,14 @@ async function main(): Promise<number> {
   // a test) may signal at once; the handlers must be in place by then.
   const { address, port } = server.address()
   log.info(
-    { address, port, store: describeStore(settings), version },
-    `loghour-server listening on ${address}:${port} (store: ${describeStore(settings)})`,
+    { address, port, tls: inputTls !== undefined, store: describeStore(settings), version },
+    `loghour-server listening on ${address}:${port}${describeTls(inputTls)} (store: ${describeStore(settings)})`,
   )
   if (http) {
     const { address: httpHost, port: httpPort } = http.address
     log.info(
       { http: { address: httpHost, port: httpPort } },
-      `HTTP endpoints on http://${httpHost}:${httpPort}/ (/metrics, /healthz, /readyz, /stats)`,
+      `HTTP endpoints on http://${httpHost}:${httpPort}/ (dashboard /, /events, /metrics, /healthz, /readyz, /stats)`,
     )
   }
   return exitCode.finally(() => new Promise<void>((resolve) => log.flush(() => resolve())))

@@ -15,6 +15,33 @@ action(type="omfwd" target="127.0.0.1" port="${port}" protocol="tcp" template="l
 `
 }
 
+/** Where the TLS recipe's certificates are: the CA that signed loghour-server's, and rsyslog's own. */
+export interface RsyslogTlsFiles {
+  ca: string
+  cert: string
+  key: string
+}
+
+/**
+ * The README's rsyslog recipe over mutual TLS (`StreamDriver="ossl"`, Debian's rsyslog-openssl):
+ * it verifies the server certificate's name and presents its own certificate.
+ */
+export function rsyslogTlsRecipe(file: string, port: number, tls: RsyslogTlsFiles): string {
+  return `global(DefaultNetstreamDriverCAFile="${tls.ca}"
+       DefaultNetstreamDriverCertFile="${tls.cert}" DefaultNetstreamDriverKeyFile="${tls.key}")
+module(load="imfile")
+input(type="imfile" File="${file}" Tag="nginx" freshStartTail="off")
+template(name="loghour_line" type="string" string="%msg%\\n")
+action(type="omfwd" target="localhost" port="${port}" protocol="tcp" template="loghour_line"
+       StreamDriver="ossl" StreamDriverMode="1" StreamDriverAuthMode="x509/name" StreamDriverPermittedPeers="localhost")
+`
+}
+
+/** True where rsyslog's OpenSSL network driver is installed (Debian: rsyslog-openssl). */
+export const RSYSLOG_OSSL = ['/usr/lib/x86_64-linux-gnu/rsyslog', '/usr/lib/aarch64-linux-gnu/rsyslog', '/usr/lib/rsyslog'].some((d) =>
+  existsSync(join(d, 'lmnsd_ossl.so')),
+)
+
 /** Starts rsyslogd in the foreground with `config` (checked with -N1 first); killed when the test ends. */
 export function startRsyslog(dir: string, config: string): ChildProcess {
   const conf = join(dir, 'rsyslog.conf')

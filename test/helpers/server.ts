@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { EventEmitter } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { connect, type Socket } from 'node:net'
+import { connect as connectTls } from 'node:tls'
 import { onTestFinished } from 'vitest'
 import { bin } from './cli.js'
 
@@ -130,10 +131,43 @@ export function startServer(
   })
 }
 
-/** Connects to a local port. */
-export function open(port: number): Promise<Socket> {
+/**
+ * How a test's clients reach the server: plain TCP, or TLS with the server flags that go with
+ * it. A test written against a transport proves its guarantees hold on both.
+ */
+export interface Transport {
+  readonly name: string
+  /** Flags that make loghour-server serve this transport. */
+  readonly serverArgs: string[]
+  /** TLS clients: the CA to trust and the client certificate to present (PEM). */
+  readonly tls?: { ca: string; cert?: string; key?: string }
+}
+
+export const PLAIN_TCP: Transport = { name: 'plain TCP', serverArgs: [] }
+
+/** The TCP socket under a TLS client socket (to reset it, or read its port). */
+const tcpOf = new WeakMap<Socket, Socket>()
+
+/** The TCP socket a connection runs on (itself for plain TCP). */
+export const tcpSocket = (socket: Socket): Socket => tcpOf.get(socket) ?? socket
+
+/**
+ * Connects to a local port. With TLS it resolves once the handshake is done, or, with
+ * `handshake: false`, as soon as TCP connects (writes wait for the handshake; a refused
+ * connection then closes like a plain one).
+ */
+export function open(port: number, transport: Transport = PLAIN_TCP, { handshake = true } = {}): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ port, host: '127.0.0.1' }, () => resolve(socket))
+    const tcp = connect({ port, host: '127.0.0.1' })
+    if (!transport.tls) {
+      tcp.once('connect', () => resolve(tcp))
+      tcp.once('error', reject)
+      return
+    }
+    const socket = connectTls({ socket: tcp, servername: 'localhost', ...transport.tls })
+    tcpOf.set(socket, tcp)
+    if (handshake) socket.once('secureConnect', () => resolve(socket))
+    else tcp.once('connect', () => resolve(socket))
     socket.once('error', reject)
   })
 }
@@ -142,8 +176,8 @@ export function open(port: number): Promise<Socket> {
  * Sends `data` over a new connection in pieces of the given sizes (cycled), honouring
  * backpressure, then half-closes and waits until the server closes too.
  */
-export async function sendTcp(port: number, data: Buffer, sizes: number[] = [65536]): Promise<void> {
-  const socket = await open(port)
+export async function sendTcp(port: number, data: Buffer, sizes: number[] = [65536], transport = PLAIN_TCP): Promise<void> {
+  const socket = await open(port, transport)
   const closed = new Promise<void>((resolve, reject) => {
     socket.on('close', (hadError) => (hadError ? reject(new Error('connection failed')) : resolve()))
     socket.on('error', reject)
