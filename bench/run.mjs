@@ -2,7 +2,7 @@
 // `npm run bench`: loghour's speed, memory and Redis cost, side by side with baselines run in the
 // same process tree on the same data. Writes bench/RESULTS.md and bench/results.json.
 //
-// Needs a build (`npm run build`), cargo, redis-server and socat (`apt-get install -y socat`).
+// Needs a build (`npm run build`), cargo, redis-server, openssl and socat (`apt-get install -y socat`).
 // Options: --runs N (timed runs after one warm-up, default 7; the core bench does at least 15, TCP 11), --quick (smaller data, for a
 // smoke run; its results are not written).
 import { execFileSync, spawn } from 'node:child_process'
@@ -144,13 +144,80 @@ async function startJsonProcess(cmd, argv, env, ready) {
   return { child, records, next, first, stop }
 }
 
-function loghourServer(extraEnv = {}) {
+function loghourServer(extraEnv = {}, args = []) {
   return startJsonProcess(
     process.execPath,
-    [join(ROOT, 'dist/loghour-server.js'), '--port', '0', '--log-level', 'debug', '--stats-interval', '0'],
+    [join(ROOT, 'dist/loghour-server.js'), '--port', '0', '--log-level', 'debug', '--stats-interval', '0', ...args],
     extraEnv,
     (r) => r.msg?.startsWith('loghour-server listening'),
   )
+}
+
+/** A CA and a server certificate for localhost it signed (EC P-256, as the tests make them). */
+function certificates() {
+  const dir = join(DATA, 'tls')
+  mkdirSync(dir, { recursive: true })
+  const openssl = (...a) => execFileSync('openssl', a, { stdio: 'ignore', cwd: dir })
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes']
+  openssl('req', '-x509', ...ec, '-days', '2', '-keyout', 'ca-key.pem', '-out', 'ca.pem', '-subj', '/CN=bench CA')
+  openssl('req', ...ec, '-keyout', 'server-key.pem', '-out', 'server.csr', '-subj', '/CN=localhost')
+  writeFileSync(join(dir, 'ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n')
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca-key.pem',
+    '-set_serial',
+    '1',
+    '-days',
+    '2',
+    '-out',
+    'server.pem',
+    '-extfile',
+    'ext',
+  )
+  return { ca: join(dir, 'ca.pem'), cert: join(dir, 'server.pem'), key: join(dir, 'server-key.pem') }
+}
+
+/** Sends a file with socat over TLS (verifying the server) in 64 KiB blocks. */
+async function socatTlsSend(file, port, ca, block = 65536) {
+  const target = `OPENSSL:127.0.0.1:${port},cafile=${ca},commonname=localhost`
+  const child = spawn('socat', ['-u', '-b', String(block), `FILE:${file}`, target], { stdio: 'ignore' })
+  const [code] = await once(child, 'exit')
+  if (code !== 0) throw new Error(`socat (TLS) exited with ${code}`)
+}
+
+/**
+ * What an operator adds while data flows: Prometheus scraping /metrics every 100 ms and one open
+ * dashboard (its /events stream). Resolves with a stop function and the scrape count.
+ */
+async function observe(httpPort) {
+  const base = `http://127.0.0.1:${httpPort}`
+  const dashboard = new AbortController()
+  const events = await fetch(`${base}/events`, { signal: dashboard.signal })
+  // Read and drop, as a browser's EventSource does between repaints; aborting ends it.
+  const reading = events.body.pipeTo(new WritableStream()).catch(() => {})
+  let scrapes = 0
+  let scraping = true
+  const scraper = (async () => {
+    while (scraping) {
+      const started = Date.now()
+      await (await fetch(`${base}/metrics`)).text()
+      scrapes++
+      await sleep(Math.max(0, 100 - (Date.now() - started)))
+    }
+  })()
+  return async () => {
+    scraping = false
+    await scraper
+    dashboard.abort()
+    await reading
+    return scrapes
+  }
 }
 
 async function startRedis() {
@@ -309,9 +376,14 @@ async function nodeDiscard(file) {
  * first byte to the last byte read or line counted. Also returns what the Redis store cost.
  */
 async function tcpRounds(file) {
-  log('TCP, interleaved: raw limit, memory store (socat, loghour send), Redis store')
+  log('TCP, interleaved: raw limit, memory store (socat, loghour send, TLS, observed), Redis store')
   const sink = await startJsonProcess(join(ROOT, 'crate/target/release/examples/tcp_discard'), [], {}, (r) => r.port)
   const memory = await loghourServer()
+  const tls = certificates()
+  const secure = await loghourServer({}, ['--tls-cert', tls.cert, '--tls-key', tls.key])
+  const observed = await loghourServer({}, ['--http', '127.0.0.1:0'])
+  const httpPort = (await observed.next((r) => r.msg?.startsWith('HTTP endpoints'))).http.port
+  let scrapes = 0
   const redis = await startRedis()
   const redisServer = await loghourServer({ REDIS_ADDRESS: `redis://127.0.0.1:${redis.port}` })
   const closed = (server) => server.next((r) => r.msg?.startsWith('connection closed'))
@@ -325,6 +397,18 @@ async function tcpRounds(file) {
     raw: () => timed(() => sink.next((r) => r.ms !== undefined), socatSend, sink.first.port),
     memory: () => timed(() => closed(memory), socatSend, memory.first.port),
     send: () => timed(() => closed(memory), loghourSend, memory.first.port),
+    tls: () =>
+      timed(
+        () => closed(secure),
+        (f, port) => socatTlsSend(f, port, tls.ca),
+        secure.first.port,
+      ),
+    observed: async () => {
+      const stop = await observe(httpPort)
+      const ms = await timed(() => closed(observed), socatSend, observed.first.port)
+      scrapes += await stop()
+      return ms
+    },
     redis: () => timed(() => closed(redisServer), socatSend, redisServer.first.port),
   }
   const info = async () => {
@@ -335,14 +419,14 @@ async function tcpRounds(file) {
   }
   await redis.client.config('RESETSTAT')
   const before = await info()
-  const results = { raw: [], memory: [], send: [], redis: [] }
+  const results = { raw: [], memory: [], send: [], tls: [], observed: [], redis: [] }
   const rounds = TCP_ROUNDS
   log(`  warm-up + ${rounds} rounds`)
   for (const run of Object.values(kinds)) await run()
   for (let r = 0; r < rounds; r++) for (const [k, run] of Object.entries(kinds)) results[k].push(await run())
   await redisServer.stop() // final flush and report
   const after = await info()
-  await Promise.all([sink.stop(), memory.stop(), redis.stop()])
+  await Promise.all([sink.stop(), memory.stop(), secure.stop(), observed.stop(), redis.stop()])
   const diff = (k) => (after.calls[k] ?? 0) - (before.calls[k] ?? 0)
   const flushes = redisServer.records.filter((r) => r.msg?.startsWith('flushed ')).length
   const merges = diff('evalsha') + diff('eval')
@@ -352,7 +436,14 @@ async function tcpRounds(file) {
   // Ratios within each round (measured seconds apart) cancel most of the machine's drift.
   const paired = (a, b) => summary(results[a].map((ms, i) => results[b][i] / ms)).median
   return {
-    paired: { memoryVsRaw: paired('memory', 'raw'), redisVsMemory: paired('redis', 'memory'), sendVsRaw: paired('send', 'raw') },
+    paired: {
+      memoryVsRaw: paired('memory', 'raw'),
+      redisVsMemory: paired('redis', 'memory'),
+      sendVsRaw: paired('send', 'raw'),
+      tlsVsPlain: paired('tls', 'memory'),
+      observedVsPlain: paired('observed', 'memory'),
+    },
+    scrapesPerRound: scrapes / (rounds + 1),
     ...results,
     redisCost: {
       flushes,
@@ -480,6 +571,7 @@ function fmt(n, digits = 0) {
 
 async function main() {
   requireTool('socat', 'apt-get install -y socat')
+  requireTool('openssl', 'apt-get install -y openssl')
   requireTool('redis-server', 'apt-get install -y redis-server')
   requireTool('cargo', 'install Rust (rustup)')
   if (!existsSync(join(ROOT, 'dist/loghour-server.js'))) throw new Error('run `npm run build` first')
@@ -540,6 +632,13 @@ async function main() {
     e2e: row('end to end: socat (64 KiB blocks) → loghour-server, memory store', bytes, LINES, tcp.memory),
     e2eSend: row('end to end: loghour send → loghour-server, memory store', bytes, LINES, tcp.send),
     e2eRedis: row('end to end: socat → loghour-server, Redis store', bytes, LINES, tcp.redis),
+    e2eTls: row('end to end over TLS: socat OPENSSL: → loghour-server --tls-cert, memory store', bytes, LINES, tcp.tls),
+    e2eObserved: row(
+      'end to end, observed: the same as plain, with /metrics scraped every 100 ms and a dashboard (/events) open',
+      bytes,
+      LINES,
+      tcp.observed,
+    ),
     lifeMemory: row(
       `with shutdown: socat → fresh loghour-server, SIGTERM when sent, until exit (${fmt(LIFECYCLE_LINES / 1e6)}M lines), memory store`,
       lifecycleBytes,
@@ -566,6 +665,9 @@ async function main() {
     e2eVsAwait: e2eMed / rows.await.mbps.median,
     e2eVsPipelined: e2eMed / rows.pipelined.mbps.median,
     redisVsMemory: tcp.paired.redisVsMemory,
+    tlsVsPlain: tcp.paired.tlsVsPlain,
+    observedVsPlain: tcp.paired.observedVsPlain,
+    scrapesPerRound: tcp.scrapesPerRound,
     lifecycleRedisVsMemory: lifecycle.redisVsMemory,
     shutdownMs: { memory: summary(lifecycle.memoryShutdown).median, redis: summary(lifecycle.redisShutdown).median },
     memoryGrowthMax: Math.max(...mem.rows.map((r) => r.growth)),
@@ -603,7 +705,7 @@ function report(r) {
   return `# loghour benchmark results
 
 Generated by \`npm run bench\` (\`node bench/run.mjs\`) on ${m.date.slice(0, 10)}. Reproduce: \`npm ci && npm run bench\`
-(needs \`redis-server\` and \`socat\`; it builds \`crate/examples/core_bench.rs\` with cargo).
+(needs \`redis-server\`, \`openssl\` and \`socat\`; it builds \`crate/examples/core_bench.rs\` with cargo).
 
 Machine: ${m.cpu}, ${m.memory} RAM, Linux ${m.kernel}; Node ${m.node}; ${m.rustc}; redis-server ${m.redis}; socat ${m.socat}.
 A shared 2-vCPU virtual machine: timings drift by ±30 % over minutes (compare the memchr row across
@@ -618,7 +720,7 @@ The core rows and the TCP rows are each measured in interleaved rounds. TCP rows
 
 | what | MB/s (min / **median** / max) | lines/s (median) |
 | --- | --- | --- |
-${[rows.core, rows.coreZoned, rows.clf, rows.clfZoned, rows.ecs, rows.ecsZoned, rows.memchr, rows.boundary, rows.e2e, rows.e2eSend, rows.e2eRedis, rows.lifeMemory, rows.lifeRedis, rows.raw, rows.discard, rows.js, rows.await, rows.pipelined].map(tableRow).join('\n')}
+${[rows.core, rows.coreZoned, rows.clf, rows.clfZoned, rows.ecs, rows.ecsZoned, rows.memchr, rows.boundary, rows.e2e, rows.e2eSend, rows.e2eTls, rows.e2eObserved, rows.e2eRedis, rows.lifeMemory, rows.lifeRedis, rows.raw, rows.discard, rows.js, rows.await, rows.pipelined].map(tableRow).join('\n')}
 
 The "with shutdown" rows time what a user of the original service measures: from the first byte
 sent to the server's exit after SIGTERM (drain, final flush, final report). SIGTERM → exit took
@@ -640,6 +742,8 @@ ${LIFECYCLE_ROUNDS} interleaved rounds and the median of their paired ratios; ev
 | end to end (memory store, 64 KiB blocks) ≥ 50 % of raw loopback TCP | ${fmt(ratios.e2eVsRaw * 100)} % | ${check(ratios.e2eVsRaw >= 0.5)} |
 | end to end ≥ 100 × baseline (a), per-line awaited PFADD | ${fmt(ratios.e2eVsAwait)} × | ${check(ratios.e2eVsAwait >= 100)} |
 | end to end ≥ 5 × baseline (b), pipelined PFADD | ${fmt(ratios.e2eVsPipelined, 1)} × | ${check(ratios.e2eVsPipelined >= 5)} |
+| TLS ingest ≥ 0.5 × plain TCP (socat OPENSSL: vs socat TCP:, same server build) | ${fmt(ratios.tlsVsPlain, 2)} × | ${check(ratios.tlsVsPlain >= 0.5)} |
+| ingest while scraped every 100 ms with a dashboard open ≥ 0.95 × without (${fmt(ratios.scrapesPerRound)} scrapes a round) | ${fmt(ratios.observedVsPlain, 2)} × | ${check(ratios.observedVsPlain >= 0.95)} |
 | Redis store ≥ 90 % of the memory store | ${fmt(ratios.redisVsMemory * 100)} % | ${check(ratios.redisVsMemory >= 0.9)} |
 | the same with shutdown included (fresh server, SIGTERM, exit) | ${fmt(ratios.lifecycleRedisVsMemory * 100)} % | ${check(ratios.lifecycleRedisVsMemory >= 0.9)} |
 | memory growth over idle RSS ≤ 32 MB, flat from 1k to 10M users | ${fmt(ratios.memoryGrowthMax / MB, 1)} MB at most | ${check(ratios.memoryGrowthMax <= 32 * MB)} |

@@ -240,6 +240,9 @@ export class LogServer extends EventEmitter {
           rejectUnauthorized: false,
           handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
           noDelay: true,
+          // Node would answer a client's FIN with its own before #accept sees the socket, and a
+          // refused client would see that clean close before the reset (#accept ends the rest).
+          allowHalfOpen: true,
         },
         (socket) => this.#accept(socket),
       )
@@ -251,19 +254,27 @@ export class LogServer extends EventEmitter {
       this.#peers.set(socket, remoteOf(socket))
       socket.once('close', () => this.#sockets.delete(socket))
     })
-    server.on('tlsClientError', (error, socket) => this.#handshakeFailed(handshakeProblem(error), socket))
+    server.on('tlsClientError', (error, socket) => {
+      this.#handshakeFailed(handshakeProblem(error), socket)
+      this.#reset(socket)
+    })
     return server
   }
 
-  /**
-   * Counts and reports a failed handshake, and resets its TCP connection: Node closes it without
-   * a TLS alert, so a client (plain TCP, or TLS with a refused certificate) would otherwise see a
-   * clean close and take its lines for delivered.
-   */
+  /** Counts and reports a failed handshake. */
   #handshakeFailed(problem: Error, socket: Socket): void {
     const tcp = tcpUnder(socket)
     this.#counters.tlsHandshakeFailures++
     this.emit('tlsHandshakeFailed', problem, { remote: (tcp && this.#peers.get(tcp)) ?? remoteOf(socket) })
+  }
+
+  /**
+   * Resets a refused client's TCP connection: Node closes it without a TLS alert, so a client
+   * (plain TCP, or TLS with a refused certificate) would otherwise see a clean close and take
+   * its lines for delivered.
+   */
+  #reset(socket: Socket): void {
+    const tcp = tcpUnder(socket)
     if (tcp && !tcp.destroyed) {
       tcp.on('error', () => {}) // a reset of a socket closing meanwhile must not throw
       tcp.resetAndDestroy()
@@ -272,7 +283,8 @@ export class LogServer extends EventEmitter {
 
   /**
    * With client authentication, refuses a client whose certificate is missing or not signed by
-   * the CA: nothing it sent is read, and the connection is reset so the client sees the failure.
+   * the CA: nothing it sent is read, and the connection is reset at once, before a client that
+   * writes right after its handshake (socat -u) is done.
    */
   #refused(socket: TLSSocket): boolean {
     if (this.options.tls?.clientAuth !== true || socket.authorized) return false
@@ -283,6 +295,7 @@ export class LogServer extends EventEmitter {
         })
       : Object.assign(new Error('no client certificate'), { code: 'ERR_SSL_PEER_DID_NOT_RETURN_A_CERTIFICATE' })
     this.#handshakeFailed(problem, socket)
+    this.#reset(socket)
     return true
   }
 

@@ -1,6 +1,6 @@
 import { createReadStream, openSync } from 'node:fs'
 import { connect, isIP, type Socket } from 'node:net'
-import { connect as connectTls } from 'node:tls'
+import { connect as connectTls, type TLSSocket } from 'node:tls'
 
 export interface SendOptions {
   host: string
@@ -23,20 +23,49 @@ function countLines(chunk: Buffer): number {
   return n
 }
 
+const REFUSED = 'over TLS a reset means the server refused the client certificate (--cert), see its log'
+
+/** At most this long to wait for a TLS 1.3 server to accept the client's certificate. */
+const ACCEPT_WAIT_MS = 250
+
+/**
+ * Calls `ready` once a TLS 1.3 server has taken the handshake: in TLS 1.3 the client's handshake
+ * is over before the server has checked its certificate, and a refusal (a reset) landing between
+ * our last write and our close can be lost in Node's TLS layer, which then reports a clean close.
+ * A server that accepted sends its session tickets at once; a refusing loghour-server resets
+ * instead, which the caller's error handler sees. Without tickets, `ready` runs after a moment.
+ */
+function accepted(socket: TLSSocket, ready: () => void): void {
+  if (socket.getProtocol() !== 'TLSv1.3') {
+    ready()
+    return
+  }
+  const go = () => {
+    clearTimeout(timer)
+    socket.off('session', go)
+    if (!socket.destroyed) ready()
+  }
+  const timer = setTimeout(go, ACCEPT_WAIT_MS)
+  socket.once('session', go)
+}
+
 /** Resolves once connected (TLS: once the server's certificate is verified); rejects naming the address. */
 function open(options: SendOptions): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const { host, port, tls } = options
     // SNI takes a host name only; the certificate is checked against an IP address all the same.
     const socket = tls ? connectTls({ host, port, ...tls, ...(isIP(host) ? {} : { servername: host }) }) : connect({ host, port })
-    socket.once(tls ? 'secureConnect' : 'connect', () => {
-      socket.off('error', reject)
+    const ready = () => {
+      socket.off('error', fail)
       resolve(socket)
-    })
+    }
+    socket.once(tls ? 'secureConnect' : 'connect', () => (tls ? accepted(socket as TLSSocket, ready) : ready()))
     // OpenSSL's errors carry a short `reason` besides a message full of source locations.
-    socket.once('error', (error: Error & { reason?: string }) =>
-      reject(new Error(`cannot connect to ${options.host}:${options.port}: ${error.reason ?? error.message}`)),
-    )
+    const fail = (error: Error & { reason?: string; code?: string }) => {
+      const refused = tls && error.code === 'ECONNRESET' ? `; ${REFUSED}` : ''
+      reject(new Error(`cannot connect to ${options.host}:${options.port}: ${error.reason ?? error.message}${refused}`))
+    }
+    socket.once('error', fail)
   })
 }
 
@@ -65,9 +94,7 @@ export async function send(files: string[], options: SendOptions): Promise<void>
   let lost: Error | undefined
   socket.on('error', (error) => (lost ??= error))
   // A TLS server that refuses the client certificate resets the connection once it has read it.
-  const refusal = options.tls
-    ? '; over TLS a reset means the server refused the client certificate (--cert), see its log'
-    : '; if the server serves TLS, add --tls (it resets plain connections)'
+  const refusal = options.tls ? `; ${REFUSED}` : '; if the server serves TLS, add --tls (it resets plain connections)'
   const lostError = (error: Error | undefined) =>
     new Error(
       `connection to ${where} lost after ${bytes} bytes: ${error?.message ?? 'reset'}${(error as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET' || !error ? refusal : ''}`,
