@@ -183,12 +183,42 @@ function certificates() {
   return { ca: join(dir, 'ca.pem'), cert: join(dir, 'server.pem'), key: join(dir, 'server-key.pem') }
 }
 
-/** Sends a file with socat over TLS (verifying the server) in 64 KiB blocks. */
+/** Sends a file with socat over TLS (verifying the server) in 64 KiB blocks; resolves with the sender's wall time (ms). */
 async function socatTlsSend(file, port, ca, block = 65536) {
+  const t = process.hrtime.bigint()
   const target = `OPENSSL:127.0.0.1:${port},cafile=${ca},commonname=localhost`
   const child = spawn('socat', ['-u', '-b', String(block), `FILE:${file}`, target], { stdio: 'ignore' })
   const [code] = await once(child, 'exit')
   if (code !== 0) throw new Error(`socat (TLS) exited with ${code}`)
+  return Number(process.hrtime.bigint() - t) / 1e6
+}
+
+/** socat decrypting TLS into /dev/null, one child per connection: the TLS limit of this machine. */
+async function tlsDiscard(tls) {
+  const port = await freePort()
+  const child = spawn(
+    'socat',
+    ['-u', `OPENSSL-LISTEN:${port},fork,reuseaddr,bind=127.0.0.1,cert=${tls.cert},key=${tls.key},verify=0`, 'OPEN:/dev/null'],
+    { stdio: 'ignore' },
+  )
+  for (let i = 0; ; i++) {
+    const up = await new Promise((resolve) => {
+      const probe = connect(port, '127.0.0.1', () => {
+        probe.destroy()
+        resolve(true)
+      }).on('error', () => resolve(false))
+    })
+    if (up) break
+    if (i > 100) throw new Error('socat OPENSSL-LISTEN did not start')
+    await sleep(50)
+  }
+  return {
+    port,
+    stop: () => {
+      child.kill('SIGTERM')
+      return once(child, 'exit')
+    },
+  }
 }
 
 /**
@@ -381,9 +411,11 @@ async function tcpRounds(file) {
   const memory = await loghourServer()
   const tls = certificates()
   const secure = await loghourServer({}, ['--tls-cert', tls.cert, '--tls-key', tls.key])
+  const tlsSink = await tlsDiscard(tls)
   const observed = await loghourServer({}, ['--http', '127.0.0.1:0'])
   const httpPort = (await observed.next((r) => r.msg?.startsWith('HTTP endpoints'))).http.port
-  let scrapes = 0
+  // Watched the whole time, as in production: its rounds pay the steady cost, not a start-up.
+  const stopObserving = await observe(httpPort)
   const redis = await startRedis()
   const redisServer = await loghourServer({ REDIS_ADDRESS: `redis://127.0.0.1:${redis.port}` })
   const closed = (server) => server.next((r) => r.msg?.startsWith('connection closed'))
@@ -403,12 +435,9 @@ async function tcpRounds(file) {
         (f, port) => socatTlsSend(f, port, tls.ca),
         secure.first.port,
       ),
-    observed: async () => {
-      const stop = await observe(httpPort)
-      const ms = await timed(() => closed(observed), socatSend, observed.first.port)
-      scrapes += await stop()
-      return ms
-    },
+    // Timed by the sender: socat's exit once its last record is written and the TLS session closed.
+    tlsRaw: () => socatTlsSend(file, tlsSink.port, tls.ca),
+    observed: () => timed(() => closed(observed), socatSend, observed.first.port),
     redis: () => timed(() => closed(redisServer), socatSend, redisServer.first.port),
   }
   const info = async () => {
@@ -419,14 +448,21 @@ async function tcpRounds(file) {
   }
   await redis.client.config('RESETSTAT')
   const before = await info()
-  const results = { raw: [], memory: [], send: [], tls: [], observed: [], redis: [] }
+  const results = { raw: [], memory: [], send: [], tls: [], tlsRaw: [], observed: [], redis: [] }
   const rounds = TCP_ROUNDS
   log(`  warm-up + ${rounds} rounds`)
   for (const run of Object.values(kinds)) await run()
-  for (let r = 0; r < rounds; r++) for (const [k, run] of Object.entries(kinds)) results[k].push(await run())
+  // Forward in even rounds and backward in odd ones, so a drift of the machine within a round
+  // falls on both sides of each pair alike.
+  for (let r = 0; r < rounds; r++) {
+    const order = Object.entries(kinds)
+    for (const [k, run] of r % 2 === 0 ? order : order.reverse()) results[k].push(await run())
+  }
+  const observedMs = results.observed.reduce((a, b) => a + b, 0)
+  const scrapes = await stopObserving()
   await redisServer.stop() // final flush and report
   const after = await info()
-  await Promise.all([sink.stop(), memory.stop(), secure.stop(), observed.stop(), redis.stop()])
+  await Promise.all([sink.stop(), memory.stop(), secure.stop(), tlsSink.stop(), observed.stop(), redis.stop()])
   const diff = (k) => (after.calls[k] ?? 0) - (before.calls[k] ?? 0)
   const flushes = redisServer.records.filter((r) => r.msg?.startsWith('flushed ')).length
   const merges = diff('evalsha') + diff('eval')
@@ -441,9 +477,12 @@ async function tcpRounds(file) {
       redisVsMemory: paired('redis', 'memory'),
       sendVsRaw: paired('send', 'raw'),
       tlsVsPlain: paired('tls', 'memory'),
+      tlsVsTlsRaw: paired('tls', 'tlsRaw'),
+      tlsRawVsPlain: paired('tlsRaw', 'memory'),
       observedVsPlain: paired('observed', 'memory'),
     },
-    scrapesPerRound: scrapes / (rounds + 1),
+    scrapes,
+    observedMs,
     ...results,
     redisCost: {
       flushes,
@@ -633,6 +672,7 @@ async function main() {
     e2eSend: row('end to end: loghour send → loghour-server, memory store', bytes, LINES, tcp.send),
     e2eRedis: row('end to end: socat → loghour-server, Redis store', bytes, LINES, tcp.redis),
     e2eTls: row('end to end over TLS: socat OPENSSL: → loghour-server --tls-cert, memory store', bytes, LINES, tcp.tls),
+    tlsRaw: row('limit: TLS over loopback, socat OPENSSL: → socat OPENSSL-LISTEN into /dev/null', bytes, LINES, tcp.tlsRaw),
     e2eObserved: row(
       'end to end, observed: the same as plain, with /metrics scraped every 100 ms and a dashboard (/events) open',
       bytes,
@@ -666,8 +706,10 @@ async function main() {
     e2eVsPipelined: e2eMed / rows.pipelined.mbps.median,
     redisVsMemory: tcp.paired.redisVsMemory,
     tlsVsPlain: tcp.paired.tlsVsPlain,
+    tlsVsTlsRaw: tcp.paired.tlsVsTlsRaw,
+    tlsRawVsPlain: tcp.paired.tlsRawVsPlain,
     observedVsPlain: tcp.paired.observedVsPlain,
-    scrapesPerRound: tcp.scrapesPerRound,
+    scrapes: tcp.scrapes,
     lifecycleRedisVsMemory: lifecycle.redisVsMemory,
     shutdownMs: { memory: summary(lifecycle.memoryShutdown).median, redis: summary(lifecycle.redisShutdown).median },
     memoryGrowthMax: Math.max(...mem.rows.map((r) => r.growth)),
@@ -720,7 +762,7 @@ The core rows and the TCP rows are each measured in interleaved rounds. TCP rows
 
 | what | MB/s (min / **median** / max) | lines/s (median) |
 | --- | --- | --- |
-${[rows.core, rows.coreZoned, rows.clf, rows.clfZoned, rows.ecs, rows.ecsZoned, rows.memchr, rows.boundary, rows.e2e, rows.e2eSend, rows.e2eTls, rows.e2eObserved, rows.e2eRedis, rows.lifeMemory, rows.lifeRedis, rows.raw, rows.discard, rows.js, rows.await, rows.pipelined].map(tableRow).join('\n')}
+${[rows.core, rows.coreZoned, rows.clf, rows.clfZoned, rows.ecs, rows.ecsZoned, rows.memchr, rows.boundary, rows.e2e, rows.e2eSend, rows.e2eTls, rows.tlsRaw, rows.e2eObserved, rows.e2eRedis, rows.lifeMemory, rows.lifeRedis, rows.raw, rows.discard, rows.js, rows.await, rows.pipelined].map(tableRow).join('\n')}
 
 The "with shutdown" rows time what a user of the original service measures: from the first byte
 sent to the server's exit after SIGTERM (drain, final flush, final report). SIGTERM → exit took
@@ -742,8 +784,8 @@ ${LIFECYCLE_ROUNDS} interleaved rounds and the median of their paired ratios; ev
 | end to end (memory store, 64 KiB blocks) ≥ 50 % of raw loopback TCP | ${fmt(ratios.e2eVsRaw * 100)} % | ${check(ratios.e2eVsRaw >= 0.5)} |
 | end to end ≥ 100 × baseline (a), per-line awaited PFADD | ${fmt(ratios.e2eVsAwait)} × | ${check(ratios.e2eVsAwait >= 100)} |
 | end to end ≥ 5 × baseline (b), pipelined PFADD | ${fmt(ratios.e2eVsPipelined, 1)} × | ${check(ratios.e2eVsPipelined >= 5)} |
-| TLS ingest ≥ 0.5 × plain TCP (socat OPENSSL: vs socat TCP:, same server build) | ${fmt(ratios.tlsVsPlain, 2)} × | ${check(ratios.tlsVsPlain >= 0.5)} |
-| ingest while scraped every 100 ms with a dashboard open ≥ 0.95 × without (${fmt(ratios.scrapesPerRound)} scrapes a round) | ${fmt(ratios.observedVsPlain, 2)} × | ${check(ratios.observedVsPlain >= 0.95)} |
+| TLS ingest ≥ 0.5 × plain TCP (socat OPENSSL: vs socat TCP:, same server build) | ${fmt(ratios.tlsVsPlain, 2)} × (the TLS limit itself, socat → socat: ${fmt(ratios.tlsRawVsPlain, 2)} ×; loghour reaches ${fmt(ratios.tlsVsTlsRaw * 100)} % of it) | ${check(ratios.tlsVsPlain >= 0.5)} |
+| ingest while scraped every 100 ms with a dashboard open ≥ 0.95 × without (${fmt(ratios.scrapes)} scrapes in all) | ${fmt(ratios.observedVsPlain, 2)} × | ${check(ratios.observedVsPlain >= 0.95)} |
 | Redis store ≥ 90 % of the memory store | ${fmt(ratios.redisVsMemory * 100)} % | ${check(ratios.redisVsMemory >= 0.9)} |
 | the same with shutdown included (fresh server, SIGTERM, exit) | ${fmt(ratios.lifecycleRedisVsMemory * 100)} % | ${check(ratios.lifecycleRedisVsMemory >= 0.9)} |
 | memory growth over idle RSS ≤ 32 MB, flat from 1k to 10M users | ${fmt(ratios.memoryGrowthMax / MB, 1)} MB at most | ${check(ratios.memoryGrowthMax <= 32 * MB)} |

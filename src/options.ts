@@ -180,8 +180,7 @@ export interface ListenOptions {
   portableReads?: boolean
   /**
    * Serves the input over TLS (PEM text; `clientAuth` with `ca` for mutual TLS); plain TCP when
-   * absent. Connections are read through `'data'` events; `server.reloadTls()` swaps the
-   * certificates for new handshakes.
+   * absent. `server.reloadTls()` swaps the certificates for new handshakes.
    * @example
    * { cert: readFileSync('server.pem', 'utf8'), key: readFileSync('server-key.pem', 'utf8') }
    */

@@ -4,6 +4,8 @@
 //! Registers are kept unpacked (one byte each) so an update is a single compare-and-store; the
 //! packed 6-bit form exists only at the edges ([`Hll::to_dense`], [`Hll::merge_dense`]).
 
+use std::cell::Cell;
+
 /// Number of index bits (Redis `HLL_P`).
 pub const P: u32 = 14;
 /// Number of registers (Redis `HLL_REGISTERS`).
@@ -70,6 +72,9 @@ pub enum DenseError {
 #[derive(Clone)]
 pub struct Hll {
   registers: Box<[u8; REGISTERS]>,
+  /// The last [`Hll::count`], until a register grows: Redis caches it in the key for the same
+  /// reason (a count reads all 16384 registers; metrics scrapes and dashboards ask often).
+  count_cache: Cell<Option<u64>>,
 }
 
 impl Default for Hll {
@@ -83,6 +88,7 @@ impl Hll {
   pub fn new() -> Self {
     Hll {
       registers: Box::new([0u8; REGISTERS]),
+      count_cache: Cell::new(None),
     }
   }
 
@@ -94,6 +100,7 @@ impl Hll {
     let slot = &mut self.registers[index];
     if rank > *slot {
       *slot = rank;
+      self.count_cache.set(None);
       true
     } else {
       false
@@ -123,11 +130,16 @@ impl Hll {
 
   /// The cardinality estimate `PFCOUNT` returns for these registers (Redis 7, Ertl's estimator).
   pub fn count(&self) -> u64 {
+    if let Some(count) = self.count_cache.get() {
+      return count;
+    }
     let mut histogram = [0u32; 64];
     for &r in self.registers.iter() {
       histogram[(r & 63) as usize] += 1;
     }
-    estimate(&histogram)
+    let count = estimate(&histogram);
+    self.count_cache.set(Some(count));
+    count
   }
 
   /// The exact 12304-byte string Redis holds for these registers in the dense encoding, with the
@@ -160,6 +172,7 @@ impl Hll {
     if &dense[..4] != b"HYLL" || dense[4] != 0 {
       return Err(DenseError::Header);
     }
+    self.count_cache.set(None);
     for (quad, bytes) in self.registers.chunks_exact_mut(4).zip(dense[HEADER_SIZE..].chunks_exact(3)) {
       let v = bytes[0] as u32 | (bytes[1] as u32) << 8 | (bytes[2] as u32) << 16;
       for (j, slot) in quad.iter_mut().enumerate() {
@@ -251,6 +264,30 @@ mod tests {
     let back = Hll::from_dense(&h.to_dense()).unwrap();
     assert_eq!(back.registers[..], h.registers[..]);
     assert_eq!(back.count(), h.count());
+  }
+
+  /// The cached count is the uncached one after every kind of change: adds that grow a
+  /// register, adds that do not, and merges.
+  #[test]
+  fn cached_count_follows_every_change() {
+    let uncached = |h: &Hll| {
+      let mut histogram = [0u32; 64];
+      h.registers.iter().for_each(|&r| histogram[r as usize] += 1);
+      estimate(&histogram)
+    };
+    let mut h = Hll::new();
+    let mut other = Hll::new();
+    for i in 0..20_000u32 {
+      h.add(format!("e{}", i % 7_000).as_bytes());
+      if i % 997 == 0 {
+        assert_eq!(h.count(), uncached(&h), "after {i} adds");
+      }
+      other.add(format!("o{i}").as_bytes());
+    }
+    assert_eq!(h.count(), uncached(&h));
+    h.merge_dense(&other.to_dense()).unwrap();
+    assert_eq!(h.count(), uncached(&h));
+    assert!(h.count() > 20_000);
   }
 
   #[test]
