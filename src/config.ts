@@ -179,6 +179,16 @@ export function resolveServerSettings(
     env,
     dotenv,
   )
+  if (settings.redis !== undefined && settings.redisCluster !== undefined) {
+    throw new SettingError(
+      `invalid combination: ${sources.redis === 'flag' ? '--redis' : 'REDIS_ADDRESS'} and ${sources.redisCluster === 'flag' ? '--redis-cluster' : 'REDIS_CLUSTER_NODES'} both name the store; give one`,
+    )
+  }
+  if (settings.redisCluster !== undefined && settings.snapshot !== undefined) {
+    throw new SettingError(
+      `invalid combination: ${sources.snapshot === 'flag' ? '--snapshot' : 'LOGHOUR_SNAPSHOT'} applies to the in-memory store, but a Redis Cluster is set; drop one`,
+    )
+  }
   if (settings.redis !== undefined && settings.snapshot !== undefined) {
     throw new SettingError(
       `invalid combination: ${sources.snapshot === 'flag' ? '--snapshot' : 'LOGHOUR_SNAPSHOT'} applies to the in-memory store, but Redis is set (${sources.redis === 'flag' ? '--redis' : 'REDIS_ADDRESS'}); drop one`,
@@ -247,15 +257,17 @@ export function readInputTls(settings: InputTlsSettings): InputTls | undefined {
   return tls
 }
 
-type RedisTlsSettings = Pick<ServerSettings, 'redis' | 'redisCa' | 'redisCert' | 'redisKey'>
+type RedisTlsSettings = Pick<ServerSettings, 'redis' | 'redisCluster' | 'redisCa' | 'redisCert' | 'redisKey'>
 
 /** Refuses TLS files without a rediss:// address, and a client certificate without its key. */
 function redisTlsProblem(settings: RedisTlsSettings, name: (key: keyof RedisTlsSettings) => string): void {
   const given = (['redisCa', 'redisCert', 'redisKey'] as const).filter((k) => settings[k] !== undefined)
   if (given.length === 0) return
-  if (settings.redis === undefined || !/^rediss:\/\//i.test(settings.redis)) {
+  const address = settings.redis ?? settings.redisCluster?.find((n) => /^rediss?:\/\//i.test(n))
+  if (address === undefined || !/^rediss:\/\//i.test(address)) {
+    const none = settings.redis === undefined && settings.redisCluster === undefined
     throw new SettingError(
-      `invalid combination: ${name(given[0]!)} applies to a rediss:// Redis address (TLS), but ${settings.redis === undefined ? 'no Redis is set' : 'the address is not rediss://'}`,
+      `invalid combination: ${name(given[0]!)} applies to a rediss:// Redis address (TLS), but ${none ? 'no Redis is set' : 'the address is not rediss://'}`,
     )
   }
   if ((settings.redisCert === undefined) !== (settings.redisKey === undefined)) {
@@ -269,7 +281,7 @@ function redisTlsProblem(settings: RedisTlsSettings, name: (key: keyof RedisTlsS
  * The TLS material of the Redis settings, read from their files (PEM text), or undefined.
  * @throws {SettingError} when a file cannot be read
  */
-export function readRedisTls(settings: RedisTlsSettings): RedisTls | undefined {
+export function readRedisTls(settings: Pick<ServerSettings, 'redisCa' | 'redisCert' | 'redisKey'>): RedisTls | undefined {
   const files = { ca: settings.redisCa, cert: settings.redisCert, key: settings.redisKey }
   if (Object.values(files).every((f) => f === undefined)) return undefined
   const tls: RedisTls = {}

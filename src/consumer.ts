@@ -130,8 +130,9 @@ export class LogConsumer extends LineWritable implements LineSink {
     this.#store =
       store === 'memory'
         ? new MemoryStore(this.#sketches, resolved.snapshot, events)
-        : new RedisStore(store.redis, this.#sketches, {
+        : new RedisStore('redis' in store ? store.redis : store.redisCluster, this.#sketches, {
             tls: store.tls,
+            minReplicas: resolved.minReplicas,
             keyPrefix: resolved.keyPrefix,
             timeoutMs: resolved.redisTimeoutMs,
             closeTimeoutMs: resolved.closeTimeoutMs,

@@ -43,6 +43,8 @@ export interface ConsumerOptions {
    * Where the 24 hourly counts live. `'memory'`: in this process (embedded, no services).
    * `{ redis: 'redis://host:6379/0' }` (or an existing ioredis `Redis` or `Cluster`): in Redis
    * HyperLogLogs `<keyPrefix>0` … `<keyPrefix>23`, shared by every server that feeds them.
+   * `{ redisCluster: ['10.0.0.1:6379', '10.0.0.2:6379'] }`: a Redis Cluster the store connects
+   * to by some of its nodes (`rediss://user:password@host:port` entries for TLS and AUTH).
    * @default "memory"
    */
   store?: StoreOption
@@ -115,6 +117,12 @@ export interface ConsumerOptions {
    */
   redisTimeoutMs?: number
   /**
+   * Redis store: a merge counts as confirmed only once Redis reports it on this many replicas
+   * (`WAIT`), since a master can fail right after answering; until then it is kept and merged
+   * again. Absent: 1 where the node (in a cluster: the key's master) has replicas, 0 otherwise.
+   */
+  minReplicas?: number
+  /**
    * How long `close()` keeps retrying the final flush while the store is unreachable (Redis
    * down, restarting or slow) before it rejects; reconnection is attempted at least every second.
    * @default 10000
@@ -138,6 +146,7 @@ export interface ResolvedConsumerOptions {
   framing: RecordFraming
   snapshot: string | undefined
   redisTimeoutMs: number
+  minReplicas: number | undefined
   closeTimeoutMs: number
 }
 

@@ -184,6 +184,23 @@ function usableRedisUrl(url: string): boolean {
   }
 }
 
+/**
+ * A Redis Cluster's startup nodes: `host:port` entries and `redis://`/`rediss://` URLs, joined by
+ * ","; every URL must agree on the scheme, user and password (they apply to every node).
+ */
+export function clusterNodes(raw: string): string[] | undefined {
+  const entries = raw
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e.length > 0)
+  if (entries.length === 0 || entries.length > 64) return undefined
+  const nodes = entries.map((e) => (/:\d{1,5}$/.test(e) || /^rediss?:\/\//i.test(e) ? redisAddress(e) : undefined))
+  if (nodes.some((n) => n === undefined)) return undefined
+  const urls = entries.filter((e) => /^rediss?:\/\//i.test(e)).map((e) => new URL(e))
+  const same = urls.every((u) => u.protocol === urls[0]!.protocol && u.username === urls[0]!.username && u.password === urls[0]!.password)
+  return same ? entries : undefined
+}
+
 /** Accepts `redis://…`, `rediss://…`, or `host[:port]` (the original service's form). */
 export function redisAddress(raw: string): string | undefined {
   const value = raw.trim()
@@ -230,7 +247,9 @@ export interface RedisTls {
  * for a `rediss://` URL whose server the system's CAs do not vouch for, or that wants a client
  * certificate.
  */
-export type StoreOption = 'memory' | { redis: string | Redis | Cluster; tls?: RedisTls }
+export type StoreOption = 'memory' | { redis: string | Redis | Cluster; tls?: RedisTls } | { redisCluster: string[]; tls?: RedisTls }
+
+const redisTls = z.strictObject({ ca: z.optional(pem), cert: z.optional(pem), key: z.optional(pem) })
 
 const store: Kind<StoreOption> = {
   textAccepts: '"memory" or a Redis URL',
@@ -241,18 +260,25 @@ const store: Kind<StoreOption> = {
       z.literal('memory'),
       z.strictObject({
         redis: z.union([redisUrl, z.custom<Redis | Cluster>(isRedisClient)]),
-        tls: z.optional(z.strictObject({ ca: z.optional(pem), cert: z.optional(pem), key: z.optional(pem) })),
+        tls: z.optional(redisTls),
+      }),
+      z.strictObject({
+        redisCluster: z.array(z.string()).check(z.refine((nodes) => clusterNodes(nodes.join(',')) !== undefined)),
+        tls: z.optional(redisTls),
       }),
     ]),
-    accepts: '"memory" or { redis: <URL string, or an ioredis Redis or Cluster instance>, tls?: { ca?, cert?, key? } }',
+    accepts:
+      '"memory", { redis: <URL string, or an ioredis Redis or Cluster instance>, tls?: { ca?, cert?, key? } } or { redisCluster: ["host:port", …], tls? }',
     members: {
       redis: 'a redis:// or rediss:// URL, or an ioredis Redis or Cluster instance',
+      redisCluster: 'an array of "host:port" strings or redis:// / rediss:// URLs (the same user, password and scheme)',
       tls: 'an object with optional PEM strings ca, cert, key (for a rediss:// URL)',
     },
   },
   problem(value) {
     if (value === 'memory' || value.tls === undefined) return null
-    if (typeof value.redis !== 'string' || !/^rediss:\/\//i.test(value.redis)) return 'tls applies to a rediss:// URL only'
+    const address = 'redis' in value ? value.redis : value.redisCluster.find((n) => /^rediss?:/i.test(n))
+    if (typeof address !== 'string' || !/^rediss:\/\//i.test(address)) return 'tls applies to rediss:// addresses only'
     if ((value.tls.cert === undefined) !== (value.tls.key === undefined)) return 'tls.cert and tls.key go together'
     return null
   },
@@ -473,6 +499,20 @@ const DECLARATIONS = {
     redact: true,
     help: 'Redis for the hourly counts: redis://[user:password@]host:port[/db], rediss://… (TLS), or host[:port]; empty = none',
   }),
+  redisCluster: declare({
+    kind: textOnly(
+      'HOST:PORT[,HOST:PORT…] (or redis:// / rediss:// URLs, whose user, password and TLS apply to every node)',
+      clusterNodes,
+      (nodes) => nodes.join(','),
+    ),
+    default: undefined,
+    shown: 'none',
+    flag: '--redis-cluster',
+    arg: '<nodes>',
+    env: 'REDIS_CLUSTER_NODES',
+    redact: true,
+    help: 'a Redis Cluster for the hourly counts, by some of its nodes: HOST:PORT[,HOST:PORT…], or rediss://[user:password@]HOST:PORT,… (TLS, AUTH); instead of --redis',
+  }),
   redisCa: declare({
     kind: textOnly('a PEM file', (raw) => (raw.length > 0 ? raw : undefined)),
     default: undefined,
@@ -603,6 +643,18 @@ const DECLARATIONS = {
     arg: '<ms>',
     env: 'LOGHOUR_REDIS_TIMEOUT_MS',
     help: 'how long a merge waits for Redis before its changes are kept for the next flush',
+  }),
+  minReplicas: declare({
+    group: 'consumer',
+    kind: integer(0, 64),
+    default: undefined,
+    shown: '1 where the node has replicas, 0 otherwise',
+    flag: '--min-replicas',
+    arg: '<n>',
+    env: 'LOGHOUR_MIN_REPLICAS',
+    help: 'a merge counts as confirmed once Redis reports it on this many replicas (WAIT); until then it is kept and merged again',
+    optionHelp:
+      'replicas that must hold a merge (Redis `WAIT`) before it counts as confirmed; default 1 where the node has replicas, 0 otherwise',
   }),
   snapshot: declare({
     optionHelp: 'memory store: restore from / save to this file (atomic, checksummed; checked at creation)',

@@ -19,7 +19,7 @@ describe('consumer options', () => {
 
   it('names an unknown option and suggests the close one', () => {
     expect(messageOf(() => createConsumer({ maxLineByte: 100 } as never))).toBe(
-      'loghour: unknown option "maxLineByte" (did you mean "maxLineBytes"?); known options: maxLineBytes, format, schema, fields, timeUnit, timezone, sourceTimezone, envelope, framing, keyPrefix, flushIntervalMs, redisTimeoutMs, snapshot, closeTimeoutMs, store',
+      'loghour: unknown option "maxLineByte" (did you mean "maxLineBytes"?); known options: maxLineBytes, format, schema, fields, timeUnit, timezone, sourceTimezone, envelope, framing, keyPrefix, flushIntervalMs, redisTimeoutMs, minReplicas, snapshot, closeTimeoutMs, store',
     )
     expect(messageOf(() => createConsumer({ fields: { status_code: 'x' } } as never))).toMatch(
       /^loghour: unknown option "fields.status_code" \(did you mean "status"\?\); known options: time, ip, status$/,
@@ -31,7 +31,7 @@ describe('consumer options', () => {
       'loghour: invalid option "maxLineBytes": expected an integer from 64 to 1073741824, got "100"',
     )
     expect(messageOf(() => createConsumer({ store: 'disk' as never }))).toBe(
-      'loghour: invalid option "store": expected "memory" or { redis: <URL string, or an ioredis Redis or Cluster instance>, tls?: { ca?, cert?, key? } }, got "disk"',
+      'loghour: invalid option "store": expected "memory", { redis: <URL string, or an ioredis Redis or Cluster instance>, tls?: { ca?, cert?, key? } } or { redisCluster: ["host:port", …], tls? }, got "disk"',
     )
     expect(messageOf(() => createConsumer({ fields: { ip: 7 } } as never))).toBe(
       'loghour: invalid option "fields.ip": expected a non-empty string of at most 256 characters (a dotted path: http.response.status_code), got 7',
@@ -63,7 +63,7 @@ describe('consumer options', () => {
   it('store.tls applies to a rediss:// URL, with cert and key together', () => {
     const pem = '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n'
     expect(messageOf(() => createConsumer({ store: { redis: 'redis://x', tls: { ca: pem } } }))).toBe(
-      'loghour: invalid option "store": tls applies to a rediss:// URL only, got an object',
+      'loghour: invalid option "store": tls applies to rediss:// addresses only, got an object',
     )
     expect(messageOf(() => createConsumer({ store: { redis: 'rediss://x', tls: { cert: pem } } }))).toMatch(
       /tls.cert and tls.key go together/,

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { ROOT, run } from './helpers/cli.js'
+import { haproxyRecipe } from './helpers/haproxy.js'
 import { NGINX_JSON_FORMAT } from './helpers/nginx.js'
 import { rsyslogRecipe, rsyslogTlsRecipe } from './helpers/rsyslog.js'
 import { sendTcp, startServer } from './helpers/server.js'
@@ -132,5 +133,6 @@ describe('README "Your logs" recipes', () => {
     expect(README).toContain(rsyslogRecipe('/var/log/nginx/access.log', 2525))
     const tls = { ca: '/etc/loghour/ca.pem', cert: '/etc/loghour/rsyslog.pem', key: '/etc/loghour/rsyslog-key.pem' }
     expect(README).toContain(rsyslogTlsRecipe('/var/log/nginx/access.log', 2525, tls))
+    expect(README).toContain(haproxyRecipe(2525, [2526, 2527, 2528]))
   })
 })

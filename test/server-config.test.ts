@@ -77,6 +77,8 @@ describe('settings precedence', () => {
     LOGHOUR_ENVELOPE: 'x'.repeat(300),
     LOGHOUR_FRAMING: 'ndjson',
     LOGHOUR_HTTP: '9464',
+    REDIS_CLUSTER_NODES: 'redis://h:1,rediss://h:2',
+    LOGHOUR_MIN_REPLICAS: 'one',
   }
 
   it.each(SETTINGS.filter((s) => s.env in bad).map((s) => [s.env, s] as const))(
@@ -112,6 +114,23 @@ describe('settings precedence', () => {
   it('snapshot and Redis together are refused', () => {
     expect(() => resolveServerSettings({ snapshot: 'x' }, { REDIS_ADDRESS: 'localhost' }, {})).toThrow(
       'invalid combination: --snapshot applies to the in-memory store, but Redis is set (REDIS_ADDRESS); drop one',
+    )
+  })
+
+  it('one Redis or one Redis Cluster; TLS files need rediss:// nodes', () => {
+    expect(() => resolveServerSettings({ redisCluster: 'h:7000' }, { REDIS_ADDRESS: 'localhost' }, {})).toThrow(
+      'invalid combination: REDIS_ADDRESS and --redis-cluster both name the store; give one',
+    )
+    expect(() => resolveServerSettings({ redisCluster: 'h:7000', snapshot: 'x' }, {}, {})).toThrow(
+      'invalid combination: --snapshot applies to the in-memory store, but a Redis Cluster is set; drop one',
+    )
+    expect(() => resolveServerSettings({ redisCluster: 'h:7000,h:7001', redisCa: 'ca.pem' }, {}, {})).toThrow(
+      'invalid combination: --redis-ca applies to a rediss:// Redis address (TLS), but the address is not rediss://',
+    )
+    const { settings } = resolveServerSettings({ redisCluster: 'rediss://u:p@h:7000, h:7001', redisCa: 'ca.pem' }, {}, {})
+    expect(settings.redisCluster).toEqual(['rediss://u:p@h:7000', 'h:7001'])
+    expect(() => resolveServerSettings({ redisCluster: 'redis://u:p@h:1,redis://v:p@h:2' }, {}, {})).toThrow(
+      'invalid --redis-cluster "redis://***@h:2": expected',
     )
   })
 })

@@ -82,16 +82,23 @@ program
   .command('stats')
   .description('print the current answer from Redis (any number of servers may feed the same keys)')
   .addOption(settingOption('redis', { help: 'Redis holding the hour keys (also from .env)' }))
+  .addOption(settingOption('redisCluster', { help: 'or a Redis Cluster, by some of its nodes (also from .env)' }))
   .addOption(settingOption('keyPrefix', { help: 'hour H is the key <prefix>H (also from .env)' }))
   .addOption(settingOption('redisCa'))
   .addOption(settingOption('redisCert'))
   .addOption(settingOption('redisKey'))
   .option('--json', 'print { hours, peakHour, peakUsers } as JSON')
   .action((flags: { json?: boolean }) => {
-    const resolved = settings(['redis', 'keyPrefix', 'redisCa', 'redisCert', 'redisKey'], flags)
-    const { redis, keyPrefix } = resolved
-    if (redis === undefined) throw new UsageError('stats needs Redis: --redis <url>, or REDIS_ADDRESS in the environment or .env')
-    return stats({ redis, keyPrefix, tls: usage(() => readRedisTls(resolved)), json: flags.json })
+    const resolved = settings(['redis', 'redisCluster', 'keyPrefix', 'redisCa', 'redisCert', 'redisKey'], flags)
+    const { redis, redisCluster, keyPrefix } = resolved
+    if (redis !== undefined && redisCluster !== undefined) throw new UsageError('--redis and --redis-cluster both name the store; give one')
+    const store = redis ?? redisCluster
+    if (store === undefined) {
+      throw new UsageError(
+        'stats needs Redis: --redis <url> or --redis-cluster <nodes>, or REDIS_ADDRESS or REDIS_CLUSTER_NODES in the environment or .env',
+      )
+    }
+    return stats({ store, keyPrefix, tls: usage(() => readRedisTls(resolved)), json: flags.json })
   })
 
 /** `--html FILE`: a file name; stdout keeps the usual answer, so `-` would be ambiguous. */

@@ -54,6 +54,9 @@ function optionsOf(group: OptionGroup, settings: ServerSettings): Record<string,
 
 function describeStore(settings: ServerSettings): string {
   if (settings.redis !== undefined) return `Redis ${redactAddress(settings.redis)}, keys ${settings.keyPrefix}0..${HOURS - 1}`
+  if (settings.redisCluster !== undefined) {
+    return `Redis Cluster ${settings.redisCluster.map(redactAddress).join(',')}, keys ${settings.keyPrefix}0..${HOURS - 1}`
+  }
   return settings.snapshot ? `memory, snapshot ${settings.snapshot}` : 'memory'
 }
 
@@ -164,12 +167,17 @@ async function main(): Promise<number> {
     return 1
   }
   // Loaded now, not while the first connection's lines arrive (it takes ~60 ms).
-  if (settings.redis !== undefined) await import('ioredis')
+  if (settings.redis !== undefined || settings.redisCluster !== undefined) await import('ioredis')
   let consumer: LogConsumer
   try {
     consumer = createConsumer({
       ...optionsOf('consumer', settings),
-      store: settings.redis === undefined ? 'memory' : { redis: settings.redis, ...(redisTls ? { tls: redisTls } : {}) },
+      store:
+        settings.redis !== undefined
+          ? { redis: settings.redis, ...(redisTls ? { tls: redisTls } : {}) }
+          : settings.redisCluster !== undefined
+            ? { redisCluster: settings.redisCluster, ...(redisTls ? { tls: redisTls } : {}) }
+            : 'memory',
     })
   } catch (error) {
     log.fatal({ err: error }, (error as Error).message)

@@ -4,7 +4,8 @@ import type { RedisTls } from '../settings.js'
 import { peakOf } from '../stats.js'
 
 export interface StatsOptions {
-  redis: string
+  /** A Redis URL, or a Redis Cluster's startup nodes. */
+  store: string | string[]
   /** For a rediss:// address: CA, client certificate and key (PEM). */
   tls?: RedisTls
   keyPrefix: string
@@ -15,7 +16,10 @@ export interface StatsOptions {
 export async function stats(options: StatsOptions): Promise<void> {
   // The store's own read: one round trip, the same error wording as the server's.
   const consumer = createConsumer({
-    store: { redis: options.redis, ...(options.tls ? { tls: options.tls } : {}) },
+    store: {
+      ...(typeof options.store === 'string' ? { redis: options.store } : { redisCluster: options.store }),
+      ...(options.tls ? { tls: options.tls } : {}),
+    },
     keyPrefix: options.keyPrefix,
     closeTimeoutMs: 0,
   })

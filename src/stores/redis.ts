@@ -1,4 +1,5 @@
-import type { Cluster, Redis, RedisOptions } from 'ioredis'
+import calculateSlot from 'cluster-key-slot'
+import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis'
 import { HOURS, type NativeSketchSet } from '../native.js'
 import type { RedisTls } from '../settings.js'
 import { deltaKey, hourKey } from './keys.js'
@@ -152,6 +153,47 @@ export interface RedisStoreOptions {
   events: StoreEvents
   /** For a `rediss://` URL: a CA to trust, a client certificate and key (PEM). */
   tls?: RedisTls
+  /** Replicas that must hold a merge (`WAIT`); undefined: 1 where the node has replicas, 0 otherwise. */
+  minReplicas?: number | undefined
+}
+
+/**
+ * ioredis options of a Redis Cluster the store owns, from its startup nodes (`host:port` or
+ * URLs, whose user, password and `rediss://` apply to every node): the owned-client rules for
+ * each node, no offline queue for the cluster, and slot moves and failovers retried briefly
+ * (a merge that still fails is kept and sent with the next flush).
+ */
+export function clusterOptions(
+  nodes: string[],
+  timeoutMs: number,
+  tls: RedisTls | undefined,
+): { startup: { host: string; port: number }[]; options: ClusterOptions } {
+  const urls = nodes.map((n) => new URL(/^rediss?:\/\//i.test(n) ? n : `redis://${n}`))
+  const secure = urls.some((u) => u.protocol === 'rediss:')
+  const auth = urls.find((u) => u.username !== '' || u.password !== '')
+  const { retryStrategy, ...perNode } = OWNED_CLIENT_OPTIONS
+  return {
+    startup: urls.map((u) => ({ host: u.hostname.replace(/^\[(.*)\]$/, '$1'), port: Number(u.port || 6379) })),
+    options: {
+      enableOfflineQueue: false,
+      scaleReads: 'master',
+      maxRedirections: 16,
+      retryDelayOnFailover: 100,
+      retryDelayOnClusterDown: 100,
+      retryDelayOnTryAgain: 100,
+      slotsRefreshTimeout: timeoutMs,
+      clusterRetryStrategy: retryStrategy,
+      // Nodes announce IP addresses: TLS checks the certificate against those, as given.
+      ...(secure ? { dnsLookup: (address: string, callback: (e: null, a: string) => void) => callback(null, address) } : {}),
+      redisOptions: {
+        ...perNode,
+        connectTimeout: timeoutMs,
+        ...(auth?.username ? { username: decodeURIComponent(auth.username) } : {}),
+        ...(auth?.password ? { password: decodeURIComponent(auth.password) } : {}),
+        ...(secure ? { tls: { ...tls } } : {}),
+      },
+    },
+  }
 }
 
 /**
@@ -191,29 +233,41 @@ export class RedisStore implements HourStore {
   /** After close: the final counts, or why there are none. */
   #final: { hours: number[] } | { error: Error } | undefined
 
-  constructor(target: string | Redis | Cluster, sketches: NativeSketchSet, options: RedisStoreOptions) {
-    this.#owned = typeof target === 'string'
+  constructor(target: string | string[] | Redis | Cluster, sketches: NativeSketchSet, options: RedisStoreOptions) {
+    this.#owned = typeof target === 'string' || Array.isArray(target)
     this.#sketches = sketches
     this.#options = options
     this.#outage = new OutageTracker(options.events)
-    this.#where = typeof target === 'string' ? redactAddress(target) : describeClient(target)
+    this.#where =
+      typeof target === 'string'
+        ? redactAddress(target)
+        : Array.isArray(target)
+          ? `the Redis Cluster at ${target.map(redactAddress).join(',')}`
+          : describeClient(target)
     const prepare = (client: Redis | Cluster): MergingClient => {
       // Also on a user's client: the cause of an outage is reported with the failed flushes. The
       // first error of a connection attempt is the cause; the rest (EPIPE, …) are consequences.
       const consequence = (e: NodeJS.ErrnoException) => e.code === 'EPIPE' || e.code === 'ECONNRESET'
       let cause: NodeJS.ErrnoException | undefined
       client.on('reconnecting', () => (cause = undefined))
-      client.on('error', (error: NodeJS.ErrnoException) => {
+      const noted = (error: NodeJS.ErrnoException) => {
         if (cause === undefined || (consequence(cause) && !consequence(error))) cause = error
         this.#lastError = cause
-      })
+      }
+      client.on('error', noted)
+      client.on('node error', noted) // a cluster's: one node's connection failed
       if (!('loghourMerge' in client)) client.defineCommand('loghourMerge', { numberOfKeys: 2, lua: MERGE_SCRIPT })
       // A closed connection answers nothing more, whatever the client does with its commands
       // (a user's client may drop them unsettled); merges are idempotent, so sending again is safe.
-      client.on('close', () => {
+      const reconnected = () => {
         this.#connection++
         this.#unanswered = 0
-      })
+      }
+      client.on('close', reconnected)
+      // A cluster's nodes come and go under one client: a failed node's unanswered merges are
+      // not waited for (they are sent again; a late answer is harmless).
+      client.on('-node', reconnected)
+      client.on('node error', reconnected)
       client.on('ready', () => (this.#lastError = undefined))
       this.#firstAttempt = firstAttempt(client, options.timeoutMs)
       if (client.status === 'wait') client.connect().catch(() => {}) // lazyConnect: connect now
@@ -231,7 +285,12 @@ export class RedisStore implements HourStore {
               }),
             ),
           )
-        : Promise.resolve(prepare(target))
+        : Array.isArray(target)
+          ? import('ioredis').then(({ Cluster: Client }) => {
+              const { startup, options: cluster } = clusterOptions(target, options.timeoutMs, options.tls)
+              return prepare(new Client(startup, cluster))
+            })
+          : Promise.resolve(prepare(target))
     // A failure is reported where the client is used (flush, stats, close), not as an unhandled rejection.
     this.#client.catch(() => {})
   }
@@ -347,10 +406,38 @@ export class RedisStore implements HourStore {
     const commands: ((c: MergingClient) => unknown)[] = []
     if (checks.identity) commands.push((c) => c.info('server'))
     if (present.length > 0) commands.push((c) => c.exists(...present))
-    for (const [i, { sketch }] of sketches.entries()) commands.push((c) => c.loghourMerge(keys[i]!, deltaKey(keys[i]!), sketch))
+    const cluster = isCluster(client)
+    const { minReplicas } = this.#options
+    const waitMs = Math.max(10, Math.floor(this.#options.timeoutMs / 2))
+    // A single Redis: how many replicas it has decides the default, read in the same round trip.
+    const askReplicas = !cluster && minReplicas === undefined && sketches.length > 0
+    if (askReplicas) commands.push((c) => c.info('replication'))
+    for (const [i, { sketch }] of sketches.entries()) {
+      const key = keys[i]!
+      commands.push((c) =>
+        cluster
+          ? mergeOnReplicas(c as MergingClient & Cluster, key, sketch, minReplicas ?? replicasOf(c as Cluster, key), waitMs)
+          : c.loghourMerge(key, deltaKey(key), sketch),
+      )
+    }
     const connection = this.#connection
     this.#unanswered++
-    const sent = roundTrip(client, commands)
+    const sent = roundTrip(client, commands).then(async (answers) => {
+      if (cluster || sketches.length === 0) return answers
+      // WAIT on the connection that merged: it counts the replicas holding every write before it.
+      const replicas = askReplicas
+        ? Number(/connected_slaves:(\d+)/.exec(String(answers.at(-sketches.length - 1)?.[1]))?.[1] ?? 0)
+        : minReplicas!
+      const merges = answers.slice(answers.length - sketches.length)
+      if (replicas > 0) {
+        const acks = Number(await (client as Redis).wait(replicas, waitMs))
+        if (acks < replicas) {
+          const short = new Error(`the merge reached ${acks} of ${replicas} replicas within ${waitMs} ms (WAIT); kept to merge again`)
+          for (const answer of merges) if (!answer[0]) answer[0] = short
+        }
+      }
+      return [...answers.slice(0, answers.length - sketches.length - (askReplicas ? 1 : 0)), ...merges] as [unknown, unknown][]
+    })
     void sent
       .catch(() => {})
       .finally(() => {
@@ -449,6 +536,34 @@ export class RedisStore implements HourStore {
 }
 
 const isCluster = (client: Redis | Cluster): client is Cluster => (client as Cluster).isCluster === true
+
+/** Replicas of the master serving `key`'s slot, as the cluster client last saw the topology. */
+function replicasOf(cluster: Cluster, key: string): number {
+  const nodes = cluster.slots[calculateSlot(key)]
+  return nodes ? Math.max(0, nodes.length - 1) : 0
+}
+
+/**
+ * In a cluster: one hour's merge (redirected by the client as slots move), then a `WAIT` for
+ * `replicas` on the connection to the master that served it. Resolves with whether the key
+ * existed before; rejects when fewer replicas confirmed, so the hour is kept and merged again.
+ */
+async function mergeOnReplicas(
+  cluster: MergingClient & Cluster,
+  key: string,
+  sketch: Buffer,
+  replicas: number,
+  waitMs: number,
+): Promise<number> {
+  const existed = Number(await cluster.loghourMerge(key, deltaKey(key), sketch))
+  if (replicas === 0) return existed
+  const [master] = cluster.slots[calculateSlot(key)] ?? []
+  const node = cluster.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === master)
+  if (!node) throw new Error(`no master known for ${key}'s slot to WAIT on; kept to merge again`)
+  const acks = Number(await node.wait(replicas, waitMs))
+  if (acks < replicas) throw new Error(`the merge reached ${acks} of ${replicas} replicas within ${waitMs} ms (WAIT); kept to merge again`)
+  return existed
+}
 
 /**
  * `PFCOUNT` of the hour keys `<prefix>0` … `<prefix>23` in one round trip (a pipeline; per-key

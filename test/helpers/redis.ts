@@ -198,19 +198,21 @@ export function useRedis(options: StartOptions = {}): RedisServer {
 }
 
 export interface RedisClusterServers {
-  /** The masters' ports; every slot is served by one of them. */
+  /** The first masters' ports (`size` of them); every slot is served by one of them at start. */
   ports: number[]
+  /** Every node, masters first, then their replicas. */
+  nodes: RedisServer[]
   stop(): Promise<void>
 }
 
 /**
- * Starts a real Redis Cluster of `size` masters (no replicas), each on a free port, and waits until
- * every node reports `cluster_state:ok`.
+ * Starts a real Redis Cluster of `size` masters with `replicas` replicas each, each on a free
+ * port, and waits until every node reports `cluster_state:ok` (and every replica is in sync).
  */
-export async function startRedisCluster(size = 3): Promise<RedisClusterServers> {
+export async function startRedisCluster(size = 3, replicas = 0, nodeTimeoutMs = 2000): Promise<RedisClusterServers> {
   const nodes = await Promise.all(
-    Array.from({ length: size }, () =>
-      startRedis({ args: ['--cluster-enabled', 'yes', '--cluster-node-timeout', '2000'], maxPort: 65535 - 10000 }),
+    Array.from({ length: size * (1 + replicas) }, () =>
+      startRedis({ args: ['--cluster-enabled', 'yes', '--cluster-node-timeout', String(nodeTimeoutMs)], maxPort: 65535 - 10000 }),
     ),
   )
   const stop = () => Promise.all(nodes.map((n) => n.stop())).then(() => {})
@@ -218,7 +220,7 @@ export async function startRedisCluster(size = 3): Promise<RedisClusterServers> 
     const ports = nodes.map((n) => n.port)
     const create = spawnSync(
       'redis-cli',
-      ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', '0', '--cluster-yes'],
+      ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', String(replicas), '--cluster-yes'],
       { encoding: 'utf8', timeout: 30_000 },
     )
     if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`)
@@ -229,8 +231,17 @@ export async function startRedisCluster(size = 3): Promise<RedisClusterServers> 
         if (Date.now() > deadline) throw new Error('the cluster did not reach cluster_state:ok within 20 s')
         await new Promise((r) => setTimeout(r, 100))
       }
+      const replication = await client.info('replication')
+      while (/role:slave/.test(await client.info('replication')) && !/master_link_status:up/.test(await client.info('replication'))) {
+        if (Date.now() > deadline) throw new Error(`a replica did not sync within 20 s: ${replication}`)
+        await new Promise((r) => setTimeout(r, 100))
+      }
     }
-    return { ports, stop }
+    // redis-cli makes the first `size` nodes given the masters.
+    const masters: RedisServer[] = []
+    for (const node of nodes) if (/role:master/.test(await node.client().info('replication'))) masters.push(node)
+    const ordered = [...masters, ...nodes.filter((n) => !masters.includes(n))]
+    return { ports: masters.map((n) => n.port), nodes: ordered, stop }
   } catch (error) {
     await stop()
     throw error

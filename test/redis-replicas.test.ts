@@ -1,0 +1,74 @@
+// A merge counts only once a replica holds it (WAIT): a real Redis with a real replica. While the
+// replica is paused the changes are kept and merged again; --min-replicas overrides the default.
+import { describe, expect, it } from 'vitest'
+import { skipRedis, startRedis } from './helpers/redis.js'
+import { eventually, message, sendTcp, startServer } from './helpers/server.js'
+
+const line = (ip: string, hour: number) => `{"time":"2026-11-23 ${String(hour).padStart(2, '0')}:15:00","ip":"${ip}","status_code":503}\n`
+
+describe.skipIf(skipRedis())('--min-replicas and WAIT on a single Redis', () => {
+  it('waits for the replica by default, keeps the changes while it is paused, and --min-replicas 0 does not wait', async () => {
+    const primary = await startRedis()
+    const replica = await startRedis({ args: ['--replicaof', '127.0.0.1', String(primary.port)] })
+    try {
+      const replicaClient = replica.client()
+      await eventually(async () => /master_link_status:up/.test(await replicaClient.info('replication')), 20_000, 'the replica in sync')
+      const waits = async () => Number(/cmdstat_wait:calls=(\d+)/.exec(await primary.client().info('commandstats'))?.[1] ?? 0)
+
+      const server = await startServer([
+        '--redis',
+        primary.url,
+        '--flush-interval',
+        '50',
+        '--redis-timeout',
+        '1000',
+        '--log-level',
+        'debug',
+      ])
+      await sendTcp(server.port, Buffer.from(line('a', 9)))
+      await server.waitForLog(message('flushed '), 0)
+      expect(await waits()).toBeGreaterThan(0)
+      expect(await replicaClient.pfcount('error_hour_9')).toBe(1) // the replica has it: it was confirmed
+
+      // The replica stops acknowledging: merges land on the primary but are not confirmed.
+      replica.process.kill('SIGSTOP')
+      const before = server.logs.length
+      await sendTcp(server.port, Buffer.from(line('b', 9)))
+      const down = await server.waitForLog(message('store unavailable'), before)
+      expect(down.msg).toMatch(/the merge reached 0 of 1 replicas within 500 ms \(WAIT\); kept to merge again/)
+      replica.process.kill('SIGCONT')
+      await server.waitForLog(message('store reachable again'), before)
+      await eventually(async () => (await replicaClient.pfcount('error_hour_9')) === 2, 10_000, 'the kept merge on the replica')
+      expect(await server.stop()).toBe(0)
+
+      // Asked not to wait: no WAIT is sent.
+      const noWait = await startServer(['--redis', primary.url, '--flush-interval', '50', '--min-replicas', '0', '--log-level', 'debug'])
+      const sent = await waits()
+      await sendTcp(noWait.port, Buffer.from(line('c', 10)))
+      await noWait.waitForLog(message('flushed '), 0)
+      expect(await waits()).toBe(sent)
+      expect(await noWait.stop()).toBe(0)
+
+      // More replicas than there are: never confirmed, and the final flush says why (exit 1).
+      const tooMany = await startServer([
+        '--redis',
+        primary.url,
+        '--flush-interval',
+        '50',
+        '--min-replicas',
+        '2',
+        '--redis-timeout',
+        '200',
+        '--close-timeout',
+        '0.5',
+      ])
+      await sendTcp(tooMany.port, Buffer.from(line('d', 11)))
+      expect((await tooMany.waitForLog(message('store unavailable'), 0)).msg).toMatch(/reached 1 of 2 replicas/)
+      expect(await tooMany.stop()).toBe(1)
+    } finally {
+      replica.process.kill('SIGCONT')
+      await replica.stop()
+      await primary.stop()
+    }
+  }, 60_000)
+})
