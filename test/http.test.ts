@@ -94,15 +94,24 @@ describe.skipIf(skipRedis())('loghour-server --http readiness with a real Redis'
     const redis = await startRedis()
     let stopped = false
     try {
-      const { base } = await withHttp(['--redis', redis.url, '--flush-interval', '50', '--redis-timeout', '200'])
+      const { server, base } = await withHttp(['--redis', redis.url, '--flush-interval', '50', '--redis-timeout', '200'])
       const ready = async () => (await fetch(`${base}/readyz`)).status
       await eventually(async () => (await ready()) === 200, 10_000, 'ready')
       redis.process.kill('SIGSTOP')
       await eventually(async () => (await ready()) === 503, 10_000, 'not ready while paused')
       const body = await (await fetch(`${base}/readyz`)).json()
       expect(body).toEqual({ status: 'not ready', reason: expect.stringMatching(/^the redis store is unreachable \(/) })
-      const metrics = series(await (await fetch(`${base}/metrics`)).text())
-      expect(metrics.get('loghour_store_up')).toBe(0)
+      // A change to merge: its flush fails, and the store is down (an idle store asks Redis nothing).
+      await sendTcp(server.port, Buffer.from('{"time":"2026-11-23 09:15:00","ip":"p","status_code":503}\n'))
+      let metrics = new Map<string, number>()
+      await eventually(
+        async () => {
+          metrics = series(await (await fetch(`${base}/metrics`)).text())
+          return metrics.get('loghour_store_up') === 0
+        },
+        10_000,
+        'the store down',
+      )
       expect(metrics.get('loghour_flush_failures_total')).toBeGreaterThan(0)
       expect(metrics.has('loghour_hour_users{hour="0"}')).toBe(false) // no answer rather than a wrong one
       redis.process.kill('SIGCONT')
