@@ -3,7 +3,7 @@
 // --redis-cert and --redis-key, and without the client certificate they are refused.
 import { describe, expect, it } from 'vitest'
 import { run } from './helpers/cli.js'
-import { pfcounts, skipRedis, startRedis } from './helpers/redis.js'
+import { pfcounts, skipRedis, startRedis, startRedisCluster } from './helpers/redis.js'
 import { cleanEnv, eventually, sendTcp, startServer } from './helpers/server.js'
 import { selfSignedCertificate } from './helpers/tls.js'
 
@@ -34,6 +34,43 @@ describe.skipIf(skipRedis())('rediss:// with a CA and a client certificate', () 
       await redis.stop()
     }
   })
+
+  it('a Redis Cluster over TLS with a password: --redis-cluster rediss://:password@node, --redis-ca', async () => {
+    const certificate = selfSignedCertificate()
+    const cluster = await startRedisCluster(3, 0, 2000, { tls: certificate, password: 'cluster secret' })
+    try {
+      const nodes = `rediss://:${encodeURIComponent('cluster secret')}@127.0.0.1:${cluster.ports[0]}`
+      const server = await startServer(['--redis-cluster', nodes, '--redis-ca', certificate.certFile, '--flush-interval', '50'])
+      expect(server.logs.find((r) => r.msg.startsWith('loghour-server listening'))!.msg).toMatch(
+        /Redis Cluster rediss:\/\/\*\*\*@127\.0\.0\.1:\d+/,
+      )
+      const lines = Array.from(
+        { length: 24 },
+        (_, h) => `{"time":"2026-11-23 ${String(h).padStart(2, '0')}:15:00","ip":"u${h}","status_code":503}`,
+      )
+      await sendTcp(server.port, Buffer.from(`${lines.join('\n')}\n`))
+      const env = { env: cleanEnv() }
+      const read = () =>
+        run('loghour.js', ['stats', '--json', '--redis-cluster', nodes, '--redis-ca', certificate.certFile], undefined, env)
+      await eventually(
+        async () => JSON.parse((await read()).stdout.toString() || '{}').hours?.every((n: number) => n === 1),
+        10_000,
+        'every hour merged over TLS',
+      )
+      expect(await server.stop()).toBe(0)
+      expect(server.stderr()).toBe('')
+      const wrong = await run(
+        'loghour.js',
+        ['stats', '--redis-cluster', nodes.replace('cluster%20secret', 'nope'), '--redis-ca', certificate.certFile],
+        undefined,
+        env,
+      )
+      expect(wrong.code).toBe(1)
+      expect(wrong.stderr).not.toContain('nope')
+    } finally {
+      await cluster.stop()
+    }
+  }, 60_000)
 
   it('TLS files need a rediss:// address, and a certificate its key (exit 2)', async () => {
     const env = { env: cleanEnv() }

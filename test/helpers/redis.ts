@@ -209,10 +209,22 @@ export interface RedisClusterServers {
  * Starts a real Redis Cluster of `size` masters with `replicas` replicas each, each on a free
  * port, and waits until every node reports `cluster_state:ok` (and every replica is in sync).
  */
-export async function startRedisCluster(size = 3, replicas = 0, nodeTimeoutMs = 2000): Promise<RedisClusterServers> {
+export async function startRedisCluster(
+  size = 3,
+  replicas = 0,
+  nodeTimeoutMs = 2000,
+  secure: Pick<StartOptions, 'tls' | 'password'> = {},
+): Promise<RedisClusterServers> {
+  // With TLS the cluster bus and replication speak TLS too, trusting the same certificate.
+  const tlsArgs = secure.tls ? ['--tls-cluster', 'yes', '--tls-replication', 'yes', '--tls-ca-cert-file', secure.tls.certFile] : []
+  const authArgs = secure.password === undefined ? [] : ['--masterauth', secure.password]
   const nodes = await Promise.all(
     Array.from({ length: size * (1 + replicas) }, () =>
-      startRedis({ args: ['--cluster-enabled', 'yes', '--cluster-node-timeout', String(nodeTimeoutMs)], maxPort: 65535 - 10000 }),
+      startRedis({
+        ...secure,
+        args: ['--cluster-enabled', 'yes', '--cluster-node-timeout', String(nodeTimeoutMs), ...tlsArgs, ...authArgs],
+        maxPort: 65535 - 10000,
+      }),
     ),
   )
   const stop = () => Promise.all(nodes.map((n) => n.stop())).then(() => {})
@@ -220,7 +232,16 @@ export async function startRedisCluster(size = 3, replicas = 0, nodeTimeoutMs = 
     const ports = nodes.map((n) => n.port)
     const create = spawnSync(
       'redis-cli',
-      ['--cluster', 'create', ...ports.map((p) => `127.0.0.1:${p}`), '--cluster-replicas', String(replicas), '--cluster-yes'],
+      [
+        ...(secure.tls ? ['--tls', '--cacert', secure.tls.certFile] : []),
+        ...(secure.password === undefined ? [] : ['-a', secure.password, '--no-auth-warning']),
+        '--cluster',
+        'create',
+        ...ports.map((p) => `127.0.0.1:${p}`),
+        '--cluster-replicas',
+        String(replicas),
+        '--cluster-yes',
+      ],
       { encoding: 'utf8', timeout: 30_000 },
     )
     if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`)
