@@ -118,6 +118,14 @@ impl Hll {
     self.add_hash(murmur64a(element))
   }
 
+  /// Raises register `index` (0..16384) to `rank` if it is lower (a register-wise max, as a merge).
+  pub fn set_register(&mut self, index: usize, rank: u8) {
+    if rank > self.registers[index] {
+      self.registers[index] = rank;
+      self.count_cache.set(None);
+    }
+  }
+
   /// Register value at `index` (0..16384).
   pub fn register(&self, index: usize) -> u8 {
     self.registers[index]

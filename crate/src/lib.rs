@@ -16,6 +16,7 @@ pub mod lines;
 pub mod outcome;
 pub mod record;
 pub mod sketch;
+pub mod sparse;
 pub mod swar;
 pub mod zone;
 
