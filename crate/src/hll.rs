@@ -126,6 +126,14 @@ impl Hll {
     }
   }
 
+  /// Merges another HLL into this one (register-wise max, as `PFMERGE`).
+  pub fn merge(&mut self, other: &Hll) {
+    for (mine, &theirs) in self.registers.iter_mut().zip(other.registers.iter()) {
+      *mine = (*mine).max(theirs);
+    }
+    self.count_cache.set(None);
+  }
+
   /// Register value at `index` (0..16384).
   pub fn register(&self, index: usize) -> u8 {
     self.registers[index]

@@ -8,6 +8,7 @@ pub mod calendar;
 pub mod clf;
 pub mod clock;
 pub mod compact;
+pub mod daily;
 pub mod demo;
 pub mod framing;
 pub mod hll;

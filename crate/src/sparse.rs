@@ -76,6 +76,16 @@ impl SmallHll {
     }
   }
 
+  /// Merges these registers into `into` (register-wise max): unions of days.
+  pub fn merge_into(&self, into: &mut Hll) {
+    match self {
+      SmallHll::Dense(hll) => into.merge(hll),
+      SmallHll::Sparse(words) => words
+        .iter()
+        .for_each(|&w| into.set_register((w >> 6) as usize, (w & 63) as u8)),
+    }
+  }
+
   /// The cardinality estimate `PFCOUNT` returns for these registers.
   pub fn count(&self) -> u64 {
     match self {
@@ -120,6 +130,9 @@ mod tests {
       if i % 251 == 0 || i < 50 {
         assert_eq!(small.count(), dense.count(), "after {i}");
         assert_eq!(small.to_hll().to_dense(), dense.to_dense(), "after {i}");
+        let mut union = Hll::new();
+        small.merge_into(&mut union);
+        assert_eq!(union.to_dense(), dense.to_dense(), "merged after {i}");
       }
     }
     assert!(promoted_at.is_some());
