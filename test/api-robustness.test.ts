@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { createConsumer, createScanner, demoLines, MAX_DEMO_LINES } from '../src/index.js'
 import { ROOT } from './helpers/cli.js'
+import { selfSignedCertificate } from './helpers/tls.js'
 
 describe('the public API under arbitrary input', () => {
   it('demoLines refuses what it cannot allocate instead of aborting', () => {
@@ -16,7 +17,12 @@ describe('the public API under arbitrary input', () => {
   })
 
   it('thousands of random calls in a child process: it ends normally', () => {
-    const r = spawnSync(process.execPath, [join(ROOT, 'test/fixtures/api-abuse.cjs')], { encoding: 'utf8', timeout: 120_000 })
+    const { certFile, keyFile } = selfSignedCertificate()
+    const r = spawnSync(process.execPath, [join(ROOT, 'test/fixtures/api-abuse.cjs')], {
+      encoding: 'utf8',
+      timeout: 120_000,
+      env: { ...process.env, LOGHOUR_ABUSE_CERT: certFile, LOGHOUR_ABUSE_KEY: keyFile },
+    })
     expect(r.signal, r.stderr).toBeNull()
     expect(r.stderr).toBe('')
     expect(r.stdout).toBe('ok\n')

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { run } from './helpers/cli.js'
 import { CURL, curl, STATUSES } from './helpers/nginx.js'
 import { freePort, skipRedis, useRedis } from './helpers/redis.js'
-import { referenceCounts, wallHour } from './helpers/reference.js'
+import { zonedReferenceCounts } from './helpers/reference.js'
 import { missing } from './helpers/tools.js'
 
 const CADDY = ['/usr/bin/caddy', '/usr/local/bin/caddy'].find((p) => existsSync(p))
@@ -67,12 +67,7 @@ describe.skipIf(skipRedis() || missing('caddy (apt-get install caddy)', CADDY !=
     }, 30_000)
     afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-    const reference = (prefix: string, zone: string) =>
-      referenceCounts(
-        redis,
-        prefix,
-        requests.map((r) => ({ ...r, ...wallHour(r.utcMs, zone) })),
-      )
+    const reference = (prefix: string, zone: string) => zonedReferenceCounts(redis, prefix, requests, zone)
 
     it('Caddy wrote its own record shape: ts in epoch seconds, request.remote_ip, status', async () => {
       const first = JSON.parse(readFileSync(raw, 'utf8').split('\n')[1]!)

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { run } from './helpers/cli.js'
 import { CURL, curl, LIBFAKETIME, STATUSES } from './helpers/nginx.js'
 import { skipRedis, useRedis } from './helpers/redis.js'
-import { referenceCounts, wallHour } from './helpers/reference.js'
+import { zonedReferenceCounts } from './helpers/reference.js'
 import { missing } from './helpers/tools.js'
 
 /** UTC instants the app runs at: Monday morning, and Friday late evening (Saturday in Berlin). */
@@ -52,12 +52,7 @@ describe.skipIf(skipRedis() || missing('libfaketime (apt-get install faketime)',
     }, 30_000)
     afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-    const reference = (prefix: string, zone: string) =>
-      referenceCounts(
-        redis,
-        prefix,
-        requests.map((r) => ({ ...r, ...wallHour(r.utcMs, zone) })),
-      )
+    const reference = (prefix: string, zone: string) => zonedReferenceCounts(redis, prefix, requests, zone)
 
     it('pino-http wrote its own record shape: epoch milliseconds, req.remoteAddress, res.statusCode', () => {
       const first = JSON.parse(readFileSync(file, 'utf8').split('\n')[0]!)

@@ -36,3 +36,17 @@ export async function referenceCounts(redis: RedisServer, prefix: string, reques
   await client.quit()
   return counts
 }
+
+/** {@link referenceCounts} of requests logged at UTC instants, placed on `zone`'s clock. */
+export function zonedReferenceCounts(
+  redis: RedisServer,
+  prefix: string,
+  requests: { utcMs: number; ip: string; status: number }[],
+  zone: string,
+): Promise<number[]> {
+  return referenceCounts(
+    redis,
+    prefix,
+    requests.map((r) => ({ ...r, ...wallHour(r.utcMs, zone) })),
+  )
+}
