@@ -35,9 +35,37 @@ export declare class NativeScanner {
   lineCounts(): NativeLineCounts
 }
 
-/** The 24 hourly HyperLogLogs and line counters shared by every stream of a consumer. */
+/**
+ * The 24 hourly HyperLogLogs and line counters shared by every stream of a consumer, and with
+ * `daily` a sketch per (day, hour) as well.
+ */
 export declare class NativeSketchSet {
-  constructor(rule?: NativeRule | undefined | null)
+  constructor(rule?: NativeRule | undefined | null, daily?: boolean | undefined | null)
+  /** What the per-day sketches hold, or null when they are off. */
+  dailyInfo(): NativeDailyInfo | null
+  /**
+   * Keeps days `first..=last` only: earlier days are dropped, elements of days outside are
+   * counted all-time only. Returns the days dropped.
+   */
+  setDayWindow(first: number, last: number): number
+  /** The (day, hours) pairs changed since the last call, now marked clean (none when off). */
+  takeDirtyDays(): Array<NativeDayHours>
+  /** Whether a (day, hour) changed since the last `takeDirtyDays`. */
+  hasDirtyDays(): boolean
+  /** Marks (day, hours) pairs changed again (not confirmed by the store); pairs not held are ignored. */
+  markDirtyDays(pairs: Array<NativeDayHours>): void
+  /** Every (day, hours) pair held (none when off). */
+  dayHours(): Array<NativeDayHours>
+  /** A day and hour's registers as the 12304-byte dense value Redis would hold. */
+  exportDayHour(day: number, hour: number): Buffer
+  /** `PFCOUNT` of each hour over days `from..=to` (24 numbers): a window's distinct users. */
+  windowCounts(from: number, to: number): Array<number>
+  /** The Monday–Friday × 24 table of days `from..=to`: `[weekday][hour]`, Monday first. */
+  weekdayCounts(from: number, to: number): Array<Array<number>>
+  /** Every per-day sketch as bytes, for the snapshot file. */
+  encodeDays(): Buffer
+  /** Merges per-day sketches written by `encodeDays` (all or nothing). */
+  mergeEncodedDays(data: Uint8Array): void
   /** A new input stream (connection, file) feeding this set. */
   openStream(maxLineBytes: number): NativeLineStream
   /** Line counts of every stream of this set. */
@@ -58,6 +86,9 @@ export declare class NativeSketchSet {
   dirtyHours(): number
 }
 
+/** The instant (Unix ms) at which day `day` begins on the zone's calendar (UTC without one). */
+export declare function dayStartMs(day: number, timezone?: string | undefined | null): number
+
 /** Bytes of a dense Redis HyperLogLog value (16-byte header + 16384 six-bit registers). */
 export declare const DENSE_SIZE: number
 
@@ -76,11 +107,33 @@ export declare function invalidReasons(): Array<string>
 /** Whether `name` is a time zone of the bundled IANA database (any case). */
 export declare function isTimeZone(name: string): boolean
 
+/** The day (since 1970-01-01) on the zone's calendar (UTC without one) at `epochMs`: "today". */
+export declare function localDay(epochMs: number, timezone?: string | undefined | null): number
+
 /**
  * Most lines one `generateDemo` call returns (about 720 MB): larger requests are refused
  * rather than risking an allocation that aborts the process.
  */
 export declare const MAX_DEMO_LINES: number
+
+/** What the per-day sketches hold. */
+export interface NativeDailyInfo {
+  /** Days with at least one sketch. */
+  days: number
+  /** Bytes of registers (sparse words or dense registers). */
+  bytes: number
+  /** Counted elements whose day was outside the window (counted all-time only). */
+  outside: number
+}
+
+/**
+ * Hours of one day that changed (or are held): `day` counts days since 1970-01-01, bit `h` of
+ * `hours` stands for hour `h`.
+ */
+export interface NativeDayHours {
+  day: number
+  hours: number
+}
 
 /** Dotted paths of the JSON fields to read (defaults: `time`, `ip`, `status_code`). */
 export interface NativeFieldNames {

@@ -195,6 +195,11 @@ export function resolveServerSettings(
     )
   }
   const name = (key: keyof ServerSettings) => (sources[key] === 'flag' ? SETTINGS[key].flag : (SETTINGS[key] as FlagSetting).env)
+  if (!settings.daily && sources.retainDays !== 'default') {
+    throw new SettingError(
+      `invalid combination: ${name('retainDays')} applies with --daily (LOGHOUR_DAILY), which keeps the per-day keys it expires`,
+    )
+  }
   if (settings.sourceTimezone !== undefined && settings.timezone === undefined) {
     throw new SettingError(
       `invalid combination: ${name('sourceTimezone')} needs --timezone (LOGHOUR_TIMEZONE), the zone times are converted to`,

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream'
+import { type DayWindow, dateOf, type StatsQuery, today, windowOf } from './days.js'
 import { HOURS, type LineSink, type NativeLineStream, NativeSketchSet, OPEN_NATIVE_STREAM } from './native.js'
-import { type ConsumerOptions, type ListenOptions, type ResolvedConsumerOptions, resolveConsumerOptions } from './options.js'
+import { type ConsumerOptions, type ListenOptions, OptionError, type ResolvedConsumerOptions, resolveConsumerOptions } from './options.js'
 import { nativeRule } from './schemas.js'
 import { LogServer } from './server.js'
 import { buildStats, lineCountsOf, type Stats } from './stats.js'
@@ -105,15 +106,20 @@ export class LogConsumer extends LineWritable implements LineSink {
   readonly #store: HourStore
   readonly #timer: NodeJS.Timeout | undefined
   readonly #servers = new Set<LogServer>()
+  /** Per-day sketches of every date read, none dropped (`loghour analyze` of old files). */
+  readonly #everyDay: boolean
   #closing: Promise<void> | undefined
   #storeReachable = true
 
-  constructor(options: ConsumerOptions = {}) {
+  /** @param internal `everyDay`: keep every day read, whatever "today" is (files, not a live stream). */
+  constructor(options: ConsumerOptions = {}, internal: { everyDay?: boolean } = {}) {
     const resolved = resolveConsumerOptions(options)
-    const sketches = new NativeSketchSet(nativeRule(resolved))
+    const sketches = new NativeSketchSet(nativeRule(resolved), resolved.daily)
     super(sketches.openStream(resolved.maxLineBytes))
     this.options = Object.freeze(resolved)
     this.#sketches = sketches
+    this.#everyDay = internal.everyDay === true
+    this.#advanceDays()
     const events: StoreEvents = {
       flushed: (info) => this.emit('flushed', info),
       down: (error) => {
@@ -133,19 +139,38 @@ export class LogConsumer extends LineWritable implements LineSink {
         : new RedisStore('redis' in store ? store.redis : store.redisCluster, this.#sketches, {
             tls: store.tls,
             minReplicas: resolved.minReplicas,
+            ...(resolved.daily ? { daily: { retainDays: resolved.retainDays, timezone: resolved.timezone } } : {}),
             keyPrefix: resolved.keyPrefix,
             timeoutMs: resolved.redisTimeoutMs,
             closeTimeoutMs: resolved.closeTimeoutMs,
             events,
           })
-    if (store !== 'memory' || resolved.snapshot !== undefined) {
+    if (store !== 'memory' || resolved.snapshot !== undefined || (resolved.daily && !this.#everyDay)) {
       // Failures are reported through storeDown/storeUp; the changes stay for the next flush.
-      this.#timer = setInterval(
-        () => void this.#store.flush().catch((error: Error) => this.emit('flushFailed', error)),
-        resolved.flushIntervalMs,
-      )
+      this.#timer = setInterval(() => {
+        this.#advanceDays()
+        void this.#store.flush().catch((error: Error) => this.emit('flushFailed', error))
+      }, resolved.flushIntervalMs)
       this.#timer.unref()
     }
+  }
+
+  /**
+   * Moves the kept days to today's: `retainDays` before it to the day after it (a time written
+   * in a zone ahead of the team's), dropping older days, so memory stays bounded.
+   */
+  #advanceDays(): void {
+    if (!this.options.daily || this.#everyDay) return
+    const now = today(this.options.timezone)
+    this.#sketches.setDayWindow(now - this.options.retainDays, now + 1)
+  }
+
+  /** The window of a query that names none: the retained days (every day held, for files). */
+  #defaultWindow(): DayWindow {
+    const now = today(this.options.timezone)
+    if (!this.#everyDay) return { from: now - this.options.retainDays, to: now }
+    const days = this.#sketches.dayHours().map((p) => p.day)
+    return days.length === 0 ? { from: now, to: now } : { from: Math.min(...days), to: Math.max(...days) }
   }
 
   /** False from a `storeDown` until the next `storeUp`: the store is not receiving the changes. */
@@ -193,10 +218,33 @@ export class LogConsumer extends LineWritable implements LineSink {
    * store the hours are read from Redis after a flush (so they include every server feeding the
    * same keys); it rejects while Redis is unreachable. After {@link LogConsumer.close} it answers
    * from the counts read at close (or rejects at once if the final flush failed).
+   *
+   * With `daily`, a query narrows the answer to a window of days (`from`/`to` as `YYYY-MM-DD`,
+   * inclusive, or the last `days` days up to today in `timezone`), and `by: 'weekday'` adds the
+   * Monday–Friday × 24 table (over the retained days when no window is given).
+   *
+   * @example
+   * ```ts
+   * const consumer = createConsumer({ daily: true, timezone: 'Europe/Berlin' })
+   * const november = await consumer.stats({ from: '2026-11-01', to: '2026-11-30', by: 'weekday' })
+   * november.weekdays?.[0]?.[9] // distinct users on November's Mondays at 09:00
+   * ```
+   * @throws {OptionError} for a malformed query, or a window without `daily`.
    */
-  async stats(): Promise<Stats> {
-    const hours = await this.#store.hourCounts()
-    return buildStats(hours, this.#sketches.lineCounts())
+  async stats(query: StatsQuery = {}): Promise<Stats> {
+    let window = windowOf(query, this.options.timezone)
+    const daily = this.#sketches.dailyInfo()
+    if ((window !== undefined || query.by !== undefined) && daily === null) {
+      throw new OptionError('daily', 'loghour: date windows need daily sketches: createConsumer({ daily: true }) (--daily)')
+    }
+    this.#advanceDays()
+    if (query.by === 'weekday') window ??= this.#defaultWindow()
+    const hours = window === undefined ? await this.#store.hourCounts() : await this.#store.windowCounts(window)
+    const stats = buildStats(hours, this.#sketches.lineCounts())
+    if (window !== undefined) stats.window = { from: dateOf(window.from), to: dateOf(window.to) }
+    if (query.by === 'weekday') stats.weekdays = await this.#store.weekdayCounts(window!)
+    if (daily !== null) stats.daily = this.#sketches.dailyInfo() ?? daily
+    return stats
   }
 
   /** This process's line counts, now (synchronous, never touches the store). */

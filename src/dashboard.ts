@@ -3,7 +3,7 @@
 // page (GET / of --http) then follows GET /events; `loghour analyze --html` writes the same page
 // as a static report. The browser draws both with the same script, so they cannot drift apart.
 import { createHash } from 'node:crypto'
-import { renderHours, renderLines } from './render.js'
+import { renderAnswer, renderLines } from './render.js'
 import type { InvalidReason, LineCounts } from './stats.js'
 
 /** What the page shows: the stats object, with what only the live page or the report knows. */
@@ -27,6 +27,12 @@ export interface DashboardData {
   generatedAt?: string
   /** Report: the inputs read, as named on the command line (`-` is stdin). */
   sources?: string[]
+  /** The days the hours (and the table) count, when not all time. */
+  window?: { from: string; to: string }
+  /** The Monday–Friday × 24 table (five rows of 24 counts), drawn as a heatmap under the bars. */
+  weekdays?: number[][]
+  /** The days the table counts, when the hours count all time (the live page). */
+  weekdayWindow?: { from: string; to: string }
 }
 
 /** What {@link renderDashboard} draws, and whether it follows the server. */
@@ -65,6 +71,12 @@ dd{margin:0;font-size:1.2rem;font-variant-numeric:tabular-nums}
 #store[data-reachable=true]{color:var(--ok)}
 #store[data-reachable=false]{color:var(--bad)}
 #reasons,footer{font-size:12px;color:var(--muted);margin-top:8px}
+#heat{margin-top:14px}
+#heat h2{font-size:13px;font-weight:600;color:var(--muted);margin:0 0 8px}
+#grid{display:grid;grid-template-columns:34px repeat(24,minmax(0,1fr));gap:2px;font-size:11px;color:var(--muted)}
+.cell{aspect-ratio:1.6;border-radius:2px;background:var(--peak);opacity:calc(.08 + .92 * var(--v))}
+.cell[data-users="0"]{background:var(--line);opacity:.6}
+.hx{text-align:center;font-variant-numeric:tabular-nums}
 [hidden]{display:none!important}
 @media (max-width:600px){main{padding:10px}h1{font-size:1.1rem}#chart{gap:1px}.track{height:180px}
 .bar:not([data-peak])::after{content:none}.col:not(:nth-child(3n+1)) .label:not([data-peak]){visibility:hidden}
@@ -130,6 +142,10 @@ const SCRIPT = `
     }
     chart.toggleAttribute('data-stale', d.hours === null)
     headline(d)
+    heat(d)
+    $('what').textContent =
+      'Distinct users (day, IP) who got a server error (5xx), per hour of the working day' +
+      (d.window ? ', ' + d.window.from + ' to ' + d.window.to : '')
     for (const key of ['total', 'counted', 'skipped', 'invalid']) $(key).textContent = whole.format(d.lines[key])
     const reasons = Object.entries(d.invalid).filter(([, n]) => n > 0)
     $('reasons').textContent = 'invalid: ' + (reasons.length ? reasons.map(([r, n]) => r + ' ' + whole.format(n)).join(', ') : 'none')
@@ -144,6 +160,45 @@ const SCRIPT = `
     $('updated').textContent = d.at
       ? 'updated ' + new Date(d.at).toLocaleTimeString()
       : 'generated ' + d.generatedAt + (d.sources ? ' from ' + d.sources.map((s) => (s === '-' ? 'stdin' : s)).join(', ') : '')
+  }
+  const grid = $('grid')
+  const cells = []
+  grid.append(document.createElement('span'))
+  for (let hour = 0; hour < 24; hour++) {
+    const x = document.createElement('span')
+    x.className = 'hx'
+    x.textContent = hour % 3 === 0 ? hh(hour) : ''
+    grid.append(x)
+  }
+  ;['Mon', 'Tue', 'Wed', 'Thu', 'Fri'].forEach((name, w) => {
+    const y = document.createElement('span')
+    y.textContent = name
+    grid.append(y)
+    cells.push([])
+    for (let hour = 0; hour < 24; hour++) {
+      const cell = document.createElement('div')
+      cell.className = 'cell'
+      cell.dataset.weekday = w
+      cell.dataset.hour = hour
+      grid.append(cell)
+      cells[w].push(cell)
+    }
+  })
+  function heat(d) {
+    $('heat').hidden = !d.weekdays
+    if (!d.weekdays) return
+    const max = Math.max(0, ...d.weekdays.flat())
+    const names = ['Mondays', 'Tuesdays', 'Wednesdays', 'Thursdays', 'Fridays']
+    d.weekdays.forEach((row, w) =>
+      row.forEach((users, hour) => {
+        const cell = cells[w][hour]
+        cell.dataset.users = users
+        cell.style.setProperty('--v', max > 0 ? users / max : 0)
+        cell.title = names[w] + ' ' + hh(hour) + ':00 \u2014 ' + whole.format(users) + ' users'
+      }),
+    )
+    const span = d.window || d.weekdayWindow
+    $('heat-title').textContent = 'By weekday and hour' + (span ? ', ' + span.from + ' to ' + span.to : '')
   }
   function status(state) {
     $('status').dataset.state = state
@@ -181,7 +236,7 @@ const escapeHtml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '
 
 /** The text report, for browsers without JavaScript. */
 function plainText(d: DashboardData): string {
-  const hours = d.hours === null ? 'Hour counts unavailable' : renderHours(d.hours, d.peakHour)
+  const hours = d.hours === null ? 'Hour counts unavailable' : renderAnswer({ ...d, hours: d.hours })
   return `${hours}\n\n${renderLines(d)}`
 }
 
@@ -212,6 +267,7 @@ export function renderDashboard({ live, snapshot }: DashboardOptions): string {
 <p id="what">Distinct users (day, IP) who got a server error (5xx), per hour of the working day</p>
 <noscript><pre>${escapeHtml(plainText(snapshot))}</pre></noscript>
 <div class="card"><div id="chart" role="img" aria-label="distinct users per hour, 00 to 23"></div></div>
+<div class="card" id="heat" hidden><h2 id="heat-title">By weekday and hour</h2><div id="grid" role="img" aria-label="distinct users per weekday and hour"></div></div>
 <dl>
 <div id="rate" hidden><dt>lines/s</dt><dd id="lines-per-second">–</dd></div>
 <div><dt>lines read</dt><dd id="total"></dd></div>

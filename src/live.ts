@@ -20,6 +20,8 @@ export interface LinesMark {
 }
 
 const INTERVAL_MS = 1000
+/** The weekday table (120 unions, in Redis 120 PFCOUNTs) is read every this many snapshots. */
+const WEEKDAYS_EVERY = 10
 /** Half of the listener's connections, so dashboards leave room for scrapers and probes. */
 const MAX_CLIENTS = 32
 /** A client this far behind is not reading: it is dropped rather than buffered for. */
@@ -32,7 +34,11 @@ const MAX_QUEUED_BYTES = 64 * 1024
  * const first = await takeSnapshot(consumer)
  * const next = await takeSnapshot(consumer, { total: first.lines.total, at: first.at })
  */
-export async function takeSnapshot(consumer: LogConsumer, previous?: LinesMark): Promise<LiveSnapshot> {
+export async function takeSnapshot(
+  consumer: LogConsumer,
+  previous?: LinesMark,
+  weekdays?: Pick<LiveSnapshot, 'weekdays' | 'weekdayWindow'>,
+): Promise<LiveSnapshot> {
   const { lines, invalid } = consumer.lineCounts()
   const at = Date.now()
   const linesPerSecond = previous && at > previous.at ? ((lines.total - previous.total) * 1000) / (at - previous.at) : null
@@ -45,7 +51,18 @@ export async function takeSnapshot(consumer: LogConsumer, previous?: LinesMark):
   }
   const peak = hours ? peakOf(hours) : { peakHour: null, peakUsers: null }
   const store = { kind: consumer.storeKind, reachable: consumer.storeReachable && hours !== null }
-  return { hours, ...peak, lines, invalid, linesPerSecond, store, at, ...(error === undefined ? {} : { error }) }
+  const table = hours !== null && consumer.options.daily ? (weekdays ?? (await weekdayTable(consumer))) : {}
+  return { hours, ...peak, lines, invalid, linesPerSecond, store, at, ...table, ...(error === undefined ? {} : { error }) }
+}
+
+/** The weekday table of a daily consumer over its retained days (none when the store fails). */
+async function weekdayTable(consumer: LogConsumer): Promise<Pick<LiveSnapshot, 'weekdays' | 'weekdayWindow'>> {
+  try {
+    const { weekdays, window } = await consumer.stats({ by: 'weekday' })
+    return { ...(weekdays ? { weekdays } : {}), ...(window ? { weekdayWindow: window } : {}) }
+  } catch {
+    return {}
+  }
 }
 
 /** The clients of GET /events and the one timer that feeds them all. */
@@ -57,6 +74,9 @@ export class LiveEvents {
   /** The last message sent, for a client that connects between two ticks. */
   #latest: string | undefined
   #mark: LinesMark | undefined
+  /** Snapshots taken since the weekday table was read, and that table. */
+  #ticks = 0
+  #table: Pick<LiveSnapshot, 'weekdays' | 'weekdayWindow'> | undefined
 
   constructor(consumer: LogConsumer) {
     this.#consumer = consumer
@@ -107,10 +127,13 @@ export class LiveEvents {
 
   #tick(): void {
     // A slow store (a Redis round trip) skips ticks rather than stacking snapshots.
-    this.#taking ??= takeSnapshot(this.#consumer, this.#mark)
+    if (this.#taking) return
+    const table = this.#ticks++ % WEEKDAYS_EVERY === 0 ? undefined : this.#table
+    this.#taking = takeSnapshot(this.#consumer, this.#mark, table)
       .then((snapshot) => {
         if (this.#timer === undefined) return // every client left meanwhile
         this.#mark = { total: snapshot.lines.total, at: snapshot.at }
+        if (snapshot.weekdays) this.#table = { weekdays: snapshot.weekdays, weekdayWindow: snapshot.weekdayWindow! }
         const message = `data: ${JSON.stringify(snapshot)}\n\n`
         this.#latest = message
         for (const client of this.#clients) this.#send(client, message)
@@ -142,5 +165,7 @@ export class LiveEvents {
     this.#timer = undefined
     this.#latest = undefined
     this.#mark = undefined // lines per second start afresh with the next client
+    this.#ticks = 0
+    this.#table = undefined
   }
 }

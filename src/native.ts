@@ -2,14 +2,16 @@
 // never touches the raw native classes except through this module.
 import type { NativeLineStream } from '../binding.js'
 
-export type { NativeFieldNames, NativeLineCounts, NativeRule, NativeScanResult } from '../binding.js'
+export type { NativeDailyInfo, NativeDayHours, NativeFieldNames, NativeLineCounts, NativeRule, NativeScanResult } from '../binding.js'
 export {
   DENSE_SIZE,
+  dayStartMs,
   elementHash,
   generateDemo,
   HOURS,
   invalidReasons,
   isTimeZone,
+  localDay,
   MAX_DEMO_LINES,
   NativeLineStream,
   NativeScanner,

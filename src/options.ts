@@ -106,6 +106,19 @@ export interface ConsumerOptions {
    */
   framing?: RecordFraming
   /**
+   * Also keep a sketch per (day, hour): in Redis the keys `{<keyPrefix><H>}:<YYYY-MM-DD>` next to
+   * the all-time ones, in memory (and the snapshot) sparse while small. Date windows and the
+   * weekday table ({@link LogConsumer.stats} with `from`/`to`/`days`/`by`) need it.
+   * @default false
+   */
+  daily?: boolean
+  /**
+   * With `daily`: days are kept this many days after their own (Redis `PEXPIREAT` at the end of
+   * day + N on the `timezone` calendar; memory drops older days), which bounds memory.
+   * @default 35
+   */
+  retainDays?: number
+  /**
    * Memory store only: a file the counts are restored from at start and written to (atomically)
    * every `flushIntervalMs` when something changed, and on close.
    */
@@ -144,6 +157,8 @@ export interface ResolvedConsumerOptions {
   sourceTimezone: string | undefined
   envelope: string | undefined
   framing: RecordFraming
+  daily: boolean
+  retainDays: number
   snapshot: string | undefined
   redisTimeoutMs: number
   minReplicas: number | undefined

@@ -1,4 +1,4 @@
-import type { Stats } from './stats.js'
+import { peakOf, type Stats } from './stats.js'
 
 const BAR_WIDTH = 40
 const EIGHTHS = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉']
@@ -56,7 +56,46 @@ export function renderLines(stats: Pick<Stats, 'lines' | 'invalid'>, width = 80)
   return `${summary}\n${wrap(['invalid:', ...words], width)}`
 }
 
-/** The full human report of `loghour analyze` and `loghour stats`. */
+/** The window a windowed answer counts. */
+export function renderWindow(window: { from: string; to: string }): string {
+  return window.from === window.to ? `Day ${window.from}` : `Days ${window.from} to ${window.to} (inclusive)`
+}
+
+const SHADES = [' ', '░', '▒', '▓', '█']
+const WEEKDAY_NAMES = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri']
+
+/**
+ * The Monday–Friday × 24 table as a heatmap: two columns per hour, shaded by count over the
+ * table's maximum in quarters (blank for none), each row's peak hour and count beside it.
+ */
+export function renderWeekdays(weekdays: readonly (readonly number[])[]): string {
+  const max = Math.max(0, ...weekdays.flat())
+  const shade = (n: number) => SHADES[n <= 0 || max <= 0 ? 0 : Math.max(1, Math.ceil((n / max) * 4))]!.repeat(2)
+  const ruler = Array.from({ length: 8 }, (_, i) =>
+    String(i * 3)
+      .padStart(2, '0')
+      .padEnd(6),
+  ).join('')
+  const rows = weekdays.map((row, w) => {
+    const { peakHour, peakUsers } = peakOf(row)
+    const beside = peakHour === null ? 'none' : `peak ${String(peakHour).padStart(2, '0')}:00 ${peakUsers}`
+    return `${WEEKDAY_NAMES[w]}  ${row.map(shade).join('')}  ${beside}`
+  })
+  const legend = `     ${SHADES.slice(1)
+    .map((s, i) => `${s} ≤${25 * (i + 1)}%`)
+    .join('  ')} of the most, ${max} users`
+  return ['Distinct users by weekday and hour', `     ${ruler}`.trimEnd(), ...rows, legend].join('\n')
+}
+
+/** The hours under the window they count, and the weekday heatmap when there is one. */
+export function renderAnswer(stats: Pick<Stats, 'hours' | 'peakHour' | 'window' | 'weekdays'>): string {
+  const parts = [renderHours(stats.hours, stats.peakHour)]
+  if (stats.window) parts.unshift(renderWindow(stats.window))
+  if (stats.weekdays) parts.push(renderWeekdays(stats.weekdays))
+  return parts.join('\n\n')
+}
+
+/** The full human report of `loghour analyze`: the answer and the line counters. */
 export function renderStats(stats: Stats): string {
-  return `${renderHours(stats.hours, stats.peakHour)}\n\n${renderLines(stats)}\n`
+  return `${renderAnswer(stats)}\n\n${renderLines(stats)}\n`
 }

@@ -656,6 +656,26 @@ const DECLARATIONS = {
     optionHelp:
       'replicas that must hold a merge (Redis `WAIT`) before it counts as confirmed; default 1 where the node has replicas, 0 otherwise',
   }),
+  daily: declare({
+    group: 'consumer',
+    kind: boolean(),
+    default: false,
+    flag: '--daily',
+    env: 'LOGHOUR_DAILY',
+    help: 'also count each day on its own, in Redis keys {<prefix>H}:YYYY-MM-DD (or in memory and the snapshot): date windows and the weekday heatmap',
+    optionHelp:
+      'also keep a sketch per (day, hour) (Redis keys `{<keyPrefix>H}:YYYY-MM-DD`), for `stats({ from, to, days, by })`; see "Windows"',
+  }),
+  retainDays: declare({
+    group: 'consumer',
+    kind: integer(1, 3660),
+    default: 35,
+    flag: '--retain-days',
+    arg: '<days>',
+    env: 'LOGHOUR_RETAIN_DAYS',
+    help: 'with --daily: keep each day this many days after it (Redis PEXPIREAT at the end of day+N in --timezone; memory drops older days)',
+    optionHelp: 'with `daily`: days kept after each day (Redis `PEXPIREAT`; memory drops older days), which bounds memory',
+  }),
   snapshot: declare({
     optionHelp: 'memory store: restore from / save to this file (atomic, checksummed; checked at creation)',
     group: 'consumer',

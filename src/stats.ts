@@ -32,6 +32,22 @@ export interface Stats {
   lines: LineCounts
   /** Invalid lines by reason. */
   invalid: Record<InvalidReason, number>
+  /** With a date window (or `by`): the days `hours` (and `weekdays`) count, `YYYY-MM-DD`, inclusive. */
+  window?: { from: string; to: string }
+  /** With `by: 'weekday'`: five arrays (Monday … Friday) of 24 distinct-user counts over the window. */
+  weekdays?: number[][]
+  /** With `daily`: what the per-day sketches of this process hold. */
+  daily?: DailyInfo
+}
+
+/** What this process's per-day sketches hold. */
+export interface DailyInfo {
+  /** Days held (at most `retainDays` + 2). */
+  days: number
+  /** Bytes of their registers. */
+  bytes: number
+  /** Counted lines whose day was outside the kept days (counted in the all-time hours only). */
+  outside: number
 }
 
 /** Peak hour of 24 counts: the earliest hour with the largest non-zero count. */

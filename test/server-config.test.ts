@@ -79,6 +79,8 @@ describe('settings precedence', () => {
     LOGHOUR_HTTP: '9464',
     REDIS_CLUSTER_NODES: 'redis://h:1,rediss://h:2',
     LOGHOUR_MIN_REPLICAS: 'one',
+    LOGHOUR_DAILY: 'sometimes',
+    LOGHOUR_RETAIN_DAYS: '0',
   }
 
   it.each(SETTINGS.filter((s) => s.env in bad).map((s) => [s.env, s] as const))(

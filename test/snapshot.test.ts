@@ -94,7 +94,7 @@ describe('snapshot file', () => {
     const good = readFileSync(file)
 
     writeFileSync(file, good.subarray(0, good.length - 100))
-    expectSnapshotError(file, /is truncated or padded \(295320 bytes, expected 295420\); it was left untouched/)
+    expectSnapshotError(file, /is truncated or padded \(295324 bytes, expected 295424\); it was left untouched/)
 
     const flipped = Buffer.from(good)
     flipped[1000] ^= 0x40
@@ -105,9 +105,9 @@ describe('snapshot file', () => {
     expectSnapshotError(file, /is not a loghour snapshot \(bad magic\)/)
 
     const future = Buffer.from(good)
-    future.writeUInt32LE(2, 8)
+    future.writeUInt32LE(3, 8)
     writeFileSync(file, future)
-    expectSnapshotError(file, /has format version 2; this loghour reads version 1/)
+    expectSnapshotError(file, /has format version 3; this loghour reads versions 1 and 2/)
   })
 
   it('loghour-server restores it at start and saves it at exit; a corrupt one stops it with exit 1', async () => {

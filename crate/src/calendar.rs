@@ -62,18 +62,20 @@ pub fn parse_timestamp(s: &[u8]) -> Option<Timestamp> {
 /// in time order, so the date's validation and weekday are usually computed once per day.
 #[derive(Default)]
 pub struct TimestampParser {
-  /// The last date (its first 8 bytes and last 2) and its weekday, 0 for an invalid date.
-  last: Option<(u64, u16, u8)>,
+  /// The last date (its first 8 bytes and last 2), its weekday (0 for an invalid date) and day.
+  last: Option<(u64, u16, u8, i32)>,
   /// The last valid `YYYY-MM-DD?HH:MM` (bytes 0..8 and 8..16) with its hour and weekday: lines
   /// of the same minute only need their seconds checked.
   minute: Option<(u64, u64, HourAndWeekday)>,
 }
 
-/// Hour and ISO weekday (1 = Monday … 7 = Sunday) of a valid timestamp.
+/// Hour, ISO weekday (1 = Monday … 7 = Sunday) and day (since 1970-01-01) of a valid timestamp.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HourAndWeekday {
   pub hour: u8,
   pub weekday: u8,
+  /// Days since 1970-01-01 of the date as written: the per-day sketch it belongs to.
+  pub day: i32,
 }
 
 #[inline(always)]
@@ -133,12 +135,13 @@ impl TimestampParser {
       return None;
     }
     let tail = u16::from_le_bytes([s[8], s[9]]);
-    let weekday = match self.last {
-      Some((la, lt, weekday)) if la == a && lt == tail => weekday,
+    let (weekday, day) = match self.last {
+      Some((la, lt, weekday, day)) if la == a && lt == tail => (weekday, day),
       _ => {
-        let weekday = date_weekday(s[..10].try_into().ok()?).unwrap_or(0);
-        self.last = Some((a, tail, weekday));
-        weekday
+        let day = date_day(s[..10].try_into().ok()?);
+        let (weekday, day) = day.map_or((0, 0), |d| (weekday_of_day(d), d as i32));
+        self.last = Some((a, tail, weekday, day));
+        (weekday, day)
       }
     };
     // c = "HH:MM:SS", one digit per byte (validated above).
@@ -150,6 +153,7 @@ impl TimestampParser {
     let known = HourAndWeekday {
       hour: hour as u8,
       weekday,
+      day,
     };
     self.minute = Some((a, b, known));
     if s.len() > 19 && !zone_ok(&s[19..]) {
@@ -177,6 +181,11 @@ fn zone_ok(mut rest: &[u8]) -> bool {
 
 /// Weekday of a valid `YYYY-MM-DD`, or `None`.
 fn date_weekday(d: &[u8; 10]) -> Option<u8> {
+  date_day(d).map(weekday_of_day)
+}
+
+/// Days since 1970-01-01 of a valid `YYYY-MM-DD`, or `None`.
+fn date_day(d: &[u8; 10]) -> Option<i64> {
   if d[4] != b'-' || d[7] != b'-' {
     return None;
   }
@@ -186,7 +195,7 @@ fn date_weekday(d: &[u8; 10]) -> Option<u8> {
   if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
     return None;
   }
-  Some(weekday(year as i64, month, day))
+  Some(days_from_civil(year as i64, month, day))
 }
 
 /// Validates everything after the date (`THH:MM:SS[.f][Z|±HH:MM]`); returns the hour.
@@ -243,8 +252,12 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
 
 /// ISO weekday (1 = Monday … 7 = Sunday) of a proleptic Gregorian date.
 pub fn weekday(year: i64, month: u32, day: u32) -> u8 {
-  // 1970-01-01 was a Thursday (ISO 4).
-  ((days_from_civil(year, month, day) + 3).rem_euclid(7) + 1) as u8
+  weekday_of_day(days_from_civil(year, month, day))
+}
+
+/// ISO weekday (1 = Monday … 7 = Sunday) of a day number (1970-01-01, a Thursday, is day 0).
+pub fn weekday_of_day(day: i64) -> u8 {
+  ((day + 3).rem_euclid(7) + 1) as u8
 }
 
 #[cfg(test)]
@@ -328,6 +341,7 @@ mod tests {
       let want = parse_timestamp(s.as_bytes()).map(|t| HourAndWeekday {
         hour: t.hour,
         weekday: t.weekday(),
+        day: days_from_civil(t.year as i64, t.month as u32, t.day as u32) as i32,
       });
       assert_eq!(p.parse(s.as_bytes()), want, "{s}");
     }

@@ -20,6 +20,8 @@ pub struct LocalHour {
   pub hour: u8,
   /// ISO weekday, 1 = Monday … 7 = Sunday.
   pub weekday: u8,
+  /// Days since 1970-01-01 of the date: the per-day sketch the element goes to.
+  pub day: i32,
 }
 
 /// The unit of epoch times.
@@ -128,6 +130,7 @@ impl Clock {
           date_hour,
           hour: known.hour,
           weekday: known.weekday,
+          day: known.day,
         });
       }
       let wall: &[u8; 19] = s[..19].try_into().ok()?;
@@ -172,6 +175,7 @@ impl Clock {
         date_hour,
         hour: known.hour,
         weekday: known.weekday,
+        day: known.day,
       })
     };
     if self.zone.is_none() {
@@ -292,6 +296,7 @@ impl Clock {
       date_hour,
       hour,
       weekday,
+      day: days as i32,
     })
   }
 }

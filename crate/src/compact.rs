@@ -190,6 +190,7 @@ impl CompactLayout {
     }
     Some(Outcome::Counted {
       hour: ts.hour,
+      day: ts.day,
       hash: element_hash(time, &s[ip_start..ip_end], spill),
     })
   }
@@ -255,6 +256,7 @@ impl CompactLayout {
     }
     Some(Outcome::Counted {
       hour: ts.hour,
+      day: ts.day,
       hash: element_hash(time, ip, spill),
     })
   }

@@ -6,17 +6,14 @@
 use std::collections::BTreeMap;
 
 use crate::calendar::civil_from_days;
-use crate::hll::Hll;
+use crate::hll::{Hll, DENSE_SIZE, REGISTERS};
 use crate::sketch::HOURS;
-use crate::sparse::SmallHll;
+use crate::sparse::{SmallHll, PROMOTE_AT};
 
 /// Working days of the weekday table, Monday first.
 pub const WEEKDAYS: usize = 5;
 
-/// ISO weekday (1 = Monday … 7 = Sunday) of a day number (1970-01-01, a Thursday, is day 0).
-pub fn weekday_of(day: i64) -> u8 {
-  ((day + 3).rem_euclid(7) + 1) as u8
-}
+pub use crate::calendar::weekday_of_day as weekday_of;
 
 /// `YYYY-MM-DD` of a day number.
 pub fn date_of(day: i64) -> String {
@@ -25,12 +22,31 @@ pub fn date_of(day: i64) -> String {
 }
 
 /// The (day, hour) sketches of a retention window.
-#[derive(Default)]
 pub struct DailySketch {
   days: BTreeMap<i64, [Option<SmallHll>; HOURS]>,
   /// (day, hour) pairs whose registers grew since [`DailySketch::take_dirty`].
   dirty: BTreeMap<i64, u32>,
+  /// First and last day kept: elements of other days count all-time only, so memory stays
+  /// bounded whatever dates clients send.
+  window: (i64, i64),
+  /// Elements refused for their day being outside the window.
+  outside: u64,
 }
+
+impl Default for DailySketch {
+  fn default() -> Self {
+    DailySketch {
+      days: BTreeMap::new(),
+      dirty: BTreeMap::new(),
+      window: (i64::MIN, i64::MAX),
+      outside: 0,
+    }
+  }
+}
+
+/// Why a snapshot's day section cannot be read.
+#[derive(Debug, PartialEq, Eq)]
+pub struct DecodeError(pub &'static str);
 
 impl DailySketch {
   /// Adds an element's hash to its day and hour; true when a register grew.
@@ -42,7 +58,12 @@ impl DailySketch {
   /// assert_eq!(days.union_count(20_415, 20_415, 9), 1);
   /// assert_eq!(days.take_dirty(), vec![(20_415, 1 << 9)]);
   /// ```
+  #[inline]
   pub fn add_hash(&mut self, day: i64, hour: u8, hash: u64) -> bool {
+    if day < self.window.0 || day > self.window.1 {
+      self.outside += 1;
+      return false;
+    }
     let hours = self.days.entry(day).or_insert_with(|| std::array::from_fn(|_| None));
     let grew = hours[hour as usize].get_or_insert_with(SmallHll::default).add_hash(hash);
     if grew {
@@ -56,6 +77,11 @@ impl DailySketch {
     self.days.get(&day)?[hour as usize].as_ref()
   }
 
+  /// Whether a (day, hour) changed since the last [`DailySketch::take_dirty`].
+  pub fn has_dirty(&self) -> bool {
+    !self.dirty.is_empty()
+  }
+
   /// The (day, hour-mask) pairs changed since the last call, now marked clean.
   pub fn take_dirty(&mut self) -> Vec<(i64, u32)> {
     std::mem::take(&mut self.dirty).into_iter().collect()
@@ -65,10 +91,42 @@ impl DailySketch {
   /// dropped stay dropped.
   pub fn mark_dirty(&mut self, pairs: &[(i64, u32)]) {
     for &(day, mask) in pairs {
-      if self.days.contains_key(&day) {
-        *self.dirty.entry(day).or_default() |= mask;
+      if let Some(hours) = self.days.get(&day) {
+        let held = (0..HOURS).filter(|&h| hours[h].is_some()).fold(0u32, |m, h| m | 1 << h);
+        if mask & held != 0 {
+          *self.dirty.entry(day).or_default() |= mask & held;
+        }
       }
     }
+  }
+
+  /// Keeps only days `first..=last` from now on: earlier days held are dropped (retention), and
+  /// elements of days outside are refused. Returns how many days went.
+  pub fn set_window(&mut self, first: i64, last: i64) -> usize {
+    self.window = (first, last);
+    let dropped = self.retain_from(first);
+    let later = self.days.split_off(&last.saturating_add(1));
+    self.dirty.retain(|&day, _| day <= last);
+    dropped + later.len()
+  }
+
+  /// Elements refused because their day was outside the window.
+  pub fn outside(&self) -> u64 {
+    self.outside
+  }
+
+  /// Every (day, hour-mask) pair held: what a store that lost everything must receive again.
+  pub fn pairs(&self) -> Vec<(i64, u32)> {
+    self
+      .days
+      .iter()
+      .map(|(&day, hours)| (day, (0..HOURS).filter(|&h| hours[h].is_some()).fold(0, |m, h| m | 1 << h)))
+      .collect()
+  }
+
+  /// The 12,304-byte dense Redis value of a day and hour (empty registers if it saw nothing).
+  pub fn export(&self, day: i64, hour: u8) -> Vec<u8> {
+    self.get(day, hour).map_or_else(Hll::new, SmallHll::to_hll).to_dense()
   }
 
   /// Drops the days before `first_kept` (retention); returns how many went.
@@ -115,6 +173,106 @@ impl DailySketch {
   /// Bytes of registers held (sparse words or dense registers).
   pub fn bytes(&self) -> usize {
     self.days.values().flatten().flatten().map(SmallHll::bytes).sum()
+  }
+
+  /// Every sketch as bytes (little-endian): per (day, hour), `i32` day, `u8` hour, `u8` kind, and
+  /// kind 0: `u32` n, then n sparse words `index << 6 | rank`; kind 1: the dense Redis value.
+  ///
+  /// ```
+  /// use loghour::daily::DailySketch;
+  /// let mut days = DailySketch::default();
+  /// days.add_hash(20_415, 9, 42);
+  /// let mut copy = DailySketch::default();
+  /// copy.merge_encoded(&days.encode()).unwrap();
+  /// assert_eq!(copy.union_count(20_415, 20_415, 9), 1);
+  /// ```
+  pub fn encode(&self) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (&day, hours) in &self.days {
+      for (hour, sketch) in hours.iter().enumerate() {
+        let Some(sketch) = sketch else { continue };
+        out.extend_from_slice(&(day as i32).to_le_bytes());
+        out.push(hour as u8);
+        match sketch {
+          SmallHll::Sparse(words) => {
+            out.push(0);
+            out.extend_from_slice(&(words.len() as u32).to_le_bytes());
+            words.iter().for_each(|w| out.extend_from_slice(&w.to_le_bytes()));
+          }
+          SmallHll::Dense(hll) => {
+            out.push(1);
+            out.extend_from_slice(&hll.to_dense());
+          }
+        }
+      }
+    }
+    out
+  }
+
+  /// Merges sketches written by [`DailySketch::encode`] (register-wise max) and marks them
+  /// changed; nothing is merged unless all of `data` is well formed. Days outside the window are
+  /// skipped.
+  pub fn merge_encoded(&mut self, data: &[u8]) -> Result<(), DecodeError> {
+    let mut decoded: Vec<(i64, u8, Hll)> = Vec::new();
+    let mut rest = data;
+    let take = |n: usize, rest: &mut &[u8]| -> Result<Vec<u8>, DecodeError> {
+      if rest.len() < n {
+        return Err(DecodeError("day sketches cut short"));
+      }
+      let (head, tail) = rest.split_at(n);
+      *rest = tail;
+      Ok(head.to_vec())
+    };
+    while !rest.is_empty() {
+      let head = take(6, &mut rest)?;
+      let day = i32::from_le_bytes(head[..4].try_into().expect("4 bytes")) as i64;
+      let (hour, kind) = (head[4], head[5]);
+      if hour as usize >= HOURS {
+        return Err(DecodeError("day sketch hour out of range"));
+      }
+      let hll = match kind {
+        0 => {
+          let n = u32::from_le_bytes(take(4, &mut rest)?.try_into().expect("4 bytes")) as usize;
+          if n > PROMOTE_AT {
+            return Err(DecodeError("sparse day sketch too long"));
+          }
+          let mut hll = Hll::new();
+          let words = take(n * 4, &mut rest)?;
+          for w in words.chunks_exact(4) {
+            let w = u32::from_le_bytes(w.try_into().expect("4 bytes"));
+            let (index, rank) = ((w >> 6) as usize, (w & 63) as u8);
+            if index >= REGISTERS || rank == 0 || rank > 51 {
+              return Err(DecodeError("sparse day sketch register out of range"));
+            }
+            hll.set_register(index, rank);
+          }
+          hll
+        }
+        1 => Hll::from_dense(&take(DENSE_SIZE, &mut rest)?).map_err(|_| DecodeError("dense day sketch malformed"))?,
+        _ => return Err(DecodeError("unknown day sketch kind")),
+      };
+      decoded.push((day, hour, hll));
+    }
+    for (day, hour, hll) in decoded {
+      for index in 0..REGISTERS {
+        let rank = hll.register(index);
+        if rank > 0 {
+          self.raise(day, hour, index, rank);
+        }
+      }
+    }
+    Ok(())
+  }
+
+  /// Raises one register of a day and hour (see [`SmallHll::raise`]).
+  fn raise(&mut self, day: i64, hour: u8, index: usize, rank: u8) {
+    if day < self.window.0 || day > self.window.1 {
+      return;
+    }
+    let hours = self.days.entry(day).or_insert_with(|| std::array::from_fn(|_| None));
+    if hours[hour as usize].get_or_insert_with(SmallHll::default).raise(index, rank) {
+      *self.dirty.entry(day).or_default() |= 1 << hour;
+    }
   }
 }
 
@@ -193,5 +351,59 @@ mod tests {
     assert_eq!(days.days(), 1);
     assert_eq!(days.take_dirty(), vec![(12, 1 << 10)]);
     assert_eq!(days.bytes(), 8); // two sparse sketches of one register each
+  }
+
+  #[test]
+  fn encoded_sketches_come_back_identical_and_malformed_ones_change_nothing() {
+    let mut days = DailySketch::default();
+    for i in 0..12_000u64 {
+      // Day 5 hour 3 turns dense; the others stay sparse.
+      let (day, hour) = if i < 10_000 {
+        (5, 3)
+      } else {
+        (6 + (i % 3) as i64, (i % 24) as u8)
+      };
+      days.add_hash(day, hour, murmur64a(&i.to_le_bytes()));
+    }
+    assert!(matches!(days.get(5, 3), Some(SmallHll::Dense(_))));
+    let data = days.encode();
+    let mut copy = DailySketch::default();
+    copy.merge_encoded(&data).unwrap();
+    assert_eq!(copy.pairs(), days.pairs());
+    for (day, mask) in days.pairs() {
+      for hour in (0..24u8).filter(|h| mask & 1 << h != 0) {
+        assert_eq!(copy.export(day, hour), days.export(day, hour), "{day} {hour}");
+      }
+    }
+    assert_eq!(copy.take_dirty(), days.pairs()); // restored sketches go to the store again
+    for cut in [1, 5, 6, 9, 100, data.len() - 1] {
+      let mut empty = DailySketch::default();
+      assert!(empty.merge_encoded(&data[..cut]).is_err(), "cut at {cut}");
+      assert_eq!(empty.days(), 0);
+    }
+    let mut bad_rank = vec![0, 0, 0, 0, 1, 0, 1, 0, 0, 0];
+    bad_rank.extend_from_slice(&(7u32 << 6 | 60).to_le_bytes());
+    assert_eq!(
+      DailySketch::default().merge_encoded(&bad_rank),
+      Err(DecodeError("sparse day sketch register out of range"))
+    );
+    assert!(DailySketch::default()
+      .merge_encoded(&[0, 0, 0, 0, 24, 0, 0, 0, 0, 0])
+      .is_err());
+    assert!(DailySketch::default().merge_encoded(&[0, 0, 0, 0, 1, 7]).is_err());
+  }
+
+  #[test]
+  fn the_window_bounds_what_is_kept() {
+    let mut days = DailySketch::default();
+    for day in [1, 5, 9, 100] {
+      days.add_hash(day, 0, murmur64a(b"a"));
+    }
+    assert_eq!(days.set_window(5, 9), 2);
+    assert_eq!(days.pairs(), vec![(5, 1), (9, 1)]);
+    assert!(!days.add_hash(4, 0, murmur64a(b"b")));
+    assert!(!days.add_hash(10_000, 0, murmur64a(b"b")));
+    assert_eq!(days.outside(), 2);
+    assert_eq!(days.take_dirty(), vec![(5, 1), (9, 1)]);
   }
 }

@@ -181,21 +181,177 @@ fn hour_index(hour: u32) -> Result<usize> {
   }
 }
 
-/// The 24 hourly HyperLogLogs and line counters shared by every stream of a consumer.
+/// Hours of one day that changed (or are held): `day` counts days since 1970-01-01, bit `h` of
+/// `hours` stands for hour `h`.
+#[napi(object)]
+pub struct NativeDayHours {
+  pub day: i32,
+  pub hours: u32,
+}
+
+/// What the per-day sketches hold.
+#[napi(object)]
+pub struct NativeDailyInfo {
+  /// Days with at least one sketch.
+  pub days: u32,
+  /// Bytes of registers (sparse words or dense registers).
+  pub bytes: f64,
+  /// Counted elements whose day was outside the window (counted all-time only).
+  pub outside: f64,
+}
+
+fn day_pairs(pairs: Vec<(i64, u32)>) -> Vec<NativeDayHours> {
+  pairs
+    .into_iter()
+    .map(|(day, hours)| NativeDayHours { day: day as i32, hours })
+    .collect()
+}
+
+fn optional_zone(name: Option<String>) -> Result<Option<jiff::tz::TimeZone>> {
+  name.as_deref().map(zone_named).transpose()
+}
+
+/// The day (since 1970-01-01) on the zone's calendar (UTC without one) at `epochMs`: "today".
+#[napi(catch_unwind)]
+pub fn local_day(epoch_ms: f64, timezone: Option<String>) -> Result<i32> {
+  let zone = optional_zone(timezone)?;
+  zone::day_at((epoch_ms / 1000.0).floor() as i64, zone.as_ref())
+    .and_then(|d| i32::try_from(d).ok())
+    .ok_or_else(|| invalid(format!("no day at {epoch_ms} ms")))
+}
+
+/// The instant (Unix ms) at which day `day` begins on the zone's calendar (UTC without one).
+#[napi(catch_unwind)]
+pub fn day_start_ms(day: i32, timezone: Option<String>) -> Result<f64> {
+  let zone = optional_zone(timezone)?;
+  zone::day_start(day as i64, zone.as_ref())
+    .map(|s| s as f64 * 1000.0)
+    .ok_or_else(|| invalid(format!("day {day} is outside the zone database")))
+}
+
+/// The 24 hourly HyperLogLogs and line counters shared by every stream of a consumer, and with
+/// `daily` a sketch per (day, hour) as well.
 #[napi]
 pub struct NativeSketchSet {
   sketch: Rc<RefCell<HourlySketch>>,
   rule: RuleOptions,
 }
 
+fn daily_off() -> Error {
+  invalid("daily sketches are off (create the set with daily: true)".into())
+}
+
 #[napi]
 impl NativeSketchSet {
   #[napi(constructor, catch_unwind)]
-  pub fn new(rule: Option<NativeRule>) -> Result<Self> {
+  pub fn new(rule: Option<NativeRule>, daily: Option<bool>) -> Result<Self> {
+    let sketch = if daily == Some(true) {
+      HourlySketch::with_daily()
+    } else {
+      HourlySketch::new()
+    };
     Ok(NativeSketchSet {
-      sketch: Rc::new(RefCell::new(HourlySketch::new())),
+      sketch: Rc::new(RefCell::new(sketch)),
       rule: rule_options(rule)?,
     })
+  }
+
+  /// What the per-day sketches hold, or null when they are off.
+  #[napi(catch_unwind)]
+  pub fn daily_info(&self) -> Option<NativeDailyInfo> {
+    let sketch = self.sketch.borrow();
+    sketch.daily().map(|d| NativeDailyInfo {
+      days: d.days() as u32,
+      bytes: d.bytes() as f64,
+      outside: d.outside() as f64,
+    })
+  }
+
+  /// Keeps days `first..=last` only: earlier days are dropped, elements of days outside are
+  /// counted all-time only. Returns the days dropped.
+  #[napi(catch_unwind)]
+  pub fn set_day_window(&self, first: i32, last: i32) -> Result<u32> {
+    let mut sketch = self.sketch.borrow_mut();
+    let daily = sketch.daily_mut().ok_or_else(daily_off)?;
+    Ok(daily.set_window(first as i64, last as i64) as u32)
+  }
+
+  /// The (day, hours) pairs changed since the last call, now marked clean (none when off).
+  #[napi(catch_unwind)]
+  pub fn take_dirty_days(&self) -> Vec<NativeDayHours> {
+    day_pairs(
+      self
+        .sketch
+        .borrow_mut()
+        .daily_mut()
+        .map(|d| d.take_dirty())
+        .unwrap_or_default(),
+    )
+  }
+
+  /// Whether a (day, hour) changed since the last `takeDirtyDays`.
+  #[napi(catch_unwind)]
+  pub fn has_dirty_days(&self) -> bool {
+    self.sketch.borrow().daily().is_some_and(|d| d.has_dirty())
+  }
+
+  /// Marks (day, hours) pairs changed again (not confirmed by the store); pairs not held are ignored.
+  #[napi(catch_unwind)]
+  pub fn mark_dirty_days(&self, pairs: Vec<NativeDayHours>) {
+    if let Some(daily) = self.sketch.borrow_mut().daily_mut() {
+      daily.mark_dirty(&pairs.iter().map(|p| (p.day as i64, p.hours)).collect::<Vec<_>>());
+    }
+  }
+
+  /// Every (day, hours) pair held (none when off).
+  #[napi(catch_unwind)]
+  pub fn day_hours(&self) -> Vec<NativeDayHours> {
+    day_pairs(self.sketch.borrow().daily().map(|d| d.pairs()).unwrap_or_default())
+  }
+
+  /// A day and hour's registers as the 12304-byte dense value Redis would hold.
+  #[napi(catch_unwind)]
+  pub fn export_day_hour(&self, day: i32, hour: u32) -> Result<Buffer> {
+    let hour = hour_index(hour)? as u8;
+    let sketch = self.sketch.borrow();
+    Ok(sketch.daily().ok_or_else(daily_off)?.export(day as i64, hour).into())
+  }
+
+  /// `PFCOUNT` of each hour over days `from..=to` (24 numbers): a window's distinct users.
+  #[napi(catch_unwind)]
+  pub fn window_counts(&self, from: i32, to: i32) -> Result<Vec<f64>> {
+    let sketch = self.sketch.borrow();
+    let daily = sketch.daily().ok_or_else(daily_off)?;
+    Ok(
+      (0..sketch::HOURS as u8)
+        .map(|h| daily.union_count(from as i64, to as i64, h) as f64)
+        .collect(),
+    )
+  }
+
+  /// The Monday–Friday × 24 table of days `from..=to`: `[weekday][hour]`, Monday first.
+  #[napi(catch_unwind)]
+  pub fn weekday_counts(&self, from: i32, to: i32) -> Result<Vec<Vec<f64>>> {
+    let sketch = self.sketch.borrow();
+    let daily = sketch.daily().ok_or_else(daily_off)?;
+    let table = daily.weekday_table(from as i64, to as i64);
+    Ok(table.iter().map(|row| row.iter().map(|&n| n as f64).collect()).collect())
+  }
+
+  /// Every per-day sketch as bytes, for the snapshot file.
+  #[napi(catch_unwind)]
+  pub fn encode_days(&self) -> Result<Buffer> {
+    Ok(self.sketch.borrow().daily().ok_or_else(daily_off)?.encode().into())
+  }
+
+  /// Merges per-day sketches written by `encodeDays` (all or nothing).
+  #[napi(catch_unwind)]
+  pub fn merge_encoded_days(&self, data: &[u8]) -> Result<()> {
+    let mut sketch = self.sketch.borrow_mut();
+    let daily = sketch.daily_mut().ok_or_else(daily_off)?;
+    daily
+      .merge_encoded(data)
+      .map_err(|e| invalid(format!("malformed day sketches: {}", e.0)))
   }
 
   /// A new input stream (connection, file) feeding this set.

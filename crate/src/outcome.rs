@@ -61,8 +61,9 @@ pub enum Outcome {
   Blank,
   /// Well-formed, but not a 5xx on a working day.
   Skipped,
-  /// Counted: the element's hash goes to the HLL of `hour`.
-  Counted { hour: u8, hash: u64 },
+  /// Counted: the element's hash goes to the HLL of `hour` (and, with per-day sketches, to
+  /// that of `day`, days since 1970-01-01 of the element's date).
+  Counted { hour: u8, day: i32, hash: u64 },
   /// Malformed.
   Invalid(Reason),
 }

@@ -119,7 +119,7 @@ impl RecordRule {
   /// let line = br#"{"time":"2019-05-06 17:25:54","ip":"10.0.121.67","status_code":500}"#;
   /// assert_eq!(
   ///   rule.classify(line),
-  ///   Outcome::Counted { hour: 17, hash: loghour::hll::murmur64a(b"2019-05-06 17_10.0.121.67") }
+  ///   Outcome::Counted { hour: 17, day: 18_022, hash: loghour::hll::murmur64a(b"2019-05-06 17_10.0.121.67") }
   /// );
   /// ```
   #[inline]
@@ -253,6 +253,7 @@ fn outcome(status: f64, when: &LocalHour, ip: &[u8], element: &mut Vec<u8>) -> O
   }
   Outcome::Counted {
     hour: when.hour,
+    day: when.day,
     hash: element_hash(&when.date_hour, ip, element),
   }
 }
@@ -473,9 +474,12 @@ mod tests {
     );
   }
 
+  /// The outcome of a counted element `YYYY-MM-DD HH_ip`.
   fn counted(element: &str, hour: u8) -> Outcome {
+    let n = |r: std::ops::Range<usize>| element[r].parse::<u32>().unwrap();
     Outcome::Counted {
       hour,
+      day: crate::calendar::days_from_civil(n(0..4) as i64, n(5..7), n(8..10)) as i32,
       hash: murmur64a(element.as_bytes()),
     }
   }
@@ -527,13 +531,7 @@ mod tests {
   fn invalid_utf8_only_matters_in_used_strings() {
     let mut rule = RecordRule::new(RuleOptions::default());
     let ok = b"{\"ua\":\"caf\xe9\",\"time\":\"2019-05-06 10:00:00\",\"ip\":\"a\",\"status_code\":500}";
-    assert_eq!(
-      rule.classify(ok),
-      Outcome::Counted {
-        hour: 10,
-        hash: murmur64a(b"2019-05-06 10_a")
-      }
-    );
+    assert_eq!(rule.classify(ok), counted("2019-05-06 10_a", 10));
     let bad_ip = b"{\"time\":\"2019-05-06 10:00:00\",\"ip\":\"a\xff\",\"status_code\":500}";
     assert_eq!(rule.classify(bad_ip), Outcome::Invalid(Reason::Utf8));
     assert_eq!(rule.classify(b"\xff{}"), Outcome::Invalid(Reason::Utf8));

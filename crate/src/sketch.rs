@@ -1,5 +1,6 @@
 //! The 24 hourly HyperLogLogs with their line counts, and the per-stream state that feeds them.
 
+use crate::daily::DailySketch;
 use crate::framing::JsonStreamSplitter;
 use crate::hll::{DenseError, Hll};
 use crate::lines::{Line, LineSplitter, Splitter};
@@ -21,6 +22,8 @@ pub struct HourlySketch {
   /// Bit `h` set: a register of hour `h` grew since the last [`HourlySketch::take_dirty`].
   dirty: u32,
   counts: LineCounts,
+  /// With `--daily`: every counted element also goes to its (day, hour) sketch.
+  daily: Option<DailySketch>,
 }
 
 impl Default for HourlySketch {
@@ -46,7 +49,36 @@ impl HourlySketch {
       hours: (0..HOURS).map(|_| Hll::new()).collect(),
       dirty: 0,
       counts: LineCounts::default(),
+      daily: None,
     }
+  }
+
+  /// Empty sketches that also keep per-day sketches (docs/daily.md).
+  ///
+  /// ```
+  /// use loghour::sketch::{HourlySketch, LineStream};
+  /// let mut sketch = HourlySketch::with_daily();
+  /// let mut stream = LineStream::new(65536, Default::default());
+  /// stream.feed(br#"{"time":"2019-05-06 17:25:54","ip":"10.0.121.67","status_code":500}"#, &mut sketch);
+  /// stream.end(&mut sketch);
+  /// let day = loghour::calendar::days_from_civil(2019, 5, 6);
+  /// assert_eq!(sketch.daily().unwrap().union_count(day, day, 17), 1);
+  /// ```
+  pub fn with_daily() -> Self {
+    HourlySketch {
+      daily: Some(DailySketch::default()),
+      ..Self::new()
+    }
+  }
+
+  /// The per-day sketches, when kept.
+  pub fn daily(&self) -> Option<&DailySketch> {
+    self.daily.as_ref()
+  }
+
+  /// The per-day sketches, when kept, to change.
+  pub fn daily_mut(&mut self) -> Option<&mut DailySketch> {
+    self.daily.as_mut()
   }
 
   /// Line counts so far.
@@ -104,11 +136,14 @@ impl OutcomeSink for HourlySketch {
   #[inline]
   fn outcome(&mut self, outcome: Outcome) {
     self.counts.record(&outcome);
-    if let Outcome::Counted { hour, hash } = outcome {
+    if let Outcome::Counted { hour, day, hash } = outcome {
       let h = hour as usize % HOURS;
       // Only a register that grew is a change a store must receive (a repeat user is not).
       if self.hours[h].add_hash(hash) {
         self.dirty |= 1 << h;
+      }
+      if let Some(daily) = &mut self.daily {
+        daily.add_hash(day as i64, h as u8, hash);
       }
     }
   }
@@ -127,7 +162,7 @@ impl OutcomeSink for DedupCollector {
   #[inline]
   fn outcome(&mut self, outcome: Outcome) {
     self.counts.record(&outcome);
-    if let Outcome::Counted { hour, hash } = outcome {
+    if let Outcome::Counted { hour, hash, .. } = outcome {
       self.hours.push(hour);
       self.hashes.push(hash);
     }

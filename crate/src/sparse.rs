@@ -39,12 +39,28 @@ impl SmallHll {
   }
 
   /// Adds an element given its hash; true when a register grew.
+  #[inline]
   pub fn add_hash(&mut self, hash: u64) -> bool {
+    let (index, rank) = index_and_rank(hash);
+    self.raise(index, rank)
+  }
+
+  /// Raises register `index` to `rank` if it is lower (`index < REGISTERS`, `rank < 64`); true
+  /// when it grew.
+  pub fn raise(&mut self, index: usize, rank: u8) -> bool {
+    if rank == 0 {
+      return false;
+    }
     let words = match self {
-      SmallHll::Dense(hll) => return hll.add_hash(hash),
+      SmallHll::Dense(hll) => {
+        let grew = hll.register(index) < rank;
+        if grew {
+          hll.set_register(index, rank);
+        }
+        return grew;
+      }
       SmallHll::Sparse(words) => words,
     };
-    let (index, rank) = index_and_rank(hash);
     let word = (index as u32) << 6 | rank as u32;
     match words.binary_search_by_key(&(index as u32), |w| w >> 6) {
       Ok(at) if words[at] & 63 >= rank as u32 => false,

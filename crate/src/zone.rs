@@ -24,6 +24,33 @@ pub fn zone_names() -> Vec<String> {
   names
 }
 
+/// The day (since 1970-01-01) on the zone's calendar at an instant (seconds since the epoch);
+/// the UTC day without a zone. `None` outside the years the zone database represents.
+///
+/// ```
+/// let auckland = loghour::zone::time_zone("Pacific/Auckland");
+/// // 2026-11-24T12:00:00Z is already 2026-11-25 01:00 in Auckland.
+/// assert_eq!(loghour::zone::day_at(1_795_521_600, auckland.as_ref()), Some(20_782));
+/// assert_eq!(loghour::zone::day_at(1_795_521_600, None), Some(20_781));
+/// ```
+pub fn day_at(instant: i64, tz: Option<&TimeZone>) -> Option<i64> {
+  let offset = match tz {
+    Some(tz) => ZoneClock::new(tz.clone()).offset_at(instant)? as i64,
+    None => 0,
+  };
+  Some(instant.checked_add(offset)?.div_euclid(86_400))
+}
+
+/// The instant (seconds since the epoch) at which the zone's day `day` begins (the first
+/// instant after midnight where clocks skip midnight); UTC midnight without a zone.
+pub fn day_start(day: i64, tz: Option<&TimeZone>) -> Option<i64> {
+  let local = day.checked_mul(86_400)?;
+  match tz {
+    Some(tz) => ZoneClock::new(tz.clone()).instant_of(local),
+    None => Some(local),
+  }
+}
+
 /// Instants `[from, until)` (seconds since the epoch) over which one offset applies.
 #[derive(Debug, Clone, Copy)]
 struct Span {
@@ -223,5 +250,16 @@ mod tests {
     assert!(time_zone("").is_none());
     let names = zone_names();
     assert!(names.iter().any(|n| n == "Europe/Berlin") && names.len() > 300);
+  }
+
+  #[test]
+  fn days_begin_at_local_midnight() {
+    let berlin = time_zone("Europe/Berlin");
+    let day = crate::calendar::days_from_civil(2026, 3, 29); // summer time starts at 02:00
+    assert_eq!(day_start(day, berlin.as_ref()), Some(day * 86_400 - 3600));
+    assert_eq!(day_start(day + 1, berlin.as_ref()), Some((day + 1) * 86_400 - 7200));
+    assert_eq!(day_at(day * 86_400 - 3600, berlin.as_ref()), Some(day));
+    assert_eq!(day_at(day * 86_400 - 3601, berlin.as_ref()), Some(day - 1));
+    assert_eq!(day_start(day, None), Some(day * 86_400));
   }
 }

@@ -1,8 +1,9 @@
 import { closeSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
-import { createConsumer } from '../consumer.js'
+import { LogConsumer } from '../consumer.js'
 import { renderDashboard } from '../dashboard.js'
+import type { StatsQuery } from '../days.js'
 import { OPEN_NATIVE_STREAM } from '../native.js'
 import type { ConsumerOptions } from '../options.js'
 import { renderStats } from '../render.js'
@@ -13,7 +14,10 @@ import type { Stats } from '../stats.js'
  * `--json`, `--html FILE` (also write the report there), and the consumer's reading options (the
  * declared defaults when not given).
  */
-export type AnalyzeOptions = { json?: boolean; html?: string } & Pick<ConsumerOptions, 'maxLineBytes' | (typeof READING_OPTIONS)[number]>
+export type AnalyzeOptions = { json?: boolean; html?: string; query?: StatsQuery | undefined } & Pick<
+  ConsumerOptions,
+  'maxLineBytes' | (typeof READING_OPTIONS)[number]
+>
 
 /** Big reads into one reused buffer: fewer native calls, no garbage per chunk. */
 const READ_SIZE = 1 << 20
@@ -63,11 +67,11 @@ function openReport(file: string): { write(html: string): void; discard(): void 
  * `html`, also the same picture as the live dashboard's, as a self-contained HTML file.
  */
 export async function analyze(files: string[], options: AnalyzeOptions): Promise<void> {
-  const { json, html, ...reading } = options
+  const { json, html, query, ...reading } = options
   const sources = files.length > 0 ? files : ['-']
   const report = html === undefined ? undefined : openReport(html)
   try {
-    const stats = await read(sources, reading)
+    const stats = await read(sources, reading, query)
     report?.write(renderDashboard({ live: false, snapshot: { ...stats, generatedAt: new Date().toISOString(), sources } }))
     process.stdout.write(json ? `${JSON.stringify(stats, null, 2)}\n` : renderStats(stats))
   } catch (error) {
@@ -76,9 +80,10 @@ export async function analyze(files: string[], options: AnalyzeOptions): Promise
   }
 }
 
-/** Reads every source into one consumer: its stats. */
-async function read(sources: string[], reading: Omit<AnalyzeOptions, 'json' | 'html'>): Promise<Stats> {
-  const consumer = createConsumer(reading)
+/** Reads every source into one consumer: its stats (for the window and table of `query`). */
+async function read(sources: string[], reading: Omit<AnalyzeOptions, 'json' | 'html' | 'query'>, query?: StatsQuery): Promise<Stats> {
+  // Per-day sketches only when a window or the table is asked for; then every day of the files.
+  const consumer = new LogConsumer({ ...reading, ...(query ? { daily: true } : {}) }, { everyDay: true })
   const buffer = Buffer.allocUnsafe(READ_SIZE)
   for (const file of sources) {
     try {
@@ -101,7 +106,7 @@ async function read(sources: string[], reading: Omit<AnalyzeOptions, 'json' | 'h
       throw new Error(`cannot read ${file === '-' ? 'stdin' : file}: ${(error as Error).message}`)
     }
   }
-  const stats = await consumer.stats()
+  const stats = await consumer.stats(query)
   await consumer.close()
   return stats
 }

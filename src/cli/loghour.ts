@@ -8,7 +8,7 @@ import { OptionError } from '../options.js'
 import type { READING_OPTIONS } from '../schemas.js'
 import { type Kind, SETTINGS, type Setting } from '../settings.js'
 import { type AnalyzeOptions, analyze } from './analyze.js'
-import { exitOnBrokenPipe, integer, oneOf } from './args.js'
+import { exitOnBrokenPipe, integer, oneOf, queryOf, windowOptions } from './args.js'
 import { gen } from './gen.js'
 import { send } from './send.js'
 import { stats } from './stats.js'
@@ -25,8 +25,7 @@ const program = new Command()
     outputError: (text, write) => write(`loghour: ${text.replace(/^error: /, '').replace(/\n\(Did you mean/, ' (did you mean')}`),
   })
 
-program
-  .command('analyze')
+windowOptions(program.command('analyze'))
   .description('read access logs from files (or stdin when none, or "-") and print the answer')
   .argument('[files...]', 'log files; stdin when none or "-"')
   .option('--json', 'print the stats object as JSON')
@@ -42,8 +41,12 @@ program
   .addOption(flagOnly('envelope'))
   .addOption(flagOnly('framing'))
   .addOption(flagOnly('maxLineBytes'))
-  .action((files: string[], { field, ...flags }: Record<string, unknown>) =>
-    analyze(files, { ...(flags as AnalyzeOptions), fields: field as AnalyzeOptions['fields'] }),
+  .action((files: string[], { field, days, from, to, by, ...flags }: Record<string, unknown>) =>
+    analyze(files, {
+      ...(flags as AnalyzeOptions),
+      fields: field as AnalyzeOptions['fields'],
+      query: queryOf({ days, from, to, by } as Parameters<typeof queryOf>[0]),
+    }),
   )
 
 program
@@ -78,8 +81,7 @@ program
       throw new UsageError(`${cert === undefined ? '--key' : '--cert'} needs its pair (--cert with --key)`)
   })
 
-program
-  .command('stats')
+windowOptions(program.command('stats'))
   .description('print the current answer from Redis (any number of servers may feed the same keys)')
   .addOption(settingOption('redis', { help: 'Redis holding the hour keys (also from .env)' }))
   .addOption(settingOption('redisCluster', { help: 'or a Redis Cluster, by some of its nodes (also from .env)' }))
@@ -87,10 +89,13 @@ program
   .addOption(settingOption('redisCa'))
   .addOption(settingOption('redisCert'))
   .addOption(settingOption('redisKey'))
-  .option('--json', 'print { hours, peakHour, peakUsers } as JSON')
-  .action((flags: { json?: boolean }) => {
-    const resolved = settings(['redis', 'redisCluster', 'keyPrefix', 'redisCa', 'redisCert', 'redisKey'], flags)
-    const { redis, redisCluster, keyPrefix } = resolved
+  .addOption(settingOption('timezone', { help: 'the calendar of the per-day keys and of "today" (also from .env)' }))
+  .addOption(settingOption('retainDays', { help: 'days kept by the servers: the window of --by weekday alone (also from .env)' }))
+  .option('--json', 'print { hours, peakHour, peakUsers } as JSON (with "window" and "weekdays" when asked)')
+  .action(({ days, from, to, by, ...flags }: { json?: boolean } & Record<string, unknown>) => {
+    const keys = ['redis', 'redisCluster', 'keyPrefix', 'redisCa', 'redisCert', 'redisKey', 'timezone', 'retainDays'] as const
+    const resolved = settings([...keys], flags)
+    const { redis, redisCluster, keyPrefix, timezone, retainDays } = resolved
     if (redis !== undefined && redisCluster !== undefined) throw new UsageError('--redis and --redis-cluster both name the store; give one')
     const store = redis ?? redisCluster
     if (store === undefined) {
@@ -98,7 +103,8 @@ program
         'stats needs Redis: --redis <url> or --redis-cluster <nodes>, or REDIS_ADDRESS or REDIS_CLUSTER_NODES in the environment or .env',
       )
     }
-    return stats({ store, keyPrefix, tls: usage(() => readRedisTls(resolved)), json: flags.json })
+    const query = queryOf({ days, from, to, by } as Parameters<typeof queryOf>[0])
+    return stats({ store, keyPrefix, timezone, retainDays, query, tls: usage(() => readRedisTls(resolved)), json: flags.json as boolean })
   })
 
 /** `--html FILE`: a file name; stdout keeps the usual answer, so `-` would be ambiguous. */

@@ -60,6 +60,10 @@ function describeStore(settings: ServerSettings): string {
   return settings.snapshot ? `memory, snapshot ${settings.snapshot}` : 'memory'
 }
 
+function describeDaily(settings: ServerSettings): string {
+  return settings.daily ? `, per-day keys kept ${settings.retainDays} days` : ''
+}
+
 function describeTls(tls: InputTls | undefined): string {
   if (tls === undefined) return ''
   return tls.clientAuth ? ' over TLS, client certificates required' : ' over TLS'
@@ -193,7 +197,9 @@ async function main(): Promise<number> {
   consumer.on('storeReset', ({ reason, hours }) =>
     log.warn({ hours }, `${reason}: merging everything this server counted since it started again (${hours} hours)`),
   )
-  consumer.on('flushed', (info) => log.debug(info, `flushed ${info.hours} hours (${info.bytes} bytes) in ${info.ms} ms`))
+  consumer.on('flushed', (info) =>
+    log.debug(info, `flushed ${info.hours} hours and ${info.dayHours} day-hours (${info.bytes} bytes) in ${info.ms} ms`),
+  )
 
   let server: LogServer
   try {
@@ -292,9 +298,10 @@ async function main(): Promise<number> {
   // Only now: the log line is written off the main thread, and whoever waits for it (a supervisor,
   // a test) may signal at once; the handlers must be in place by then.
   const { address, port } = server.address()
+  const store = `${describeStore(settings)}${describeDaily(settings)}`
   log.info(
-    { address, port, tls: inputTls !== undefined, store: describeStore(settings), version },
-    `loghour-server listening on ${address}:${port}${describeTls(inputTls)} (store: ${describeStore(settings)})`,
+    { address, port, tls: inputTls !== undefined, store, version },
+    `loghour-server listening on ${address}:${port}${describeTls(inputTls)} (store: ${store})`,
   )
   if (http) {
     const { address: httpHost, port: httpPort } = http.address

@@ -1,7 +1,8 @@
 import { createConsumer } from '../consumer.js'
-import { renderHours } from '../render.js'
+import type { StatsQuery } from '../days.js'
+import { renderAnswer } from '../render.js'
 import type { RedisTls } from '../settings.js'
-import { peakOf } from '../stats.js'
+import type { Stats } from '../stats.js'
 
 export interface StatsOptions {
   /** A Redis URL, or a Redis Cluster's startup nodes. */
@@ -9,6 +10,12 @@ export interface StatsOptions {
   /** For a rediss:// address: CA, client certificate and key (PEM). */
   tls?: RedisTls
   keyPrefix: string
+  /** The calendar of the day keys ("today" for --days). */
+  timezone?: string | undefined
+  /** Days the servers keep: the default window of --by weekday. */
+  retainDays: number
+  /** A window of days and/or the weekday table: read from the per-day keys. */
+  query?: StatsQuery | undefined
   json?: boolean
 }
 
@@ -22,15 +29,19 @@ export async function stats(options: StatsOptions): Promise<void> {
     },
     keyPrefix: options.keyPrefix,
     closeTimeoutMs: 0,
+    ...(options.query ? { daily: true, retainDays: options.retainDays } : {}),
+    ...(options.timezone ? { timezone: options.timezone } : {}),
   })
-  let hours: number[]
+  let answer: Stats
   try {
-    hours = (await consumer.stats()).hours
+    answer = await consumer.stats(options.query)
   } catch (error) {
-    throw new Error(`cannot read the hour keys: ${(error as Error).message}`)
+    if ((error as Error).name === 'OptionError') throw error
+    throw new Error(`cannot read the ${options.query ? 'day' : 'hour'} keys: ${(error as Error).message}`)
   } finally {
     await consumer.close().catch(() => {})
   }
-  const peak = peakOf(hours)
-  process.stdout.write(options.json ? `${JSON.stringify({ hours, ...peak }, null, 2)}\n` : `${renderHours(hours, peak.peakHour)}\n`)
+  const { hours, peakHour, peakUsers, window, weekdays } = answer
+  const shown = { hours, peakHour, peakUsers, ...(window ? { window } : {}), ...(weekdays ? { weekdays } : {}) }
+  process.stdout.write(options.json ? `${JSON.stringify(shown, null, 2)}\n` : `${renderAnswer(shown)}\n`)
 }

@@ -28,3 +28,13 @@ export function hourKey(prefix: string, hour: number): string {
 export function deltaKey(target: string): string {
   return hashTag(target) === null ? `{${target}}:loghour-delta` : `${target}:loghour-delta`
 }
+
+/**
+ * `{<prefix><H>}:<YYYY-MM-DD>`: hour `H` of one day (with `daily`). The braces are a cluster hash
+ * tag naming the all-time key, so every day of an hour shares its slot and one `PFCOUNT` may
+ * name many days; a prefix with its own tag keeps it (`{loghour}error_hour_9:2026-11-23`).
+ */
+export function dayKey(prefix: string, hour: number, date: string): string {
+  const key = hourKey(prefix, hour)
+  return hashTag(key) === null ? `{${key}}:${date}` : `${key}:${date}`
+}

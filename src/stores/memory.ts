@@ -1,3 +1,4 @@
+import type { DayWindow } from '../days.js'
 import { HOURS, type NativeSketchSet } from '../native.js'
 import { checkSnapshotWritable, encodeSnapshot, restoreSnapshot, writeFileAtomic } from './snapshot.js'
 import { type HourStore, OutageTracker, type StoreEvents } from './store.js'
@@ -39,6 +40,14 @@ export class MemoryStore implements HourStore {
     return this.#sketches.hourCounts()
   }
 
+  async windowCounts({ from, to }: DayWindow): Promise<number[]> {
+    return this.#sketches.windowCounts(from, to)
+  }
+
+  async weekdayCounts({ from, to }: DayWindow): Promise<number[][]> {
+    return this.#sketches.weekdayCounts(from, to)
+  }
+
   flush(): Promise<void> {
     const next = this.#writing.catch(() => {}).then(() => this.#write())
     this.#writing = next
@@ -58,10 +67,18 @@ export class MemoryStore implements HourStore {
       throw new Error(`loghour: cannot write snapshot ${this.#snapshot}: ${(error as Error).message}`, { cause: error })
     }
     this.#savedAt = seen
-    this.#outage.succeeded({ hours: HOURS, bytes: data.length, ms: Date.now() - started })
+    const dayHours = this.#sketches.dayHours().reduce((n, { hours }) => n + bitCount(hours), 0)
+    this.#outage.succeeded({ hours: HOURS, dayHours, bytes: data.length, ms: Date.now() - started })
   }
 
   async close(): Promise<void> {
     await this.flush()
   }
+}
+
+/** Bits set in a 24-bit hour mask. */
+export function bitCount(mask: number): number {
+  let n = 0
+  for (let m = mask; m !== 0; m &= m - 1) n++
+  return n
 }

@@ -1,16 +1,18 @@
 import calculateSlot from 'cluster-key-slot'
 import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis'
-import { HOURS, type NativeSketchSet } from '../native.js'
+import { type DayWindow, dateOf } from '../days.js'
+import { dayStartMs, HOURS, type NativeDayHours, type NativeSketchSet } from '../native.js'
 import type { RedisTls } from '../settings.js'
-import { deltaKey, hourKey } from './keys.js'
+import { dayKey, deltaKey, hourKey } from './keys.js'
+import { bitCount } from './memory.js'
 import { redactAddress } from './redact.js'
 import { type HourStore, OutageTracker, type StoreEvents } from './store.js'
 
 /**
  * One atomic server-side step per hour: note whether the hour key exists, write the raw dense
  * sketch to a temporary key in the target's slot, merge it (register-wise max, so a repeat is
- * harmless), delete it. Returns 1 if the hour key existed before, 0 if not (so a key Redis lost
- * is noticed). The temporary key is deleted even when PFMERGE fails (the target holds something
+ * harmless), delete it, and for a day key set its expiry (ARGV[2], Unix ms; idempotent). Returns
+ * 1 if the key existed before, 0 if not (so a key Redis lost is noticed). The temporary key is deleted even when PFMERGE fails (the target holds something
  * else), and a user without DEL permission only leaves it to expire. An error names the command
  * (Redis does not, for a command an ACL forbids inside a script).
  */
@@ -22,6 +24,10 @@ if set.err then return redis.error_reply(set.err .. ' (SET)') end
 local merged = redis.pcall('PFMERGE', KEYS[1], KEYS[2])
 redis.pcall('DEL', KEYS[2])
 if type(merged) == 'table' and merged.err then return redis.error_reply(merged.err .. ' (PFMERGE)') end
+if ARGV[2] then
+  local expiry = redis.pcall('PEXPIREAT', KEYS[1], ARGV[2])
+  if type(expiry) == 'table' and expiry.err then return redis.error_reply(expiry.err .. ' (PEXPIREAT)') end
+end
 return existed`
 
 /** Redis's answer when a key holds a value that is not a HyperLogLog. */
@@ -45,7 +51,9 @@ export function explain(error: unknown, keys: string[] = []): Error {
   }
   if (NO_PERMISSION.test(message)) {
     const command =
-      /\((EXISTS|SET|PFMERGE)\)$/.exec(message)?.[1] ?? /'(\w+)' command/.exec(message)?.[1]?.toUpperCase() ?? 'a command it needs'
+      /\((EXISTS|SET|PFMERGE|PEXPIREAT)\)$/.exec(message)?.[1] ??
+      /'(\w+)' command/.exec(message)?.[1]?.toUpperCase() ??
+      'a command it needs'
     return new Error(
       `the Redis user may not run ${command} (${message}); grant the rights listed under "Redis permissions" in the README`,
       { cause: error },
@@ -76,7 +84,16 @@ export function combineErrors(failures: { key: string; error: unknown }[]): Erro
 }
 
 type MergingClient = (Redis | Cluster) & {
-  loghourMerge(target: string, temp: string, sketch: Buffer): Promise<number>
+  loghourMerge(target: string, temp: string, sketch: Buffer, expireAtMs?: number): Promise<number>
+}
+
+/** One key's merge of a flush: an all-time hour, or with `day` one day's hour (expiring). */
+interface Merge {
+  key: string
+  hour: number
+  sketch: Buffer
+  day?: number
+  expireAtMs?: number
 }
 
 /**
@@ -142,6 +159,8 @@ interface MergeReply {
   created: number
   failures: { key: string; error: unknown }[]
   failedMask: number
+  /** Day keys not confirmed: merged again with the next flush. */
+  failedDays: NativeDayHours[]
 }
 
 export interface RedisStoreOptions {
@@ -155,6 +174,8 @@ export interface RedisStoreOptions {
   tls?: RedisTls
   /** Replicas that must hold a merge (`WAIT`); undefined: 1 where the node has replicas, 0 otherwise. */
   minReplicas?: number | undefined
+  /** With per-day sketches: how long day keys live, on which calendar. */
+  daily?: { retainDays: number; timezone: string | undefined }
 }
 
 /**
@@ -332,6 +353,7 @@ export class RedisStore implements HourStore {
   async #flushOnce(): Promise<void> {
     const started = Date.now()
     let hours = 0
+    let dayHours = 0
     let bytes = 0
     let answered = false
     // A second pass only when the first found that Redis lost what it had.
@@ -342,7 +364,7 @@ export class RedisStore implements HourStore {
       const current = await this.#client
       const identify = () => this.#identityChecked !== this.#connection && !isCluster(current)
       const verify = (current.status === 'ready' && identify()) || (this.#closed && this.#merged !== 0)
-      if (this.#sketches.dirtyHours() === 0 && !verify) break
+      if (this.#sketches.dirtyHours() === 0 && !this.#sketches.hasDirtyDays() && !verify) break
       let client: MergingClient
       try {
         client = await this.#ready()
@@ -354,22 +376,27 @@ export class RedisStore implements HourStore {
         throw this.#failed(new Error(`Redis at ${this.#where} has not answered the previous flush (stalled?)`))
       }
       const dirty = this.#sketches.takeDirty()
+      const dirtyDays = this.#sketches.takeDirtyDays()
       const connection = this.#connection
       // A single Redis also confirms that the keys merged before and not merged now are there.
       const checks: Checks = { identity: identify(), present: isCluster(client) ? 0 : this.#merged & ~dirty }
-      const sketches = hoursOf(dirty).map((hour) => ({ hour, sketch: this.#sketches.exportHour(hour) }))
+      const merges = [...this.#hourMerges(dirty), ...this.#dayMerges(dirtyDays)]
       let reply: MergeReply
       try {
-        reply = await this.#send(client, sketches, checks)
+        reply = await this.#send(client, merges, checks)
       } catch (error) {
         this.#sketches.markDirty(dirty)
+        this.#sketches.markDirtyDays(dirtyDays)
         throw this.#failed(explain(error))
       }
       answered = true
       if (checks.identity) this.#identityChecked = connection
       this.#sketches.markDirty(reply.failedMask)
-      hours += sketches.length - reply.failures.length
-      bytes += sketches.reduce((n, s) => n + s.sketch.length, 0)
+      this.#sketches.markDirtyDays(reply.failedDays)
+      const failedDayHours = reply.failedDays.reduce((n, p) => n + bitCount(p.hours), 0)
+      hours += bitCount(dirty) - bitCount(reply.failedMask)
+      dayHours += merges.length - bitCount(dirty) - failedDayHours
+      bytes += merges.reduce((n, m) => n + m.sketch.length, 0)
       const lost = this.#lost(reply)
       this.#merged |= reply.merged
       const failure = combineErrors(reply.failures)
@@ -378,9 +405,33 @@ export class RedisStore implements HourStore {
       // Everything this process counted goes again: idempotent, and the lost part comes back.
       this.#merged = 0
       this.#sketches.markDirty(2 ** HOURS - 1)
+      this.#sketches.markDirtyDays(this.#sketches.dayHours())
       this.#options.events.reset({ reason: lost, hours: hoursOf(this.#sketches.dirtyHours()).length })
     }
-    if (answered) this.#outage.succeeded({ hours, bytes, ms: Date.now() - started })
+    if (answered) this.#outage.succeeded({ hours, dayHours, bytes, ms: Date.now() - started })
+  }
+
+  /** The all-time hours of `mask`, each as one merge. */
+  #hourMerges(mask: number): Merge[] {
+    return hoursOf(mask).map((hour) => ({ key: hourKey(this.#options.keyPrefix, hour), hour, sketch: this.#sketches.exportHour(hour) }))
+  }
+
+  /** The day keys of `pairs`, each as one merge that also sets the key's expiry. */
+  #dayMerges(pairs: NativeDayHours[]): Merge[] {
+    const daily = this.#options.daily
+    if (!daily) return []
+    return pairs.flatMap(({ day, hours }) => {
+      const date = dateOf(day)
+      // The key lives through day + retainDays on the team's calendar.
+      const expireAtMs = dayStartMs(day + daily.retainDays + 1, daily.timezone)
+      return hoursOf(hours).map((hour) => ({
+        key: dayKey(this.#options.keyPrefix, hour, date),
+        hour,
+        day,
+        expireAtMs,
+        sketch: this.#sketches.exportDayHour(day, hour),
+      }))
+    })
   }
 
   /** Why what Redis answered shows that it lost data this process merged before, or undefined. */
@@ -398,10 +449,10 @@ export class RedisStore implements HourStore {
     return undefined
   }
 
-  /** One round trip: the checks asked for, and one merge per hour. */
-  async #send(client: MergingClient, sketches: { hour: number; sketch: Buffer }[], checks: Checks): Promise<MergeReply> {
+  /** One round trip: the checks asked for, and one merge per key. */
+  async #send(client: MergingClient, sketches: Merge[], checks: Checks): Promise<MergeReply> {
     const prefix = this.#options.keyPrefix
-    const keys = sketches.map(({ hour }) => hourKey(prefix, hour))
+    const keys = sketches.map(({ key }) => key)
     const present = hoursOf(checks.present).map((h) => hourKey(prefix, h))
     const commands: ((c: MergingClient) => unknown)[] = []
     if (checks.identity) commands.push((c) => c.info('server'))
@@ -412,12 +463,13 @@ export class RedisStore implements HourStore {
     // A single Redis: how many replicas it has decides the default, read in the same round trip.
     const askReplicas = !cluster && minReplicas === undefined && sketches.length > 0
     if (askReplicas) commands.push((c) => c.info('replication'))
-    for (const [i, { sketch }] of sketches.entries()) {
-      const key = keys[i]!
+    for (const { key, sketch, expireAtMs } of sketches) {
       commands.push((c) =>
         cluster
-          ? mergeOnReplicas(c as MergingClient & Cluster, key, sketch, minReplicas ?? replicasOf(c as Cluster, key), waitMs)
-          : c.loghourMerge(key, deltaKey(key), sketch),
+          ? mergeOnReplicas(c as MergingClient & Cluster, key, sketch, expireAtMs, minReplicas ?? replicasOf(c as Cluster, key), waitMs)
+          : expireAtMs === undefined
+            ? c.loghourMerge(key, deltaKey(key), sketch)
+            : c.loghourMerge(key, deltaKey(key), sketch, expireAtMs),
       )
     }
     const connection = this.#connection
@@ -444,7 +496,7 @@ export class RedisStore implements HourStore {
         if (connection === this.#connection) this.#unanswered--
       })
     const answers = await withTimeout(sent, this.#options.timeoutMs, 'merge')
-    const reply: MergeReply = { runId: undefined, absent: false, merged: 0, created: 0, failures: [], failedMask: 0 }
+    const reply: MergeReply = { runId: undefined, absent: false, merged: 0, created: 0, failures: [], failedMask: 0, failedDays: [] }
     if (checks.identity) {
       const [error, info] = answers.shift()!
       // An ACL without INFO only hides restarts; missing keys are still noticed.
@@ -456,7 +508,15 @@ export class RedisStore implements HourStore {
       reply.absent = Number(count) < present.length
     }
     answers.forEach(([error, existed], i) => {
-      const bit = 1 << sketches[i]!.hour
+      const { hour, day } = sketches[i]!
+      const bit = 1 << hour
+      if (day !== undefined) {
+        if (error) {
+          reply.failures.push({ key: keys[i]!, error })
+          reply.failedDays.push({ day, hours: bit })
+        }
+        return
+      }
       if (error) {
         reply.failures.push({ key: keys[i]!, error })
         reply.failedMask |= bit
@@ -498,6 +558,50 @@ export class RedisStore implements HourStore {
     return readHourCounts(client, this.#options.keyPrefix, this.#options.timeoutMs)
   }
 
+  /** Flushes, then `PFCOUNT` of each hour's day keys over the window (one round trip). */
+  async windowCounts(window: DayWindow): Promise<number[]> {
+    const keys = Array.from({ length: HOURS }, (_, hour) => daysOf(window).map((day) => dayKey(this.#options.keyPrefix, hour, dateOf(day))))
+    return this.#unions(keys)
+  }
+
+  /** Flushes, then one `PFCOUNT` per (weekday, hour) over that weekday's day keys in the window. */
+  async weekdayCounts(window: DayWindow): Promise<number[][]> {
+    const days = daysOf(window)
+    const byWeekday = Array.from({ length: 5 }, (_, w) => days.filter((day) => (((day + 3) % 7) + 7) % 7 === w))
+    const keys = byWeekday.flatMap((ds) =>
+      Array.from({ length: HOURS }, (_, hour) => ds.map((day) => dayKey(this.#options.keyPrefix, hour, dateOf(day)))),
+    )
+    const counts = await this.#unions(keys)
+    return Array.from({ length: 5 }, (_, w) => counts.slice(w * HOURS, (w + 1) * HOURS))
+  }
+
+  /** `PFCOUNT` of each key list (0 for an empty one), after a flush, in one round trip. */
+  async #unions(keyLists: string[][]): Promise<number[]> {
+    if (this.#final) throw 'error' in this.#final ? this.#final.error : new Error('the store is closed')
+    await this.flush()
+    const client = await this.#ready()
+    const asked = keyLists.map((keys, i) => [keys, i] as const).filter(([keys]) => keys.length > 0)
+    const answers = await withTimeout(
+      roundTrip(
+        client,
+        asked.map(
+          ([keys]) =>
+            (c: MergingClient) =>
+              c.pfcount(...keys),
+        ),
+      ),
+      this.#options.timeoutMs,
+      'PFCOUNT',
+    )
+    const failure = combineErrors(answers.flatMap(([error], i) => (error ? [{ key: asked[i]![0][0]!, error }] : [])))
+    if (failure) throw failure
+    const counts = keyLists.map(() => 0)
+    answers.forEach(([, n], i) => {
+      counts[asked[i]![1]] = Number(n)
+    })
+    return counts
+  }
+
   /**
    * Final flush, retried with backoff until `closeTimeoutMs` passes, then the final counts are
    * read (for `hourCounts()` after close) and the connection it owns is closed. Rejects if
@@ -535,6 +639,9 @@ export class RedisStore implements HourStore {
   }
 }
 
+/** The day numbers of a window, in order. */
+const daysOf = ({ from, to }: DayWindow): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+
 const isCluster = (client: Redis | Cluster): client is Cluster => (client as Cluster).isCluster === true
 
 /** Replicas of the master serving `key`'s slot, as the cluster client last saw the topology. */
@@ -552,10 +659,15 @@ async function mergeOnReplicas(
   cluster: MergingClient & Cluster,
   key: string,
   sketch: Buffer,
+  expireAtMs: number | undefined,
   replicas: number,
   waitMs: number,
 ): Promise<number> {
-  const existed = Number(await cluster.loghourMerge(key, deltaKey(key), sketch))
+  const existed = Number(
+    await (expireAtMs === undefined
+      ? cluster.loghourMerge(key, deltaKey(key), sketch)
+      : cluster.loghourMerge(key, deltaKey(key), sketch, expireAtMs)),
+  )
   if (replicas === 0) return existed
   const [master] = cluster.slots[calculateSlot(key)] ?? []
   const node = cluster.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === master)

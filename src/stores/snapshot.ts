@@ -3,12 +3,13 @@
 //
 // Layout (little-endian):
 //   0   8  magic "LGHRSNAP"
-//   8   4  format version (1)
+//   8   4  format version (2; version 1 files, without the day section, are read too)
 //   12  4  number of invalid reasons R
 //   16  8  written at (Unix ms)
 //   24  8  total, counted, skipped, blank (4 × u64) …
 //   56  8·R invalid lines per reason, in INVALID_REASONS order
 //   …   24 × 12304 dense Redis HLL values, hours 0..23
+//   …   4  v2: bytes D of the day section, then D bytes of per-day sketches (NativeSketchSet.encodeDays)
 //   end 4  CRC-32 of every byte before it
 import { randomBytes } from 'node:crypto'
 import { closeSync, existsSync, openSync, readFileSync, statSync, unlinkSync } from 'node:fs'
@@ -18,7 +19,7 @@ import { crc32 } from 'node:zlib'
 import { DENSE_SIZE, HOURS, type NativeLineCounts, type NativeSketchSet } from '../native.js'
 
 const MAGIC = Buffer.from('LGHRSNAP')
-const VERSION = 1
+const VERSION = 2
 
 /** A snapshot file that cannot be used; the file is left untouched. */
 export class SnapshotError extends Error {
@@ -37,21 +38,26 @@ export function encodeSnapshot(sketches: NativeSketchSet, now = Date.now()): Buf
   const values = [counters.total, counters.counted, counters.skipped, counters.blank, ...counters.invalid]
   for (const [i, v] of values.entries()) head.writeBigUInt64LE(BigInt(v), 24 + 8 * i)
   const hours = Array.from({ length: HOURS }, (_, h) => sketches.exportHour(h))
-  const body = Buffer.concat([head, ...hours])
+  const days = sketches.dailyInfo() === null ? Buffer.alloc(0) : sketches.encodeDays()
+  const daysLength = Buffer.alloc(4)
+  daysLength.writeUInt32LE(days.length)
+  const body = Buffer.concat([head, ...hours, daysLength, days])
   const sum = Buffer.alloc(4)
   sum.writeUInt32LE(crc32(body))
   return Buffer.concat([body, sum])
 }
 
 /** Parses and checks a snapshot; throws {@link SnapshotError} naming what is wrong. */
-export function decodeSnapshot(data: Buffer, file: string): { counters: NativeLineCounts; hours: Buffer[]; writtenAt: Date } {
+export function decodeSnapshot(data: Buffer, file: string): { counters: NativeLineCounts; hours: Buffer[]; days: Buffer; writtenAt: Date } {
   const bad = (what: string) =>
     new SnapshotError(`snapshot ${file} ${what}; it was left untouched (move it away to start empty, or restore a backup)`)
   if (data.length < 24 || !data.subarray(0, 8).equals(MAGIC)) throw bad('is not a loghour snapshot (bad magic)')
   const version = data.readUInt32LE(8)
-  if (version !== VERSION) throw bad(`has format version ${version}; this loghour reads version ${VERSION}`)
+  if (version !== 1 && version !== VERSION) throw bad(`has format version ${version}; this loghour reads versions 1 and ${VERSION}`)
   const reasons = data.readUInt32LE(12)
-  const expected = 24 + 8 * (4 + reasons) + HOURS * DENSE_SIZE + 4
+  const daysAt = 24 + 8 * (4 + reasons) + HOURS * DENSE_SIZE
+  const daysLength = version === 1 || data.length < daysAt + 4 ? 0 : data.readUInt32LE(daysAt)
+  const expected = daysAt + (version === 1 ? 0 : 4 + daysLength) + 4
   if (reasons > 64 || data.length !== expected) throw bad(`is truncated or padded (${data.length} bytes, expected ${expected})`)
   if (crc32(data.subarray(0, data.length - 4)) !== data.readUInt32LE(data.length - 4)) throw bad('is corrupt (checksum mismatch)')
   const u64 = (i: number) => Number(data.readBigUInt64LE(24 + 8 * i))
@@ -64,7 +70,8 @@ export function decodeSnapshot(data: Buffer, file: string): { counters: NativeLi
   }
   const start = 24 + 8 * (4 + reasons)
   const hours = Array.from({ length: HOURS }, (_, h) => data.subarray(start + h * DENSE_SIZE, start + (h + 1) * DENSE_SIZE))
-  return { counters, hours, writtenAt: new Date(Number(data.readBigUInt64LE(16))) }
+  const days = data.subarray(daysAt + 4, daysAt + 4 + daysLength)
+  return { counters, hours, days, writtenAt: new Date(Number(data.readBigUInt64LE(16))) }
 }
 
 /**
@@ -118,7 +125,8 @@ export function checkSnapshotWritable(file: string): void {
 
 /**
  * Restores a snapshot into an empty sketch set. A missing file means a first start (returns
- * false); any other problem throws.
+ * false); any other problem throws. Per-day sketches are restored when the set keeps them (and
+ * left out when it does not: `daily` was turned off).
  */
 export function restoreSnapshot(file: string, sketches: NativeSketchSet): boolean {
   let data: Buffer
@@ -128,7 +136,14 @@ export function restoreSnapshot(file: string, sketches: NativeSketchSet): boolea
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false
     throw new SnapshotError(`cannot read snapshot ${file}: ${(error as Error).message}`)
   }
-  const { counters, hours } = decodeSnapshot(data, file)
+  const { counters, hours, days } = decodeSnapshot(data, file)
+  if (days.length > 0 && sketches.dailyInfo() !== null) {
+    try {
+      sketches.mergeEncodedDays(days)
+    } catch (error) {
+      throw new SnapshotError(`snapshot ${file} has ${(error as Error).message}; it was left untouched`)
+    }
+  }
   for (const [h, dense] of hours.entries()) sketches.mergeHour(h, dense)
   sketches.addLineCounts(counters)
   return true

@@ -1,3 +1,5 @@
+import type { DayWindow } from '../days.js'
+
 /**
  * Where a consumer's hourly counts live. The consumer's native sketch set always receives the
  * lines; a store decides what the counts are and where changes go.
@@ -7,6 +9,10 @@ export interface HourStore {
   readonly kind: 'memory' | 'redis'
   /** Distinct users per hour, 24 numbers. */
   hourCounts(): Promise<number[]>
+  /** Distinct users per hour over the days of a window (per-day sketches), 24 numbers. */
+  windowCounts(window: DayWindow): Promise<number[]>
+  /** The Monday–Friday × 24 table over the days of a window: `[weekday][hour]`, Monday first. */
+  weekdayCounts(window: DayWindow): Promise<number[][]>
   /** Makes every counted line durable in the store (Redis merge, or snapshot file). */
   flush(): Promise<void>
   /** Resolves when the store answers now (a Redis PING within the timeout); rejects with why not. */
@@ -19,6 +25,8 @@ export interface HourStore {
 export interface FlushInfo {
   /** Hours merged (Redis) or written (snapshot). */
   hours: number
+  /** Per-day sketches (day, hour) merged (Redis) or written (snapshot). */
+  dayHours: number
   /** Bytes sent to Redis or written to the snapshot file. */
   bytes: number
   /** Duration of the flush. */
