@@ -10,7 +10,7 @@ import { fillTemplate, formatTime, parseRotation } from '../src/log-file.js'
 import { bin, run } from './helpers/cli.js'
 import { pfcounts, skipRedis, useRedis } from './helpers/redis.js'
 import { cleanEnv, eventually, sendTcp } from './helpers/server.js'
-import { missing } from './helpers/tools.js'
+import { LIBFAKETIME, missing, pinnedClock } from './helpers/tools.js'
 
 const reference = readFileSync(join(__dirname, 'fixtures/reference-12.log'))
 
@@ -30,10 +30,6 @@ LOG_FILENAME=logs/consumer_{time:YYYY-MM-DD}.log
 
 /** "Now", pinned with libfaketime (the clock runs on from there); UTC so file names are known. */
 const FAKE_NOW = '2026-11-23 09:00:00'
-/** libfaketime itself (the `faketime` command forks, so signals would not reach the server). */
-const LIBFAKETIME = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib']
-  .map((dir) => join(dir, 'faketime', 'libfaketime.so.1'))
-  .find((path) => existsSync(path))
 
 /**
  * Starts loghour-server in `cwd` at the pinned time; resolves once it accepts connections (its
@@ -42,7 +38,7 @@ const LIBFAKETIME = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', 
 async function startPinned(cwd: string, args: string[], env: Record<string, string>) {
   const child = spawn(process.execPath, [bin('loghour-server.js'), ...args], {
     cwd,
-    env: cleanEnv({ TZ: 'UTC', LD_PRELOAD: LIBFAKETIME!, FAKETIME: `@${FAKE_NOW}`, FAKETIME_DONT_FAKE_MONOTONIC: '1', ...env }),
+    env: cleanEnv({ TZ: 'UTC', ...pinnedClock(FAKE_NOW), ...env }),
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let stdout = ''

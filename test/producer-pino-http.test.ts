@@ -10,7 +10,7 @@ import { run } from './helpers/cli.js'
 import { CURL, curl, LIBFAKETIME, STATUSES } from './helpers/nginx.js'
 import { skipRedis, useRedis } from './helpers/redis.js'
 import { zonedReferenceCounts } from './helpers/reference.js'
-import { missing } from './helpers/tools.js'
+import { missing, pinnedClock } from './helpers/tools.js'
 
 /** UTC instants the app runs at: Monday morning, and Friday late evening (Saturday in Berlin). */
 const INSTANTS = ['2026-11-23 06:15:00', '2026-11-27 23:30:00']
@@ -18,7 +18,7 @@ const CLIENTS = ['127.0.0.2', '127.0.0.3', '127.0.0.4']
 
 async function runApp(file: string, now: string, requests: { utcMs: number; ip: string; status: number }[]) {
   const child = spawn(process.execPath, [join(__dirname, 'fixtures/pino-http-server.cjs'), file], {
-    env: { PATH: process.env.PATH, TZ: 'UTC', LD_PRELOAD: LIBFAKETIME!, FAKETIME: `@${now}`, FAKETIME_DONT_FAKE_MONOTONIC: '1' },
+    env: { PATH: process.env.PATH, TZ: 'UTC', ...pinnedClock(now) },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   const exited = new Promise((resolve) => child.once('exit', resolve))

@@ -5,13 +5,11 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { freePort } from './redis.js'
+import { pinnedClock } from './tools.js'
 
 export const NGINX = ['/usr/sbin/nginx', '/usr/bin/nginx'].find((p) => existsSync(p))
 
-/** libfaketime itself (the `faketime` command forks, so signals would not reach the server). */
-export const LIBFAKETIME = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib']
-  .map((dir) => join(dir, 'faketime', 'libfaketime.so.1'))
-  .find((path) => existsSync(path))
+export { LIBFAKETIME } from './tools.js'
 
 export const CURL = spawnSync('curl', ['--version']).status === 0
 
@@ -58,7 +56,7 @@ http {
 `,
   )
   const child: ChildProcess = spawn(NGINX!, ['-p', dir, '-c', join(dir, 'nginx.conf')], {
-    env: { PATH: process.env.PATH, TZ: tz, LD_PRELOAD: LIBFAKETIME!, FAKETIME: `@${now}`, FAKETIME_DONT_FAKE_MONOTONIC: '1' },
+    env: { PATH: process.env.PATH, TZ: tz, ...pinnedClock(now) },
     stdio: ['ignore', 'ignore', 'pipe'],
   })
   let stderr = ''
