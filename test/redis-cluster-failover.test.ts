@@ -4,12 +4,21 @@
 // replica (WAIT), so the final registers are those of a plain Redis fed every line's element.
 import { Cluster } from 'ioredis'
 import { describe, expect, it } from 'vitest'
-import { createConsumer, demoLines, HOURS } from '../src/index.js'
+import { createConsumer, demoLines, HOURS, INVALID_REASONS } from '../src/index.js'
 import { run } from './helpers/cli.js'
+import { modelStream } from './helpers/model.js'
 import { pfaddReference, skipRedis, startRedis, startRedisCluster } from './helpers/redis.js'
 import { cleanEnv, eventually, message, sendTcp, startServer } from './helpers/server.js'
 
 const PREFIX = 'error_hour_'
+
+/** The latest Tuesday and the Wednesday after it, the Wednesday at most tomorrow (UTC), as `YYYY-MM-DD`. */
+function recentTuesday(): [string, string] {
+  let day = Math.floor(Date.now() / 86_400_000)
+  while ((((day + 3) % 7) + 7) % 7 !== 1) day--
+  const date = (d: number) => new Date(d * 86_400_000).toISOString().slice(0, 10)
+  return [date(day), date(day + 1)]
+}
 
 /** The 24 dense values of a cluster's hour keys, registers only (PFMERGE writes dense; the header holds a cache). */
 async function registers(cluster: Cluster): Promise<string[]> {
@@ -27,8 +36,11 @@ describe.skipIf(skipRedis())('--redis-cluster: failover mid-stream', () => {
     const client = new Cluster([{ host: '127.0.0.1', port: cluster.ports[0]! }], { redisOptions: { maxRetriesPerRequest: 3 } })
     client.on('error', () => {})
     try {
-      // 25 hours of demo lines (every hour key), in six parts; parts overlap between servers.
-      const data = demoLines(1, 1, 120_000)
+      // 25 hours of demo lines (every hour key), in six parts; parts overlap between servers. Their
+      // days (a Tuesday and a Wednesday of 2019) move to the latest such pair up to today, so the
+      // per-day keys (--daily) are inside the retained days, by loghour's clock and by Redis's.
+      const days = recentTuesday()
+      const data = Buffer.from(demoLines(1, 1, 120_000).toString().replaceAll('2019-05-14', days[0]).replaceAll('2019-05-15', days[1]))
       const cuts = [0, 1, 2, 3, 4, 5, 6].map((i) =>
         i === 6 ? data.length : data.indexOf(0x0a, Math.floor((data.length * i) / 6)) + (i === 0 ? 0 : 1),
       )
@@ -36,7 +48,7 @@ describe.skipIf(skipRedis())('--redis-cluster: failover mid-stream', () => {
       const nodes = cluster.ports.map((p) => `127.0.0.1:${p}`).join(',')
       const servers = await Promise.all(
         [0, 1, 2].map(() =>
-          startServer(['--redis-cluster', nodes, '--flush-interval', '50', '--redis-timeout', '1000', '--log-level', 'debug']),
+          startServer(['--redis-cluster', nodes, '--daily', '--flush-interval', '50', '--redis-timeout', '1000', '--log-level', 'debug']),
         ),
       )
       expect(servers[0]!.logs.find(message('loghour-server listening'))!.msg).toMatch(/store: Redis Cluster 127\.0\.0\.1:\d+,/)
@@ -71,6 +83,20 @@ describe.skipIf(skipRedis())('--redis-cluster: failover mid-stream', () => {
       })
       expect(counts.stderr).toBe('')
       expect(JSON.parse(counts.stdout.toString()).hours).toEqual(fromPlain)
+      // Each day key too: PFCOUNT of a plain Redis fed that day's elements only.
+      for (const day of days) {
+        const elements = modelStream(data, 65536, INVALID_REASONS).counted.filter((e) => e.element.toString().startsWith(day))
+        for (let h = 0; h < HOURS; h++) {
+          const ofHour = elements.filter((e) => e.hour === h).map((e) => e.element)
+          if (ofHour.length > 0) await plain.pfadd(`${day}:${h}`, ...ofHour)
+        }
+        const dayPlain = await Promise.all(Array.from({ length: HOURS }, (_, h) => plain.pfcount(`${day}:${h}`)))
+        expect(dayPlain.reduce((a, b) => a + b, 0)).toBeGreaterThan(0)
+        const window = ['stats', '--json', '--redis-cluster', `127.0.0.1:${survivorPort}`, '--from', day, '--to', day]
+        const fromDays = await run('loghour.js', window, undefined, { env: cleanEnv() })
+        expect(fromDays.stderr).toBe('')
+        expect(JSON.parse(fromDays.stdout.toString()).hours, day).toEqual(dayPlain)
+      }
       // Merges were confirmed on replicas (WAIT), by the masters still running.
       const alive = cluster.nodes.filter((n) => n !== victim)
       const waits = await Promise.all(

@@ -465,17 +465,17 @@ export class RedisStore implements HourStore {
     if (askReplicas) commands.push((c) => c.info('replication'))
     for (const { key, sketch, expireAtMs } of sketches) {
       commands.push((c) =>
-        cluster
-          ? mergeOnReplicas(c as MergingClient & Cluster, key, sketch, expireAtMs, minReplicas ?? replicasOf(c as Cluster, key), waitMs)
-          : expireAtMs === undefined
-            ? c.loghourMerge(key, deltaKey(key), sketch)
-            : c.loghourMerge(key, deltaKey(key), sketch, expireAtMs),
+        expireAtMs === undefined ? c.loghourMerge(key, deltaKey(key), sketch) : c.loghourMerge(key, deltaKey(key), sketch, expireAtMs),
       )
     }
     const connection = this.#connection
     this.#unanswered++
-    const sent = roundTrip(client, commands).then(async (answers) => {
-      if (cluster || sketches.length === 0) return answers
+    const sent = roundTrip(client, commands, this.#options.timeoutMs).then(async (answers) => {
+      if (sketches.length === 0) return answers
+      if (cluster) {
+        await confirmOnReplicas(client as Cluster, keys, answers.slice(answers.length - sketches.length), minReplicas, waitMs)
+        return answers
+      }
       // WAIT on the connection that merged: it counts the replicas holding every write before it.
       const replicas = askReplicas
         ? Number(/connected_slaves:(\d+)/.exec(String(answers.at(-sketches.length - 1)?.[1]))?.[1] ?? 0)
@@ -589,6 +589,7 @@ export class RedisStore implements HourStore {
             (c: MergingClient) =>
               c.pfcount(...keys),
         ),
+        this.#options.timeoutMs,
       ),
       this.#options.timeoutMs,
       'PFCOUNT',
@@ -619,6 +620,9 @@ export class RedisStore implements HourStore {
           await withTimeout(this.flush(), closeTimeoutMs === 0 ? timeoutMs : Math.max(deadline - Date.now(), 1), 'final flush')
           break
         } catch (error) {
+            process.stderr.write(
+              `close attempt: ${(error as Error).message} status=${(await this.#client).status} unanswered=${this.#unanswered}\n`,
+            )
           // The last attempt is made at the deadline itself.
           const wait = Math.min(delay, deadline - Date.now())
           if (wait <= 0) {
@@ -644,37 +648,45 @@ const daysOf = ({ from, to }: DayWindow): number[] => Array.from({ length: to - 
 
 const isCluster = (client: Redis | Cluster): client is Cluster => (client as Cluster).isCluster === true
 
-/** Replicas of the master serving `key`'s slot, as the cluster client last saw the topology. */
-function replicasOf(cluster: Cluster, key: string): number {
-  const nodes = cluster.slots[calculateSlot(key)]
-  return nodes ? Math.max(0, nodes.length - 1) : 0
-}
-
 /**
- * In a cluster: one hour's merge (redirected by the client as slots move), then a `WAIT` for
- * `replicas` on the connection to the master that served it. Resolves with whether the key
- * existed before; rejects when fewer replicas confirmed, so the hour is kept and merged again.
+ * In a cluster, after the merges: one `WAIT` per master that served some (on the connection that
+ * merged, so it counts the replicas holding every one of them), for `minReplicas` or, by
+ * default, that master's replicas as the client last saw the topology. The answers of merges a
+ * master could not confirm become errors, so those keys are kept and merged again. One `WAIT`
+ * per master, not per key: each blocks its connection until the replicas answer.
  */
-async function mergeOnReplicas(
-  cluster: MergingClient & Cluster,
-  key: string,
-  sketch: Buffer,
-  expireAtMs: number | undefined,
-  replicas: number,
+async function confirmOnReplicas(
+  cluster: Cluster,
+  keys: string[],
+  answers: [unknown, unknown][],
+  minReplicas: number | undefined,
   waitMs: number,
-): Promise<number> {
-  const existed = Number(
-    await (expireAtMs === undefined
-      ? cluster.loghourMerge(key, deltaKey(key), sketch)
-      : cluster.loghourMerge(key, deltaKey(key), sketch, expireAtMs)),
+): Promise<void> {
+  const byMaster = new Map<string, { replicas: number; merged: [unknown, unknown][] }>()
+  keys.forEach((key, i) => {
+    if (answers[i]![0]) return
+    const [master, ...replicas] = cluster.slots[calculateSlot(key)] ?? []
+    const entry = byMaster.get(master ?? '') ?? { replicas: 0, merged: [] }
+    entry.replicas = Math.max(entry.replicas, minReplicas ?? replicas.length)
+    entry.merged.push(answers[i]!)
+    byMaster.set(master ?? '', entry)
+  })
+  await Promise.all(
+    [...byMaster].map(async ([master, { replicas, merged }]) => {
+      if (replicas === 0) return
+      let failure: Error | undefined
+      try {
+        const node = cluster.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === master)
+        if (!node) throw new Error("no master known for the keys' slot to WAIT on; kept to merge again")
+        const acks = Number(await node.wait(replicas, waitMs))
+        if (acks < replicas)
+          failure = new Error(`the merge reached ${acks} of ${replicas} replicas within ${waitMs} ms (WAIT); kept to merge again`)
+      } catch (error) {
+        failure = error as Error
+      }
+      if (failure) for (const answer of merged) answer[0] = failure
+    }),
   )
-  if (replicas === 0) return existed
-  const [master] = cluster.slots[calculateSlot(key)] ?? []
-  const node = cluster.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === master)
-  if (!node) throw new Error(`no master known for ${key}'s slot to WAIT on; kept to merge again`)
-  const acks = Number(await node.wait(replicas, waitMs))
-  if (acks < replicas) throw new Error(`the merge reached ${acks} of ${replicas} replicas within ${waitMs} ms (WAIT); kept to merge again`)
-  return existed
 }
 
 /**
@@ -692,6 +704,7 @@ export async function readHourCounts(client: Redis | Cluster, prefix: string, ti
     roundTrip(
       client as MergingClient,
       keys.map((key) => (c: MergingClient) => c.pfcount(key)),
+      timeoutMs,
     ),
     timeoutMs,
     'PFCOUNT',
@@ -706,9 +719,15 @@ export async function readHourCounts(client: Redis | Cluster, prefix: string, ti
  * `[error, value]`: a pipeline on a single Redis (one write, one answer), one command per hour key
  * in a cluster (each routed to its key's node; a pipeline must stay on one node).
  */
-async function roundTrip(client: MergingClient, commands: ((c: MergingClient) => unknown)[]): Promise<[unknown, unknown][]> {
+async function roundTrip(
+  client: MergingClient,
+  commands: ((c: MergingClient) => unknown)[],
+  timeoutMs: number,
+): Promise<[unknown, unknown][]> {
   if (isCluster(client)) {
-    const results = await Promise.allSettled(commands.map((run) => Promise.resolve(run(client))))
+    // Each command on its own clock: one that a failover leaves unsettled (its node gone while it
+    // waited for a slot refresh) fails after the timeout instead of holding up every later flush.
+    const results = await Promise.allSettled(commands.map((run) => withTimeout(Promise.resolve(run(client)), timeoutMs, 'cluster command')))
     return results.map((r) => (r.status === 'fulfilled' ? [null, r.value] : [r.reason, null]))
   }
   const pipeline = (client as Redis).pipeline()
