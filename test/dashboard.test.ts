@@ -50,7 +50,7 @@ const SECOND = DAY.flatMap((users, hour) => Array.from({ length: users }, (_, i)
 const payload = (lines: string[]) => Buffer.from(`${lines.join('\n')}\n`)
 
 // The page functions below run in the browser; the project's TypeScript has no DOM library.
-declare function getComputedStyle(element: unknown): { backgroundColor: string; visibility: string }
+declare function getComputedStyle(element: unknown): { backgroundColor: string; visibility: string; opacity: string }
 
 interface Bar {
   hour: number
@@ -251,6 +251,77 @@ describe.skipIf(missing('chromium (apt-get install chromium)', existsSync(CHROMI
       expect(body).toContain('Peak hour: 09:00–09:59, 3 distinct users (day, IP) hit server errors')
       expect(body).toContain('lines: 10 read, 7 counted, 2 skipped, 1 invalid')
     })
+  })
+})
+
+describe.skipIf(missing('chromium (apt-get install chromium)', existsSync(CHROMIUM)))('the weekday heatmap in Chromium', () => {
+  let browser: Browser | undefined
+  beforeAll(async () => {
+    mkdirSync(OUTPUT, { recursive: true })
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] })
+  })
+  afterAll(async () => {
+    await browser?.close()
+  })
+
+  /** The heatmap's cells as drawn: users and opacity per [weekday][hour]. */
+  const cellsOf = (page: Page) =>
+    page.$$eval('#grid .cell', (cells: { dataset: Record<string, string | undefined> }[]) =>
+      cells.map((c) => ({
+        weekday: Number(c.dataset.weekday),
+        hour: Number(c.dataset.hour),
+        users: Number(c.dataset.users),
+        opacity: Number(getComputedStyle(c).opacity),
+      })),
+    )
+
+  it('analyze --html --by weekday draws the Monday–Friday table under the bars, and the live page of a --daily server too', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loghour-heat-'))
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+    const input = join(dir, 'access.log')
+    // Monday 9h: 3 users; Tuesday 9h: 1; Friday 17h: 2.
+    writeFileSync(input, payload([...FIRST.slice(0, 4), error(9, 'u7', 24), error(17, 'u8', 27), error(17, 'u9', 27)]))
+    const file = join(dir, 'report.html')
+    const [report, json] = await Promise.all([
+      run('loghour.js', ['analyze', '--by', 'weekday', '--html', file, input]),
+      run('loghour.js', ['analyze', '--by', 'weekday', '--json', input]),
+    ])
+    expect(report.code).toBe(0)
+    const { weekdays } = JSON.parse(json.stdout.toString()) as { weekdays: number[][] }
+    expect([weekdays[0]![9], weekdays[1]![9], weekdays[4]![17]]).toEqual([3, 1, 2])
+    const page = await browser!.newPage({ viewport: { width: 1100, height: 900 } })
+    try {
+      await page.goto(pathToFileURL(file).href)
+      await until(page, '#grid .cell[data-users]')
+      expect(await page.isVisible('#heat')).toBe(true)
+      expect(await page.textContent('#heat-title')).toBe('By weekday and hour, 2026-11-23 to 2026-11-27')
+      const cells = await cellsOf(page)
+      expect(cells).toHaveLength(5 * 24)
+      for (const cell of cells) expect(cell.users, `${cell.weekday} ${cell.hour}`).toBe(weekdays[cell.weekday]![cell.hour])
+      // Shade follows the count: the maximum is opaque, smaller counts lighter, empty cells plain.
+      const at = (w: number, h: number) => cells.find((c) => c.weekday === w && c.hour === h)!.opacity
+      expect(at(0, 9)).toBeCloseTo(1)
+      expect(at(4, 17)).toBeLessThan(at(0, 9))
+      expect(at(1, 9)).toBeLessThan(at(4, 17))
+      await page.locator('#heat').screenshot({ path: join(OUTPUT, 'heatmap.png') })
+    } finally {
+      await page.close()
+    }
+
+    // A live --daily server: the table of its retained days, from lines dated this week.
+    const { server, base } = await withHttp(['--daily'])
+    const monday = new Date()
+    monday.setUTCDate(monday.getUTCDate() - ((monday.getUTCDay() + 6) % 7))
+    const date = monday.toISOString().slice(0, 10)
+    await sendTcp(server.port, Buffer.from(`{"time":"${date} 11:00:00","ip":"live","status_code":500}\n`))
+    const live = await browser!.newPage()
+    try {
+      await live.goto(base)
+      await until(live, '#grid .cell[data-weekday="0"][data-hour="11"][data-users="1"]')
+      expect(await live.isVisible('#heat')).toBe(true)
+    } finally {
+      await live.close()
+    }
   })
 })
 
