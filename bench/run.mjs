@@ -84,6 +84,65 @@ function demoFile(lines) {
   return once(out, 'finish').then(() => path)
 }
 
+/**
+ * The demo file with its dates moved by whole weeks to end at most today (the weekdays, so what
+ * is counted, stay the same): what `--daily` keeps (its retained days end today).
+ */
+function recentFile(file) {
+  const path = file.replace(/\.log$/, '.recent.log')
+  if (existsSync(path) && statSync(path).size > 0) return path
+  const text = readFileSync(file, 'latin1')
+  const dates = [...new Set(text.match(/\d{4}-\d\d-\d\d/g))].sort()
+  const dayOf = (d) => Math.floor(Date.parse(`${d}T00:00:00Z`) / 86_400_000)
+  const weeks = Math.floor((Math.floor(Date.now() / 86_400_000) - dayOf(dates.at(-1))) / 7)
+  const moved = new Map(dates.map((d) => [d, new Date((dayOf(d) + 7 * weeks) * 86_400_000).toISOString().slice(0, 10)]))
+  writeFileSync(path, text.replace(/\d{4}-\d\d-\d\d/g, (d) => moved.get(d)), 'latin1')
+  return path
+}
+
+/**
+ * A Redis holding `days` days × 24 hours of day keys (up to today, `users` per key) and the time
+ * of `stats({ from, to, by: 'weekday' })` over them: 24 PFCOUNTs of `days` keys and 120 of a
+ * fifth of them, as `loghour stats --days N --by weekday` asks (and the CLI's own wall time).
+ */
+async function weekdayQuery(days, users) {
+  log(`query: ${days} days × 24 hours of day keys, --by weekday`)
+  const redis = await startRedis()
+  const store = { redis: `redis://127.0.0.1:${redis.port}` }
+  const usedMemory = async () => Number(/used_memory:(\d+)/.exec(await redis.client.info('memory'))[1])
+  const empty = await usedMemory()
+  const writer = createConsumer({ store, daily: true, retainDays: days + 5, flushIntervalMs: 60_000 })
+  const today = Math.floor(Date.now() / 86_400_000)
+  for (let d = today - days + 1; d <= today; d++) {
+    const date = new Date(d * 86_400_000).toISOString().slice(0, 10)
+    let text = ''
+    for (let h = 0; h < 24; h++) {
+      for (let u = 0; u < users; u++) text += `{"time":"${date} ${String(h).padStart(2, '0')}:00:00","ip":"10.0.${u >> 8}.${u & 255}","status_code":500}\n`
+    }
+    writer.write(text)
+  }
+  await writer.close()
+  const keys = Number(/keys=(\d+)/.exec(await redis.client.info('keyspace'))[1])
+  // Days with keys: working days only (weekends are never counted).
+  const bytesPerDay = ((await usedMemory()) - empty) / Math.max(1, (keys - 24) / 24)
+  const reader = createConsumer({ store, daily: true, retainDays: days + 5, closeTimeoutMs: 0 })
+  const query = { days, by: 'weekday' }
+  await reader.stats(query) // connects, loads the script cache
+  const ms = await repeat('stats({ days, by: weekday })', async () => {
+    const t = performance.now()
+    await reader.stats(query)
+    return performance.now() - t
+  }, 15)
+  await reader.close()
+  const cli = await repeat('loghour stats --days N --by weekday (process)', async () => {
+    const t = performance.now()
+    execFileSync(process.execPath, [join(ROOT, 'dist/loghour.js'), 'stats', '--redis', store.redis, '--days', String(days), '--by', 'weekday', '--json', '--retain-days', String(days + 5)], { stdio: 'ignore' })
+    return performance.now() - t
+  }, 7)
+  await redis.stop()
+  return { days, users, keys, bytesPerDay, ms, cli }
+}
+
 /** `lines` counted lines (Monday, 5xx) cycling over `users` distinct addresses. */
 async function usersFile(users, lines) {
   const path = join(DATA, `users-${users}-${lines}.log`)
@@ -406,12 +465,14 @@ async function nodeDiscard(file) {
  * first byte to the last byte read or line counted. Also returns what the Redis store cost.
  */
 async function tcpRounds(file) {
-  log('TCP, interleaved: raw limit, memory store (socat, loghour send, TLS, observed), Redis store')
+  log('TCP, interleaved: raw limit, memory store (socat, loghour send, TLS, observed, --daily), Redis store')
+  const recent = recentFile(file)
   const sink = await startJsonProcess(join(ROOT, 'crate/target/release/examples/tcp_discard'), [], {}, (r) => r.port)
   const memory = await loghourServer()
   const tls = certificates()
   const secure = await loghourServer({}, ['--tls-cert', tls.cert, '--tls-key', tls.key])
   const tlsSink = await tlsDiscard(tls)
+  const daily = await loghourServer({}, ['--daily'])
   const observed = await loghourServer({}, ['--http', '127.0.0.1:0'])
   const httpPort = (await observed.next((r) => r.msg?.startsWith('HTTP endpoints'))).http.port
   // Watched the whole time, as in production: its rounds pay the steady cost, not a start-up.
@@ -431,6 +492,9 @@ async function tcpRounds(file) {
     // Next to its pair (plain), as the TLS rows are next to each other: drift hits both alike.
     observed: () => timed(() => closed(observed), socatSend, observed.first.port),
     send: () => timed(() => closed(memory), loghourSend, memory.first.port),
+    // The same lines dated up to today, without and with --daily (which keeps those days).
+    recent: () => timed(() => closed(memory), (_, port) => socatSend(recent, port), memory.first.port),
+    daily: () => timed(() => closed(daily), (_, port) => socatSend(recent, port), daily.first.port),
     tls: () =>
       timed(
         () => closed(secure),
@@ -449,7 +513,7 @@ async function tcpRounds(file) {
   }
   await redis.client.config('RESETSTAT')
   const before = await info()
-  const results = { raw: [], memory: [], send: [], tls: [], tlsRaw: [], observed: [], redis: [] }
+  const results = { raw: [], memory: [], send: [], recent: [], daily: [], tls: [], tlsRaw: [], observed: [], redis: [] }
   const rounds = TCP_ROUNDS
   log(`  warm-up + ${rounds} rounds`)
   for (const run of Object.values(kinds)) await run()
@@ -463,7 +527,7 @@ async function tcpRounds(file) {
   const scrapes = await stopObserving()
   await redisServer.stop() // final flush and report
   const after = await info()
-  await Promise.all([sink.stop(), memory.stop(), secure.stop(), tlsSink.stop(), observed.stop(), redis.stop()])
+  await Promise.all([sink.stop(), memory.stop(), daily.stop(), secure.stop(), tlsSink.stop(), observed.stop(), redis.stop()])
   const diff = (k) => (after.calls[k] ?? 0) - (before.calls[k] ?? 0)
   const flushes = redisServer.records.filter((r) => r.msg?.startsWith('flushed ')).length
   const merges = diff('evalsha') + diff('eval')
@@ -481,6 +545,7 @@ async function tcpRounds(file) {
       tlsVsTlsRaw: paired('tls', 'tlsRaw'),
       tlsRawVsPlain: paired('tlsRaw', 'memory'),
       observedVsPlain: paired('observed', 'memory'),
+      dailyVsPlain: paired('daily', 'recent'),
     },
     scrapes,
     observedMs,
@@ -637,6 +702,7 @@ async function main() {
   const pipelinedRuns = await baseline('node-pipelined.mjs', file, redisForBaselines.port, 'Node, PFADDs pipelined per chunk')
   await redisForBaselines.stop()
   const mem = await memory()
+  const query = await weekdayQuery(90, 200)
 
   const coreScan = coreRows.find((r) => r.name.startsWith('core scan (split'))
   const memchrRow = coreRows.find((r) => r.name.startsWith('memchr'))
@@ -668,12 +734,18 @@ async function main() {
     },
     ecsZoned: { label: 'the same ECS events, --timezone Europe/Berlin', mbps: zoned.ecs.mbps, lps: zoned.ecs.lps.median },
     coreZoned: { label: 'core, original layout, --timezone Europe/Berlin', mbps: zoned.original.mbps, lps: zoned.original.lps.median },
+    coreDaily: {
+      label: 'core, original layout, --daily (per-day sketches too)',
+      mbps: coreRow('core scan, --daily').mbps,
+      lps: coreRow('core scan, --daily').lps.median,
+    },
     boundary: row('core through Node: LogConsumer.write of 64 KiB Buffers', bytes, LINES, boundary),
     e2e: row('end to end: socat (64 KiB blocks) → loghour-server, memory store', bytes, LINES, tcp.memory),
     e2eSend: row('end to end: loghour send → loghour-server, memory store', bytes, LINES, tcp.send),
     e2eRedis: row('end to end: socat → loghour-server, Redis store', bytes, LINES, tcp.redis),
     e2eTls: row('end to end over TLS: socat OPENSSL: → loghour-server --tls-cert, memory store', bytes, LINES, tcp.tls),
     tlsRaw: row('limit: TLS over loopback, socat OPENSSL: → socat OPENSSL-LISTEN into /dev/null', bytes, LINES, tcp.tlsRaw),
+    e2eDaily: row('end to end with --daily (per-day sketches), the demo lines dated up to today', bytes, LINES, tcp.daily),
     e2eObserved: row(
       'end to end, observed: the same as plain, with /metrics scraped every 100 ms and a dashboard (/events) open',
       bytes,
@@ -710,6 +782,8 @@ async function main() {
     tlsVsTlsRaw: tcp.paired.tlsVsTlsRaw,
     tlsRawVsPlain: tcp.paired.tlsRawVsPlain,
     observedVsPlain: tcp.paired.observedVsPlain,
+    dailyVsPlain: tcp.paired.dailyVsPlain,
+    weekdayQueryMs: summary(query.ms).median,
     scrapes: tcp.scrapes,
     lifecycleRedisVsMemory: lifecycle.redisVsMemory,
     shutdownMs: { memory: summary(lifecycle.memoryShutdown).median, redis: summary(lifecycle.redisShutdown).median },
@@ -728,6 +802,7 @@ async function main() {
     redis,
     memory: mem,
     lifecycle,
+    query,
     ratios,
   }
   if (QUICK) {
@@ -763,7 +838,7 @@ The core rows and the TCP rows are each measured in interleaved rounds. TCP rows
 
 | what | MB/s (min / **median** / max) | lines/s (median) |
 | --- | --- | --- |
-${[rows.core, rows.coreZoned, rows.clf, rows.clfZoned, rows.ecs, rows.ecsZoned, rows.memchr, rows.boundary, rows.e2e, rows.e2eSend, rows.e2eTls, rows.tlsRaw, rows.e2eObserved, rows.e2eRedis, rows.lifeMemory, rows.lifeRedis, rows.raw, rows.discard, rows.js, rows.await, rows.pipelined].map(tableRow).join('\n')}
+${[rows.core, rows.coreZoned, rows.coreDaily, rows.clf, rows.clfZoned, rows.ecs, rows.ecsZoned, rows.memchr, rows.boundary, rows.e2e, rows.e2eSend, rows.e2eTls, rows.tlsRaw, rows.e2eObserved, rows.e2eDaily, rows.e2eRedis, rows.lifeMemory, rows.lifeRedis, rows.raw, rows.discard, rows.js, rows.await, rows.pipelined].map(tableRow).join('\n')}
 
 The "with shutdown" rows time what a user of the original service measures: from the first byte
 sent to the server's exit after SIGTERM (drain, final flush, final report). SIGTERM → exit took
@@ -787,6 +862,9 @@ ${LIFECYCLE_ROUNDS} interleaved rounds and the median of their paired ratios; ev
 | end to end ≥ 5 × baseline (b), pipelined PFADD | ${fmt(ratios.e2eVsPipelined, 1)} × | ${check(ratios.e2eVsPipelined >= 5)} |
 | TLS ingest ≥ 0.5 × plain TCP (socat OPENSSL: vs socat TCP:, same server build) | ${fmt(ratios.tlsVsPlain, 2)} × (the TLS limit itself, socat → socat: ${fmt(ratios.tlsRawVsPlain, 2)} ×; loghour reaches ${fmt(ratios.tlsVsTlsRaw * 100)} % of it) | ${check(ratios.tlsVsPlain >= 0.5)} |
 | ingest while scraped every 100 ms with a dashboard open ≥ 0.95 × without (${fmt(ratios.scrapes)} scrapes in all) | ${fmt(ratios.observedVsPlain, 2)} × | ${check(ratios.observedVsPlain >= 0.95)} |
+| ingest with \`--daily\` ≥ 0.9 × without (the same lines, dated up to today) | ${fmt(ratios.dailyVsPlain, 2)} × | ${check(ratios.dailyVsPlain >= 0.9)} |
+| a ${r.query.days}-day × 24-hour \`--by weekday\` query against Redis < 100 ms (${fmt(r.query.keys)} keys, ${r.query.users} users each) | ${fmt(ratios.weekdayQueryMs, 1)} ms (median; \`loghour stats\` as a process: ${fmt(summary(r.query.cli).median)} ms) | ${check(ratios.weekdayQueryMs < 100)} |
+| (Redis memory per retained day, ${r.query.users} users per hour: ${fmt(r.query.bytesPerDay / 1024)} KiB) | | |
 | Redis store ≥ 90 % of the memory store | ${fmt(ratios.redisVsMemory * 100)} % | ${check(ratios.redisVsMemory >= 0.9)} |
 | the same with shutdown included (fresh server, SIGTERM, exit) | ${fmt(ratios.lifecycleRedisVsMemory * 100)} % | ${check(ratios.lifecycleRedisVsMemory >= 0.9)} |
 | memory growth over idle RSS ≤ 32 MB, flat from 1k to 10M users | ${fmt(ratios.memoryGrowthMax / MB, 1)} MB at most | ${check(ratios.memoryGrowthMax <= 32 * MB)} |

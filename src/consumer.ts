@@ -239,10 +239,11 @@ export class LogConsumer extends LineWritable implements LineSink {
     }
     this.#advanceDays()
     if (query.by === 'weekday') window ??= this.#defaultWindow()
-    const hours = window === undefined ? await this.#store.hourCounts() : await this.#store.windowCounts(window)
-    const stats = buildStats(hours, this.#sketches.lineCounts())
+    const counts =
+      window === undefined ? { hours: await this.#store.hourCounts() } : await this.#store.windowCounts(window, query.by === 'weekday')
+    const stats = buildStats(counts.hours, this.#sketches.lineCounts())
     if (window !== undefined) stats.window = { from: dateOf(window.from), to: dateOf(window.to) }
-    if (query.by === 'weekday') stats.weekdays = await this.#store.weekdayCounts(window!)
+    if (counts.weekdays) stats.weekdays = counts.weekdays
     if (daily !== null) stats.daily = this.#sketches.dailyInfo() ?? daily
     return stats
   }

@@ -71,7 +71,10 @@ fn rule(format: &str, zone: bool) -> RuleOptions {
 }
 
 fn scan(data: &[u8], chunk: usize, options: RuleOptions) -> u64 {
-  let mut sketch = HourlySketch::new();
+  scan_into(HourlySketch::new(), data, chunk, options)
+}
+
+fn scan_into(mut sketch: HourlySketch, data: &[u8], chunk: usize, options: RuleOptions) -> u64 {
   let mut stream = LineStream::new(65536, options);
   for piece in data.chunks(chunk) {
     stream.feed(piece, &mut sketch);
@@ -197,6 +200,10 @@ fn main() {
       (
         "core scan, --timezone Europe/Berlin, 64 KiB chunks",
         Box::new(|| scan(&data, 65536, rule("json", true))),
+      ),
+      (
+        "core scan, --daily (per-day sketches too), 64 KiB chunks",
+        Box::new(|| scan_into(HourlySketch::with_daily(), &data, 65536, rule("json", false))),
       ),
     ],
   );

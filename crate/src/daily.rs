@@ -194,10 +194,10 @@ impl DailySketch {
         out.extend_from_slice(&(day as i32).to_le_bytes());
         out.push(hour as u8);
         match sketch {
-          SmallHll::Sparse(words) => {
+          SmallHll::Sparse(registers) => {
             out.push(0);
-            out.extend_from_slice(&(words.len() as u32).to_le_bytes());
-            words.iter().for_each(|w| out.extend_from_slice(&w.to_le_bytes()));
+            out.extend_from_slice(&(registers.len() as u32).to_le_bytes());
+            registers.words().for_each(|w| out.extend_from_slice(&w.to_le_bytes()));
           }
           SmallHll::Dense(hll) => {
             out.push(1);
@@ -350,7 +350,7 @@ mod tests {
     assert_eq!(days.retain_from(11), 1);
     assert_eq!(days.days(), 1);
     assert_eq!(days.take_dirty(), vec![(12, 1 << 10)]);
-    assert_eq!(days.bytes(), 8); // two sparse sketches of one register each
+    assert_eq!(days.bytes(), 64); // two sparse sketches of one register each, 8 slots apiece
   }
 
   #[test]

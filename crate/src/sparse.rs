@@ -1,27 +1,101 @@
 //! A HyperLogLog that starts small: most (day, hour) sketches of a retention window hold a few
 //! users, and 16 KiB of registers each would make `--retain-days` costly. It keeps the registers
-//! set so far as sorted `index << 6 | rank` words (4 bytes each) and turns into the plain dense
-//! [`Hll`] once that would no longer be smaller. Its count and its Redis value are always those
-//! of the dense HLL fed the same elements (docs/daily.md).
+//! set so far as `index << 6 | rank` words (4 bytes each) in a small open-addressing table (an
+//! insert is O(1), never a shift of what is there) and turns into the plain dense [`Hll`] once
+//! the table would be half its size. Its count and its Redis value are always those of the dense
+//! HLL fed the same elements (docs/daily.md).
 
 use crate::hll::{estimate, index_and_rank, murmur64a, Hll, REGISTERS};
 
-/// Set registers beyond which a sketch turns dense: 3,072 words are 12 KiB, the size of the dense
-/// value Redis holds (the in-memory dense registers take 16 KiB).
-pub const PROMOTE_AT: usize = 3072;
+/// Set registers beyond which a sketch turns dense: 1,536 words fill three quarters of a
+/// 2,048-slot table (8 KiB), half of the dense registers' 16 KiB.
+pub const PROMOTE_AT: usize = 1536;
+
+/// Slots of the largest table; tables double from 8 while at most three quarters full.
+const MAX_SLOTS: usize = 2048;
 
 /// A HyperLogLog, sparse while few registers are set.
 #[derive(Clone)]
 pub enum SmallHll {
-  /// Sorted by register index; one word per register that is not zero.
-  Sparse(Vec<u32>),
+  /// The registers that are not zero, as words in a table (0 = free slot).
+  Sparse(SparseRegisters),
   /// The plain registers, once there are more than [`PROMOTE_AT`].
   Dense(Hll),
 }
 
+/// `index << 6 | rank` words of the registers that are not zero, in an open-addressing table
+/// (linear probing on the index).
+#[derive(Clone, Default)]
+pub struct SparseRegisters {
+  slots: Vec<u32>,
+  len: usize,
+}
+
+impl SparseRegisters {
+  /// The words of the registers set (in no particular order).
+  pub fn words(&self) -> impl Iterator<Item = u32> + '_ {
+    self.slots.iter().copied().filter(|&w| w != 0)
+  }
+
+  /// Registers set.
+  pub fn len(&self) -> usize {
+    self.len
+  }
+
+  /// True when no register is set.
+  pub fn is_empty(&self) -> bool {
+    self.len == 0
+  }
+
+  #[inline]
+  fn slot_of(&self, index: u32) -> usize {
+    let bits = self.slots.len().trailing_zeros();
+    (index.wrapping_mul(0x9E37_79B1) >> (32 - bits)) as usize
+  }
+
+  /// Raises register `index` to `rank`; `None` when the table is full and the sketch must turn
+  /// dense, else whether it grew.
+  #[inline]
+  fn raise(&mut self, index: u32, rank: u8) -> Option<bool> {
+    if (self.len + 1) * 4 > self.slots.len() * 3 {
+      if self.slots.len() >= MAX_SLOTS {
+        return None;
+      }
+      self.grow();
+    }
+    let mask = self.slots.len() - 1;
+    let mut at = self.slot_of(index);
+    loop {
+      let w = self.slots[at];
+      if w == 0 {
+        self.slots[at] = index << 6 | rank as u32;
+        self.len += 1;
+        return Some(true);
+      }
+      if w >> 6 == index {
+        if w & 63 >= rank as u32 {
+          return Some(false);
+        }
+        self.slots[at] = index << 6 | rank as u32;
+        return Some(true);
+      }
+      at = (at + 1) & mask;
+    }
+  }
+
+  fn grow(&mut self) {
+    let slots = (self.slots.len() * 2).max(8);
+    let old = std::mem::replace(&mut self.slots, vec![0; slots]);
+    self.len = 0;
+    for w in old.into_iter().filter(|&w| w != 0) {
+      self.raise(w >> 6, (w & 63) as u8);
+    }
+  }
+}
+
 impl Default for SmallHll {
   fn default() -> Self {
-    SmallHll::Sparse(Vec::new())
+    SmallHll::Sparse(SparseRegisters::default())
   }
 }
 
@@ -32,7 +106,7 @@ impl SmallHll {
   /// let mut h = loghour::sparse::SmallHll::default();
   /// h.add(b"2019-05-06 17_10.0.121.67");
   /// assert_eq!(h.count(), 1);
-  /// assert_eq!(h.bytes(), 4);
+  /// assert_eq!(h.bytes(), 32); // the smallest table: 8 slots
   /// ```
   pub fn add(&mut self, element: &[u8]) -> bool {
     self.add_hash(murmur64a(element))
@@ -47,34 +121,29 @@ impl SmallHll {
 
   /// Raises register `index` to `rank` if it is lower (`index < REGISTERS`, `rank < 64`); true
   /// when it grew.
+  #[inline]
   pub fn raise(&mut self, index: usize, rank: u8) -> bool {
     if rank == 0 {
       return false;
     }
-    let words = match self {
+    match self {
       SmallHll::Dense(hll) => {
         let grew = hll.register(index) < rank;
         if grew {
           hll.set_register(index, rank);
         }
-        return grew;
+        grew
       }
-      SmallHll::Sparse(words) => words,
-    };
-    let word = (index as u32) << 6 | rank as u32;
-    match words.binary_search_by_key(&(index as u32), |w| w >> 6) {
-      Ok(at) if words[at] & 63 >= rank as u32 => false,
-      Ok(at) => {
-        words[at] = word;
-        true
-      }
-      Err(at) => {
-        words.insert(at, word);
-        if words.len() > PROMOTE_AT {
-          *self = SmallHll::Dense(self.to_hll());
+      SmallHll::Sparse(registers) => match registers.raise(index as u32, rank) {
+        Some(grew) => grew,
+        None => {
+          let mut hll = self.to_hll();
+          let grew = hll.register(index) < rank;
+          hll.set_register(index, rank);
+          *self = SmallHll::Dense(hll);
+          grew
         }
-        true
-      }
+      },
     }
   }
 
@@ -82,9 +151,9 @@ impl SmallHll {
   pub fn to_hll(&self) -> Hll {
     match self {
       SmallHll::Dense(hll) => hll.clone(),
-      SmallHll::Sparse(words) => {
+      SmallHll::Sparse(registers) => {
         let mut hll = Hll::new();
-        for &w in words {
+        for w in registers.words() {
           hll.set_register((w >> 6) as usize, (w & 63) as u8);
         }
         hll
@@ -96,9 +165,9 @@ impl SmallHll {
   pub fn merge_into(&self, into: &mut Hll) {
     match self {
       SmallHll::Dense(hll) => into.merge(hll),
-      SmallHll::Sparse(words) => words
-        .iter()
-        .for_each(|&w| into.set_register((w >> 6) as usize, (w & 63) as u8)),
+      SmallHll::Sparse(registers) => registers
+        .words()
+        .for_each(|w| into.set_register((w >> 6) as usize, (w & 63) as u8)),
     }
   }
 
@@ -106,10 +175,10 @@ impl SmallHll {
   pub fn count(&self) -> u64 {
     match self {
       SmallHll::Dense(hll) => hll.count(),
-      SmallHll::Sparse(words) => {
+      SmallHll::Sparse(registers) => {
         let mut histogram = [0u32; 64];
-        histogram[0] = (REGISTERS - words.len()) as u32;
-        for &w in words {
+        histogram[0] = (REGISTERS - registers.len()) as u32;
+        for w in registers.words() {
           histogram[(w & 63) as usize] += 1;
         }
         estimate(&histogram)
@@ -121,7 +190,7 @@ impl SmallHll {
   pub fn bytes(&self) -> usize {
     match self {
       SmallHll::Dense(_) => REGISTERS,
-      SmallHll::Sparse(words) => words.len() * 4,
+      SmallHll::Sparse(registers) => registers.slots.len() * 4,
     }
   }
 }
@@ -156,11 +225,12 @@ mod tests {
   }
 
   #[test]
-  fn sparse_until_dense_would_be_smaller() {
+  fn sparse_until_half_the_dense_size() {
     let mut small = SmallHll::default();
     let mut i = 0u64;
-    while let SmallHll::Sparse(words) = &small {
-      assert!(words.len() * 4 <= REGISTERS, "{} words", words.len());
+    while let SmallHll::Sparse(registers) = &small {
+      assert!(small.bytes() <= REGISTERS / 2, "{} words", registers.len());
+      assert!(registers.len() <= PROMOTE_AT);
       small.add(&i.to_le_bytes());
       i += 1;
     }

@@ -40,12 +40,9 @@ export class MemoryStore implements HourStore {
     return this.#sketches.hourCounts()
   }
 
-  async windowCounts({ from, to }: DayWindow): Promise<number[]> {
-    return this.#sketches.windowCounts(from, to)
-  }
-
-  async weekdayCounts({ from, to }: DayWindow): Promise<number[][]> {
-    return this.#sketches.weekdayCounts(from, to)
+  async windowCounts({ from, to }: DayWindow, byWeekday: boolean): Promise<{ hours: number[]; weekdays?: number[][] }> {
+    const hours = this.#sketches.windowCounts(from, to)
+    return byWeekday ? { hours, weekdays: this.#sketches.weekdayCounts(from, to) } : { hours }
   }
 
   flush(): Promise<void> {

@@ -9,10 +9,11 @@ export interface HourStore {
   readonly kind: 'memory' | 'redis'
   /** Distinct users per hour, 24 numbers. */
   hourCounts(): Promise<number[]>
-  /** Distinct users per hour over the days of a window (per-day sketches), 24 numbers. */
-  windowCounts(window: DayWindow): Promise<number[]>
-  /** The Monday–Friday × 24 table over the days of a window: `[weekday][hour]`, Monday first. */
-  weekdayCounts(window: DayWindow): Promise<number[][]>
+  /**
+   * Distinct users per hour over the days of a window (per-day sketches), and with `byWeekday`
+   * the Monday–Friday × 24 table too (`[weekday][hour]`, Monday first).
+   */
+  windowCounts(window: DayWindow, byWeekday: boolean): Promise<{ hours: number[]; weekdays?: number[][] }>
   /** Makes every counted line durable in the store (Redis merge, or snapshot file). */
   flush(): Promise<void>
   /** Resolves when the store answers now (a Redis PING within the timeout); rejects with why not. */
