@@ -96,7 +96,11 @@ function recentFile(file) {
   const dayOf = (d) => Math.floor(Date.parse(`${d}T00:00:00Z`) / 86_400_000)
   const weeks = Math.floor((Math.floor(Date.now() / 86_400_000) - dayOf(dates.at(-1))) / 7)
   const moved = new Map(dates.map((d) => [d, new Date((dayOf(d) + 7 * weeks) * 86_400_000).toISOString().slice(0, 10)]))
-  writeFileSync(path, text.replace(/\d{4}-\d\d-\d\d/g, (d) => moved.get(d)), 'latin1')
+  writeFileSync(
+    path,
+    text.replace(/\d{4}-\d\d-\d\d/g, (d) => moved.get(d)),
+    'latin1',
+  )
   return path
 }
 
@@ -117,7 +121,8 @@ async function weekdayQuery(days, users) {
     const date = new Date(d * 86_400_000).toISOString().slice(0, 10)
     let text = ''
     for (let h = 0; h < 24; h++) {
-      for (let u = 0; u < users; u++) text += `{"time":"${date} ${String(h).padStart(2, '0')}:00:00","ip":"10.0.${u >> 8}.${u & 255}","status_code":500}\n`
+      for (let u = 0; u < users; u++)
+        text += `{"time":"${date} ${String(h).padStart(2, '0')}:00:00","ip":"10.0.${u >> 8}.${u & 255}","status_code":500}\n`
     }
     writer.write(text)
   }
@@ -128,17 +133,41 @@ async function weekdayQuery(days, users) {
   const reader = createConsumer({ store, daily: true, retainDays: days + 5, closeTimeoutMs: 0 })
   const query = { days, by: 'weekday' }
   await reader.stats(query) // connects, loads the script cache
-  const ms = await repeat('stats({ days, by: weekday })', async () => {
-    const t = performance.now()
-    await reader.stats(query)
-    return performance.now() - t
-  }, 15)
+  const ms = await repeat(
+    'stats({ days, by: weekday })',
+    async () => {
+      const t = performance.now()
+      await reader.stats(query)
+      return performance.now() - t
+    },
+    15,
+  )
   await reader.close()
-  const cli = await repeat('loghour stats --days N --by weekday (process)', async () => {
-    const t = performance.now()
-    execFileSync(process.execPath, [join(ROOT, 'dist/loghour.js'), 'stats', '--redis', store.redis, '--days', String(days), '--by', 'weekday', '--json', '--retain-days', String(days + 5)], { stdio: 'ignore' })
-    return performance.now() - t
-  }, 7)
+  const cli = await repeat(
+    'loghour stats --days N --by weekday (process)',
+    async () => {
+      const t = performance.now()
+      execFileSync(
+        process.execPath,
+        [
+          join(ROOT, 'dist/loghour.js'),
+          'stats',
+          '--redis',
+          store.redis,
+          '--days',
+          String(days),
+          '--by',
+          'weekday',
+          '--json',
+          '--retain-days',
+          String(days + 5),
+        ],
+        { stdio: 'ignore' },
+      )
+      return performance.now() - t
+    },
+    7,
+  )
   await redis.stop()
   return { days, users, keys, bytesPerDay, ms, cli }
 }
@@ -493,8 +522,18 @@ async function tcpRounds(file) {
     observed: () => timed(() => closed(observed), socatSend, observed.first.port),
     send: () => timed(() => closed(memory), loghourSend, memory.first.port),
     // The same lines dated up to today, without and with --daily (which keeps those days).
-    recent: () => timed(() => closed(memory), (_, port) => socatSend(recent, port), memory.first.port),
-    daily: () => timed(() => closed(daily), (_, port) => socatSend(recent, port), daily.first.port),
+    recent: () =>
+      timed(
+        () => closed(memory),
+        (_, port) => socatSend(recent, port),
+        memory.first.port,
+      ),
+    daily: () =>
+      timed(
+        () => closed(daily),
+        (_, port) => socatSend(recent, port),
+        daily.first.port,
+      ),
     tls: () =>
       timed(
         () => closed(secure),
