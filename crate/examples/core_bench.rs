@@ -170,6 +170,19 @@ fn main() {
     println!("{}", (0..10).map(|_| scan(&input, 65536, rule(format, zone))).sum::<u64>());
     return;
   }
+  if let Ok(kind @ ("daily" | "plain")) = std::env::var("ONCE").as_deref() {
+    // For profiling per-day sketches: ten scans with them (or without), nothing else.
+    let sketch = || {
+      if kind == "daily" {
+        HourlySketch::with_daily()
+      } else {
+        HourlySketch::new()
+      }
+    };
+    let counted: u64 = (0..10).map(|_| scan_into(sketch(), &data, 65536, rule("json", false))).sum();
+    println!("{counted}");
+    return;
+  }
   if std::env::var("ONCE").is_ok() {
     // For instruction counting under valgrind: one scan, nothing else.
     let mut sketch = HourlySketch::new();

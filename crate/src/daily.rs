@@ -3,8 +3,6 @@
 //! that answer date windows and the weekday table. Days are counted from 1970-01-01 in the
 //! team's calendar (the element's written date).
 
-use std::collections::BTreeMap;
-
 use crate::calendar::civil_from_days;
 use crate::hll::{Hll, DENSE_SIZE, REGISTERS};
 use crate::sketch::HOURS;
@@ -21,11 +19,35 @@ pub fn date_of(day: i64) -> String {
   format!("{y:04}-{m:02}-{d:02}")
 }
 
+/// One day's sketches and which of its hours changed since a store last took them.
+struct Day {
+  day: i64,
+  hours: [Option<SmallHll>; HOURS],
+  dirty: u32,
+}
+
+impl Day {
+  fn new(day: i64) -> Self {
+    Day {
+      day,
+      hours: std::array::from_fn(|_| None),
+      dirty: 0,
+    }
+  }
+
+  /// Bit mask of the hours that saw an element.
+  fn held(&self) -> u32 {
+    (0..HOURS).filter(|&h| self.hours[h].is_some()).fold(0, |m, h| m | 1 << h)
+  }
+}
+
 /// The (day, hour) sketches of a retention window.
 pub struct DailySketch {
-  days: BTreeMap<i64, [Option<SmallHll>; HOURS]>,
-  /// (day, hour) pairs whose registers grew since [`DailySketch::take_dirty`].
-  dirty: BTreeMap<i64, u32>,
+  /// Sorted by day; a few dozen at most, so a vector beats a tree, and the day of the last
+  /// element (where the next one almost always goes) is found without a search.
+  days: Vec<Day>,
+  /// Index of the day the last element went to.
+  last: usize,
   /// First and last day kept: elements of other days count all-time only, so memory stays
   /// bounded whatever dates clients send.
   window: (i64, i64),
@@ -36,8 +58,8 @@ pub struct DailySketch {
 impl Default for DailySketch {
   fn default() -> Self {
     DailySketch {
-      days: BTreeMap::new(),
-      dirty: BTreeMap::new(),
+      days: Vec::new(),
+      last: 0,
       window: (i64::MIN, i64::MAX),
       outside: 0,
     }
@@ -64,50 +86,83 @@ impl DailySketch {
       self.outside += 1;
       return false;
     }
-    let hours = self.days.entry(day).or_insert_with(|| std::array::from_fn(|_| None));
-    let grew = hours[hour as usize].get_or_insert_with(SmallHll::default).add_hash(hash);
+    let at = self.index_of(day);
+    let entry = &mut self.days[at];
+    let grew = entry.hours[hour as usize]
+      .get_or_insert_with(SmallHll::default)
+      .add_hash(hash);
     if grew {
-      *self.dirty.entry(day).or_default() |= 1 << hour;
+      entry.dirty |= 1 << hour;
     }
     grew
   }
 
+  /// The index of `day`, inserted if it is new.
+  #[inline]
+  fn index_of(&mut self, day: i64) -> usize {
+    if self.days.get(self.last).is_some_and(|d| d.day == day) {
+      return self.last;
+    }
+    self.locate(day)
+  }
+
+  /// Out of line: the hot path (the last element's day) keeps a small stack frame.
+  #[cold]
+  #[inline(never)]
+  fn locate(&mut self, day: i64) -> usize {
+    self.last = match self.days.binary_search_by_key(&day, |d| d.day) {
+      Ok(at) => at,
+      Err(at) => {
+        self.days.insert(at, Day::new(day));
+        at
+      }
+    };
+    self.last
+  }
+
+  fn find(&self, day: i64) -> Option<&Day> {
+    self.days.binary_search_by_key(&day, |d| d.day).ok().map(|at| &self.days[at])
+  }
+
   /// The sketch of a day and hour, if it saw an element.
   pub fn get(&self, day: i64, hour: u8) -> Option<&SmallHll> {
-    self.days.get(&day)?[hour as usize].as_ref()
+    self.find(day)?.hours[hour as usize].as_ref()
   }
 
   /// Whether a (day, hour) changed since the last [`DailySketch::take_dirty`].
   pub fn has_dirty(&self) -> bool {
-    !self.dirty.is_empty()
+    self.days.iter().any(|d| d.dirty != 0)
   }
 
   /// The (day, hour-mask) pairs changed since the last call, now marked clean.
   pub fn take_dirty(&mut self) -> Vec<(i64, u32)> {
-    std::mem::take(&mut self.dirty).into_iter().collect()
+    self
+      .days
+      .iter_mut()
+      .filter(|d| d.dirty != 0)
+      .map(|d| (d.day, std::mem::take(&mut d.dirty)))
+      .collect()
   }
 
   /// Marks (day, hour-mask) pairs changed again (a store did not confirm them); days since
-  /// dropped stay dropped.
+  /// dropped, and hours never seen, stay out.
   pub fn mark_dirty(&mut self, pairs: &[(i64, u32)]) {
     for &(day, mask) in pairs {
-      if let Some(hours) = self.days.get(&day) {
-        let held = (0..HOURS).filter(|&h| hours[h].is_some()).fold(0u32, |m, h| m | 1 << h);
-        if mask & held != 0 {
-          *self.dirty.entry(day).or_default() |= mask & held;
-        }
+      if let Ok(at) = self.days.binary_search_by_key(&day, |d| d.day) {
+        let entry = &mut self.days[at];
+        entry.dirty |= mask & entry.held();
       }
     }
   }
 
-  /// Keeps only days `first..=last` from now on: earlier days held are dropped (retention), and
+  /// Keeps only days `first..=last` from now on: days held outside are dropped (retention), and
   /// elements of days outside are refused. Returns how many days went.
   pub fn set_window(&mut self, first: i64, last: i64) -> usize {
     self.window = (first, last);
-    let dropped = self.retain_from(first);
-    let later = self.days.split_off(&last.saturating_add(1));
-    self.dirty.retain(|&day, _| day <= last);
-    dropped + later.len()
+    let before = self.days.len();
+    self.days.retain(|d| d.day >= first && d.day <= last);
+    self.last = 0;
+    before - self.days.len()
   }
 
   /// Elements refused because their day was outside the window.
@@ -117,11 +172,7 @@ impl DailySketch {
 
   /// Every (day, hour-mask) pair held: what a store that lost everything must receive again.
   pub fn pairs(&self) -> Vec<(i64, u32)> {
-    self
-      .days
-      .iter()
-      .map(|(&day, hours)| (day, (0..HOURS).filter(|&h| hours[h].is_some()).fold(0, |m, h| m | 1 << h)))
-      .collect()
+    self.days.iter().map(|d| (d.day, d.held())).collect()
   }
 
   /// The 12,304-byte dense Redis value of a day and hour (empty registers if it saw nothing).
@@ -131,20 +182,17 @@ impl DailySketch {
 
   /// Drops the days before `first_kept` (retention); returns how many went.
   pub fn retain_from(&mut self, first_kept: i64) -> usize {
-    let kept = self.days.split_off(&first_kept);
-    let dropped = std::mem::replace(&mut self.days, kept).len();
-    self.dirty = self.dirty.split_off(&first_kept);
-    dropped
+    let before = self.days.len();
+    self.days.retain(|d| d.day >= first_kept);
+    self.last = 0;
+    before - self.days.len()
   }
 
   /// The union of hour `hour` over days `from..=to` whose weekday `keep` accepts.
   fn union(&self, from: i64, to: i64, hour: u8, keep: impl Fn(i64) -> bool) -> Hll {
     let mut union = Hll::new();
-    for (&day, hours) in self.days.range(from..=to) {
-      if !keep(day) {
-        continue;
-      }
-      if let Some(sketch) = &hours[hour as usize] {
+    for d in self.days.iter().filter(|d| d.day >= from && d.day <= to && keep(d.day)) {
+      if let Some(sketch) = &d.hours[hour as usize] {
         sketch.merge_into(&mut union);
       }
     }
@@ -172,7 +220,12 @@ impl DailySketch {
 
   /// Bytes of registers held (sparse words or dense registers).
   pub fn bytes(&self) -> usize {
-    self.days.values().flatten().flatten().map(SmallHll::bytes).sum()
+    self
+      .days
+      .iter()
+      .flat_map(|d| d.hours.iter().flatten())
+      .map(SmallHll::bytes)
+      .sum()
   }
 
   /// Every sketch as bytes (little-endian): per (day, hour), `i32` day, `u8` hour, `u8` kind, and
@@ -188,7 +241,8 @@ impl DailySketch {
   /// ```
   pub fn encode(&self) -> Vec<u8> {
     let mut out = Vec::new();
-    for (&day, hours) in &self.days {
+    for Day { day, hours, .. } in &self.days {
+      let day = *day;
       for (hour, sketch) in hours.iter().enumerate() {
         let Some(sketch) = sketch else { continue };
         out.extend_from_slice(&(day as i32).to_le_bytes());
@@ -269,9 +323,13 @@ impl DailySketch {
     if day < self.window.0 || day > self.window.1 {
       return;
     }
-    let hours = self.days.entry(day).or_insert_with(|| std::array::from_fn(|_| None));
-    if hours[hour as usize].get_or_insert_with(SmallHll::default).raise(index, rank) {
-      *self.dirty.entry(day).or_default() |= 1 << hour;
+    let at = self.index_of(day);
+    let entry = &mut self.days[at];
+    if entry.hours[hour as usize]
+      .get_or_insert_with(SmallHll::default)
+      .raise(index, rank)
+    {
+      entry.dirty |= 1 << hour;
     }
   }
 }
