@@ -505,12 +505,10 @@ export class RedisStore implements HourStore {
     }
     const connection = this.#connection
     this.#unanswered++
-    const sent = roundTrip(client, commands, this.#options.timeoutMs).then(async (answers) => {
-      if (sketches.length === 0) return answers
-      if (cluster) {
-        await confirmOnReplicas(client as Cluster, keys, answers.slice(answers.length - sketches.length), minReplicas, waitMs)
-        return answers
-      }
+    // A cluster: each master's merges and their WAIT on that master's own connection.
+    const merged = cluster ? mergeOnMasters(client as Cluster, sketches, minReplicas, waitMs, this.#options.timeoutMs) : undefined
+    const sent = (merged ?? roundTrip(client, commands, this.#options.timeoutMs)).then(async (answers) => {
+      if (sketches.length === 0 || cluster) return answers
       // WAIT on the connection that merged: it counts the replicas holding every write before it.
       const replicas = askReplicas
         ? Number(/connected_slaves:(\d+)/.exec(String(answers.at(-sketches.length - 1)?.[1]))?.[1] ?? 0)
@@ -711,44 +709,72 @@ const daysOf = ({ from, to }: DayWindow): number[] => Array.from({ length: to - 
 const isCluster = (client: Redis | Cluster): client is Cluster => (client as Cluster).isCluster === true
 
 /**
- * In a cluster, after the merges: one `WAIT` per master that served some (on the connection that
- * merged, so it counts the replicas holding every one of them), for `minReplicas` or, by
- * default, that master's replicas as the client last saw the topology. The answers of merges a
- * master could not confirm become errors, so those keys are kept and merged again. One `WAIT`
- * per master, not per key: each blocks its connection until the replicas answer.
+ * In a cluster: the merges grouped by the master that serves their slot (as the client last saw
+ * the topology), each group in one pipeline on that master's own connection, ending with one
+ * `WAIT` for `minReplicas` (default: that master's replicas, as seen before sending). A `WAIT`
+ * counts the replicas holding every write of its connection, so it must follow the merges on
+ * the node that ran them: through the cluster client a merge and its `WAIT` can reach different
+ * nodes during a failover, and a `WAIT` on the promoted replica would confirm a merge its dead
+ * master took with it. Merges a master did not confirm come back as errors (kept, merged again);
+ * a slot that moved makes the client refresh its map for the next flush.
  */
-async function confirmOnReplicas(
+async function mergeOnMasters(
   cluster: Cluster,
-  keys: string[],
-  answers: [unknown, unknown][],
+  merges: Merge[],
   minReplicas: number | undefined,
   waitMs: number,
-): Promise<void> {
-  const byMaster = new Map<string, { replicas: number; merged: [unknown, unknown][] }>()
-  keys.forEach((key, i) => {
-    if (answers[i]![0]) return
-    const [master, ...replicas] = cluster.slots[calculateSlot(key)] ?? []
-    const entry = byMaster.get(master ?? '') ?? { replicas: 0, merged: [] }
-    entry.replicas = Math.max(entry.replicas, minReplicas ?? replicas.length)
-    entry.merged.push(answers[i]!)
-    byMaster.set(master ?? '', entry)
+  timeoutMs: number,
+): Promise<[unknown, unknown][]> {
+  const answers: [unknown, unknown][] = merges.map(() => [new Error('not sent'), null])
+  const groups = new Map<string, { replicas: number; at: number[] }>()
+  merges.forEach(({ key }, i) => {
+    const [master = '', ...replicas] = cluster.slots[calculateSlot(key)] ?? []
+    const group = groups.get(master) ?? { replicas: 0, at: [] }
+    group.replicas = Math.max(group.replicas, minReplicas ?? replicas.length)
+    group.at.push(i)
+    groups.set(master, group)
   })
+  let moved = false
   await Promise.all(
-    [...byMaster].map(async ([master, { replicas, merged }]) => {
-      if (replicas === 0) return
-      let failure: Error | undefined
-      try {
-        const node = cluster.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === master)
-        if (!node) throw new Error("no master known for the keys' slot to WAIT on; kept to merge again")
-        const acks = Number(await node.wait(replicas, waitMs))
-        if (acks < replicas)
-          failure = new Error(`the merge reached ${acks} of ${replicas} replicas within ${waitMs} ms (WAIT); kept to merge again`)
-      } catch (error) {
-        failure = error as Error
+    [...groups].map(async ([master, { replicas, at }]) => {
+      const node = cluster.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === master)
+      if (!node) {
+        moved = true
+        const error = new Error(`no master known for the slot of ${merges[at[0]!]!.key}; kept to merge again`)
+        for (const i of at) answers[i] = [error, null]
+        return
       }
-      if (failure) for (const answer of merged) answer[0] = failure
+      // The pool's node clients are plain clients: the merge command is defined on each once.
+      if (!('loghourMerge' in node)) node.defineCommand('loghourMerge', { numberOfKeys: 2, lua: MERGE_SCRIPT })
+      const pipeline = node.pipeline() as unknown as MergingClient & { exec(): Promise<[Error | null, unknown][] | null> }
+      for (const i of at) {
+        const { key, sketch, expireAtMs } = merges[i]!
+        if (expireAtMs === undefined) pipeline.loghourMerge(key, deltaKey(key), sketch)
+        else pipeline.loghourMerge(key, deltaKey(key), sketch, expireAtMs)
+      }
+      if (replicas > 0) pipeline.wait(replicas, waitMs)
+      let results: [Error | null, unknown][]
+      try {
+        results = (await withTimeout(pipeline.exec(), timeoutMs, 'merge')) ?? []
+      } catch (error) {
+        for (const i of at) answers[i] = [error, null]
+        return
+      }
+      const waited = replicas > 0 ? results[at.length] : undefined
+      const acks = waited && !waited[0] ? Number(waited[1]) : 0
+      const short =
+        replicas > 0 && acks < replicas
+          ? (waited?.[0] ?? new Error(`the merge reached ${acks} of ${replicas} replicas within ${waitMs} ms (WAIT); kept to merge again`))
+          : undefined
+      at.forEach((i, k) => {
+        const [error, value] = results[k] ?? [new Error('no answer'), null]
+        if (error && /MOVED|ASK|CLUSTERDOWN|TRYAGAIN/.test(error.message)) moved = true
+        answers[i] = error || short ? [error ?? short, null] : [null, value]
+      })
     }),
   )
+  if (moved) cluster.refreshSlotsCache()
+  return answers
 }
 
 /**

@@ -258,6 +258,15 @@ export async function startRedisCluster(
         await new Promise((r) => setTimeout(r, 100))
       }
     }
+    // Every node's map lists each master's replicas (gossip spreads them): a client may ask any.
+    for (const node of nodes) {
+      const complete = async () =>
+        ((await node.client().cluster('SLOTS')) as unknown[][]).every((range) => range.length - 2 >= 1 + replicas)
+      while (!(await complete())) {
+        if (Date.now() > deadline) throw new Error('the nodes did not learn every replica within 20 s')
+        await new Promise((r) => setTimeout(r, 100))
+      }
+    }
     // redis-cli makes the first `size` nodes given the masters.
     const masters: RedisServer[] = []
     for (const node of nodes) if (/role:master/.test(await node.client().info('replication'))) masters.push(node)
