@@ -5,7 +5,7 @@
 // README's configuration table (test/docs.test.ts fails when it drifts).
 import type { Cluster, Redis } from 'ioredis'
 import { z } from 'zod/mini'
-import { parseRotation, templateProblem } from './log-file.js'
+import { parseRotation, templateProblem } from './log-names.js'
 import { isTimeZone, timeZoneNames } from './native.js'
 import { type FieldPaths, SCHEMAS, type SchemaName, type TimeUnit } from './schemas.js'
 import { keyPrefixProblem } from './stores/keys.js'

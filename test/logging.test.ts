@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFile
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { fillTemplate, formatTime, parseRotation } from '../src/log-file.js'
+import { fillTemplate, formatTime, parseRotation } from '../src/log-names.js'
 import { bin, run } from './helpers/cli.js'
 import { pfcounts, skipRedis, useRedis } from './helpers/redis.js'
 import { cleanEnv, eventually, sendTcp } from './helpers/server.js'

@@ -20,6 +20,21 @@ describe('package', () => {
     expect(r.status).toBe(0)
   })
 
+  it('the library loads no CLI, logging, metrics or .env code (an embedder never runs them)', () => {
+    const script = `
+      const consumer = require('./dist/index.js').createConsumer({ daily: true })
+      consumer.write('{"time":"2026-11-23 09:00:00","ip":"a","status_code":500}\\n')
+      consumer.stats({ by: 'weekday' }).then(() => {
+        const loaded = Object.keys(require.cache).map((p) => (/node_modules\\/((@[^/]+\\/)?[^/]+)/.exec(p) || [])[1]).filter(Boolean)
+        console.log(JSON.stringify([...new Set(loaded)].sort()))
+      })`
+    const run = spawnSync(process.execPath, ['-e', script], { cwd: ROOT, encoding: 'utf8' })
+    expect(run.stderr).toBe('')
+    const loaded = JSON.parse(run.stdout) as string[]
+    for (const side of ['pino', 'pino-pretty', 'commander', 'prom-client', 'dotenv', 'ioredis']) expect(loaded).not.toContain(side)
+    expect(loaded).toEqual(['cluster-key-slot', 'zod'])
+  })
+
   it('CommonJS and ESM builds load the native core', () => {
     const cjs = spawnSync(
       process.execPath,
