@@ -252,17 +252,6 @@ describe.skipIf(missing('chromium (apt-get install chromium)', existsSync(CHROMI
       expect(body).toContain('lines: 10 read, 7 counted, 2 skipped, 1 invalid')
     })
   })
-})
-
-describe.skipIf(missing('chromium (apt-get install chromium)', existsSync(CHROMIUM)))('the weekday heatmap in Chromium', () => {
-  let browser: Browser | undefined
-  beforeAll(async () => {
-    mkdirSync(OUTPUT, { recursive: true })
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] })
-  })
-  afterAll(async () => {
-    await browser?.close()
-  })
 
   /** The heatmap's cells as drawn: users and opacity per [weekday][hour]. */
   const cellsOf = (page: Page) =>

@@ -1,7 +1,7 @@
 import type { DayWindow } from '../days.js'
 import { HOURS, type NativeSketchSet } from '../native.js'
 import { checkSnapshotWritable, encodeSnapshot, restoreSnapshot, writeFileAtomic } from './snapshot.js'
-import { type HourStore, OutageTracker, type StoreEvents } from './store.js'
+import { bitCount, type HourStore, OutageTracker, type StoreEvents, type WindowCounts } from './store.js'
 
 /**
  * The embedded store: the sketches in this process are the answer. With a snapshot file, they
@@ -40,7 +40,7 @@ export class MemoryStore implements HourStore {
     return this.#sketches.hourCounts()
   }
 
-  async windowCounts({ from, to }: DayWindow, byWeekday: boolean): Promise<{ hours: number[]; weekdays?: number[][] }> {
+  async windowCounts({ from, to }: DayWindow, byWeekday: boolean): Promise<WindowCounts> {
     const hours = this.#sketches.windowCounts(from, to)
     return byWeekday ? { hours, weekdays: this.#sketches.weekdayCounts(from, to) } : { hours }
   }
@@ -71,11 +71,4 @@ export class MemoryStore implements HourStore {
   async close(): Promise<void> {
     await this.flush()
   }
-}
-
-/** Bits set in a 24-bit hour mask. */
-export function bitCount(mask: number): number {
-  let n = 0
-  for (let m = mask; m !== 0; m &= m - 1) n++
-  return n
 }

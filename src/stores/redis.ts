@@ -4,9 +4,8 @@ import { type DayWindow, dateOf } from '../days.js'
 import { dayStartMs, HOURS, type NativeDayHours, type NativeSketchSet } from '../native.js'
 import type { RedisTls } from '../settings.js'
 import { dayKey, deltaKey, hourKey, scratchKey } from './keys.js'
-import { bitCount } from './memory.js'
 import { redactAddress } from './redact.js'
-import { type HourStore, OutageTracker, type StoreEvents } from './store.js'
+import { bitCount, type HourStore, OutageTracker, type StoreEvents, type WindowCounts } from './store.js'
 
 /**
  * One atomic server-side step per hour: note whether the hour key exists, write the raw dense
@@ -113,12 +112,6 @@ export function combineErrors(failures: { key: string; error: unknown }[]): Erro
 type MergingClient = (Redis | Cluster) & {
   loghourMerge(target: string, temp: string, sketch: Buffer, expireAtMs?: number): Promise<number>
   loghourWeekdays(numberOfKeys: number, ...keysThenSizes: (string | number)[]): Promise<number[]>
-}
-
-/** What a window query answers: its 24 hours, and the weekday table when asked for. */
-export interface WindowCounts {
-  hours: number[]
-  weekdays?: number[][]
 }
 
 /** One key's merge of a flush: an all-time hour, or with `day` one day's hour (expiring). */
@@ -615,10 +608,15 @@ export class RedisStore implements HourStore {
     return { hours: counts.slice(0, HOURS), weekdays: Array.from({ length: 5 }, (_, w) => counts.slice((w + 1) * HOURS, (w + 2) * HOURS)) }
   }
 
-  async #weekdayScripts(byDay: number[][], keysOf: (hour: number, days: number[]) => string[]): Promise<WindowCounts> {
+  /** The client for a read of the day keys, after a flush (so it includes this process's lines). */
+  async #queryClient(): Promise<MergingClient> {
     if (this.#final) throw 'error' in this.#final ? this.#final.error : new Error('the store is closed')
     await this.flush()
-    const client = await this.#ready()
+    return this.#ready()
+  }
+
+  async #weekdayScripts(byDay: number[][], keysOf: (hour: number, days: number[]) => string[]): Promise<WindowCounts> {
+    const client = await this.#queryClient()
     const query = Math.random().toString(36).slice(2, 10) // scratch keys of concurrent queries differ
     const calls = Array.from({ length: HOURS }, (_, hour) => {
       const groups = byDay.map((ds) => keysOf(hour, ds))
@@ -637,9 +635,7 @@ export class RedisStore implements HourStore {
 
   /** `PFCOUNT` of each key list (0 for an empty one), after a flush, in one round trip. */
   async #unions(keyLists: string[][]): Promise<number[]> {
-    if (this.#final) throw 'error' in this.#final ? this.#final.error : new Error('the store is closed')
-    await this.flush()
-    const client = await this.#ready()
+    const client = await this.#queryClient()
     const asked = keyLists.map((keys, i) => [keys, i] as const).filter(([keys]) => keys.length > 0)
     const answers = await withTimeout(
       roundTrip(

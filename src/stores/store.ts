@@ -13,13 +13,27 @@ export interface HourStore {
    * Distinct users per hour over the days of a window (per-day sketches), and with `byWeekday`
    * the Monday–Friday × 24 table too (`[weekday][hour]`, Monday first).
    */
-  windowCounts(window: DayWindow, byWeekday: boolean): Promise<{ hours: number[]; weekdays?: number[][] }>
+  windowCounts(window: DayWindow, byWeekday: boolean): Promise<WindowCounts>
   /** Makes every counted line durable in the store (Redis merge, or snapshot file). */
   flush(): Promise<void>
   /** Resolves when the store answers now (a Redis PING within the timeout); rejects with why not. */
   ping(): Promise<void>
   /** Final flush, then releases what the store owns. */
   close(): Promise<void>
+}
+
+/** What a window query answers: its 24 hours, and the weekday table when asked for. */
+export interface WindowCounts {
+  hours: number[]
+  /** Five rows (Monday … Friday) of 24 counts. */
+  weekdays?: number[][]
+}
+
+/** Bits set in a 24-bit hour mask: how many hours it names. */
+export function bitCount(mask: number): number {
+  let n = 0
+  for (let m = mask; m !== 0; m &= m - 1) n++
+  return n
 }
 
 /** What a flush did. */
