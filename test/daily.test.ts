@@ -13,7 +13,7 @@ import { describe, expect, it } from 'vitest'
 import { createConsumer, type LogConsumer } from '../src/index.js'
 import { run } from './helpers/cli.js'
 import { skipRedis, useRedis } from './helpers/redis.js'
-import { cleanEnv, sendTcp, startServer } from './helpers/server.js'
+import { cleanEnv, eventually, sendTcp, startServer } from './helpers/server.js'
 import { LIBFAKETIME, missing, pinnedClock } from './helpers/tools.js'
 
 const MS_PER_DAY = 86_400_000
@@ -194,6 +194,38 @@ describe.skipIf(skipRedis())('per-day sketches through the library', () => {
     expect((await old.stats()).hours).toEqual(await reference(client, data, () => true))
     expect((await old.stats({ from: dateOf(first), to: dateOf(first + 60) })).hours.every((n) => n === 0)).toBe(true)
     await old.close()
+  })
+
+  it('Redis down, then back empty: the day keys lost nothing (kept while down, all merged again after the restart)', async () => {
+    const consumer = createConsumer({ daily: true, retainDays: 90, store: { redis: redis.url }, keyPrefix: 'fault:', flushIntervalMs: 50 })
+    const resets: unknown[] = []
+    consumer.on('storeReset', (info) => resets.push(info))
+    consumer.on('flushFailed', () => {})
+    const half = data.lines.indexOf(0x0a, data.lines.length >> 1) + 1
+    consumer.write(data.lines.subarray(0, half))
+    await consumer.flush()
+    // Killed and restarted without persistence: what it held is gone; the rest arrives meanwhile.
+    const restarted = redis.restart(500)
+    consumer.write(data.lines.subarray(half))
+    await restarted
+    await eventually(
+      async () => {
+        try {
+          await consumer.flush()
+          return resets.length > 0
+        } catch {
+          return false
+        }
+      },
+      20_000,
+      'the store reset and merged again',
+    )
+    const client = redis.client()
+    const [from, to] = [first, first + 60]
+    const answer = await consumer.stats({ from: dateOf(from), to: dateOf(to), by: 'weekday' })
+    expect(answer.hours).toEqual(await reference(client, data, () => true))
+    expect(answer.weekdays).toEqual(await referenceTable(client, data, from, to))
+    await consumer.close()
   })
 
   it('refuses windows it cannot answer, naming the option', async () => {
