@@ -1,9 +1,39 @@
 // The single import point of the generated napi-rs loader: the rest of the TypeScript layer
 // never touches the raw native classes except through this module.
-import type { NativeLineStream } from '../binding.js'
+import { createRequire } from 'node:module'
+import { basename, dirname } from 'node:path'
+import type * as Binding from '../binding.js'
+import { missingBindingMessage } from './platform.js'
 
 export type { NativeDailyInfo, NativeDayHours, NativeFieldNames, NativeLineCounts, NativeRule, NativeScanResult } from '../binding.js'
-export {
+
+/**
+ * Thrown when importing loghour on a machine where no native binary loads: its message names the
+ * machine, the missing package and how to build from source (never the loader's "reinstall").
+ */
+export class NativeBindingError extends Error {
+  override name = 'NativeBindingError'
+}
+
+function loadBinding(): typeof Binding {
+  try {
+    // binding.js sits at the package root, one level above both src/ and dist/.
+    return createRequire(__filename)('../binding.js') as typeof Binding
+  } catch (error) {
+    const message = missingBindingMessage(error)
+    // One of our own commands starting: say it as a command says things, without a stack.
+    const main = require.main?.filename
+    if (main && dirname(main) === __dirname && /^loghour(-server)?\.js$/.test(basename(main))) {
+      process.stderr.write(`${message}\n`)
+      process.exit(1)
+    }
+    throw new NativeBindingError(message)
+  }
+}
+
+const binding = loadBinding()
+
+export const {
   DENSE_SIZE,
   dayStartMs,
   elementHash,
@@ -17,7 +47,10 @@ export {
   NativeScanner,
   NativeSketchSet,
   timeZoneNames,
-} from '../binding.js'
+} = binding
+export type NativeLineStream = Binding.NativeLineStream
+export type NativeScanner = Binding.NativeScanner
+export type NativeSketchSet = Binding.NativeSketchSet
 
 /** Where a consumer hands out raw native line streams (kept off its public surface). */
 export const OPEN_NATIVE_STREAM: unique symbol = Symbol('loghour.openNativeStream')
