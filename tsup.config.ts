@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Plugin } from 'esbuild'
 import { defineConfig, type Options } from 'tsup'
@@ -42,6 +42,8 @@ const notices: Plugin = {
         return `## ${name} ${version} (${license})\n\n\`\`\`\n${text}\n\`\`\`\n`
       })
       const intro = '# Third-party code compiled into dist/\n\nloghour bundles parts of these packages (see tsup.config.ts).\n\n'
+      // tsup writes the bundles after this hook: on a first build dist/ does not exist yet.
+      mkdirSync('dist', { recursive: true })
       writeFileSync(join('dist', 'THIRD-PARTY-NOTICES.md'), intro + sections.join('\n'))
     })
   },
