@@ -66,8 +66,17 @@ export declare class NativeSketchSet {
   encodeDays(): Buffer
   /** Merges per-day sketches written by `encodeDays` (all or nothing). */
   mergeEncodedDays(data: Uint8Array): void
-  /** A new input stream (connection, file) feeding this set. */
-  openStream(maxLineBytes: number): NativeLineStream
+  /**
+   * A new input stream (connection, file, HTTP body) feeding this set. `framing` overrides the
+   * set's: `json-batch` reads top-level arrays as batches of records (an HTTP body of them).
+   */
+  openStream(maxLineBytes: number, framing?: string | undefined | null): NativeLineStream
+  /**
+   * Counts one finished request (request middleware) by the set's rule: its time in
+   * milliseconds since the epoch, client address and status; no log line is made or read.
+   * Returns whether it counted (a working-day 5xx). It shows in the line counts like a line.
+   */
+  countRequest(epochMs: number, ip: string, status: number): boolean
   /** Line counts of every stream of this set. */
   lineCounts(): NativeLineCounts
   /** Adds line counts (restored from a snapshot). */

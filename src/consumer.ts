@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream'
 import { type DayWindow, dateOf, type StatsQuery, today, windowOf } from './days.js'
-import { HOURS, type LineSink, type NativeLineStream, NativeSketchSet, OPEN_NATIVE_STREAM } from './native.js'
+import { clientAddress, type MiddlewareOptions, type RequestCounter, resolveMiddlewareOptions } from './middleware.js'
+import { HOURS, type LineSink, type NativeFraming, type NativeLineStream, NativeSketchSet, OPEN_NATIVE_STREAM } from './native.js'
 import { type ConsumerOptions, type ListenOptions, OptionError, type ResolvedConsumerOptions, resolveConsumerOptions } from './options.js'
 import { nativeRule } from './schemas.js'
 import { LogServer } from './server.js'
@@ -199,9 +200,9 @@ export class LogConsumer extends LineWritable implements LineSink {
     return new LogInput(this.#sketches.openStream(this.options.maxLineBytes))
   }
 
-  /** @internal the raw per-connection stream, for the TCP server's hot path. */
-  [OPEN_NATIVE_STREAM](): NativeLineStream {
-    return this.#sketches.openStream(this.options.maxLineBytes)
+  /** @internal the raw per-connection stream, for the TCP server's hot path and HTTP bodies. */
+  [OPEN_NATIVE_STREAM](framing?: NativeFraming): NativeLineStream {
+    return this.#sketches.openStream(this.options.maxLineBytes, framing)
   }
 
   /**
@@ -246,6 +247,45 @@ export class LogConsumer extends LineWritable implements LineSink {
     if (counts.weekdays) stats.weekdays = counts.weekdays
     if (daily !== null) stats.daily = this.#sketches.dailyInfo() ?? daily
     return stats
+  }
+
+  /**
+   * Counts one finished request without a log line: its client address, status and the time it
+   * finished (epoch milliseconds, now by default), under this consumer's rule (a working-day 5xx
+   * in `timezone`). For frameworks the middleware does not cover (Koa, Hono…). Returns whether it
+   * counted; it shows in the line counts as a line would.
+   * @example
+   * ```ts
+   * consumer.countRequest('10.0.121.67', 503) // true on a working day
+   * ```
+   */
+  countRequest(ip: string, status: number, time: number = Date.now()): boolean {
+    if (typeof ip !== 'string' || !Number.isInteger(status) || status < 0 || status > 999 || !Number.isFinite(time)) {
+      throw new OptionError(
+        'countRequest',
+        `loghour: countRequest(ip, status, time?) needs a string, an HTTP status and epoch milliseconds`,
+      )
+    }
+    return this.#sketches.countRequest(time, ip, status)
+  }
+
+  /**
+   * Request middleware for Node `http`, Express and Connect: counts each finished response (its
+   * status, client address and the time it finished) without formatting or parsing a log line.
+   * @example
+   * ```ts
+   * app.use(consumer.middleware({ trustProxy: 1 })) // Express behind one proxy of your own
+   * ```
+   * @throws {OptionError} for unknown or malformed options.
+   */
+  middleware(options?: MiddlewareOptions): RequestCounter {
+    const { trustProxy } = resolveMiddlewareOptions(options)
+    return (req, res, next) => {
+      res.once('finish', () => {
+        if (!this.destroyed) this.#sketches.countRequest(Date.now(), clientAddress(req, trustProxy), res.statusCode)
+      })
+      next?.()
+    }
   }
 
   /** This process's line counts, now (synchronous, never touches the store). */

@@ -6,6 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import type { LogConsumer } from './consumer.js'
 import { renderDashboard } from './dashboard.js'
+import { handleIngest, type IngestOptions } from './ingest.js'
 import { LiveEvents, takeSnapshot } from './live.js'
 import { createMetrics } from './metrics.js'
 import type { LogServer } from './server.js'
@@ -35,13 +36,22 @@ async function notReady(consumer: LogConsumer, server: LogServer): Promise<strin
   return null
 }
 
+/** The ingest endpoint's settings when none are given: 16 MiB bodies, no token, ack on count. */
+const DEFAULT_INGEST: IngestOptions = { maxBodyBytes: 16 << 20, ack: 'counted' }
+
 /**
  * Serves `GET /` (the live dashboard), `/events` (its Server-Sent Events), `/metrics`, `/healthz`,
- * `/readyz` and `/stats` for a consumer and its TCP server.
+ * `/readyz`, `/stats`, and `POST /ingest` (bodies of records, see src/ingest.ts) for a consumer
+ * and its TCP server.
  * @example
  * const http = await startHttp(consumer, server, { host: '127.0.0.1', port: 9464 })
  */
-export async function startHttp(consumer: LogConsumer, server: LogServer, address: HttpAddress): Promise<HttpEndpoints> {
+export async function startHttp(
+  consumer: LogConsumer,
+  server: LogServer,
+  address: HttpAddress,
+  ingest: IngestOptions = DEFAULT_INGEST,
+): Promise<HttpEndpoints> {
   const metrics = createMetrics(consumer, server)
   const events = new LiveEvents(consumer)
   const send = (res: ServerResponse, status: number, type: string, body: string) => {
@@ -68,15 +78,17 @@ export async function startHttp(consumer: LogConsumer, server: LogServer, addres
   }
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname
+    if (path === '/ingest') return handleIngest(consumer, ingest, req, res)
     const route = Object.hasOwn(routes, path) ? routes[path] : undefined
-    if (!route) return json(res, 404, { error: `no such endpoint: ${path}`, endpoints: Object.keys(routes) })
+    if (!route) return json(res, 404, { error: `no such endpoint: ${path}`, endpoints: [...Object.keys(routes), '/ingest'] })
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'GET only' })
     Promise.resolve(route(res, req)).catch((error: Error) => {
       if (!res.headersSent) json(res, 500, { error: error.message })
       else res.destroy()
     })
   }
-  const http: Server = createServer({ requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 }, handle)
+  // A request has a minute to arrive whole: an ingest body of --max-body over a slow link.
+  const http: Server = createServer({ requestTimeout: 60_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 }, handle)
   http.maxConnections = MAX_HTTP_CONNECTIONS
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject)

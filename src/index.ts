@@ -20,7 +20,8 @@
  */
 export { createConsumer, LogConsumer, type LogConsumerEvents, LogInput, listen } from './consumer.js'
 export { type DemoPattern, demoLines, MAX_DEMO_LINES } from './demo.js'
-export { DENSE_SIZE, HOURS } from './native.js'
+export type { MiddlewareOptions, RequestCounter } from './middleware.js'
+export { DENSE_SIZE, HOURS, NativeBindingError } from './native.js'
 export {
   type ConsumerOptions,
   DEFAULT_CONSUMER_OPTIONS,

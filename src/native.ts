@@ -55,7 +55,10 @@ export type NativeSketchSet = Binding.NativeSketchSet
 /** Where a consumer hands out raw native line streams (kept off its public surface). */
 export const OPEN_NATIVE_STREAM: unique symbol = Symbol('loghour.openNativeStream')
 
+/** How a native stream frames records: the consumer's own, or `json-batch` for arrays of them. */
+export type NativeFraming = 'lines' | 'json-stream' | 'json-batch'
+
 /** What reads input without a `Writable` in between (the TCP server, `loghour analyze`) needs. */
 export interface LineSink {
-  [OPEN_NATIVE_STREAM](): NativeLineStream
+  [OPEN_NATIVE_STREAM](framing?: NativeFraming): NativeLineStream
 }

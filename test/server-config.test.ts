@@ -81,6 +81,9 @@ describe('settings precedence', () => {
     LOGHOUR_MIN_REPLICAS: 'one',
     LOGHOUR_DAILY: 'sometimes',
     LOGHOUR_RETAIN_DAYS: '0',
+    LOGHOUR_MAX_BODY: '16MiB',
+    LOGHOUR_INGEST_TOKEN: 'two words',
+    LOGHOUR_INGEST_ACK: 'stored',
   }
 
   it.each(SETTINGS.filter((s) => s.env in bad).map((s) => [s.env, s] as const))(

@@ -258,6 +258,15 @@ impl Clock {
     self.at_instant(instant)
   }
 
+  /// The local date and hour of an instant given as milliseconds since the epoch (a request that
+  /// just finished): in the zone, or in UTC without one. `None` when not finite or out of range.
+  pub fn read_epoch_ms(&mut self, ms: f64) -> Option<LocalHour> {
+    if !ms.is_finite() || ms.abs() > 1e17 {
+      return None;
+    }
+    self.at_instant((ms / 1000.0).floor() as i64)
+  }
+
   /// The local date and hour of an instant: in the zone, or in UTC without one.
   #[inline]
   fn at_instant(&mut self, instant: i64) -> Option<LocalHour> {

@@ -8,6 +8,11 @@
 //! ends the record there (it is invalid JSON). Each record obeys the same length limit as a line: a
 //! longer one is reported once, unbuffered, and its bytes are skipped until its brackets balance
 //! or a newline comes (a newline ends any record already longer than the limit).
+//!
+//! With batches on ([`JsonStreamSplitter::batches`], HTTP bodies such as Logstash's
+//! `json_batch`), a top-level `[` opens a batch instead: its elements are the records, the commas
+//! between them separators, and its `]` closes it. A batch may span any number of chunks; only
+//! the record being read is ever buffered.
 
 use crate::lines::{Line, Splitter};
 
@@ -30,6 +35,10 @@ pub struct JsonStreamSplitter {
   state: State,
   /// The current record was reported too long: its bytes are skipped.
   discarding: bool,
+  /// Top-level arrays are batches of records.
+  batches: bool,
+  /// Between the records of a batch: `,` separates, `]` closes.
+  in_batch: bool,
 }
 
 impl JsonStreamSplitter {
@@ -50,6 +59,25 @@ impl JsonStreamSplitter {
       max_record_bytes,
       state: State::Between,
       discarding: false,
+      batches: false,
+      in_batch: false,
+    }
+  }
+
+  /// A splitter that also reads top-level arrays as batches of records (`[{…},{…}]`).
+  ///
+  /// ```
+  /// use loghour::framing::JsonStreamSplitter;
+  /// use loghour::lines::Splitter;
+  /// let mut s = JsonStreamSplitter::batches(64);
+  /// let mut seen = Vec::new();
+  /// s.feed(br#"[{"a":1}, {"b":"]"}]{"c":2}"#, |l| seen.push(format!("{l:?}")));
+  /// assert_eq!(seen.len(), 3);
+  /// ```
+  pub fn batches(max_record_bytes: usize) -> Self {
+    JsonStreamSplitter {
+      batches: true,
+      ..Self::new(max_record_bytes)
     }
   }
 
@@ -86,7 +114,11 @@ impl Splitter for JsonStreamSplitter {
       let b = chunk[i];
       match self.state {
         State::Between => {
-          if !is_space(b) {
+          if self.in_batch && (b == b',' || b == b']') {
+            self.in_batch = b == b',';
+          } else if self.batches && !self.in_batch && b == b'[' {
+            self.in_batch = true;
+          } else if !is_space(b) {
             start = i;
             self.state = match b {
               b'{' | b'[' => State::Nested {
@@ -99,7 +131,7 @@ impl Splitter for JsonStreamSplitter {
           }
         }
         State::Scalar => {
-          if is_space(b) || b == b'{' || b == b'[' {
+          if is_space(b) || b == b'{' || b == b'[' || (self.in_batch && (b == b',' || b == b']')) {
             self.emit(chunk, start, i, &mut on_line);
             continue; // the byte starts what follows
           }
@@ -168,6 +200,7 @@ impl Splitter for JsonStreamSplitter {
     self.carry = Vec::new();
     self.state = State::Between;
     self.discarding = false;
+    self.in_batch = false;
   }
 }
 
@@ -176,7 +209,10 @@ mod tests {
   use super::*;
 
   fn split(chunks: &[&[u8]], max: usize) -> Vec<String> {
-    let mut s = JsonStreamSplitter::new(max);
+    split_with(JsonStreamSplitter::new(max), chunks)
+  }
+
+  fn split_with(mut s: JsonStreamSplitter, chunks: &[&[u8]]) -> Vec<String> {
     let mut seen = Vec::new();
     for chunk in chunks {
       s.feed(chunk, |l| seen.push(show(l)));
@@ -212,6 +248,47 @@ x 12{"e":[]}["f"]"#;
         assert_eq!(split(&parts, 1000), want, "{cut} {cut2}");
       }
     }
+  }
+
+  #[test]
+  fn batches_are_unwrapped_in_any_split() {
+    // Logstash's json_batch body, then pretty-printed batches, records between them, a scalar
+    // element, brackets and commas in strings, an empty batch, and nested arrays (one record).
+    let stream = br#"[{"a":"],["},{"b":[1,2]}]
+[
+  {"c":1} ,
+  {"d":"\"},7,[{"e":1}]
+]{"f":2}[]["g"]"#;
+    let want = vec![
+      r#"{"a":"],["}"#,
+      r#"{"b":[1,2]}"#,
+      r#"{"c":1}"#,
+      r#"{"d":"\"}"#,
+      "7",
+      r#"[{"e":1}]"#,
+      r#"{"f":2}"#,
+      r#""g""#,
+    ];
+    assert_eq!(split_with(JsonStreamSplitter::batches(1000), &[stream]), want);
+    for cut in 0..stream.len() {
+      for cut2 in cut..stream.len() {
+        let parts: [&[u8]; 3] = [&stream[..cut], &stream[cut..cut2], &stream[cut2..]];
+        assert_eq!(split_with(JsonStreamSplitter::batches(1000), &parts), want, "{cut} {cut2}");
+      }
+    }
+    // Without batches a top-level array stays one record, as before.
+    assert_eq!(split(&[br#"[{"a":1},{"b":2}]"#], 1000), vec![r#"[{"a":1},{"b":2}]"#]);
+    // A batch cut off mid-record leaves that record unfinished; the ones before it are whole.
+    assert_eq!(
+      split_with(JsonStreamSplitter::batches(1000), &[br#"[{"a":1},{"b":"#]),
+      vec![r#"{"a":1}"#, r#"{"b":"#]
+    );
+    // A record too long inside a batch is skipped, the batch goes on.
+    let big = format!(r#"[{{"a":"{}"}},{{"b":1}}]"#, "x".repeat(100));
+    assert_eq!(
+      split_with(JsonStreamSplitter::batches(20), &[big.as_bytes()]),
+      vec!["<too long>", r#"{"b":1}"#]
+    );
   }
 
   #[test]

@@ -29,9 +29,9 @@ use napi::{Error, Result, Status};
 use napi_derive::napi;
 
 use crate::clock::TimeUnit;
-use crate::outcome::{LineCounts, Reason};
-use crate::record::{Format, Framing, RuleOptions};
-use crate::sketch::{DedupCollector, HourlySketch, LineStream};
+use crate::outcome::{LineCounts, Outcome, Reason};
+use crate::record::{Format, Framing, RecordRule, RuleOptions};
+use crate::sketch::{DedupCollector, HourlySketch, LineStream, OutcomeSink};
 
 /// Dotted paths of the JSON fields to read (defaults: `time`, `ip`, `status_code`).
 #[napi(object)]
@@ -235,6 +235,8 @@ pub fn day_start_ms(day: i32, timezone: Option<String>) -> Result<f64> {
 pub struct NativeSketchSet {
   sketch: Rc<RefCell<HourlySketch>>,
   rule: RuleOptions,
+  /// The rule applied to finished requests (`countRequest`), made on first use.
+  requests: RefCell<Option<RecordRule>>,
 }
 
 fn daily_off() -> Error {
@@ -253,6 +255,7 @@ impl NativeSketchSet {
     Ok(NativeSketchSet {
       sketch: Rc::new(RefCell::new(sketch)),
       rule: rule_options(rule)?,
+      requests: RefCell::new(None),
     })
   }
 
@@ -354,13 +357,35 @@ impl NativeSketchSet {
       .map_err(|e| invalid(format!("malformed day sketches: {}", e.0)))
   }
 
-  /// A new input stream (connection, file) feeding this set.
+  /// A new input stream (connection, file, HTTP body) feeding this set. `framing` overrides the
+  /// set's: `json-batch` reads top-level arrays as batches of records (an HTTP body of them).
   #[napi(catch_unwind)]
-  pub fn open_stream(&self, max_line_bytes: u32) -> NativeLineStream {
-    NativeLineStream {
+  pub fn open_stream(&self, max_line_bytes: u32, framing: Option<String>) -> Result<NativeLineStream> {
+    let mut rule = self.rule.clone();
+    rule.framing = match framing.as_deref() {
+      None => rule.framing,
+      Some("lines") => Framing::Lines,
+      Some("json-stream") => Framing::JsonStream,
+      Some("json-batch") => Framing::JsonBatch,
+      Some(other) => return Err(invalid(format!("framing must be lines, json-stream or json-batch, got {other}"))),
+    };
+    Ok(NativeLineStream {
       sketch: Rc::clone(&self.sketch),
-      stream: LineStream::new(max_line_bytes as usize, self.rule.clone()),
-    }
+      stream: LineStream::new(max_line_bytes as usize, rule),
+    })
+  }
+
+  /// Counts one finished request (request middleware) by the set's rule: its time in
+  /// milliseconds since the epoch, client address and status; no log line is made or read.
+  /// Returns whether it counted (a working-day 5xx). It shows in the line counts like a line.
+  #[napi(catch_unwind)]
+  pub fn count_request(&self, epoch_ms: f64, ip: String, status: u32) -> bool {
+    let mut requests = self.requests.borrow_mut();
+    let rule = requests.get_or_insert_with(|| RecordRule::new(self.rule.clone()));
+    let outcome = rule.classify_request(epoch_ms, ip.as_bytes(), status);
+    let counted = matches!(outcome, Outcome::Counted { .. });
+    self.sketch.borrow_mut().outcome(outcome);
+    counted
   }
 
   /// Line counts of every stream of this set.

@@ -30,6 +30,9 @@ pub enum Framing {
   Lines,
   /// JSON values back to back, with or without whitespace between them ([`crate::framing`]).
   JsonStream,
+  /// The same, with top-level arrays read as batches of records (HTTP bodies: Logstash's
+  /// `json_batch`, Vector's and Fluent Bit's JSON arrays).
+  JsonBatch,
 }
 
 /// What the rule reads: format, framing, field paths, envelope and how times are read.
@@ -223,6 +226,26 @@ impl RecordRule {
       Err(reason) => return Outcome::Invalid(reason),
     };
     outcome(status, &when, ip, &mut self.element)
+  }
+
+  /// Classifies a request as it finished (request middleware): no line, just its time in
+  /// milliseconds since the epoch, its client address and its status, under the same rule.
+  ///
+  /// ```
+  /// use loghour::outcome::Outcome;
+  /// use loghour::record::RecordRule;
+  /// let mut rule = RecordRule::new(Default::default());
+  /// // 2019-05-06 17:25:54 UTC, a Monday.
+  /// assert!(matches!(rule.classify_request(1_557_163_554_000.0, b"10.0.121.67", 500), Outcome::Counted { hour: 17, .. }));
+  /// ```
+  pub fn classify_request(&mut self, epoch_ms: f64, ip: &[u8], status: u32) -> Outcome {
+    if ip.is_empty() {
+      return Outcome::Invalid(Reason::MissingField);
+    }
+    let Some(when) = self.clock.read_epoch_ms(epoch_ms) else {
+      return Outcome::Invalid(Reason::BadTime);
+    };
+    outcome(status as f64, &when, ip, &mut self.element)
   }
 
   /// Classifies a Common or Combined line: the client as written, the bracketed time, the status.

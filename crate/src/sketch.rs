@@ -188,6 +188,7 @@ impl LineStream {
       splitter: match options.framing {
         Framing::Lines => Framed::Lines(LineSplitter::new(max_line_bytes)),
         Framing::JsonStream => Framed::JsonStream(JsonStreamSplitter::new(max_line_bytes)),
+        Framing::JsonBatch => Framed::JsonStream(JsonStreamSplitter::batches(max_line_bytes)),
       },
       rule: RecordRule::new(options),
     }

@@ -235,7 +235,16 @@ async function main(): Promise<number> {
   let http: HttpEndpoints | undefined
   if (settings.http !== undefined) {
     try {
-      http = await startHttp(consumer, server, settings.http)
+      http = await startHttp(consumer, server, settings.http, {
+        maxBodyBytes: settings.maxBodyBytes,
+        token: settings.ingestToken,
+        ack: settings.ingestAck,
+        onRequest: ({ status, remote, error, summary }) => {
+          const text = `POST /ingest from ${remote}: ${status}${error ? `, ${error}` : ''}${summary ? ` (${summary.lines} records, ${summary.counted} counted)` : ''}`
+          if (status >= 400) log.warn({ ingest: { status, remote, ...summary } }, text)
+          else log.debug({ ingest: { status, remote, ...summary } }, text)
+        },
+      })
     } catch (error) {
       const message = `cannot serve HTTP on ${settings.http.host}:${settings.http.port}: ${(error as Error).message}`
       process.stderr.write(`loghour-server: ${message}\n`)

@@ -1,0 +1,199 @@
+// POST /ingest: shippers' HTTP outputs (Fluent Bit `http`, Vector `http`, Logstash `http`,
+// rsyslog `omhttp`) deliver bodies of records here and retry until a 2xx. The body streams
+// through the native core as it arrives (never buffered whole); the answer comes only once every
+// record of it is counted, or, when asked, once the store confirmed it. Counting is idempotent,
+// so a retried body counts nothing twice. The contract is in docs/contract.md ("HTTP ingest").
+import { createHash, timingSafeEqual } from 'node:crypto'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Transform } from 'node:stream'
+import zlib from 'node:zlib'
+import type { LogConsumer } from './consumer.js'
+import { type NativeLineStream, OPEN_NATIVE_STREAM } from './native.js'
+import type { Stats } from './stats.js'
+
+/** How a running server takes HTTP bodies. */
+export interface IngestOptions {
+  /** Decoded bytes a body may have (`--max-body`); over it the answer is 413. */
+  maxBodyBytes: number
+  /** Bearer token every request must carry (`--ingest-token`); none when undefined. */
+  token?: string | undefined
+  /** Answer once counted, or once the store confirmed (`--ingest-ack`; `?sync=1` per request). */
+  ack: 'counted' | 'flushed'
+  /** Told of every answered or cut-off request (the server logs them). */
+  onRequest?: ((outcome: IngestOutcome) => void) | undefined
+}
+
+/** What one request came to, for the log. */
+export interface IngestOutcome {
+  /** The HTTP status answered (400 also when the client was gone before an answer). */
+  status: number
+  /** The client's address. */
+  remote: string
+  /** Why it was refused or cut short. */
+  error?: string
+  summary?: IngestSummary
+}
+
+/** The JSON answer to a body: what its records were, as the line counts say them. */
+export interface IngestSummary {
+  /** Records read (lines, or JSON values of a batch). */
+  lines: number
+  counted: number
+  skipped: number
+  blank: number
+  invalid: Record<string, number>
+  /** Decoded bytes of the body. */
+  bytes: number
+  /** Whether the store confirmed it before this answer (`?sync=1`, `--ingest-ack flushed`). */
+  flushed: boolean
+}
+
+/** Content-Encoding values and their decoders; zstd where this Node has it (22.15 and newer). */
+const DECODERS: Record<string, () => Transform> = {
+  gzip: () => zlib.createGunzip(),
+  'x-gzip': () => zlib.createGunzip(),
+  deflate: () => zlib.createInflate(),
+  br: () => zlib.createBrotliDecompress(),
+}
+const zstd = (zlib as unknown as { createZstdDecompress?: () => Transform }).createZstdDecompress
+if (typeof zstd === 'function') DECODERS.zstd = () => zstd()
+
+/** The encodings a body may have, for 415 answers and the README. */
+export const INGEST_ENCODINGS = ['identity', ...Object.keys(DECODERS)]
+
+const digest = (value: string) => createHash('sha256').update(value).digest()
+
+/** The bearer token of a request equals `token`, compared in constant time (of equal digests). */
+function authorized(req: IncomingMessage, token: string): boolean {
+  const header = req.headers.authorization ?? ''
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
+  return match !== null && timingSafeEqual(digest(match[1]!), digest(token))
+}
+
+const isSpace = (b: number) => b === 0x20 || b === 0x09 || b === 0x0d || b === 0x0a
+
+type Counts = Pick<Stats, 'lines' | 'invalid'>
+
+/** What changed in the line counts between two readings. */
+function delta(before: Counts, after: Counts): Omit<IngestSummary, 'bytes' | 'flushed'> {
+  const invalid: Record<string, number> = {}
+  for (const [reason, n] of Object.entries(after.invalid)) {
+    const d = n - (before.invalid[reason as keyof Counts['invalid']] ?? 0)
+    if (d > 0) invalid[reason] = d
+  }
+  return {
+    lines: after.lines.total - before.lines.total,
+    counted: after.lines.counted - before.lines.counted,
+    skipped: after.lines.skipped - before.lines.skipped,
+    blank: after.lines.blank - before.lines.blank,
+    invalid,
+  }
+}
+
+/**
+ * Handles `POST /ingest` for a consumer. Answers: 200 with an {@link IngestSummary}; 400 when the
+ * body was cut short (its complete records are counted, the cut one is not); 401 without the
+ * token; 413 over the size limit; 415 for an unknown encoding; 503 when `?sync=1` and the store
+ * did not confirm (the records are counted and kept; a retry is harmless).
+ */
+export function handleIngest(consumer: LogConsumer, options: IngestOptions, req: IncomingMessage, res: ServerResponse): void {
+  const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`
+  const answer = (status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) => {
+    const { error, ...summary } = body
+    options.onRequest?.({
+      status,
+      remote,
+      ...(typeof error === 'string' ? { error } : {}),
+      ...('lines' in summary ? { summary: summary as unknown as IngestSummary } : {}),
+    })
+    if (res.headersSent || res.destroyed) return
+    const text = `${JSON.stringify(body)}\n`
+    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers })
+    res.end(text)
+  }
+  // A refusal before the body is read: say so and close, so the client does not keep sending.
+  const refuse = (status: number, error: string, headers: Record<string, string> = {}) => {
+    answer(status, { error }, { connection: 'close', ...headers })
+    req.resume()
+  }
+  if (req.method !== 'POST') {
+    refuse(405, 'POST only', { allow: 'POST' })
+    return
+  }
+  if (options.token !== undefined && !authorized(req, options.token)) {
+    refuse(401, 'a bearer token is required (Authorization: Bearer …)', { 'www-authenticate': 'Bearer realm="loghour"' })
+    return
+  }
+  const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase()
+  const decoder = encoding === 'identity' || encoding === '' ? undefined : DECODERS[encoding]
+  if (decoder === undefined && encoding !== 'identity' && encoding !== '') {
+    refuse(415, `unsupported Content-Encoding "${encoding}"; accepted: ${INGEST_ENCODINGS.join(', ')}`)
+    return
+  }
+  const declared = Number(req.headers['content-length'] ?? Number.NaN)
+  if (declared > options.maxBodyBytes) {
+    refuse(413, `the body (${declared} bytes) is over the limit of ${options.maxBodyBytes} bytes (--max-body)`)
+    return
+  }
+  const sync = options.ack === 'flushed' || new URL(req.url ?? '/', 'http://x').searchParams.get('sync') === '1'
+  const before = consumer.lineCounts()
+  let native: NativeLineStream | undefined
+  let leading: Buffer[] = [] // whitespace before the first record, until the framing is known
+  let bytes = 0
+  let done = false
+  const summary = (flushed: boolean): IngestSummary => ({ ...delta(before, consumer.lineCounts()), bytes, flushed })
+  const fail = (status: number, error: string) => {
+    if (done) return
+    done = true
+    native?.discard() // the cut record is not a record
+    answer(status, { error, ...summary(false) }, { connection: 'close' })
+    body.destroy()
+    if (body !== req) req.destroy()
+  }
+  const feed = (chunk: Buffer) => {
+    if (done) return
+    bytes += chunk.length
+    if (bytes > options.maxBodyBytes) {
+      return fail(
+        413,
+        `the body is over the limit of ${options.maxBodyBytes} decoded bytes (--max-body); the records before the limit are counted`,
+      )
+    }
+    try {
+      if (native === undefined) {
+        let i = 0
+        while (i < chunk.length && isSpace(chunk[i]!)) i++
+        if (i === chunk.length) return void leading.push(chunk)
+        // A body that is a JSON array (Logstash's json_batch) is a batch of records.
+        native = consumer[OPEN_NATIVE_STREAM](chunk[i] === 0x5b ? 'json-batch' : undefined)
+        for (const space of leading) native.write(space)
+        leading = []
+      }
+      native.write(chunk)
+    } catch (error) {
+      fail(500, `the core failed on this body: ${(error as Error).message}`)
+    }
+  }
+  const finish = () => {
+    if (done) return
+    done = true
+    try {
+      native?.end() // an unterminated final record counts, as on a connection's end
+    } catch (error) {
+      return answer(500, { error: `the core failed on this body: ${(error as Error).message}`, ...summary(false) })
+    }
+    if (!sync) return answer(200, { ...summary(false) })
+    const counted = summary(false)
+    consumer.flush().then(
+      () => answer(200, { ...counted, flushed: true }),
+      (error: Error) => answer(503, { error: `counted, but the store did not confirm: ${error.message}`, ...counted }),
+    )
+  }
+  const body: NodeJS.ReadableStream & { destroy(): void } = decoder ? req.pipe(decoder()) : req
+  body.on('data', feed)
+  body.on('end', finish)
+  body.on('error', (error: Error) => fail(400, `the body was cut short or is not valid ${encoding}: ${error.message}`))
+  // The client went away before the whole body came (a connection cut, a short Content-Length).
+  req.on('aborted', () => fail(400, 'the body was cut short: the connection closed before its end'))
+  req.on('error', () => fail(400, 'the body was cut short: the connection failed'))
+}

@@ -1,0 +1,197 @@
+// POST /ingest against a real loghour-server, a real Redis and real curl: NDJSON plain and gzip,
+// a Logstash json_batch array, a body cut off mid-line (gzip truncated, and a connection closed
+// before its Content-Length), a retry after it, limits, encodings and the token. Every count is
+// compared with PFCOUNT of a plain Redis PFADDed the expected elements.
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { connect } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { gzipSync } from 'node:zlib'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { INVALID_REASONS } from '../src/index.js'
+import { modelStream } from './helpers/model.js'
+import { pfaddReference, pfcounts, skipRedis, useRedis } from './helpers/redis.js'
+import { message, type ServerProcess, startServer } from './helpers/server.js'
+import { missing } from './helpers/tools.js'
+
+const CURL = spawnSync('curl', ['--version']).status === 0
+const dir = mkdtempSync(join(tmpdir(), 'loghour-ingest-'))
+afterAll(() => rmSync(dir, { recursive: true, force: true }))
+
+/** `n` records over two working weeks and a weekend, every status class, 60 clients, some invalid. */
+function records(n: number, seed: number): string[] {
+  const out: string[] = []
+  for (let i = 0; i < n; i++) {
+    const k = i * 7919 + seed * 104_729
+    const day = 16 + (k % 14) // 2026-11-16 (Monday) … 2026-11-29 (Sunday)
+    const hour = String((k >> 3) % 24).padStart(2, '0')
+    const status = [200, 301, 404, 500, 502, 503, 504][(k >> 5) % 7]
+    const ip = `10.1.${seed}.${(k >> 7) % 60}`
+    out.push(
+      k % 97 === 0
+        ? '{"time":"broken'
+        : JSON.stringify({ time: `2026-11-${day} ${hour}:${String(k % 60).padStart(2, '0')}:00`, ip, status_code: status }),
+    )
+  }
+  return out
+}
+
+const file = (name: string, data: Buffer | string) => {
+  const path = join(dir, name)
+  writeFileSync(path, data)
+  return path
+}
+
+/** curl's answer: status and JSON body. */
+function curl(url: string, args: string[]): { status: number; body: Record<string, unknown> } {
+  const r = spawnSync('curl', ['-sS', '-o', '-', '-w', '\n%{http_code}', ...args, url], { encoding: 'utf8' })
+  const lines = r.stdout.trimEnd().split('\n')
+  const status = Number(lines.pop())
+  return { status, body: lines.length > 0 && lines.join('').length > 0 ? JSON.parse(lines.join('\n')) : {} }
+}
+
+const expected = (lines: string[]) => {
+  const model = modelStream(Buffer.from(`${lines.join('\n')}\n`), 65536, INVALID_REASONS)
+  return { lines: model.lines.total, counted: model.lines.counted, skipped: model.lines.skipped }
+}
+
+describe.skipIf(skipRedis() || missing('curl', CURL))('POST /ingest', () => {
+  const redis = useRedis()
+  let server: ServerProcess
+  let base: string
+
+  beforeAll(async () => {
+    await redis.client().flushall()
+    server = await startServer(['--http', '127.0.0.1:0', '--redis', redis.url, '--key-prefix', 'in:', '--flush-interval', '60000'])
+    const record = await server.waitForLog(message('HTTP endpoints'), 0)
+    base = `http://127.0.0.1:${(record.http as { port: number }).port}`
+  })
+  afterAll(async () => {
+    await server?.stop('SIGTERM')
+  })
+
+  it('counts NDJSON plain, gzip and a json_batch array, answers with the summary, and Redis holds what PFADD would', async () => {
+    const plain = records(3000, 1)
+    const gz = records(3000, 2)
+    const batch = records(2000, 3).filter((l) => l.startsWith('{"time":"2026')) // an array holds whole records
+    const a = curl(`${base}/ingest?sync=1`, [
+      '-H',
+      'Content-Type: application/x-ndjson',
+      '--data-binary',
+      `@${file('plain.ndjson', `${plain.join('\n')}\n`)}`,
+    ])
+    expect(a.status).toBe(200)
+    expect(a.body).toMatchObject({ ...expected(plain), flushed: true })
+    const b = curl(`${base}/ingest?sync=1`, [
+      '-H',
+      'Content-Encoding: gzip',
+      '--data-binary',
+      `@${file('gz.ndjson.gz', gzipSync(`${gz.join('\n')}\n`))}`,
+    ])
+    expect(b.status).toBe(200)
+    expect(b.body).toMatchObject({ ...expected(gz), flushed: true })
+    // Logstash's json_batch: one JSON array per request, no trailing newline; pretty-printed too.
+    const array = `[\n  ${batch.join(',\n  ')}\n]`
+    const c = curl(`${base}/ingest?sync=1`, ['-H', 'Content-Type: application/json', '--data-binary', `@${file('batch.json', array)}`])
+    expect(c.status).toBe(200)
+    expect(c.body).toMatchObject({ ...expected(batch), flushed: true })
+    const all = Buffer.from(`${[...plain, ...gz, ...batch].join('\n')}\n`)
+    await pfaddReference(redis, all, 'ref:')
+    expect(await pfcounts(redis, 'in:')).toEqual(await pfcounts(redis, 'ref:'))
+    expect((await pfcounts(redis, 'in:')).some((n) => n > 50)).toBe(true)
+  })
+
+  it('a body cut off mid-line: 400, its whole records counted, not the cut one; the retry counts nothing twice', async () => {
+    const lines = records(4000, 4).filter((l) => l.startsWith('{"time":"2026'))
+    const body = gzipSync(`${lines.join('\n')}\n`)
+    const cut = body.subarray(0, Math.floor(body.length * 0.6))
+    const before = (await fetch(`${base}/stats`).then((r) => r.json())) as { lines: { total: number } }
+    const r = curl(`${base}/ingest`, ['-H', 'Content-Encoding: gzip', '--data-binary', `@${file('cut.gz', cut)}`])
+    expect(r.status).toBe(400)
+    expect(r.body.error).toMatch(/cut short/)
+    const counted = r.body.lines as number
+    expect(counted).toBeGreaterThan(0)
+    expect(counted).toBeLessThan(lines.length)
+    // Exactly the first `counted` records were read: none of them was the cut one.
+    const after = (await fetch(`${base}/stats`).then((r) => r.json())) as { lines: { total: number; invalid: number } }
+    expect(after.lines.total - before.lines.total).toBe(counted)
+    expect(r.body.invalid).toEqual({})
+    // The shipper retries the whole body: 200, and the registers are those of each record once.
+    const again = curl(`${base}/ingest?sync=1`, ['-H', 'Content-Encoding: gzip', '--data-binary', `@${file('whole.gz', body)}`])
+    expect(again.status).toBe(200)
+    expect(again.body).toMatchObject(expected(lines))
+    await pfaddReference(redis, Buffer.from(`${lines.join('\n')}\n`), 'ref:')
+    expect(await pfcounts(redis, 'in:')).toEqual(await pfcounts(redis, 'ref:'))
+  })
+
+  it('a connection closed before its Content-Length: the whole lines count, the fragment does not', async () => {
+    const [line] = records(1, 5).filter((l) => l.startsWith('{"time":"2026'))
+    const payload = `${line}\n{"time":"2026-11-17 10:00:00","ip":"10.9.9.9","stat`
+    const before = (await fetch(`${base}/stats`).then((r) => r.json())) as { lines: { total: number; invalid: number } }
+    const { port } = new URL(base)
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.write(`POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Length: ${payload.length + 500}\r\n\r\n${payload}`)
+        socket.end()
+      })
+      socket.on('error', reject)
+      socket.on('close', () => resolve())
+      socket.resume()
+    })
+    const logged = await server.waitForLog((r) => r.msg.startsWith('POST /ingest') && /cut short/.test(r.msg))
+    expect(logged.msg).toMatch(/: 400, the body was cut short: the connection closed before its end \(1 records, 1 counted\)$/)
+    const after = (await fetch(`${base}/stats`).then((r) => r.json())) as typeof before
+    expect(after.lines.total - before.lines.total).toBe(1)
+    expect(after.lines.invalid).toBe(before.lines.invalid)
+  })
+
+  it('refuses what it does not take: 405, 415 (with the accepted list), 404 elsewhere', () => {
+    expect(curl(`${base}/ingest`, []).status).toBe(405)
+    const r = curl(`${base}/ingest`, ['-H', 'Content-Encoding: compress', '--data-binary', 'x'])
+    expect(r.status).toBe(415)
+    expect(r.body.error).toMatch(/accepted: identity, gzip, x-gzip, deflate, br/)
+    expect(curl(`${base}/ingest-nope`, ['--data-binary', 'x']).status).toBe(404)
+  })
+})
+
+describe.skipIf(missing('curl', CURL))('POST /ingest limits and token', () => {
+  let server: ServerProcess
+  let base: string
+  beforeAll(async () => {
+    server = await startServer(['--http', '127.0.0.1:0', '--max-body', '5000'], { LOGHOUR_INGEST_TOKEN: 's3cret-token' })
+    const record = await server.waitForLog(message('HTTP endpoints'), 0)
+    base = `http://127.0.0.1:${(record.http as { port: number }).port}`
+  })
+  afterAll(async () => {
+    await server?.stop('SIGTERM')
+  })
+
+  const line = '{"time":"2026-11-17 10:00:00","ip":"10.0.0.1","status_code":500}\n'
+  const auth = ['-H', 'Authorization: Bearer s3cret-token']
+
+  it('401 without the token or with another; 200 with it', () => {
+    expect(curl(`${base}/ingest`, ['--data-binary', line]).status).toBe(401)
+    expect(curl(`${base}/ingest`, ['-H', 'Authorization: Bearer s3cret-tokeN', '--data-binary', line]).status).toBe(401)
+    expect(curl(`${base}/ingest`, ['-H', 'Authorization: Basic czNjcmV0', '--data-binary', line]).status).toBe(401)
+    const ok = curl(`${base}/ingest`, [...auth, '--data-binary', line])
+    expect(ok.status).toBe(200)
+    expect(ok.body).toMatchObject({ lines: 1, counted: 1, flushed: false })
+  })
+
+  it('413 over --max-body: by Content-Length before reading, chunked or gzip-expanded while reading', () => {
+    const big = line.repeat(200) // 13 KB
+    expect(curl(`${base}/ingest`, [...auth, '--data-binary', big]).status).toBe(413)
+    const chunked = curl(`${base}/ingest`, [...auth, '-H', 'Transfer-Encoding: chunked', '--data-binary', `@${file('big', big)}`])
+    expect(chunked.status).toBe(413)
+    expect(chunked.body.lines as number).toBeLessThanOrEqual(Math.ceil(5000 / line.length))
+    const bomb = curl(`${base}/ingest`, [
+      ...auth,
+      '-H',
+      'Content-Encoding: gzip',
+      '--data-binary',
+      `@${file('bomb.gz', gzipSync(line.repeat(2000)))}`,
+    ])
+    expect(bomb.status).toBe(413)
+  })
+})
