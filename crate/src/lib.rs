@@ -367,7 +367,11 @@ impl NativeSketchSet {
       Some("lines") => Framing::Lines,
       Some("json-stream") => Framing::JsonStream,
       Some("json-batch") => Framing::JsonBatch,
-      Some(other) => return Err(invalid(format!("framing must be lines, json-stream or json-batch, got {other}"))),
+      Some(other) => {
+        return Err(invalid(format!(
+          "framing must be lines, json-stream or json-batch, got {other}"
+        )))
+      }
     };
     Ok(NativeLineStream {
       sketch: Rc::clone(&self.sketch),
