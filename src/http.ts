@@ -52,7 +52,14 @@ export async function startHttp(
   address: HttpAddress,
   ingest: IngestOptions = DEFAULT_INGEST,
 ): Promise<HttpEndpoints> {
-  const metrics = createMetrics(consumer, server)
+  const { registry: metrics, ingested } = createMetrics(consumer, server)
+  const ingestion: IngestOptions = {
+    ...ingest,
+    onRequest: (outcome) => {
+      ingested(outcome.status)
+      ingest.onRequest?.(outcome)
+    },
+  }
   const events = new LiveEvents(consumer)
   const send = (res: ServerResponse, status: number, type: string, body: string) => {
     res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) })
@@ -78,7 +85,7 @@ export async function startHttp(
   }
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname
-    if (path === '/ingest') return handleIngest(consumer, ingest, req, res)
+    if (path === '/ingest') return handleIngest(consumer, ingestion, req, res)
     const route = Object.hasOwn(routes, path) ? routes[path] : undefined
     if (!route) return json(res, 404, { error: `no such endpoint: ${path}`, endpoints: [...Object.keys(routes), '/ingest'] })
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'GET only' })

@@ -74,20 +74,18 @@ const isSpace = (b: number) => b === 0x20 || b === 0x09 || b === 0x0d || b === 0
 
 type Counts = Pick<Stats, 'lines' | 'invalid'>
 
-/** What changed in the line counts between two readings. */
-function delta(before: Counts, after: Counts): Omit<IngestSummary, 'bytes' | 'flushed'> {
-  const invalid: Record<string, number> = {}
+type Tally = Omit<IngestSummary, 'bytes' | 'flushed'>
+
+/** Adds to `tally` what changed in the line counts between two readings. */
+function addDelta(tally: Tally, before: Counts, after: Counts): void {
   for (const [reason, n] of Object.entries(after.invalid)) {
     const d = n - (before.invalid[reason as keyof Counts['invalid']] ?? 0)
-    if (d > 0) invalid[reason] = d
+    if (d > 0) tally.invalid[reason] = (tally.invalid[reason] ?? 0) + d
   }
-  return {
-    lines: after.lines.total - before.lines.total,
-    counted: after.lines.counted - before.lines.counted,
-    skipped: after.lines.skipped - before.lines.skipped,
-    blank: after.lines.blank - before.lines.blank,
-    invalid,
-  }
+  tally.lines += after.lines.total - before.lines.total
+  tally.counted += after.lines.counted - before.lines.counted
+  tally.skipped += after.lines.skipped - before.lines.skipped
+  tally.blank += after.lines.blank - before.lines.blank
 }
 
 /**
@@ -136,12 +134,22 @@ export function handleIngest(consumer: LogConsumer, options: IngestOptions, req:
     return
   }
   const sync = options.ack === 'flushed' || new URL(req.url ?? '/', 'http://x').searchParams.get('sync') === '1'
-  const before = consumer.lineCounts()
+  // Other inputs count between this body's chunks: each native call is measured on its own
+  // (it runs whole, synchronously), so the tally is this body's alone.
+  const tally: Tally = { lines: 0, counted: 0, skipped: 0, blank: 0, invalid: {} }
+  const measured = (step: () => void) => {
+    const before = consumer.lineCounts()
+    try {
+      step()
+    } finally {
+      addDelta(tally, before, consumer.lineCounts())
+    }
+  }
   let native: NativeLineStream | undefined
   let leading: Buffer[] = [] // whitespace before the first record, until the framing is known
   let bytes = 0
   let done = false
-  const summary = (flushed: boolean): IngestSummary => ({ ...delta(before, consumer.lineCounts()), bytes, flushed })
+  const summary = (flushed: boolean): IngestSummary => ({ ...tally, invalid: { ...tally.invalid }, bytes, flushed })
   const fail = (status: number, error: string) => {
     if (done) return
     done = true
@@ -165,11 +173,15 @@ export function handleIngest(consumer: LogConsumer, options: IngestOptions, req:
         while (i < chunk.length && isSpace(chunk[i]!)) i++
         if (i === chunk.length) return void leading.push(chunk)
         // A body that is a JSON array (Logstash's json_batch) is a batch of records.
-        native = consumer[OPEN_NATIVE_STREAM](chunk[i] === 0x5b ? 'json-batch' : undefined)
-        for (const space of leading) native.write(space)
+        const stream = consumer[OPEN_NATIVE_STREAM](chunk[i] === 0x5b ? 'json-batch' : undefined)
+        native = stream
+        measured(() => {
+          for (const space of leading) stream.write(space)
+        })
         leading = []
       }
-      native.write(chunk)
+      const stream = native
+      measured(() => stream.write(chunk))
     } catch (error) {
       fail(500, `the core failed on this body: ${(error as Error).message}`)
     }
@@ -178,7 +190,8 @@ export function handleIngest(consumer: LogConsumer, options: IngestOptions, req:
     if (done) return
     done = true
     try {
-      native?.end() // an unterminated final record counts, as on a connection's end
+      const stream = native
+      if (stream) measured(() => stream.end()) // an unterminated final record counts, as on a connection's end
     } catch (error) {
       return answer(500, { error: `the core failed on this body: ${(error as Error).message}`, ...summary(false) })
     }

@@ -6,8 +6,15 @@ import type { LogConsumer } from './consumer.js'
 import type { LogServer } from './server.js'
 import { INVALID_REASONS, peakOf } from './stats.js'
 
+/** loghour's metrics and the process's, and what HTTP ingest tells them. */
+export interface Metrics {
+  registry: Registry
+  /** One answered POST /ingest. */
+  ingested(status: number): void
+}
+
 /** A registry with loghour's metrics and the process's, for `consumer` and `server`. */
-export function createMetrics(consumer: LogConsumer, server: LogServer): Registry {
+export function createMetrics(consumer: LogConsumer, server: LogServer): Metrics {
   const registry = new Registry()
   // One read of the answer per scrape, shared by the gauges that show it (null: the store
   // cannot answer now; the gauges are then absent rather than wrong).
@@ -122,5 +129,11 @@ export function createMetrics(consumer: LogConsumer, server: LogServer): Registr
   const failures = new Counter({ name: 'loghour_flush_failures_total', help: 'Scheduled flushes the store did not confirm.', registers })
   consumer.on('flushed', ({ ms }) => duration.observe(ms / 1000))
   consumer.on('flushFailed', () => failures.inc())
-  return registry
+  const ingest = new Counter({
+    name: 'loghour_ingest_requests_total',
+    help: 'POST /ingest requests by the status answered (400 also for bodies cut short).',
+    labelNames: ['code'],
+    registers,
+  })
+  return { registry, ingested: (status) => ingest.inc({ code: String(status) }) }
 }

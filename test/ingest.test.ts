@@ -3,13 +3,14 @@
 // before its Content-Length), a retry after it, limits, encodings and the token. Every count is
 // compared with PFCOUNT of a plain Redis PFADDed the expected elements.
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { INVALID_REASONS } from '../src/index.js'
+import { ROOT } from './helpers/cli.js'
 import { modelStream } from './helpers/model.js'
 import { pfaddReference, pfcounts, skipRedis, useRedis } from './helpers/redis.js'
 import { message, type ServerProcess, startServer } from './helpers/server.js'
@@ -193,5 +194,114 @@ describe.skipIf(missing('curl', CURL))('POST /ingest limits and token', () => {
       `@${file('bomb.gz', gzipSync(line.repeat(2000)))}`,
     ])
     expect(bomb.status).toBe(413)
+  })
+})
+
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8')
+const combined = [
+  '127.0.0.4 - - [23/Nov/2026:09:15:00 -0500] "GET /e500 HTTP/1.1" 500 177 "-" "Mozilla/5.0 (X11; \\x22quoted\\x22 agent 1)"',
+  '::1 - frank [23/Nov/2026:09:20:00 -0500] "GET /a\\"b HTTP/1.0" 503 2326 "-" "curl/8.5"',
+  '127.0.0.4 - - [23/Nov/2026:09:21:00 -0500] "GET / HTTP/1.1" 200 612 "-" "curl/8.5"',
+]
+const vectorEvent = (line: string) => ({
+  file: '/var/log/nginx/access.log',
+  host: 'web1',
+  message: line,
+  source_type: 'file',
+  timestamp: '2026-11-23T14:15:00.123456789Z',
+})
+
+/** What each shipper's HTTP output sends (a Monday, 2026-11-23 14:15 UTC = 09:15 in New York), and the answer. */
+const SHIPPERS: Record<string, { bodies: { body: Buffer; headers: string[] }[]; hour: number; users: number; lines: number }> = {
+  'fluent-bit-http': {
+    // format json_lines, compress gzip: one record per line, the nginx parser's fields and `date`.
+    bodies: [
+      {
+        body: gzipSync(
+          '{"date":1795443300.123456,"remote":"10.0.0.1","host":"-","user":"-","method":"GET","path":"/","code":"502","size":"0","referer":"-","agent":"curl/8.5"}\n' +
+            '{"date":1795443301.5,"remote":"10.0.0.2","host":"-","user":"-","method":"GET","path":"/","code":"200","size":"5","referer":"-","agent":"curl/8.5"}\n',
+        ),
+        headers: ['Content-Encoding: gzip', 'Content-Type: application/json'],
+      },
+    ],
+    hour: 14,
+    users: 1,
+    lines: 2,
+  },
+  'vector-http': {
+    // codec json with newline_delimited framing, and Vector's default (a JSON array), both gzip.
+    bodies: [
+      {
+        body: gzipSync(
+          `${combined
+            .slice(0, 2)
+            .map((l) => JSON.stringify(vectorEvent(l)))
+            .join('\n')}\n`,
+        ),
+        headers: ['Content-Encoding: gzip'],
+      },
+      { body: gzipSync(JSON.stringify([vectorEvent(combined[2]!), vectorEvent(combined[0]!)])), headers: ['Content-Encoding: gzip'] },
+    ],
+    hour: 9,
+    users: 2,
+    lines: 4,
+  },
+  'logstash-http': {
+    // format => json_batch, http_compression => true: one JSON array of events, gzip.
+    bodies: [
+      {
+        body: gzipSync(
+          '[{"@timestamp":"2026-11-23T14:15:01.000Z","@version":"1","timestamp":"23/Nov/2026:09:15:00 -0500","source":{"address":"10.0.0.1"},"http":{"response":{"status_code":503},"request":{"method":"GET"}}},' +
+            '{"@timestamp":"2026-11-23T14:15:02.000Z","@version":"1","timestamp":"23/Nov/2026:09:15:01 -0500","source":{"address":"10.0.0.2"},"http":{"response":{"status_code":200}}}]',
+        ),
+        headers: ['Content-Encoding: gzip', 'Content-Type: application/json'],
+      },
+    ],
+    hour: 9,
+    users: 1,
+    lines: 2,
+  },
+  'rsyslog-http': {
+    // batch.format newline, compress on: the raw lines joined by "\n", no final newline.
+    bodies: [{ body: gzipSync(combined.join('\n')), headers: ['Content-Encoding: gzip', 'Content-Type: text/plain'] }],
+    hour: 9,
+    users: 2,
+    lines: 3,
+  },
+}
+
+describe.skipIf(missing('curl', CURL))('README "Shippers over HTTP" recipes', () => {
+  it('has a tested recipe for every shipper, and only those', () => {
+    const names = [...README.matchAll(/<!-- ingest-recipe: ([a-z-]+) -->/g)].map((m) => m[1])
+    expect(names.sort()).toEqual(Object.keys(SHIPPERS).sort())
+  })
+
+  it.each(Object.keys(SHIPPERS))('%s: the recipe counts what the shipper sends', async (name) => {
+    const m = new RegExp(`<!-- ingest-recipe: ${name} --> \`loghour-server ([^\`]+)\``).exec(README)
+    const flags = m![1]!.split(/\s+/).map((w) => (w === '0.0.0.0:9464' ? '127.0.0.1:0' : w))
+    const server = await startServer(flags, { LOGHOUR_INGEST_TOKEN: 'tok' })
+    try {
+      const record = await server.waitForLog(message('HTTP endpoints'), 0)
+      const base = `http://127.0.0.1:${(record.http as { port: number }).port}`
+      const shipper = SHIPPERS[name]!
+      for (const [i, { body, headers }] of shipper.bodies.entries()) {
+        const r = curl(`${base}/ingest`, [
+          '-H',
+          'Authorization: Bearer tok',
+          ...headers.flatMap((h) => ['-H', h]),
+          '--data-binary',
+          `@${file(`${name}-${i}`, body)}`,
+        ])
+        expect(r.status, JSON.stringify(r.body)).toBe(200)
+      }
+      const stats = (await fetch(`${base}/stats`).then((r) => r.json())) as { hours: number[]; lines: { total: number; invalid: number } }
+      expect(stats.lines).toMatchObject({ total: shipper.lines, invalid: 0 })
+      expect(stats.hours[shipper.hour]).toBe(shipper.users)
+      expect(stats.hours.reduce((a, b) => a + b, 0)).toBe(shipper.users)
+      const metrics = await fetch(`${base}/metrics`).then((r) => r.text())
+      expect(metrics).toContain(`loghour_ingest_requests_total{code="200"} ${shipper.bodies.length}`)
+    } finally {
+      await server.stop('SIGTERM')
+    }
   })
 })
