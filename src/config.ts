@@ -212,7 +212,28 @@ export function resolveServerSettings(
   }
   redisTlsProblem(settings, name)
   inputTlsProblem(settings, name)
+  if ((settings.httpTlsCert === undefined) !== (settings.httpTlsKey === undefined)) {
+    throw new SettingError(
+      `invalid combination: ${name(settings.httpTlsCert === undefined ? 'httpTlsKey' : 'httpTlsCert')} needs its pair (--http-tls-cert with --http-tls-key)`,
+    )
+  }
+  if (settings.httpTlsCert !== undefined && settings.http === undefined) {
+    throw new SettingError(`invalid combination: ${name('httpTlsCert')} applies to the HTTP endpoints; add --http HOST:PORT`)
+  }
   return { settings, sources }
+}
+
+/** The HTTPS certificate and key of `--http`, read from their files, or undefined for plain HTTP. */
+export function readHttpTls(settings: Pick<ServerSettings, 'httpTlsCert' | 'httpTlsKey'>): { cert: string; key: string } | undefined {
+  if (settings.httpTlsCert === undefined || settings.httpTlsKey === undefined) return undefined
+  const read = (what: string, file: string) => {
+    try {
+      return readFileSync(file, 'utf8')
+    } catch (error) {
+      throw new SettingError(`cannot read the HTTPS ${what} file ${file}: ${(error as Error).message}`)
+    }
+  }
+  return { cert: read('cert', settings.httpTlsCert), key: read('key', settings.httpTlsKey) }
 }
 
 type InputTlsSettings = Pick<ServerSettings, 'tlsCert' | 'tlsKey' | 'tlsCa' | 'tlsClientAuth'>

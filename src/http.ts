@@ -3,6 +3,7 @@
 // and no work per line (the dashboard's events are one snapshot a second in all), so nothing
 // here can slow ingestion.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { LogConsumer } from './consumer.js'
 import { renderDashboard } from './dashboard.js'
@@ -19,8 +20,18 @@ const MAX_HTTP_CONNECTIONS = 64
 export interface HttpEndpoints {
   /** Where it listens (the port chosen when 0 was asked). */
   readonly address: AddressInfo
+  /** `https` with a certificate, else `http`. */
+  readonly scheme: 'http' | 'https'
+  /** Swaps the HTTPS certificate: new handshakes use it, open connections go on. */
+  reloadTls(tls: HttpTls): void
   /** Stops listening and closes its connections. */
   close(): Promise<void>
+}
+
+/** The HTTPS certificate chain and key (PEM text). */
+export interface HttpTls {
+  cert: string
+  key: string
 }
 
 /** Readiness: why the server is not ready, or null when it is. */
@@ -51,6 +62,7 @@ export async function startHttp(
   server: LogServer,
   address: HttpAddress,
   ingest: IngestOptions = DEFAULT_INGEST,
+  tls?: HttpTls,
 ): Promise<HttpEndpoints> {
   const { registry: metrics, ingested } = createMetrics(consumer, server)
   const ingestion: IngestOptions = {
@@ -95,7 +107,8 @@ export async function startHttp(
     })
   }
   // A request has a minute to arrive whole: an ingest body of --max-body over a slow link.
-  const http: Server = createServer({ requestTimeout: 60_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 }, handle)
+  const limits = { requestTimeout: 60_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 }
+  const http: Server | HttpsServer = tls ? createHttpsServer({ ...limits, ...tls }, handle) : createServer(limits, handle)
   http.maxConnections = MAX_HTTP_CONNECTIONS
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject)
@@ -106,6 +119,11 @@ export async function startHttp(
   })
   return {
     address: http.address() as AddressInfo,
+    scheme: tls ? 'https' : 'http',
+    reloadTls: (next) => {
+      if (!tls) throw new Error('the HTTP endpoints serve plain HTTP')
+      ;(http as HttpsServer).setSecureContext(next)
+    },
     close: () =>
       new Promise<void>((resolve) => {
         events.close() // event streams never end by themselves

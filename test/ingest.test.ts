@@ -14,6 +14,7 @@ import { ROOT } from './helpers/cli.js'
 import { modelStream } from './helpers/model.js'
 import { pfaddReference, pfcounts, skipRedis, useRedis } from './helpers/redis.js'
 import { message, type ServerProcess, startServer } from './helpers/server.js'
+import { selfSignedCertificate } from './helpers/tls.js'
 import { missing } from './helpers/tools.js'
 
 const CURL = spawnSync('curl', ['--version']).status === 0
@@ -305,3 +306,48 @@ describe.skipIf(missing('curl', CURL))('README "Shippers over HTTP" recipes', ()
     }
   })
 })
+
+describe.skipIf(missing('curl', CURL) || missing('openssl', spawnSync('openssl', ['version']).status === 0))(
+  'POST /ingest over HTTPS',
+  () => {
+    it('--http-tls-cert/--http-tls-key serve every endpoint over HTTPS; plain HTTP is refused', async () => {
+      const certificate = selfSignedCertificate()
+      const server = await startServer([
+        '--http',
+        '127.0.0.1:0',
+        '--http-tls-cert',
+        certificate.certFile,
+        '--http-tls-key',
+        certificate.keyFile,
+      ])
+      try {
+        const record = await server.waitForLog(message('HTTP endpoints'), 0)
+        expect(record.msg).toMatch(/^HTTP endpoints on https:\/\/127\.0\.0\.1:\d+\//)
+        const { port } = record.http as { port: number }
+        const line = '{"time":"2026-11-17 10:00:00","ip":"10.0.0.1","status_code":500}\n'
+        const ok = curl(`https://127.0.0.1:${port}/ingest`, ['--cacert', certificate.certFile, '--data-binary', line])
+        expect(ok).toMatchObject({ status: 200, body: { lines: 1, counted: 1 } })
+        const plain = spawnSync(
+          'curl',
+          ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '--data-binary', line, `http://127.0.0.1:${port}/ingest`],
+          { encoding: 'utf8' },
+        )
+        expect(plain.stdout).not.toBe('200')
+        const stats = curl(`https://127.0.0.1:${port}/stats`, ['--cacert', certificate.certFile])
+        expect((stats.body.lines as { total: number }).total).toBe(1)
+      } finally {
+        await server.stop('SIGTERM')
+      }
+    })
+
+    it('refuses half a certificate, or one without --http (exit 2, one line)', async () => {
+      const certificate = selfSignedCertificate()
+      await expect(startServer(['--http', '127.0.0.1:0', '--http-tls-cert', certificate.certFile])).rejects.toThrow(
+        /--http-tls-cert needs its pair \(--http-tls-cert with --http-tls-key\)/,
+      )
+      await expect(startServer(['--http-tls-cert', certificate.certFile, '--http-tls-key', certificate.keyFile])).rejects.toThrow(
+        /--http-tls-cert applies to the HTTP endpoints; add --http HOST:PORT/,
+      )
+    })
+  },
+)

@@ -107,6 +107,8 @@ describe('settings precedence', () => {
       'REDIS_TLS_KEY',
       'LOGHOUR_TLS_CERT',
       'LOGHOUR_TLS_KEY',
+      'LOGHOUR_HTTP_TLS_CERT',
+      'LOGHOUR_HTTP_TLS_KEY',
       'LOGHOUR_TLS_CA',
     ] // any path is accepted
     expect(

@@ -6,6 +6,7 @@ import type { Logger } from 'pino'
 import { version } from '../../package.json'
 import {
   readDotenv,
+  readHttpTls,
   readInputTls,
   readRedisTls,
   resolveServerSettings,
@@ -235,16 +236,33 @@ async function main(): Promise<number> {
   let http: HttpEndpoints | undefined
   if (settings.http !== undefined) {
     try {
-      http = await startHttp(consumer, server, settings.http, {
-        maxBodyBytes: settings.maxBodyBytes,
-        token: settings.ingestToken,
-        ack: settings.ingestAck,
-        onRequest: ({ status, remote, error, summary }) => {
-          const text = `POST /ingest from ${remote}: ${status}${error ? `, ${error}` : ''}${summary ? ` (${summary.lines} records, ${summary.counted} counted)` : ''}`
-          if (status >= 400) log.warn({ ingest: { status, remote, ...summary } }, text)
-          else log.debug({ ingest: { status, remote, ...summary } }, text)
+      http = await startHttp(
+        consumer,
+        server,
+        settings.http,
+        {
+          maxBodyBytes: settings.maxBodyBytes,
+          token: settings.ingestToken,
+          ack: settings.ingestAck,
+          onRequest: ({ status, remote, error, summary }) => {
+            const text = `POST /ingest from ${remote}: ${status}${error ? `, ${error}` : ''}${summary ? ` (${summary.lines} records, ${summary.counted} counted)` : ''}`
+            if (status >= 400) log.warn({ ingest: { status, remote, ...summary } }, text)
+            else log.debug({ ingest: { status, remote, ...summary } }, text)
+          },
         },
-      })
+        readHttpTls(settings),
+      )
+      const endpoints = http
+      if (settings.httpTlsCert !== undefined) {
+        process.on('SIGHUP', () => {
+          try {
+            endpoints.reloadTls(readHttpTls(settings)!)
+            log.info(`SIGHUP: HTTPS certificate re-read from ${settings.httpTlsCert}`)
+          } catch (error) {
+            log.error({ err: error }, `SIGHUP: HTTPS certificate not reloaded, the previous one stays in use: ${(error as Error).message}`)
+          }
+        })
+      }
     } catch (error) {
       const message = `cannot serve HTTP on ${settings.http.host}:${settings.http.port}: ${(error as Error).message}`
       process.stderr.write(`loghour-server: ${message}\n`)
@@ -315,8 +333,8 @@ async function main(): Promise<number> {
   if (http) {
     const { address: httpHost, port: httpPort } = http.address
     log.info(
-      { http: { address: httpHost, port: httpPort } },
-      `HTTP endpoints on http://${httpHost}:${httpPort}/ (dashboard /, /events, /metrics, /healthz, /readyz, /stats)`,
+      { http: { address: httpHost, port: httpPort, scheme: http.scheme } },
+      `HTTP endpoints on ${http.scheme}://${httpHost}:${httpPort}/ (dashboard /, /events, /metrics, /healthz, /readyz, /stats, POST /ingest)`,
     )
   }
   return exitCode.finally(() => new Promise<void>((resolve) => log.flush(() => resolve())))
