@@ -73,6 +73,98 @@ async function repeat(label, fn, runs = RUNS) {
   return out
 }
 
+// ---------------------------------------------------------------- requests counted where answered
+
+/** CPU time (user + system) of a process, in microseconds, from /proc. */
+function cpuMicros(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return ((Number(fields[11]) + Number(fields[12])) / 100) * 1e6 // clock ticks are 1/100 s on Linux
+}
+
+/** `count` keep-alive GETs to `port`, `parallel` at a time; resolves with the elapsed ms. */
+async function hammer(port, count, parallel = 16) {
+  const http = await import('node:http')
+  const agent = new http.Agent({ keepAlive: true, maxSockets: parallel })
+  let sent = 0
+  const started = performance.now()
+  const worker = async () => {
+    while (sent < count) {
+      sent++
+      await new Promise((resolve, reject) => {
+        http
+          .get({ port, host: '127.0.0.1', path: '/', agent }, (res) => {
+            res.resume()
+            res.on('end', resolve)
+          })
+          .on('error', reject)
+      })
+    }
+  }
+  await Promise.all(Array.from({ length: parallel }, worker))
+  agent.destroy()
+  return performance.now() - started
+}
+
+/**
+ * The request middleware's cost: the same Node http app with and without it, in interleaved
+ * rounds; per request, the app's CPU time (what the middleware adds to a service) and the
+ * rate; and countRequest alone, in process.
+ */
+async function requestRounds() {
+  const rounds = QUICK ? 3 : 11
+  const requests = QUICK ? 5_000 : 40_000
+  log(`  request middleware: ${rounds} rounds of ${requests} requests, with and without`)
+  const out = { plain: [], middleware: [], plainCpu: [], middlewareCpu: [] }
+  for (let i = 0; i < rounds; i++) {
+    for (const mode of i % 2 === 0 ? ['plain', 'middleware'] : ['middleware', 'plain']) {
+      const app = await startJsonProcess(process.execPath, [join(ROOT, 'bench/http-app.mjs'), mode], {}, (r) => r.port !== undefined)
+      await hammer(app.first.port, 2_000) // warm-up: JIT, sockets
+      const cpu = cpuMicros(app.child.pid)
+      const ms = await hammer(app.first.port, requests)
+      out[`${mode}Cpu`].push((cpuMicros(app.child.pid) - cpu) / requests)
+      out[mode].push(ms)
+      await app.stop()
+    }
+  }
+  const consumer = createConsumer()
+  const calls = 1_000_000
+  const direct = []
+  for (let r = 0; r < (QUICK ? 3 : 9); r++) {
+    const t = performance.now()
+    for (let i = 0; i < calls; i++) consumer.countRequest(`10.0.${i & 255}.${(i >> 8) & 255}`, i % 10 === 0 ? 500 : 200, 1795443300000 + i)
+    direct.push(((performance.now() - t) * 1e6) / calls)
+  }
+  await consumer.close()
+  const paired = out.plain.map((p, i) => p / out.middleware[i])
+  return {
+    requests,
+    rps: { plain: (requests / summary(out.plain).median) * 1000, middleware: (requests / summary(out.middleware).median) * 1000 },
+    cpuUs: { plain: summary(out.plainCpu).median, middleware: summary(out.middlewareCpu).median },
+    rateRatio: summary(paired).median,
+    countRequestNs: summary(direct).median,
+    rounds: out,
+  }
+}
+
+/** One big POST /ingest of the demo file, streamed by curl (`-T`, as a shipper streams), until the answer. */
+async function httpIngestRounds(file, bytes) {
+  requireTool('curl', 'apt-get install -y curl')
+  const server = await loghourServer({}, ['--http', '127.0.0.1:0', '--max-body', String(bytes * 2)])
+  const http = await server.next((r) => r.msg?.startsWith('HTTP endpoints'))
+  const url = `http://127.0.0.1:${http.http.port}/ingest`
+  const once = () =>
+    new Promise((resolve, reject) => {
+      const t = performance.now()
+      const curl = spawn('curl', ['-sS', '-o', '/dev/null', '-w', '%{http_code}', '-X', 'POST', '-T', file, url])
+      let status = ''
+      curl.stdout.on('data', (d) => (status += d))
+      curl.on('exit', () => (status === '200' ? resolve(performance.now() - t) : reject(new Error(`POST /ingest answered ${status}`))))
+    })
+  const runs = await repeat('POST /ingest, one body of the whole file', once)
+  await server.stop()
+  return runs
+}
+
 // ---------------------------------------------------------------- data
 
 function demoFile(lines) {
@@ -742,6 +834,8 @@ async function main() {
   await redisForBaselines.stop()
   const mem = await memory()
   const query = await weekdayQuery(90, 200)
+  const middleware = await requestRounds()
+  const httpIngest = await httpIngestRounds(file, bytes)
 
   const coreScan = coreRows.find((r) => r.name.startsWith('core scan (split'))
   const memchrRow = coreRows.find((r) => r.name.startsWith('memchr'))
@@ -781,6 +875,12 @@ async function main() {
     boundary: row('core through Node: LogConsumer.write of 64 KiB Buffers', bytes, LINES, boundary),
     e2e: row('end to end: socat (64 KiB blocks) → loghour-server, memory store', bytes, LINES, tcp.memory),
     e2eSend: row('end to end: loghour send → loghour-server, memory store', bytes, LINES, tcp.send),
+    e2eHttp: row(
+      'end to end over HTTP: curl POST /ingest (the whole file as one body) → loghour-server, memory store',
+      bytes,
+      LINES,
+      httpIngest,
+    ),
     e2eRedis: row('end to end: socat → loghour-server, Redis store', bytes, LINES, tcp.redis),
     e2eTls: row('end to end over TLS: socat OPENSSL: → loghour-server --tls-cert, memory store', bytes, LINES, tcp.tls),
     tlsRaw: row('limit: TLS over loopback, socat OPENSSL: → socat OPENSSL-LISTEN into /dev/null', bytes, LINES, tcp.tlsRaw),
@@ -829,6 +929,9 @@ async function main() {
     memoryGrowthMax: Math.max(...mem.rows.map((r) => r.growth)),
     perConnection: mem.connections.perConnection,
     mergesPerFlush: redis.perFlush.merges,
+    middlewareCpuUs: middleware.cpuUs.middleware - middleware.cpuUs.plain,
+    middlewareRate: middleware.rateRatio,
+    countRequestNs: middleware.countRequestNs,
   }
   const results = {
     machine: m,
@@ -842,6 +945,7 @@ async function main() {
     memory: mem,
     lifecycle,
     query,
+    middleware,
     ratios,
   }
   if (QUICK) {
@@ -877,7 +981,7 @@ The core rows and the TCP rows are each measured in interleaved rounds. TCP rows
 
 | what | MB/s (min / **median** / max) | lines/s (median) |
 | --- | --- | --- |
-${[rows.core, rows.coreZoned, rows.coreDaily, rows.clf, rows.clfZoned, rows.ecs, rows.ecsZoned, rows.memchr, rows.boundary, rows.e2e, rows.e2eSend, rows.e2eTls, rows.tlsRaw, rows.e2eObserved, rows.e2eDaily, rows.e2eRedis, rows.lifeMemory, rows.lifeRedis, rows.raw, rows.discard, rows.js, rows.await, rows.pipelined].map(tableRow).join('\n')}
+${[rows.core, rows.coreZoned, rows.coreDaily, rows.clf, rows.clfZoned, rows.ecs, rows.ecsZoned, rows.memchr, rows.boundary, rows.e2e, rows.e2eSend, rows.e2eHttp, rows.e2eTls, rows.tlsRaw, rows.e2eObserved, rows.e2eDaily, rows.e2eRedis, rows.lifeMemory, rows.lifeRedis, rows.raw, rows.discard, rows.js, rows.await, rows.pipelined].map(tableRow).join('\n')}
 
 The "with shutdown" rows time what a user of the original service measures: from the first byte
 sent to the server's exit after SIGTERM (drain, final flush, final report). SIGTERM → exit took
@@ -909,6 +1013,21 @@ ${LIFECYCLE_ROUNDS} interleaved rounds and the median of their paired ratios; ev
 | memory growth over idle RSS ≤ 32 MB, flat from 1k to 10M users | ${fmt(ratios.memoryGrowthMax / MB, 1)} MB at most | ${check(ratios.memoryGrowthMax <= 32 * MB)} |
 | ≤ 64 KiB per idle connection | ${fmt(ratios.perConnection / 1024, 1)} KiB | ${check(ratios.perConnection <= 64 * 1024)} |
 | Redis traffic independent of line rate (≤ 24 merges per flush) | ${fmt(ratios.mergesPerFlush, 1)} merges per flush | ${check(ratios.mergesPerFlush <= 24)} |
+
+## Requests counted where they are answered (\`consumer.middleware()\`)
+
+The same Node \`http\` app (\`bench/http-app.mjs\`: \`res.end('ok')\`, one request in ten a 500) with
+and without the middleware, ${r.middleware.rounds.plain.length} interleaved rounds of ${fmt(r.middleware.requests)} keep-alive requests
+(16 at a time, from the bench process on the same 2 vCPUs), medians:
+
+| | without | with the middleware |
+| --- | --- | --- |
+| the app's CPU time per request | ${fmt(r.middleware.cpuUs.plain, 1)} µs | ${fmt(r.middleware.cpuUs.middleware, 1)} µs |
+| requests per second | ${fmt(r.middleware.rps.plain)} | ${fmt(r.middleware.rps.middleware)} (${fmt(r.middleware.rateRatio, 2)} × without, paired) |
+
+The middleware adds ${fmt(ratios.middlewareCpuUs, 2)} µs of CPU per request (the difference of medians; it is
+within the VM's noise when it comes out negative); \`countRequest\` alone, the native call it
+makes, takes ${fmt(ratios.countRequestNs)} ns (1,000,000 calls in process).
 
 ## Memory (loghour-server, memory store)
 
