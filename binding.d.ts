@@ -18,6 +18,8 @@ export declare class NativeLineStream {
   write(chunk: Uint8Array): number
   /** Ends the stream; an unterminated final line counts. */
   end(): void
+  /** This stream's own line counts (opened with `ownCounts`), else null. */
+  lineCounts(): NativeLineCounts | null
   /** Bytes of the unfinished line held until its `
   `. */
   bufferedBytes(): number
@@ -69,8 +71,9 @@ export declare class NativeSketchSet {
   /**
    * A new input stream (connection, file, HTTP body) feeding this set. `framing` overrides the
    * set's: `json-batch` reads top-level arrays as batches of records (an HTTP body of them).
+   * With `ownCounts` the stream also keeps its own line counts (`lineCounts()`).
    */
-  openStream(maxLineBytes: number, framing?: string | undefined | null): NativeLineStream
+  openStream(maxLineBytes: number, framing?: string | undefined | null, ownCounts?: boolean | undefined | null): NativeLineStream
   /**
    * Counts one finished request (request middleware) by the set's rule: its time in
    * milliseconds since the epoch, client address and status; no log line is made or read.

@@ -201,8 +201,8 @@ export class LogConsumer extends LineWritable implements LineSink {
   }
 
   /** @internal the raw per-connection stream, for the TCP server's hot path and HTTP bodies. */
-  [OPEN_NATIVE_STREAM](framing?: NativeFraming): NativeLineStream {
-    return this.#sketches.openStream(this.options.maxLineBytes, framing)
+  [OPEN_NATIVE_STREAM](framing?: NativeFraming, ownCounts?: boolean): NativeLineStream {
+    return this.#sketches.openStream(this.options.maxLineBytes, framing, ownCounts)
   }
 
   /**

@@ -9,7 +9,7 @@ import type { Transform } from 'node:stream'
 import zlib from 'node:zlib'
 import type { LogConsumer } from './consumer.js'
 import { type NativeLineStream, OPEN_NATIVE_STREAM } from './native.js'
-import type { Stats } from './stats.js'
+import { lineCountsOf } from './stats.js'
 
 /** How a running server takes HTTP bodies. */
 export interface IngestOptions {
@@ -72,22 +72,6 @@ function authorized(req: IncomingMessage, token: string): boolean {
 
 const isSpace = (b: number) => b === 0x20 || b === 0x09 || b === 0x0d || b === 0x0a
 
-type Counts = Pick<Stats, 'lines' | 'invalid'>
-
-type Tally = Omit<IngestSummary, 'bytes' | 'flushed'>
-
-/** Adds to `tally` what changed in the line counts between two readings. */
-function addDelta(tally: Tally, before: Counts, after: Counts): void {
-  for (const [reason, n] of Object.entries(after.invalid)) {
-    const d = n - (before.invalid[reason as keyof Counts['invalid']] ?? 0)
-    if (d > 0) tally.invalid[reason] = (tally.invalid[reason] ?? 0) + d
-  }
-  tally.lines += after.lines.total - before.lines.total
-  tally.counted += after.lines.counted - before.lines.counted
-  tally.skipped += after.lines.skipped - before.lines.skipped
-  tally.blank += after.lines.blank - before.lines.blank
-}
-
 /**
  * Handles `POST /ingest` for a consumer. Answers: 200 with an {@link IngestSummary}; 400 when the
  * body was cut short (its complete records are counted, the cut one is not); 401 without the
@@ -134,22 +118,18 @@ export function handleIngest(consumer: LogConsumer, options: IngestOptions, req:
     return
   }
   const sync = options.ack === 'flushed' || new URL(req.url ?? '/', 'http://x').searchParams.get('sync') === '1'
-  // Other inputs count between this body's chunks: each native call is measured on its own
-  // (it runs whole, synchronously), so the tally is this body's alone.
-  const tally: Tally = { lines: 0, counted: 0, skipped: 0, blank: 0, invalid: {} }
-  const measured = (step: () => void) => {
-    const before = consumer.lineCounts()
-    try {
-      step()
-    } finally {
-      addDelta(tally, before, consumer.lineCounts())
-    }
-  }
   let native: NativeLineStream | undefined
   let leading: Buffer[] = [] // whitespace before the first record, until the framing is known
   let bytes = 0
   let done = false
-  const summary = (flushed: boolean): IngestSummary => ({ ...tally, invalid: { ...tally.invalid }, bytes, flushed })
+  // The body's own stream keeps its own counts (other inputs count between its chunks).
+  const summary = (flushed: boolean): IngestSummary => {
+    const counts = native?.lineCounts()
+    const own = counts ? lineCountsOf(counts) : undefined
+    const invalid = Object.fromEntries(Object.entries(own?.invalid ?? {}).filter(([, n]) => n > 0))
+    const { total = 0, counted = 0, skipped = 0, blank = 0 } = own?.lines ?? {}
+    return { lines: total, counted, skipped, blank, invalid, bytes, flushed }
+  }
   const fail = (status: number, error: string) => {
     if (done) return
     done = true
@@ -173,15 +153,11 @@ export function handleIngest(consumer: LogConsumer, options: IngestOptions, req:
         while (i < chunk.length && isSpace(chunk[i]!)) i++
         if (i === chunk.length) return void leading.push(chunk)
         // A body that is a JSON array (Logstash's json_batch) is a batch of records.
-        const stream = consumer[OPEN_NATIVE_STREAM](chunk[i] === 0x5b ? 'json-batch' : undefined)
-        native = stream
-        measured(() => {
-          for (const space of leading) stream.write(space)
-        })
+        native = consumer[OPEN_NATIVE_STREAM](chunk[i] === 0x5b ? 'json-batch' : undefined, true)
+        for (const space of leading) native.write(space)
         leading = []
       }
-      const stream = native
-      measured(() => stream.write(chunk))
+      native.write(chunk)
     } catch (error) {
       fail(500, `the core failed on this body: ${(error as Error).message}`)
     }
@@ -190,8 +166,7 @@ export function handleIngest(consumer: LogConsumer, options: IngestOptions, req:
     if (done) return
     done = true
     try {
-      const stream = native
-      if (stream) measured(() => stream.end()) // an unterminated final record counts, as on a connection's end
+      native?.end() // an unterminated final record counts, as on a connection's end
     } catch (error) {
       return answer(500, { error: `the core failed on this body: ${(error as Error).message}`, ...summary(false) })
     }

@@ -60,5 +60,5 @@ export type NativeFraming = 'lines' | 'json-stream' | 'json-batch'
 
 /** What reads input without a `Writable` in between (the TCP server, `loghour analyze`) needs. */
 export interface LineSink {
-  [OPEN_NATIVE_STREAM](framing?: NativeFraming): NativeLineStream
+  [OPEN_NATIVE_STREAM](framing?: NativeFraming, ownCounts?: boolean): NativeLineStream
 }

@@ -31,7 +31,7 @@ use napi_derive::napi;
 use crate::clock::TimeUnit;
 use crate::outcome::{LineCounts, Outcome, Reason};
 use crate::record::{Format, Framing, RecordRule, RuleOptions};
-use crate::sketch::{DedupCollector, HourlySketch, LineStream, OutcomeSink};
+use crate::sketch::{CountingSink, DedupCollector, HourlySketch, LineStream, OutcomeSink};
 
 /// Dotted paths of the JSON fields to read (defaults: `time`, `ip`, `status_code`).
 #[napi(object)]
@@ -359,8 +359,9 @@ impl NativeSketchSet {
 
   /// A new input stream (connection, file, HTTP body) feeding this set. `framing` overrides the
   /// set's: `json-batch` reads top-level arrays as batches of records (an HTTP body of them).
+  /// With `ownCounts` the stream also keeps its own line counts (`lineCounts()`).
   #[napi(catch_unwind)]
-  pub fn open_stream(&self, max_line_bytes: u32, framing: Option<String>) -> Result<NativeLineStream> {
+  pub fn open_stream(&self, max_line_bytes: u32, framing: Option<String>, own_counts: Option<bool>) -> Result<NativeLineStream> {
     let mut rule = self.rule.clone();
     rule.framing = match framing.as_deref() {
       None => rule.framing,
@@ -376,6 +377,7 @@ impl NativeSketchSet {
     Ok(NativeLineStream {
       sketch: Rc::clone(&self.sketch),
       stream: LineStream::new(max_line_bytes as usize, rule),
+      counts: (own_counts == Some(true)).then(LineCounts::default),
     })
   }
 
@@ -451,6 +453,8 @@ impl NativeSketchSet {
 pub struct NativeLineStream {
   sketch: Rc<RefCell<HourlySketch>>,
   stream: LineStream,
+  /// This stream's own line counts, when asked for at its opening.
+  counts: Option<LineCounts>,
 }
 
 #[napi]
@@ -459,14 +463,28 @@ impl NativeLineStream {
   /// bytes (of the unfinished line) now, so a server can budget them without another call.
   #[napi(catch_unwind)]
   pub fn write(&mut self, chunk: &[u8]) -> u32 {
-    self.stream.feed(chunk, &mut *self.sketch.borrow_mut());
+    let sketch = &mut *self.sketch.borrow_mut();
+    match &mut self.counts {
+      Some(counts) => self.stream.feed(chunk, &mut CountingSink { sketch, counts }),
+      None => self.stream.feed(chunk, sketch),
+    }
     self.stream.buffered_bytes() as u32
   }
 
   /// Ends the stream; an unterminated final line counts.
   #[napi(catch_unwind)]
   pub fn end(&mut self) {
-    self.stream.end(&mut *self.sketch.borrow_mut());
+    let sketch = &mut *self.sketch.borrow_mut();
+    match &mut self.counts {
+      Some(counts) => self.stream.end(&mut CountingSink { sketch, counts }),
+      None => self.stream.end(sketch),
+    }
+  }
+
+  /// This stream's own line counts (opened with `ownCounts`), else null.
+  #[napi(catch_unwind)]
+  pub fn line_counts(&self) -> Option<NativeLineCounts> {
+    self.counts.as_ref().map(Into::into)
   }
 
   /// Bytes of the unfinished line held until its `\n`.

@@ -132,6 +132,21 @@ impl HourlySketch {
   }
 }
 
+/// A sink that also keeps one stream's own line counts (an HTTP body's answer) besides the
+/// shared sketch's, without a per-line branch for the streams that do not need them.
+pub struct CountingSink<'a> {
+  pub sketch: &'a mut HourlySketch,
+  pub counts: &'a mut LineCounts,
+}
+
+impl OutcomeSink for CountingSink<'_> {
+  #[inline]
+  fn outcome(&mut self, outcome: Outcome) {
+    self.counts.record(&outcome);
+    self.sketch.outcome(outcome);
+  }
+}
+
 impl OutcomeSink for HourlySketch {
   #[inline]
   fn outcome(&mut self, outcome: Outcome) {
