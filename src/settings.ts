@@ -788,7 +788,7 @@ const DECLARATIONS = {
     flag: '--http',
     arg: '<host:port>',
     env: 'LOGHOUR_HTTP',
-    help: 'serve the live dashboard (/), /events, /metrics (Prometheus), /healthz, /readyz and /stats over HTTP on this address (loopback unless you bind otherwise)',
+    help: 'serve the live dashboard (/), /events, /metrics (Prometheus), /healthz, /readyz, /stats and POST /ingest over HTTP on this address (loopback unless you bind otherwise)',
   }),
   httpTlsCert: declare({
     kind: textOnly('a PEM file', (raw) => (raw.length > 0 ? raw : undefined)),
