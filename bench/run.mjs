@@ -876,7 +876,7 @@ async function main() {
     e2e: row('end to end: socat (64 KiB blocks) → loghour-server, memory store', bytes, LINES, tcp.memory),
     e2eSend: row('end to end: loghour send → loghour-server, memory store', bytes, LINES, tcp.send),
     e2eHttp: row(
-      'end to end over HTTP: curl POST /ingest (the whole file as one body) → loghour-server, memory store',
+      'end to end over HTTP: curl -T, the whole file streamed as one POST /ingest body → loghour-server, memory store',
       bytes,
       LINES,
       httpIngest,

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http'
 import { Writable } from 'node:stream'
 import { type DayWindow, dateOf, type StatsQuery, today, windowOf } from './days.js'
 import { clientAddress, type MiddlewareOptions, type RequestCounter, resolveMiddlewareOptions } from './middleware.js'
@@ -280,10 +281,15 @@ export class LogConsumer extends LineWritable implements LineSink {
    */
   middleware(options?: MiddlewareOptions): RequestCounter {
     const { trustProxy } = resolveMiddlewareOptions(options)
-    return (req, res, next) => {
-      res.once('finish', () => {
-        if (!this.destroyed) this.#sketches.countRequest(Date.now(), clientAddress(req, trustProxy), res.statusCode)
-      })
+    const sketches = this.#sketches
+    const consumer = this
+    // One listener for every response (it finds its request as `res.req`): nothing is
+    // allocated per request but the listener's slot.
+    function finished(this: ServerResponse): void {
+      if (!consumer.destroyed) sketches.countRequest(Date.now(), clientAddress(this.req, trustProxy), this.statusCode)
+    }
+    return (_req, res, next) => {
+      res.on('finish', finished)
       next?.()
     }
   }

@@ -1,4 +1,5 @@
-// Counting where the requests are answered: a real Express app (consumer.middleware, trustProxy),
+// Counting where the requests are answered: a plain node:http server and a real Express app
+// (consumer.middleware, trustProxy),
 // a real Fastify app (loghour/fastify) and a real pino-http app (the loghour/pino transport in
 // pino's worker), pinned with libfaketime to a Wednesday, answering curl from several 127.0.0.x
 // addresses; each app's Redis keys equal PFCOUNT of a plain Redis PFADDed the expected elements.
@@ -29,7 +30,7 @@ describe.skipIf(skipRedis() || missing('libfaketime (apt-get install faketime)',
   'Express, Fastify and pino-http apps counting their own requests',
   () => {
     const redis = useRedis()
-    const sent: Record<'express' | 'fastify' | 'pino', Sent[]> = { express: [], fastify: [], pino: [] }
+    const sent: Record<'node' | 'express' | 'fastify' | 'pino', Sent[]> = { node: [], express: [], fastify: [], pino: [] }
 
     beforeAll(async () => {
       await redis.client().flushall()
@@ -43,7 +44,7 @@ describe.skipIf(skipRedis() || missing('libfaketime (apt-get install faketime)',
           child.stdout!.once('data', (d: Buffer) => resolve(JSON.parse(d.toString())))
           child.once('exit', () => reject(new Error('the apps exited')))
         })
-        for (const app of ['express', 'fastify', 'pino'] as const) {
+        for (const app of ['node', 'express', 'fastify', 'pino'] as const) {
           for (const [i, ip] of CLIENTS.entries()) {
             for (const status of STATUSES.filter((_, k) => (k + i) % 2 === 0 || app === 'pino')) {
               expect(request(ports[app], ip, status)).toBe(status)
@@ -62,6 +63,7 @@ describe.skipIf(skipRedis() || missing('libfaketime (apt-get install faketime)',
     }, 60_000)
 
     it.each([
+      ['node', 'Asia/Tokyo'],
       ['express', 'Europe/Berlin'],
       ['fastify', 'UTC'],
       ['pino', 'America/New_York'],
