@@ -72,6 +72,9 @@ function authorized(req: IncomingMessage, token: string): boolean {
 
 const isSpace = (b: number) => b === 0x20 || b === 0x09 || b === 0x0d || b === 0x0a
 
+/** Leading whitespace held back to see whether a batch follows; past it, the server's framing. */
+const MAX_LEADING_BYTES = 64 * 1024
+
 /**
  * Handles `POST /ingest` for a consumer. Answers: 200 with an {@link IngestSummary}; 400 when the
  * body was cut short (its complete records are counted, the cut one is not); 401 without the
@@ -120,6 +123,7 @@ export function handleIngest(consumer: LogConsumer, options: IngestOptions, req:
   const sync = options.ack === 'flushed' || new URL(req.url ?? '/', 'http://x').searchParams.get('sync') === '1'
   let native: NativeLineStream | undefined
   let leading: Buffer[] = [] // whitespace before the first record, until the framing is known
+  let leadingBytes = 0
   let bytes = 0
   let done = false
   // The body's own stream keeps its own counts (other inputs count between its chunks).
@@ -138,6 +142,11 @@ export function handleIngest(consumer: LogConsumer, options: IngestOptions, req:
     body.destroy()
     if (body !== req) req.destroy()
   }
+  const open = (framing: 'json-batch' | undefined) => {
+    native = consumer[OPEN_NATIVE_STREAM](framing, true)
+    for (const space of leading) native.write(space)
+    leading = []
+  }
   const feed = (chunk: Buffer) => {
     if (done) return
     bytes += chunk.length
@@ -151,13 +160,15 @@ export function handleIngest(consumer: LogConsumer, options: IngestOptions, req:
       if (native === undefined) {
         let i = 0
         while (i < chunk.length && isSpace(chunk[i]!)) i++
-        if (i === chunk.length) return void leading.push(chunk)
+        if (i === chunk.length && leadingBytes + chunk.length <= MAX_LEADING_BYTES) {
+          leading.push(chunk)
+          leadingBytes += chunk.length
+          return
+        }
         // A body that is a JSON array (Logstash's json_batch) is a batch of records.
-        native = consumer[OPEN_NATIVE_STREAM](chunk[i] === 0x5b ? 'json-batch' : undefined, true)
-        for (const space of leading) native.write(space)
-        leading = []
+        open(i < chunk.length && chunk[i] === 0x5b ? 'json-batch' : undefined)
       }
-      native.write(chunk)
+      native!.write(chunk)
     } catch (error) {
       fail(500, `the core failed on this body: ${(error as Error).message}`)
     }
@@ -166,6 +177,7 @@ export function handleIngest(consumer: LogConsumer, options: IngestOptions, req:
     if (done) return
     done = true
     try {
+      if (native === undefined && leading.length > 0) open(undefined) // a body of blank lines
       native?.end() // an unterminated final record counts, as on a connection's end
     } catch (error) {
       return answer(500, { error: `the core failed on this body: ${(error as Error).message}`, ...summary(false) })
@@ -182,6 +194,10 @@ export function handleIngest(consumer: LogConsumer, options: IngestOptions, req:
   body.on('end', finish)
   body.on('error', (error: Error) => fail(400, `the body was cut short or is not valid ${encoding}: ${error.message}`))
   // The client went away before the whole body came (a connection cut, a short Content-Length).
-  req.on('aborted', () => fail(400, 'the body was cut short: the connection closed before its end'))
+  const cut = () => {
+    if (!req.complete) fail(400, 'the body was cut short: the connection closed before its end')
+  }
+  req.on('aborted', cut) // what Node 20 and 22 emit when the client ends its side mid-body
+  req.on('close', cut)
   req.on('error', () => fail(400, 'the body was cut short: the connection failed'))
 }

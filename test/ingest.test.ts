@@ -181,6 +181,12 @@ describe.skipIf(missing('curl', CURL))('POST /ingest limits and token', () => {
     expect(ok.body).toMatchObject({ lines: 1, counted: 1, flushed: false })
   })
 
+  it('a body of blank lines counts them as TCP would; whitespace before a batch still makes it a batch', () => {
+    expect(curl(`${base}/ingest`, [...auth, '--data-binary', '\n\n\n']).body).toMatchObject({ lines: 0, blank: 3 })
+    const batch = `  \n\t[${line.trim()},${line.trim()}]`
+    expect(curl(`${base}/ingest`, [...auth, '--data-binary', batch]).body).toMatchObject({ lines: 2, counted: 2, blank: 0 })
+  })
+
   it('413 over --max-body: by Content-Length before reading, chunked or gzip-expanded while reading', () => {
     const big = line.repeat(200) // 13 KB
     expect(curl(`${base}/ingest`, [...auth, '--data-binary', big]).status).toBe(413)

@@ -57,8 +57,9 @@ describe.skipIf(skipRedis())('--min-replicas and WAIT on a single Redis', () => 
         '50',
         '--min-replicas',
         '2',
+        // WAIT gets half of it; the rest is the round trip's margin on a loaded machine.
         '--redis-timeout',
-        '200',
+        '2000',
         '--close-timeout',
         '0.5',
       ])
