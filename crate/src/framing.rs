@@ -307,6 +307,8 @@ x 12{"e":[]}["f"]"#;
   fn a_broken_record_ends_at_a_newline() {
     // A string left open ends at the newline; a too-long record that never closes too.
     assert_eq!(split(&[b"{\"a\":\"x\n{\"b\":1}"], 100), vec!["{\"a\":\"x", "{\"b\":1}"]);
+    // Also right after a backslash: a raw newline escapes nothing (no JSON string holds one).
+    assert_eq!(split(&[b"{\"a\":\"x\\\n{\"b\":1}"], 100), vec!["{\"a\":\"x\\", "{\"b\":1}"]);
     let never = format!("{}\n{{\"b\":1}}", "[".repeat(300));
     assert_eq!(split(&[never.as_bytes()], 100), vec!["<too long>", "{\"b\":1}"]);
     // Outside strings, newlines are whitespace: a pretty-printed object is one record.

@@ -377,7 +377,8 @@ function records(stream: Uint8Array, framing: ModelRule['framing'], maxLineBytes
         // record too long anyway: the record ends before it.
         if (c === 0x0a && (inString || i - start > maxLineBytes)) break
         if (inString) {
-          if (c === 0x5c) i++
+          // A backslash escapes the next byte, but not a newline: no JSON string holds one.
+          if (c === 0x5c && stream[i + 1] !== 0x0a) i++
           else if (c === 0x22) inString = false
         } else if (c === 0x22) inString = true
         else if (c === 0x7b || c === 0x5b) depth++
