@@ -223,17 +223,19 @@ export function resolveServerSettings(
   return { settings, sources }
 }
 
+/** A PEM file's text; a SettingError naming what it is (`TLS cert`, `HTTPS key`) when unreadable. */
+function readPem(what: string, file: string): string {
+  try {
+    return readFileSync(file, 'utf8')
+  } catch (error) {
+    throw new SettingError(`cannot read the ${what} file ${file}: ${(error as Error).message}`)
+  }
+}
+
 /** The HTTPS certificate and key of `--http`, read from their files, or undefined for plain HTTP. */
 export function readHttpTls(settings: Pick<ServerSettings, 'httpTlsCert' | 'httpTlsKey'>): { cert: string; key: string } | undefined {
   if (settings.httpTlsCert === undefined || settings.httpTlsKey === undefined) return undefined
-  const read = (what: string, file: string) => {
-    try {
-      return readFileSync(file, 'utf8')
-    } catch (error) {
-      throw new SettingError(`cannot read the HTTPS ${what} file ${file}: ${(error as Error).message}`)
-    }
-  }
-  return { cert: read('cert', settings.httpTlsCert), key: read('key', settings.httpTlsKey) }
+  return { cert: readPem('HTTPS cert', settings.httpTlsCert), key: readPem('HTTPS key', settings.httpTlsKey) }
 }
 
 type InputTlsSettings = Pick<ServerSettings, 'tlsCert' | 'tlsKey' | 'tlsCa' | 'tlsClientAuth'>
@@ -270,15 +272,8 @@ function inputTlsProblem(settings: InputTlsSettings, name: (key: keyof InputTlsS
  */
 export function readInputTls(settings: InputTlsSettings): InputTls | undefined {
   if (settings.tlsCert === undefined || settings.tlsKey === undefined) return undefined
-  const read = (what: string, file: string) => {
-    try {
-      return readFileSync(file, 'utf8')
-    } catch (error) {
-      throw new SettingError(`cannot read the TLS ${what} file ${file}: ${(error as Error).message}`)
-    }
-  }
-  const tls: InputTls = { cert: read('cert', settings.tlsCert), key: read('key', settings.tlsKey) }
-  if (settings.tlsCa !== undefined) tls.ca = read('ca', settings.tlsCa)
+  const tls: InputTls = { cert: readPem('TLS cert', settings.tlsCert), key: readPem('TLS key', settings.tlsKey) }
+  if (settings.tlsCa !== undefined) tls.ca = readPem('TLS ca', settings.tlsCa)
   if (settings.tlsClientAuth) tls.clientAuth = true
   return tls
 }
