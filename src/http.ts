@@ -11,7 +11,7 @@ import { handleIngest, type IngestOptions } from './ingest.js'
 import { LiveEvents, takeSnapshot } from './live.js'
 import { createMetrics } from './metrics.js'
 import type { LogServer } from './server.js'
-import type { HttpAddress } from './settings.js'
+import { type HttpAddress, SETTINGS } from './settings.js'
 
 /** Open HTTP connections at most: scrapers and probes, not clients. */
 const MAX_HTTP_CONNECTIONS = 64
@@ -47,8 +47,11 @@ async function notReady(consumer: LogConsumer, server: LogServer): Promise<strin
   return null
 }
 
-/** The ingest endpoint's settings when none are given: 16 MiB bodies, no token, ack on count. */
-const DEFAULT_INGEST: IngestOptions = { maxBodyBytes: 16 << 20, ack: 'counted' }
+/** The ingest endpoint's settings when none are given: the settings' defaults, no token. */
+const DEFAULT_INGEST: IngestOptions = {
+  maxBodyBytes: SETTINGS.maxBodyBytes.default,
+  ack: SETTINGS.ingestAck.default as IngestOptions['ack'],
+}
 
 /**
  * Serves `GET /` (the live dashboard), `/events` (its Server-Sent Events), `/metrics`, `/healthz`,
