@@ -34,6 +34,21 @@ export interface HttpTls {
   key: string
 }
 
+/** A request's path and query, or null for a target that is neither a path nor an absolute URL. */
+export function requestTarget(raw: string | undefined): { path: string; query: URLSearchParams } | null {
+  const target = raw ?? '/'
+  if (target.startsWith('/') && !target.startsWith('//')) {
+    const end = target.search(/[?#]/)
+    const path = end < 0 ? target : target.slice(0, end)
+    const query = end < 0 || target[end] === '#' ? '' : target.slice(end + 1).split('#')[0]!
+    return { path, query: new URLSearchParams(query) }
+  }
+  // The absolute form (`GET http://host/path`), which proxies send; anything else is malformed.
+  if (!/^https?:\/\//i.test(target) || !URL.canParse(target)) return null
+  const url = new URL(target)
+  return { path: url.pathname, query: url.searchParams }
+}
+
 /** Readiness: why the server is not ready, or null when it is. */
 async function notReady(consumer: LogConsumer, server: LogServer): Promise<string | null> {
   if (!server.listening) return 'the TCP input is not listening'
@@ -98,16 +113,26 @@ export async function startHttp(
       }
     },
   }
-  const handle = (req: IncomingMessage, res: ServerResponse) => {
-    const path = new URL(req.url ?? '/', 'http://x').pathname
-    if (path === '/ingest') return handleIngest(consumer, ingestion, req, res)
-    const route = Object.hasOwn(routes, path) ? routes[path] : undefined
-    if (!route) return json(res, 404, { error: `no such endpoint: ${path}`, endpoints: [...Object.keys(routes), '/ingest'] })
+  const route = (req: IncomingMessage, res: ServerResponse) => {
+    const target = requestTarget(req.url)
+    if (target === null) return json(res, 400, { error: 'malformed request target' })
+    if (target.path === '/ingest') return handleIngest(consumer, ingestion, req, res, target.query)
+    const route = Object.hasOwn(routes, target.path) ? routes[target.path] : undefined
+    if (!route) return json(res, 404, { error: `no such endpoint: ${target.path}`, endpoints: [...Object.keys(routes), '/ingest'] })
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'GET only' })
-    Promise.resolve(route(res, req)).catch((error: Error) => {
-      if (!res.headersSent) json(res, 500, { error: error.message })
-      else res.destroy()
-    })
+    Promise.resolve(route(res, req)).catch((error: Error) => failed(res, error))
+  }
+  // Nothing a request holds may end the process: whatever escapes a route is its 500.
+  const failed = (res: ServerResponse, error: unknown) => {
+    if (!res.headersSent && !res.destroyed) json(res, 500, { error: (error as Error)?.message ?? String(error) })
+    else res.destroy()
+  }
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    try {
+      route(req, res)
+    } catch (error) {
+      failed(res, error)
+    }
   }
   // A request has a minute to arrive whole: an ingest body of --max-body over a slow link.
   const limits = { requestTimeout: 60_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 }

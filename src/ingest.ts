@@ -81,7 +81,13 @@ const MAX_LEADING_BYTES = 64 * 1024
  * token; 413 over the size limit; 415 for an unknown encoding; 503 when `?sync=1` and the store
  * did not confirm (the records are counted and kept; a retry is harmless).
  */
-export function handleIngest(consumer: LogConsumer, options: IngestOptions, req: IncomingMessage, res: ServerResponse): void {
+export function handleIngest(
+  consumer: LogConsumer,
+  options: IngestOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+  query: URLSearchParams,
+): void {
   const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`
   const answer = (status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) => {
     const { error, ...summary } = body
@@ -120,7 +126,7 @@ export function handleIngest(consumer: LogConsumer, options: IngestOptions, req:
     refuse(413, `the body (${declared} bytes) is over the limit of ${options.maxBodyBytes} bytes (--max-body)`)
     return
   }
-  const sync = options.ack === 'flushed' || new URL(req.url ?? '/', 'http://x').searchParams.get('sync') === '1'
+  const sync = options.ack === 'flushed' || query.get('sync') === '1'
   let native: NativeLineStream | undefined
   let leading: Buffer[] = [] // whitespace before the first record, until the framing is known
   let leadingBytes = 0
