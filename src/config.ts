@@ -128,7 +128,9 @@ export function resolveSettings<K extends FlagKey>(
   const sources = {} as Record<K, SettingSource>
   for (const key of keys) {
     const spec = SETTINGS[key] as FlagSetting
-    const show = (raw: string) => JSON.stringify(spec.redact ? redactAddress(raw) : raw)
+    // A secret that is not an address (a token) is not shown at all.
+    const show = (raw: string) =>
+      JSON.stringify(!spec.redact ? raw : /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? redactAddress(raw) : raw === '' ? '' : '***')
     const fromEnvironment = (vars: Record<string, string | undefined>, where: string): [string, string] | undefined => {
       const set = [spec.env, ...(spec.aliases ?? [])]
         .filter((name) => vars[name] !== undefined)
@@ -145,6 +147,10 @@ export function resolveSettings<K extends FlagKey>(
       ['.env', ...(fromEnvironment(dotenv, 'from .env') ?? [spec.env, undefined])],
     ]
     const found = candidates.find(([, , v]) => v !== undefined)
+    if (found && found[2] === '' && spec.security) {
+      const from = found[0] === 'flag' ? '' : ` (from ${found[0] === 'environment' ? 'the environment' : '.env'})`
+      throw new SettingError(`${found[1]} is empty${from}: a security setting is never turned off by an empty value; unset it, or give a value`)
+    }
     // An empty REDIS_ADDRESS (or other optional setting) means "not set", as in the original.
     if (!found || (found[2] === '' && spec.default === undefined)) {
       settings[key] = spec.default

@@ -69,6 +69,11 @@ export interface SettingDeclaration<T> {
   readonly repeatable?: boolean
   /** Its value may hold a password: error messages show it masked. */
   readonly redact?: boolean
+  /**
+   * It protects something (a token, a certificate): an empty value is an error, never "off" (an
+   * unset variable in `--ingest-token "$TOKEN"` must not serve /ingest to everyone).
+   */
+  readonly security?: boolean
   /** The library options this is one of, under the setting's own name. */
   readonly group?: OptionGroup
   /** One line for the README's library options table, where `help` speaks of the server only. */
@@ -516,6 +521,7 @@ const DECLARATIONS = {
   redisCa: declare({
     kind: textOnly('a PEM file', (raw) => (raw.length > 0 ? raw : undefined)),
     default: undefined,
+    security: true,
     shown: "the system's CAs",
     flag: '--redis-ca',
     arg: '<file>',
@@ -525,6 +531,7 @@ const DECLARATIONS = {
   redisCert: declare({
     kind: textOnly('a PEM file', (raw) => (raw.length > 0 ? raw : undefined)),
     default: undefined,
+    security: true,
     shown: 'none',
     flag: '--redis-cert',
     arg: '<file>',
@@ -534,6 +541,7 @@ const DECLARATIONS = {
   redisKey: declare({
     kind: textOnly('a PEM file', (raw) => (raw.length > 0 ? raw : undefined)),
     default: undefined,
+    security: true,
     shown: 'none',
     flag: '--redis-key',
     arg: '<file>',
@@ -750,6 +758,7 @@ const DECLARATIONS = {
   tlsCert: declare({
     kind: textOnly('a PEM file', (raw) => (raw.length > 0 ? raw : undefined)),
     default: undefined,
+    security: true,
     shown: 'none: plain TCP',
     flag: '--tls-cert',
     arg: '<file>',
@@ -759,6 +768,7 @@ const DECLARATIONS = {
   tlsKey: declare({
     kind: textOnly('a PEM file', (raw) => (raw.length > 0 ? raw : undefined)),
     default: undefined,
+    security: true,
     shown: 'none',
     flag: '--tls-key',
     arg: '<file>',
@@ -768,6 +778,7 @@ const DECLARATIONS = {
   tlsCa: declare({
     kind: textOnly('a PEM file', (raw) => (raw.length > 0 ? raw : undefined)),
     default: undefined,
+    security: true,
     shown: 'none',
     flag: '--tls-ca',
     arg: '<file>',
@@ -793,6 +804,7 @@ const DECLARATIONS = {
   httpTlsCert: declare({
     kind: textOnly('a PEM file', (raw) => (raw.length > 0 ? raw : undefined)),
     default: undefined,
+    security: true,
     shown: 'none: plain HTTP',
     flag: '--http-tls-cert',
     arg: '<file>',
@@ -802,6 +814,7 @@ const DECLARATIONS = {
   httpTlsKey: declare({
     kind: textOnly('a PEM file', (raw) => (raw.length > 0 ? raw : undefined)),
     default: undefined,
+    security: true,
     shown: 'none',
     flag: '--http-tls-key',
     arg: '<file>',
@@ -818,8 +831,12 @@ const DECLARATIONS = {
     help: 'largest body POST /ingest takes, in decoded bytes; over it the answer is 413 (the records before the limit count)',
   }),
   ingestToken: declare({
-    kind: textOnly('a token without spaces', (raw) => (/^\S{1,4096}$/.test(raw) ? raw : undefined)),
+    // RFC 6750's b64token: what a client can send in a header exactly as configured.
+    kind: textOnly('a token of 1 to 4096 characters A-Z a-z 0-9 - . _ ~ + / (then = only)', (raw) =>
+      /^[A-Za-z0-9\-._~+/]{1,4096}=*$/.test(raw) && raw.length <= 4096 ? raw : undefined,
+    ),
     default: undefined,
+    security: true,
     shown: 'none: no token asked',
     flag: '--ingest-token',
     arg: '<token>',

@@ -47,6 +47,44 @@ describe('settings precedence', () => {
     expect(resolveServerSettings({}, { REDIS_ADDRESS: '' }, {}).settings.redis).toBeUndefined()
   })
 
+  // `--ingest-token "$TOKEN"` with TOKEN unset must not serve /ingest to everyone.
+  const security = SETTINGS.filter((s) => s.security === true)
+  it('the security settings are the token and every certificate, key and CA', () => {
+    expect(security.map((s) => s.env).sort()).toEqual(
+      [
+        'LOGHOUR_INGEST_TOKEN',
+        'LOGHOUR_HTTP_TLS_CERT',
+        'LOGHOUR_HTTP_TLS_KEY',
+        'LOGHOUR_TLS_CERT',
+        'LOGHOUR_TLS_KEY',
+        'LOGHOUR_TLS_CA',
+        'REDIS_TLS_CA',
+        'REDIS_TLS_CERT',
+        'REDIS_TLS_KEY',
+      ].sort(),
+    )
+  })
+  it.each(security.map((s) => [s.env, s] as const))(
+    'an empty %s is an error, never "off", from a flag, the environment or .env',
+    (env, s) => {
+      const why = 'is empty (from the environment): a security setting is never turned off by an empty value; unset it, or give a value'
+      expect(() => resolveServerSettings({}, { [env]: '' }, {})).toThrow(`${env} ${why}`)
+      expect(() => resolveServerSettings({}, {}, { [env]: '' })).toThrow(`${env} is empty (from .env)`)
+      expect(() => resolveServerSettings({ [s.key]: '' }, {}, {})).toThrow(`${s.flag} is empty: a security setting`)
+    },
+  )
+
+  it('a token a client could not send as configured (non-ASCII, spaces) is refused at start', () => {
+    for (const token of ['tökén', 'two words', 'a=b', 'x'.repeat(4097)]) {
+      expect(() => resolveServerSettings({ ingestToken: token }, {}, {}), token).toThrow(
+        /invalid --ingest-token "\*\*\*": expected a token/,
+      )
+    }
+    for (const token of ['s3cret-token', 'a.b_c~d+e/f==', 'x'.repeat(4096)]) {
+      expect(resolveServerSettings({ ingestToken: token }, {}, {}).settings.ingestToken).toBe(token)
+    }
+  })
+
   const bad: Record<string, string> = {
     SERVER_HOST: '',
     SERVER_PORT: '65536',
@@ -90,12 +128,14 @@ describe('settings precedence', () => {
     'a bad %s names the setting, the value, where it came from and what is accepted',
     (env, s) => {
       const value = bad[env]!
+      // A secret that is not an address is never shown.
+      const shown = s.redact && !value.includes('://') ? '"***"' : JSON.stringify(value)
       expect(() => resolveServerSettings({}, { [env]: value }, {})).toThrow(SettingError)
       expect(() => resolveServerSettings({}, { [env]: value }, {})).toThrow(
-        `invalid ${env} ${JSON.stringify(value)} (from the environment): expected ${s.accepts}`,
+        `invalid ${env} ${shown} (from the environment): expected ${s.accepts}`,
       )
       expect(() => resolveServerSettings({}, {}, { [env]: value })).toThrow(`(from .env)`)
-      expect(() => resolveServerSettings({ [s.key]: value }, {}, {})).toThrow(`invalid ${s.flag} ${JSON.stringify(value)}: expected`)
+      expect(() => resolveServerSettings({ [s.key]: value }, {}, {})).toThrow(`invalid ${s.flag} ${shown}: expected`)
     },
   )
 
@@ -143,6 +183,19 @@ describe('settings precedence', () => {
 })
 
 describe('loghour-server command line', () => {
+  it('an empty security setting is a one-line error and exit code 2, whichever way it is given', async () => {
+    const env = await run('loghour-server.js', ['--http', '127.0.0.1:0'], undefined, { env: cleanEnv({ LOGHOUR_INGEST_TOKEN: '' }) })
+    expect(env.code).toBe(2)
+    expect(env.stderr).toBe(
+      'loghour-server: LOGHOUR_INGEST_TOKEN is empty (from the environment): a security setting is never turned off by an empty value; unset it, or give a value\n',
+    )
+    const flag = await run('loghour-server.js', ['--http', '127.0.0.1:0', '--http-tls-cert', '', '--http-tls-key', ''], undefined, {
+      env: cleanEnv(),
+    })
+    expect(flag.code).toBe(2)
+    expect(flag.stderr.trim().split('\n')).toHaveLength(1)
+  })
+
   it('a bad setting is a one-line error and exit code 2', async () => {
     const r = await run('loghour-server.js', [], undefined, { env: cleanEnv({ SERVER_PORT: 'http' }) })
     expect(r.code).toBe(2)
