@@ -149,7 +149,9 @@ export function resolveSettings<K extends FlagKey>(
     const found = candidates.find(([, , v]) => v !== undefined)
     if (found && found[2] === '' && spec.security) {
       const from = found[0] === 'flag' ? '' : ` (from ${found[0] === 'environment' ? 'the environment' : '.env'})`
-      throw new SettingError(`${found[1]} is empty${from}: a security setting is never turned off by an empty value; unset it, or give a value`)
+      throw new SettingError(
+        `${found[1]} is empty${from}: a security setting is never turned off by an empty value; unset it, or give a value`,
+      )
     }
     // An empty REDIS_ADDRESS (or other optional setting) means "not set", as in the original.
     if (!found || (found[2] === '' && spec.default === undefined)) {
@@ -223,8 +225,10 @@ export function resolveServerSettings(
       `invalid combination: ${name(settings.httpTlsCert === undefined ? 'httpTlsKey' : 'httpTlsCert')} needs its pair (--http-tls-cert with --http-tls-key)`,
     )
   }
-  if (settings.httpTlsCert !== undefined && settings.http === undefined) {
-    throw new SettingError(`invalid combination: ${name('httpTlsCert')} applies to the HTTP endpoints; add --http HOST:PORT`)
+  for (const key of ['httpTlsCert', 'ingestToken', 'ingestOrigins'] as const) {
+    if (settings[key] !== undefined && settings.http === undefined) {
+      throw new SettingError(`invalid combination: ${name(key)} applies to the HTTP endpoints; add --http HOST:PORT`)
+    }
   }
   return { settings, sources }
 }

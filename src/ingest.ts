@@ -17,6 +17,8 @@ export interface IngestOptions {
   maxBodyBytes: number
   /** Bearer token every request must carry (`--ingest-token`); none when undefined. */
   token?: string | undefined
+  /** Web origins allowed to send bodies from a browser (`--ingest-origins`; `*` for any); none when undefined. */
+  origins?: readonly string[] | undefined
   /** Answer once counted, or once the store confirmed (`--ingest-ack`; `?sync=1` per request). */
   ack: 'counted' | 'flushed'
   /** Told of every answered or cut-off request (the server logs them). */
@@ -70,6 +72,19 @@ function authorized(req: IncomingMessage, token: string): boolean {
   return match !== null && timingSafeEqual(digest(match[1]!), digest(token))
 }
 
+/**
+ * Why a request comes from a web page that may not send records, or null: browsers add `Origin`
+ * to every POST (also `no-cors`, and after DNS rebinding) and `Sec-Fetch-Site`; shippers send
+ * neither. Without this, any page a user opens could count records into a token-less listener.
+ */
+function crossSite(req: IncomingMessage, allowed: readonly string[] | undefined): string | null {
+  const origin = req.headers.origin
+  const site = req.headers['sec-fetch-site']
+  if (origin === undefined) return site === 'cross-site' || site === 'same-site' ? `Sec-Fetch-Site: ${site}` : null
+  if (allowed?.includes('*') || allowed?.includes(origin.toLowerCase().replace(/\/$/, ''))) return null
+  return `Origin: ${origin.slice(0, 200)}`
+}
+
 const isSpace = (b: number) => b === 0x20 || b === 0x09 || b === 0x0d || b === 0x0a
 
 /** Leading whitespace held back to see whether a batch follows; past it, the server's framing. */
@@ -109,6 +124,11 @@ export function handleIngest(
   }
   if (req.method !== 'POST') {
     refuse(405, 'POST only', { allow: 'POST' })
+    return
+  }
+  const refusedOrigin = crossSite(req, options.origins)
+  if (refusedOrigin !== null) {
+    refuse(403, `requests from web pages are refused (${refusedOrigin}); allow the page's origin with --ingest-origins`)
     return
   }
   if (options.token !== undefined && !authorized(req, options.token)) {

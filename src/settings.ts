@@ -240,6 +240,15 @@ export function httpAddress(raw: string): HttpAddress | undefined {
   return m && port <= 65535 ? { host: (m[1] ?? m[2])!, port } : undefined
 }
 
+/** Web origins (`scheme://host[:port]`, as browsers send them) joined by ",", or `*`. */
+export function ingestOrigins(raw: string): string[] | undefined {
+  const entries = raw.split(',').map((e) => e.trim())
+  if (entries.length === 0 || entries.some((e) => e.length === 0)) return undefined
+  if (entries.includes('*')) return entries.length === 1 ? ['*'] : undefined
+  const origins = entries.map((e) => (URL.canParse(e) && /^https?:\/\/[^/]+$/i.test(e) ? new URL(e).origin : undefined))
+  return origins.every((o) => o !== undefined && o !== 'null') ? (origins as string[]) : undefined
+}
+
 /** TLS material for a `rediss://` Redis, as PEM text: a CA to trust, a client certificate and key. */
 export interface RedisTls {
   ca?: string
@@ -843,6 +852,16 @@ const DECLARATIONS = {
     env: 'LOGHOUR_INGEST_TOKEN',
     redact: true,
     help: 'POST /ingest requires "Authorization: Bearer <token>" (compared in constant time); other endpoints stay open',
+  }),
+  ingestOrigins: declare({
+    kind: textOnly('web origins (https://app.example.com) joined by ",", or * for any', ingestOrigins, (v) => v.join(',')),
+    default: undefined,
+    security: true,
+    shown: 'none: browsers refused',
+    flag: '--ingest-origins',
+    arg: '<origins>',
+    env: 'LOGHOUR_INGEST_ORIGINS',
+    help: 'web pages of these origins may POST /ingest from a browser; any other request with an Origin header (or Sec-Fetch-Site cross-site) is 403, so a page cannot inject records (shippers send neither)',
   }),
   ingestAck: declare({
     kind: choice<'counted' | 'flushed'>({ counted: 'counted', flushed: 'flushed' }, 'counted or flushed'),

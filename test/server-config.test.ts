@@ -53,6 +53,7 @@ describe('settings precedence', () => {
     expect(security.map((s) => s.env).sort()).toEqual(
       [
         'LOGHOUR_INGEST_TOKEN',
+        'LOGHOUR_INGEST_ORIGINS',
         'LOGHOUR_HTTP_TLS_CERT',
         'LOGHOUR_HTTP_TLS_KEY',
         'LOGHOUR_TLS_CERT',
@@ -122,6 +123,7 @@ describe('settings precedence', () => {
     LOGHOUR_MAX_BODY: '16MiB',
     LOGHOUR_INGEST_TOKEN: 'two words',
     LOGHOUR_INGEST_ACK: 'stored',
+    LOGHOUR_INGEST_ORIGINS: 'https://a.example/path',
   }
 
   it.each(SETTINGS.filter((s) => s.env in bad).map((s) => [s.env, s] as const))(

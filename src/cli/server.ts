@@ -243,6 +243,7 @@ async function main(): Promise<number> {
         {
           maxBodyBytes: settings.maxBodyBytes,
           token: settings.ingestToken,
+          origins: settings.ingestOrigins,
           ack: settings.ingestAck,
           onRequest: ({ status, remote, error, summary }) => {
             const text = `POST /ingest from ${remote}: ${status}${error ? `, ${error}` : ''}${summary ? ` (${summary.lines} records, ${summary.counted} counted)` : ''}`
