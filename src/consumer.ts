@@ -75,7 +75,10 @@ export interface LogConsumerEvents {
   flushed: [info: FlushInfo]
   /** The store became unreachable; emitted once per outage. Counting goes on, changes are kept. */
   storeDown: [error: Error]
-  /** A scheduled flush failed (every one, unlike `storeDown`); its changes go with the next. */
+  /**
+   * A scheduled flush failed (every one, unlike `storeDown`), or an attempt of the final flush
+   * in `close()`; its changes go with the next.
+   */
   flushFailed: [error: Error]
   /** The store is reachable again and has received what was kept. */
   storeUp: [info: { downtimeMs: number }]
@@ -133,6 +136,7 @@ export class LogConsumer extends LineWritable implements LineSink {
         this.emit('storeUp', info)
       },
       reset: (info) => this.emit('storeReset', info),
+      closeAttemptFailed: (error) => this.emit('flushFailed', error),
     }
     const store = resolved.store
     this.#store =
@@ -254,13 +258,16 @@ export class LogConsumer extends LineWritable implements LineSink {
    * Counts one finished request without a log line: its client address, status and the time it
    * finished (epoch milliseconds, now by default), under this consumer's rule (a working-day 5xx
    * in `timezone`). For frameworks the middleware does not cover (Koa, Hono…). Returns whether it
-   * counted; it shows in the line counts as a line would.
+   * counted; it shows in the line counts as a line would. Once `close()` was called it counts
+   * nothing and returns false.
    * @example
    * ```ts
    * consumer.countRequest('10.0.121.67', 503) // true on a working day
    * ```
    */
   countRequest(ip: string, status: number, time: number = Date.now()): boolean {
+    // After close() began, nothing more reaches the store: nothing more is counted either.
+    if (this.#closing !== undefined) return false
     if (typeof ip !== 'string' || !Number.isInteger(status) || status < 0 || status > 999 || !Number.isFinite(time)) {
       throw new OptionError(
         'countRequest',
@@ -286,7 +293,7 @@ export class LogConsumer extends LineWritable implements LineSink {
     // One listener for every response (it finds its request as `res.req`): nothing is
     // allocated per request but the listener's slot.
     function finished(this: ServerResponse): void {
-      if (!consumer.destroyed) sketches.countRequest(Date.now(), clientAddress(this.req, trustProxy), this.statusCode)
+      if (consumer.#closing === undefined) sketches.countRequest(Date.now(), clientAddress(this.req, trustProxy), this.statusCode)
     }
     return (_req, res, next) => {
       res.on('finish', finished)

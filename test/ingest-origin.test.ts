@@ -53,7 +53,7 @@ describe.skipIf(missing('chromium (apt-get install chromium)', existsSync(CHROMI
     const tab = await browser.newPage()
     try {
       await tab.goto(origin)
-      await tab.waitForFunction(() => document.title !== 'page')
+      await tab.waitForFunction("document.title !== 'page'")
     } finally {
       await tab.close()
     }
@@ -70,7 +70,12 @@ describe.skipIf(missing('chromium (apt-get install chromium)', existsSync(CHROMI
     expect((await fetch(`${base}/ingest`, { method: 'POST', body: RECORD })).status).toBe(200)
     expect(await counted(base)).toBe(1)
     // Either browser header alone is enough to refuse.
-    for (const headers of [{ origin: 'https://evil.example' }, { 'sec-fetch-site': 'cross-site' }, { origin: 'null' }]) {
+    const browserHeaders: Record<string, string>[] = [
+      { origin: 'https://evil.example' },
+      { 'sec-fetch-site': 'cross-site' },
+      { origin: 'null' },
+    ]
+    for (const headers of browserHeaders) {
       expect((await fetch(`${base}/ingest`, { method: 'POST', body: RECORD, headers })).status, JSON.stringify(headers)).toBe(403)
     }
   })

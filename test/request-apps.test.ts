@@ -4,7 +4,9 @@
 // pino's worker), pinned with libfaketime to a Wednesday, answering curl from several 127.0.0.x
 // addresses; each app's Redis keys equal PFCOUNT of a plain Redis PFADDed the expected elements.
 // In-process, countRequest is checked against the same requests written as log lines.
+
 import { spawn, spawnSync } from 'node:child_process'
+import { EventEmitter } from 'node:events'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { beforeAll, describe, expect, it } from 'vitest'
@@ -118,5 +120,22 @@ describe('countRequest and the middleware in process', () => {
     expect(consumer.lineCounts().invalid.missingField).toBe(1)
     expect(consumer.countRequest('10.0.0.1', 500, 1e300)).toBe(false)
     expect(consumer.lineCounts().invalid.badTime).toBe(1)
+  })
+
+  it('after close() nothing counts: countRequest answers false and the middleware lets requests pass', async () => {
+    const consumer = createConsumer()
+    const count = consumer.middleware()
+    expect(consumer.countRequest('10.0.0.1', 500, NOW_MS)).toBe(true)
+    const closing = consumer.close()
+    expect(consumer.countRequest('10.0.0.2', 500, NOW_MS)).toBe(false) // from the moment close() is called
+    await closing
+    expect(consumer.countRequest('10.0.0.3', 500, NOW_MS)).toBe(false)
+    const res = Object.assign(new EventEmitter(), { statusCode: 503, req: { socket: { remoteAddress: '10.0.0.4' }, headers: {} } })
+    let passed = false
+    count({} as never, res as never, () => (passed = true))
+    res.emit('finish')
+    expect(passed).toBe(true)
+    expect(consumer.lineCounts().lines.total).toBe(1)
+    expect((await consumer.stats()).hours.reduce((a, b) => a + b)).toBe(1)
   })
 })

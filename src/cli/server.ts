@@ -198,6 +198,7 @@ async function main(): Promise<number> {
   consumer.on('storeReset', ({ reason, hours }) =>
     log.warn({ hours }, `${reason}: merging everything this server counted since it started again (${hours} hours)`),
   )
+  consumer.on('flushFailed', (error) => log.debug({ err: error }, `flush not confirmed, changes kept: ${error.message}`))
   consumer.on('flushed', (info) =>
     log.debug(info, `flushed ${info.hours} hours and ${info.dayHours} day-hours (${info.bytes} bytes) in ${info.ms} ms`),
   )

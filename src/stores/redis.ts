@@ -676,9 +676,7 @@ export class RedisStore implements HourStore {
           await withTimeout(this.flush(), closeTimeoutMs === 0 ? timeoutMs : Math.max(deadline - Date.now(), 1), 'final flush')
           break
         } catch (error) {
-          process.stderr.write(
-            `close attempt: ${(error as Error).message} status=${(await this.#client).status} unanswered=${this.#unanswered}\n`,
-          )
+          this.#options.events.closeAttemptFailed(error as Error)
           // The last attempt is made at the deadline itself.
           const wait = Math.min(delay, deadline - Date.now())
           if (wait <= 0) {

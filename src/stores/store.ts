@@ -57,6 +57,8 @@ export interface StoreEvents {
   up(info: { downtimeMs: number }): void
   /** The store lost data it had received (e.g. Redis restarted empty): everything is sent again. */
   reset(info: StoreReset): void
+  /** An attempt of the final flush at close failed; it is retried until the close timeout. */
+  closeAttemptFailed(error: Error): void
 }
 
 /** Why a store receives everything again (the `storeReset` event). */
