@@ -87,8 +87,15 @@ function crossSite(req: IncomingMessage, allowed: readonly string[] | undefined)
 
 const isSpace = (b: number) => b === 0x20 || b === 0x09 || b === 0x0d || b === 0x0a
 
-/** Leading whitespace held back to see whether a batch follows; past it, the server's framing. */
-const MAX_LEADING_BYTES = 64 * 1024
+/** Blank lines written at once for the whitespace before a body's first record. */
+const BLANK_LINES = Buffer.alloc(64 * 1024, 0x0a)
+
+/** Newlines in `chunk` (a chunk of whitespace). */
+function newlinesIn(chunk: Buffer): number {
+  let n = 0
+  for (let at = chunk.indexOf(0x0a); at >= 0; at = chunk.indexOf(0x0a, at + 1)) n++
+  return n
+}
 
 /**
  * Handles `POST /ingest` for a consumer. Answers: 200 with an {@link IngestSummary}; 400 when the
@@ -148,8 +155,10 @@ export function handleIngest(
   }
   const sync = options.ack === 'flushed' || query.get('sync') === '1'
   let native: NativeLineStream | undefined
-  let leading: Buffer[] = [] // whitespace before the first record, until the framing is known
-  let leadingBytes = 0
+  // Whitespace before the first record, until the framing is known: only its newlines matter
+  // (each is a blank line when the body is lines), so only they are kept, as a number.
+  let leadingNewlines = 0
+  let leadingTail = false // whitespace after the last of them (an unfinished blank line)
   let bytes = 0
   let done = false
   // The body's own stream keeps its own counts (other inputs count between its chunks).
@@ -170,40 +179,49 @@ export function handleIngest(
   }
   const open = (framing: 'json-batch' | undefined) => {
     native = consumer[OPEN_NATIVE_STREAM](framing, true)
-    for (const space of leading) native.write(space)
-    leading = []
+    if (framing === undefined) {
+      for (let n = leadingNewlines; n > 0; n -= BLANK_LINES.length) native.write(BLANK_LINES.subarray(0, Math.min(n, BLANK_LINES.length)))
+      if (leadingTail) native.write(Buffer.from(' '))
+    }
+    leadingNewlines = 0
+  }
+  const write = (chunk: Buffer) => {
+    if (native === undefined) {
+      let i = 0
+      while (i < chunk.length && isSpace(chunk[i]!)) i++
+      if (i === chunk.length) {
+        const newlines = newlinesIn(chunk)
+        leadingNewlines += newlines
+        leadingTail = newlines > 0 ? chunk.at(-1) !== 0x0a : leadingTail || chunk.length > 0
+        return
+      }
+      // A body that is a JSON array (Logstash's json_batch) is a batch of records.
+      open(chunk[i] === 0x5b ? 'json-batch' : undefined)
+    }
+    native!.write(chunk)
   }
   const feed = (chunk: Buffer) => {
     if (done) return
+    const room = options.maxBodyBytes - bytes
     bytes += chunk.length
-    if (bytes > options.maxBodyBytes) {
-      return fail(
+    try {
+      // The records before the limit count, also those in the chunk that crosses it.
+      write(chunk.length > room ? chunk.subarray(0, room) : chunk)
+    } catch (error) {
+      return fail(500, `the core failed on this body: ${(error as Error).message}`)
+    }
+    if (chunk.length > room) {
+      fail(
         413,
         `the body is over the limit of ${options.maxBodyBytes} decoded bytes (--max-body); the records before the limit are counted`,
       )
-    }
-    try {
-      if (native === undefined) {
-        let i = 0
-        while (i < chunk.length && isSpace(chunk[i]!)) i++
-        if (i === chunk.length && leadingBytes + chunk.length <= MAX_LEADING_BYTES) {
-          leading.push(chunk)
-          leadingBytes += chunk.length
-          return
-        }
-        // A body that is a JSON array (Logstash's json_batch) is a batch of records.
-        open(i < chunk.length && chunk[i] === 0x5b ? 'json-batch' : undefined)
-      }
-      native!.write(chunk)
-    } catch (error) {
-      fail(500, `the core failed on this body: ${(error as Error).message}`)
     }
   }
   const finish = () => {
     if (done) return
     done = true
     try {
-      if (native === undefined && leading.length > 0) open(undefined) // a body of blank lines
+      if (native === undefined && (leadingNewlines > 0 || leadingTail)) open(undefined) // a body of blank lines
       native?.end() // an unterminated final record counts, as on a connection's end
     } catch (error) {
       return answer(500, { error: `the core failed on this body: ${(error as Error).message}`, ...summary(false) })

@@ -73,6 +73,16 @@ describe.skipIf(skipRedis() || missing('curl', CURL))('POST /ingest', () => {
     await server?.stop('SIGTERM')
   })
 
+  it('whitespace before the first record holds no memory and changes nothing: a batch after 1 MiB of it is a batch', () => {
+    const one = '{"time":"2026-11-17 10:00:00","ip":"10.0.0.1","status_code":200}' // the other tests' Redis stays as they expect
+    const padding = ' \t\r\n'.repeat(256 * 1024) // 1 MiB, 256 Ki blank lines if the body is lines
+    const batch = curl(`${base}/ingest`, ['--data-binary', `@${file('ws-batch', `${padding}[${one},${one}]`)}`])
+    expect(batch.body).toMatchObject({ lines: 2, skipped: 2, blank: 0, invalid: {} })
+    const lines = curl(`${base}/ingest`, ['--data-binary', `@${file('ws-lines', `${padding}  ${one}\n`)}`])
+    expect(lines.body).toMatchObject({ lines: 1, skipped: 1, blank: 256 * 1024, invalid: {} })
+    expect(curl(`${base}/ingest`, ['--data-binary', ' \n  ']).body).toMatchObject({ lines: 0, blank: 2 })
+  })
+
   it('counts NDJSON plain, gzip and a json_batch array, answers with the summary, and Redis holds what PFADD would', async () => {
     const plain = records(3000, 1)
     const gz = records(3000, 2)
@@ -186,6 +196,19 @@ describe.skipIf(missing('curl', CURL))('POST /ingest limits and token', () => {
     expect(curl(`${base}/ingest`, [...auth, '--data-binary', '\n\n\n']).body).toMatchObject({ lines: 0, blank: 3 })
     const batch = `  \n\t[${line.trim()},${line.trim()}]`
     expect(curl(`${base}/ingest`, [...auth, '--data-binary', batch]).body).toMatchObject({ lines: 2, counted: 2, blank: 0 })
+  })
+
+  it('413 when a chunk crosses --max-body: the whole records before the limit count, also in the first chunk', () => {
+    const chunked = curl(`${base}/ingest`, [
+      ...auth,
+      '-H',
+      'Transfer-Encoding: chunked',
+      '--data-binary',
+      `@${file('first', line.repeat(200))}`,
+    ])
+    expect(chunked.status).toBe(413)
+    const whole = Math.floor(5000 / line.length)
+    expect(chunked.body).toMatchObject({ lines: whole, counted: whole })
   })
 
   it('413 over --max-body: by Content-Length before reading, chunked or gzip-expanded while reading', () => {
