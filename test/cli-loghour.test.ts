@@ -1,11 +1,12 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { spawn } from 'node:child_process'
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { INVALID_REASONS } from '../src/index.js'
 import { renderLines, renderStats } from '../src/render.js'
-import { ROOT, run } from './helpers/cli.js'
+import { bin, ROOT, run } from './helpers/cli.js'
 
 const reference = join(__dirname, 'fixtures/reference-12.log')
 const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version
@@ -167,6 +168,32 @@ describe('loghour analyze', () => {
     expect(dash.stderr).toBe(
       "loghour: option '--html <file>' argument '-' is invalid. expected a file name (the answer itself still goes to stdout)\n",
     )
+  })
+
+  // Root may replace anyone's file: the case needs another user, which root can become.
+  it.skipIf(process.getuid?.() !== 0)("--html onto another user's file in a sticky directory fails before any input is read", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loghour-sticky-'))
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+    chmodSync(dir, 0o1777) // like /tmp
+    const file = join(dir, 'report.html')
+    writeFileSync(file, 'the old report') // root's
+    // As nobody, with stdin open and nothing on it: it must not wait for the input first.
+    const child = spawn(
+      'setpriv',
+      ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, bin('loghour.js'), 'analyze', '--html', file],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    )
+    let stderr = ''
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()))
+    const timer = setTimeout(() => child.kill('SIGKILL'), 20_000)
+    const code = await new Promise((resolve) => child.on('close', resolve))
+    clearTimeout(timer)
+    child.stdin!.destroy()
+    expect([code, stderr]).toEqual([1, `loghour: cannot write ${file}: EPERM: it belongs to another user in a sticky directory\n`])
+    expect(readFileSync(file, 'utf8')).toBe('the old report')
+    expect(readdirSync(dir)).toEqual(['report.html'])
   })
 
   it('--help and --version', async () => {

@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { closeSync, type Stats as FileStats, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { LogConsumer } from '../consumer.js'
@@ -28,6 +28,17 @@ function cannotWrite(file: string, error: unknown): Error {
 }
 
 /**
+ * False when the rename at the end would be refused although the directory is writable: in a
+ * sticky directory (/tmp) only a file's owner, the directory's owner or root may replace it.
+ */
+function mayReplace(file: string, existing: FileStats): boolean {
+  const euid = process.geteuid?.()
+  if (euid === undefined || euid === 0 || euid === existing.uid) return true
+  const directory = statSync(dirname(file))
+  return (directory.mode & 0o1000) === 0 || directory.uid === euid
+}
+
+/**
  * The HTML report's file, written beside `file` and renamed over it once complete: a report that
  * cannot be written fails before the inputs are read, and an old one stays whole until then.
  */
@@ -35,7 +46,9 @@ function openReport(file: string): { write(html: string): void; discard(): void 
   const temporary = join(dirname(file), `.${basename(file)}.${process.pid}.tmp`)
   let fd: number
   try {
-    if (statSync(file, { throwIfNoEntry: false })?.isDirectory()) throw new Error('EISDIR: it is a directory')
+    const existing = statSync(file, { throwIfNoEntry: false })
+    if (existing?.isDirectory()) throw new Error('EISDIR: it is a directory')
+    if (existing && !mayReplace(file, existing)) throw new Error('EPERM: it belongs to another user in a sticky directory')
     fd = openSync(temporary, 'wx')
   } catch (error) {
     throw cannotWrite(file, error)
