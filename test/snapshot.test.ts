@@ -1,7 +1,7 @@
 // The memory store's snapshot: a round trip keeps every count; a damaged file is a clear error and
 // is never replaced.
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { crc32 } from 'node:zlib'
@@ -108,6 +108,32 @@ describe('snapshot file', () => {
     future.writeUInt32LE(3, 8)
     writeFileSync(file, future)
     expectSnapshotError(file, /has format version 3; this loghour reads versions 1 and 2/)
+
+    // A valid checksum over a sketch that is not a Redis HLL: the file and the guidance are named.
+    const badHeader = Buffer.from(good)
+    const hour0 = 24 + 8 * (4 + badHeader.readUInt32LE(12))
+    badHeader.write('XXXX', hour0, 'latin1')
+    badHeader.writeUInt32LE(crc32(badHeader.subarray(0, badHeader.length - 4)), badHeader.length - 4)
+    writeFileSync(file, badHeader)
+    expectSnapshotError(
+      file,
+      new RegExp(
+        `^snapshot ${file} holds a sketch that is not a Redis HyperLogLog \\(hour 0: .*\\); it was left untouched \\(move it away to start empty, or restore a backup\\)$`,
+      ),
+    )
+  })
+
+  it('a device, a FIFO or a file larger than the format allows is refused without reading it', () => {
+    expect(() => createConsumer({ snapshot: '/dev/zero' })).toThrow(
+      /^snapshot \/dev\/zero is not a regular file; it was left untouched \(move it away to start empty, or restore a backup\)$/,
+    )
+    const fifo = join(dir(), 'fifo.snap')
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0)
+    expect(() => createConsumer({ snapshot: fifo })).toThrow(/is not a regular file/) // opening it would wait for a writer
+    const huge = join(dir(), 'huge.snap')
+    writeFileSync(huge, 'LGHRSNAP')
+    truncateSync(huge, 2 ** 31) // sparse: costs no disk
+    expect(() => createConsumer({ snapshot: huge })).toThrow(/is larger than any snapshot \(2147483648 bytes, at most \d+\)/)
   })
 
   it('loghour-server restores it at start and saves it at exit; a corrupt one stops it with exit 1', async () => {
@@ -156,7 +182,7 @@ describe('snapshot file', () => {
   it('an unusable snapshot path is an error at start, not at exit', async () => {
     const d = dir()
     mkdirSync(join(d, 'a-directory.snap'))
-    expect(() => createConsumer({ snapshot: join(d, 'a-directory.snap') })).toThrow(/snapshot .*a-directory\.snap: EISDIR/)
+    expect(() => createConsumer({ snapshot: join(d, 'a-directory.snap') })).toThrow(/snapshot .*a-directory\.snap is not a regular file/)
     writeFileSync(join(d, 'plain-file'), 'x')
     expect(() => createConsumer({ snapshot: join(d, 'plain-file', 'x.snap') })).toThrow(SnapshotError)
     const r = await run('loghour-server.js', ['--port', '0', '--snapshot', join(d, 'plain-file', 'x.snap')], undefined, { env: cleanEnv() })

@@ -12,7 +12,7 @@
 //   …   4  v2: bytes D of the day section, then D bytes of per-day sketches (NativeSketchSet.encodeDays)
 //   end 4  CRC-32 of every byte before it
 import { randomBytes } from 'node:crypto'
-import { closeSync, existsSync, openSync, readFileSync, statSync, unlinkSync } from 'node:fs'
+import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, statSync, unlinkSync } from 'node:fs'
 import { open, rename, unlink } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { crc32 } from 'node:zlib'
@@ -20,6 +20,18 @@ import { DENSE_SIZE, HOURS, type NativeLineCounts, type NativeSketchSet } from '
 
 const MAGIC = Buffer.from('LGHRSNAP')
 const VERSION = 2
+
+/** What the user can do about a snapshot that cannot be used. */
+const GUIDANCE = 'it was left untouched (move it away to start empty, or restore a backup)'
+
+/**
+ * Day-hours a snapshot can hold: `--retain-days` at most (3660) plus today and tomorrow, 24 hours
+ * each, every one dense (6 bytes of day and hour, then the value).
+ */
+const MAX_DAY_BYTES = (3660 + 2) * HOURS * (6 + DENSE_SIZE)
+
+/** The largest file the format allows (64 invalid reasons at most): larger ones are not read. */
+export const MAX_SNAPSHOT_BYTES = 24 + 8 * (4 + 64) + HOURS * DENSE_SIZE + 4 + MAX_DAY_BYTES + 4
 
 /** A snapshot file that cannot be used; the file is left untouched. */
 export class SnapshotError extends Error {
@@ -49,8 +61,7 @@ export function encodeSnapshot(sketches: NativeSketchSet, now = Date.now()): Buf
 
 /** Parses and checks a snapshot; throws {@link SnapshotError} naming what is wrong. */
 export function decodeSnapshot(data: Buffer, file: string): { counters: NativeLineCounts; hours: Buffer[]; days: Buffer; writtenAt: Date } {
-  const bad = (what: string) =>
-    new SnapshotError(`snapshot ${file} ${what}; it was left untouched (move it away to start empty, or restore a backup)`)
+  const bad = (what: string) => new SnapshotError(`snapshot ${file} ${what}; ${GUIDANCE}`)
   if (data.length < 24 || !data.subarray(0, 8).equals(MAGIC)) throw bad('is not a loghour snapshot (bad magic)')
   const version = data.readUInt32LE(8)
   if (version !== 1 && version !== VERSION) throw bad(`has format version ${version}; this loghour reads versions 1 and ${VERSION}`)
@@ -129,22 +140,55 @@ export function checkSnapshotWritable(file: string): void {
  * left out when it does not: `daily` was turned off).
  */
 export function restoreSnapshot(file: string, sketches: NativeSketchSet): boolean {
-  let data: Buffer
-  try {
-    data = readFileSync(file)
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return false
-    throw new SnapshotError(`cannot read snapshot ${file}: ${(error as Error).message}`)
-  }
+  const data = readSnapshotFile(file)
+  if (data === undefined) return false
   const { counters, hours, days } = decodeSnapshot(data, file)
   if (days.length > 0 && sketches.dailyInfo() !== null) {
     try {
       sketches.mergeEncodedDays(days)
     } catch (error) {
-      throw new SnapshotError(`snapshot ${file} has ${(error as Error).message}; it was left untouched`)
+      throw new SnapshotError(`snapshot ${file} has ${(error as Error).message}; ${GUIDANCE}`)
     }
   }
-  for (const [h, dense] of hours.entries()) sketches.mergeHour(h, dense)
+  for (const [h, dense] of hours.entries()) {
+    try {
+      sketches.mergeHour(h, dense)
+    } catch (error) {
+      throw new SnapshotError(
+        `snapshot ${file} holds a sketch that is not a Redis HyperLogLog (hour ${h}: ${(error as Error).message}); ${GUIDANCE}`,
+      )
+    }
+  }
   sketches.addLineCounts(counters)
   return true
+}
+
+/**
+ * The bytes of a snapshot file, or undefined when there is none. Only a regular file of at most
+ * {@link MAX_SNAPSHOT_BYTES} is read: a device (`/dev/zero`) would be read until memory runs out,
+ * a FIFO would wait for a writer (it is opened without blocking, then refused).
+ */
+function readSnapshotFile(file: string): Buffer | undefined {
+  let fd: number
+  try {
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw new SnapshotError(`cannot read snapshot ${file}: ${(error as Error).message}`)
+  }
+  try {
+    const stat = fstatSync(fd)
+    if (!stat.isFile()) throw new SnapshotError(`snapshot ${file} is not a regular file; ${GUIDANCE}`)
+    if (stat.size > MAX_SNAPSHOT_BYTES) {
+      throw new SnapshotError(
+        `snapshot ${file} is larger than any snapshot (${stat.size} bytes, at most ${MAX_SNAPSHOT_BYTES}); ${GUIDANCE}`,
+      )
+    }
+    return readFileSync(fd)
+  } catch (error) {
+    if (error instanceof SnapshotError) throw error
+    throw new SnapshotError(`cannot read snapshot ${file}: ${(error as Error).message}`)
+  } finally {
+    closeSync(fd)
+  }
 }
