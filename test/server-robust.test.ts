@@ -1,8 +1,9 @@
 // Bad input is normal input for the TCP server: garbage, 1 MB lines, clients resetting mid-line
 // and hundreds of idle connections never stop it counting correctly, and its memory stays bounded.
 import { randomFillSync } from 'node:crypto'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { connect, createServer as createNetServer, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
@@ -261,11 +262,30 @@ describe('listening fails cleanly', () => {
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve))
     const { port } = taken.address() as { port: number }
     try {
-      const r = await run('loghour-server.js', ['--port', String(port)], undefined, { env: cleanEnv() })
-      expect(r.code).toBe(1)
-      expect(r.stderr).toBe(
-        `loghour-server: cannot listen on 127.0.0.1:${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`,
-      )
+      const line = `cannot listen on 127.0.0.1:${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port}`
+      // Said once: JSON logs and human logs on stdout do not repeat it (they printed it again, with a stack).
+      for (const format of ['json', 'pretty']) {
+        const r = await run('loghour-server.js', ['--port', String(port), '--log-format', format], undefined, { env: cleanEnv() })
+        expect(r.code).toBe(1)
+        expect(r.stderr).toBe(`loghour-server: ${line}\n`)
+        expect(r.stdout.toString(), format).toBe('')
+      }
+      // The HTTP listener's port too.
+      const http = await run('loghour-server.js', ['--port', '0', '--http', `127.0.0.1:${port}`], undefined, { env: cleanEnv() })
+      expect([http.code, http.stdout.toString()]).toEqual([1, ''])
+      expect(http.stderr).toMatch(new RegExp(`^loghour-server: cannot serve HTTP on 127\\.0\\.0\\.1:${port}: listen EADDRINUSE[^\\n]*\\n$`))
+      // A log file gets one fatal record, without a stack.
+      const dir = mkdtempSync(join(tmpdir(), 'loghour-fatal-'))
+      const logFile = join(dir, 'server.log')
+      const logged = await run('loghour-server.js', ['--port', String(port), '--log-file', logFile], undefined, { env: cleanEnv() })
+      expect([logged.code, logged.stderr]).toEqual([1, `loghour-server: ${line}\n`])
+      const records = readFileSync(logFile, 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l))
+      expect(records.filter((r) => r.level === 60)).toEqual([expect.objectContaining({ msg: line, code: 'EADDRINUSE' })])
+      expect(readFileSync(logFile, 'utf8')).not.toMatch(/stack|at .*\.js:\d+/)
+      rmSync(dir, { recursive: true, force: true })
     } finally {
       taken.close()
     }

@@ -141,6 +141,17 @@ function watchTls(server: LogServer, settings: ServerSettings, log: Logger): voi
   })
 }
 
+/**
+ * A failure to start, said once: one line on stderr (where a terminal or a supervisor shows it),
+ * and, when the log goes to a file, one fatal record there too; never a stack trace.
+ */
+async function startFailed(log: Logger, settings: ServerSettings, message: string, error: unknown): Promise<void> {
+  process.stderr.write(`loghour-server: ${message}\n`)
+  if (settings.logFile === undefined) return
+  log.fatal({ code: (error as NodeJS.ErrnoException).code }, message)
+  await new Promise<void>((resolve) => log.flush(() => resolve())) // the file may still be opening
+}
+
 async function main(): Promise<number> {
   exitOnBrokenPipe()
   let settings: ServerSettings
@@ -185,8 +196,7 @@ async function main(): Promise<number> {
             : 'memory',
     })
   } catch (error) {
-    log.fatal({ err: error }, (error as Error).message)
-    process.stderr.write(`loghour-server: ${(error as Error).message}\n`)
+    await startFailed(log, settings, (error as Error).message, error)
     return 1
   }
   consumer.on('storeDown', (error) =>
@@ -216,8 +226,7 @@ async function main(): Promise<number> {
       return 2
     }
     const message = `cannot listen on ${settings.host}:${settings.port}: ${(error as Error).message}`
-    process.stderr.write(`loghour-server: ${message}\n`)
-    log.fatal({ err: error }, message)
+    await startFailed(log, settings, message, error)
     await consumer.close().catch(() => {})
     return 1
   }
@@ -267,8 +276,7 @@ async function main(): Promise<number> {
       }
     } catch (error) {
       const message = `cannot serve HTTP on ${settings.http.host}:${settings.http.port}: ${(error as Error).message}`
-      process.stderr.write(`loghour-server: ${message}\n`)
-      log.fatal({ err: error }, message)
+      await startFailed(log, settings, message, error)
       await server.close()
       await consumer.close().catch(() => {})
       return 1
