@@ -116,7 +116,10 @@ describe('loghour analyze', () => {
       ],
       [['--timezone', 'America/NewYork'], 'did you mean America/New_York?'],
       [['--field', 'when=ts'], 'expected time=PATH, ip=PATH or status=PATH'],
-      [['--source-timezone', 'UTC'], 'option "sourceTimezone" needs "timezone"'],
+      // The command speaks in flags, not in the library's option names.
+      [['--source-timezone', 'UTC'], 'loghour: --source-timezone needs --timezone (the zone the times are converted to)\n'],
+      [['--framing', 'json-stream', '--format', 'clf'], 'loghour: --framing json-stream frames JSON values'],
+      [['--field', 'time=ip'], 'loghour: invalid --field: time, ip and status must be three different field paths'],
     ] as const) {
       const r = await run('loghour.js', ['analyze', ...args], '')
       expect(r.code, args.join(' ')).toBe(2)

@@ -161,12 +161,27 @@ function usage<T>(read: () => T): T {
   }
 }
 
+/**
+ * An option error of the library in the command line's words: `option "sourceTimezone" needs
+ * "timezone"` becomes `--source-timezone needs --timezone`.
+ */
+function inFlagTerms(message: string): string {
+  const flagOf = (key: string) => (SETTINGS as Record<string, Setting>)[key.split('.')[0]!]?.flag
+  return message
+    .replace(/(?:invalid )?option "([\w.]+)"/g, (whole, key: string) => {
+      const flag = flagOf(key)
+      return flag === undefined ? whole : whole.startsWith('invalid') ? `invalid ${flag}` : flag
+    })
+    .replace(/"(\w+)"/g, (whole, key: string) => flagOf(key) ?? whole)
+}
+
 program.parseAsync(process.argv).catch((error: unknown) => {
   if (error instanceof CommanderError) {
     // --help and --version end here with code 0; usage errors were already printed.
     process.exitCode = error.exitCode === 0 ? 0 : 2
     return
   }
-  process.stderr.write(`loghour: ${(error as Error).message.replace(/^loghour: /, '')}\n`)
+  const message = (error as Error).message.replace(/^loghour: /, '')
+  process.stderr.write(`loghour: ${error instanceof OptionError ? inFlagTerms(message) : message}\n`)
   process.exitCode = error instanceof UsageError || error instanceof OptionError ? 2 : 1
 })
