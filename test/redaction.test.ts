@@ -29,7 +29,12 @@ describe('redacted addresses', () => {
   it('redactAddress never shows the password', () => {
     fc.assert(
       fc.property(addresses, ([password, address]) => {
-        expect(redactAddress(address)).not.toContain(password)
+        const shown = redactAddress(address)
+        expect(shown).not.toContain(password)
+        // Nor its part after an `@` (`?password=ab@secret` once showed as `redis://***@secret`).
+        const tail = password.slice(password.lastIndexOf('@') + 1)
+        const rest = shown.replace(/^\w+:\/\//, '').replaceAll('***', '\u0000') // not the scheme or the mask itself
+        if (tail.length >= 2) expect(rest).not.toContain(tail)
       }),
       { numRuns: 2000 },
     )
@@ -39,6 +44,10 @@ describe('redacted addresses', () => {
     expect(redactAddress('redis://user:ab@Sup3rSecret@host:6379/0')).toBe('redis://***@host:6379/0')
     expect(redactAddress('rediss://host/?password=hunter2&db=1')).toBe('rediss://host/?password=***&db=1')
     expect(redactAddress('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379')
+    expect(redactAddress('redis://host:6379/?password=ab@secret')).toBe('redis://host:6379/?password=***')
+    expect(redactAddress('redis://u:p@host:6379/?password=ab@secret&db=2')).toBe('redis://***@host:6379/?password=***&db=2')
+    expect(redactAddress('redis://host/?sentinelPassword=s3&name=m')).toBe('redis://host/?sentinelPassword=***&name=m')
+    expect(redactAddress('redis://user:a/b?c@host')).toBe('redis://***@host') // not a URL: up to the last @
   })
 
   it('a bad REDIS_ADDRESS or store.redis is named without its password', () => {
