@@ -1,10 +1,27 @@
 // Prometheus metrics of a running server, through prom-client. Counters are read from the native
 // line counts and the server's connection counters when Prometheus scrapes, never incremented
 // per line: scraping costs nothing while nobody asks.
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
+import { Counter, collectDefaultMetrics, Gauge, Histogram, type MetricObjectWithValues, type MetricValue, Registry } from 'prom-client'
 import type { LogConsumer } from './consumer.js'
 import type { LogServer } from './server.js'
 import { INVALID_REASONS, peakOf } from './stats.js'
+
+/**
+ * A gauge without labels that has no sample while its value is unknown: prom-client's own would
+ * show 0 (its `reset()` sets a label-less gauge to 0), a made-up answer during an outage.
+ */
+class AnswerGauge extends Gauge {
+  readonly #read: () => Promise<number | null>
+  constructor({ read, ...configuration }: { name: string; help: string; registers: Registry[]; read: () => Promise<number | null> }) {
+    super(configuration)
+    this.#read = read
+  }
+  override async get(): Promise<MetricObjectWithValues<MetricValue<string>>> {
+    const value = await this.#read()
+    const metric = await super.get()
+    return { ...metric, values: value === null ? [] : [{ value, labels: {} }] }
+  }
+}
 
 /** loghour's metrics and the process's, and what HTTP ingest tells them. */
 export interface Metrics {
@@ -102,14 +119,13 @@ export function createMetrics(consumer: LogConsumer, server: LogServer): Metrics
       for (const [hour, users] of (now ?? []).entries()) this.set({ hour: String(hour) }, users)
     },
   })
-  new Gauge({
+  new AnswerGauge({
     name: 'loghour_peak_hour',
-    help: 'The hour (0-23) with the most distinct users, -1 when none.',
+    help: 'The hour (0-23) with the most distinct users, -1 when none; absent while the store cannot answer.',
     registers,
-    async collect() {
+    read: async () => {
       const now = await hours()
-      this.reset()
-      if (now !== null) this.set(peakOf(now).peakHour ?? -1)
+      return now === null ? null : (peakOf(now).peakHour ?? -1)
     },
   })
   new Gauge({

@@ -90,6 +90,30 @@ describe('loghour-server --http', () => {
 })
 
 describe.skipIf(skipRedis())('loghour-server --http readiness with a real Redis', () => {
+  it('an idle server: /metrics and /readyz follow Redis within seconds, and no metric makes up an answer', async () => {
+    const redis = await startRedis()
+    let stopped = false
+    try {
+      // A long flush interval: nothing but the store's own health check asks Redis anything.
+      const { server, base } = await withHttp(['--redis', redis.url, '--flush-interval', '600000', '--redis-timeout', '500'])
+      const metrics = async () => series(await (await fetch(`${base}/metrics`)).text())
+      await sendTcp(server.port, Buffer.from('{"time":"2026-11-23 09:15:00","ip":"p","status_code":503}\n'))
+      await eventually(async () => (await metrics()).get('loghour_peak_hour') === 9, 10_000, 'the peak hour')
+      expect((await metrics()).get('loghour_store_up')).toBe(1)
+      await redis.stop()
+      stopped = true
+      await eventually(async () => (await metrics()).get('loghour_store_up') === 0, 10_000, 'store_up 0 while idle')
+      const down = await metrics()
+      expect(down.has('loghour_peak_hour')).toBe(false) // absent, not 0
+      expect(down.has('loghour_hour_users{hour="9"}')).toBe(false)
+      expect((await fetch(`${base}/readyz`)).status).toBe(503)
+      const log = await server.waitForLog(message('store unavailable'), 0)
+      expect(log.msg).toMatch(/ECONNREFUSED/)
+    } finally {
+      if (!stopped) await redis.stop()
+    }
+  })
+
   it('503 with the reason while Redis is paused or stopped, 200 again once it answers', async () => {
     const redis = await startRedis()
     let stopped = false

@@ -206,7 +206,10 @@ async function main(): Promise<number> {
     log.warn(`store reachable again after ${(downtimeMs / 1000).toFixed(1)} s; kept changes merged`),
   )
   consumer.on('storeReset', ({ reason, hours }) =>
-    log.warn({ hours }, `${reason}: merging everything this server counted since it started again (${hours} hours)`),
+    log.warn(
+      { hours },
+      `${reason}: merging everything this server counted since it started again (${hours} hour${hours === 1 ? '' : 's'})`,
+    ),
   )
   consumer.on('flushFailed', (error) => log.debug({ err: error }, `flush not confirmed, changes kept: ${error.message}`))
   consumer.on('flushed', (info) =>

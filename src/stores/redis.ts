@@ -140,6 +140,13 @@ export const OWNED_CLIENT_OPTIONS: RedisOptions = Object.freeze({
   retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times - 1, 5), 1000) + Math.floor(Math.random() * 100),
 })
 
+/**
+ * An idle store asks Redis something at least this often (a `PING` when nothing else was
+ * answered), so an outage shows (`storeDown`, `/readyz`, `loghour_store_up`) within seconds even
+ * when no line arrives.
+ */
+const HEALTH_CHECK_MS = 2000
+
 /** Rejects after `ms`, leaving the work running (its completion is tracked separately). */
 function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
@@ -278,6 +285,10 @@ export class RedisStore implements HourStore {
   #running: Promise<void> | undefined
   #queued: Promise<void> | undefined
   #closed = false
+  /** When Redis last answered anything (a merge, a count, a PING). */
+  #answeredAt = 0
+  /** Flushes an idle store now and then, which PINGs Redis (see {@link HEALTH_CHECK_MS}). */
+  readonly #healthCheck: NodeJS.Timeout
   /** After close: the final counts, or why there are none. */
   #final: { hours: number[] } | { error: Error } | undefined
 
@@ -342,6 +353,10 @@ export class RedisStore implements HourStore {
           : Promise.resolve(prepare(target))
     // A failure is reported where the client is used (flush, stats, close), not as an unhandled rejection.
     this.#client.catch(() => {})
+    this.#healthCheck = setInterval(() => {
+      if (this.#running === undefined && Date.now() - this.#answeredAt >= HEALTH_CHECK_MS) this.flush().catch(() => {})
+    }, HEALTH_CHECK_MS)
+    this.#healthCheck.unref()
   }
 
   /**
@@ -392,7 +407,11 @@ export class RedisStore implements HourStore {
       const current = await this.#client
       const identify = () => this.#identityChecked !== this.#connection && !isCluster(current)
       const verify = (current.status === 'ready' && identify()) || (this.#closed && this.#merged !== 0)
-      if (this.#sketches.dirtyHours() === 0 && !this.#sketches.hasDirtyDays() && !verify) break
+      if (this.#sketches.dirtyHours() === 0 && !this.#sketches.hasDirtyDays() && !verify) {
+        // Idle: still ask Redis now and then, or an outage would show only with the next line.
+        if (pass === 0 && Date.now() - this.#answeredAt >= HEALTH_CHECK_MS) answered = await this.#probe()
+        break
+      }
       let client: MergingClient
       try {
         client = await this.#ready()
@@ -418,6 +437,7 @@ export class RedisStore implements HourStore {
         throw this.#failed(explain(error))
       }
       answered = true
+      this.#answeredAt = Date.now()
       if (checks.identity) this.#identityChecked = connection
       this.#sketches.markDirty(reply.failedMask)
       this.#sketches.markDirtyDays(reply.failedDays)
@@ -437,6 +457,16 @@ export class RedisStore implements HourStore {
       this.#options.events.reset({ reason: lost, hours: hoursOf(this.#sketches.dirtyHours()).length })
     }
     if (answered) this.#outage.succeeded({ hours, dayHours, bytes, ms: Date.now() - started })
+  }
+
+  /** A PING of an idle store: true once answered; an outage otherwise (thrown, as a flush's). */
+  async #probe(): Promise<boolean> {
+    try {
+      await this.ping()
+    } catch (error) {
+      throw this.#failed(error as Error)
+    }
+    return true
   }
 
   /** The all-time hours of `mask`, each as one merge. */
@@ -566,7 +596,9 @@ export class RedisStore implements HourStore {
       return this.#final.hours
     }
     await this.flush()
-    return this.#counts(await this.#ready())
+    const counts = await this.#counts(await this.#ready())
+    this.#answeredAt = Date.now()
+    return counts
   }
 
   /** A PING within the timeout (readiness probes: an idle store is not asked otherwise). */
@@ -578,6 +610,7 @@ export class RedisStore implements HourStore {
     } catch (error) {
       throw explain(error as Error)
     }
+    this.#answeredAt = Date.now()
   }
 
   #counts(client: MergingClient): Promise<number[]> {
@@ -667,6 +700,7 @@ export class RedisStore implements HourStore {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    clearInterval(this.#healthCheck)
     const { closeTimeoutMs, timeoutMs } = this.#options
     const deadline = Date.now() + closeTimeoutMs
     try {
