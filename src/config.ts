@@ -225,6 +225,11 @@ export function resolveServerSettings(
       `invalid combination: ${name(settings.httpTlsCert === undefined ? 'httpTlsKey' : 'httpTlsCert')} needs its pair (--http-tls-cert with --http-tls-key)`,
     )
   }
+  if (settings.ingestAck === 'flushed' && settings.redis === undefined && settings.redisCluster === undefined && settings.snapshot === undefined) {
+    throw new SettingError(
+      `invalid combination: ${name('ingestAck')} flushed promises what outlives the process, but the memory store without --snapshot keeps nothing; add --redis, --redis-cluster or --snapshot FILE`,
+    )
+  }
   for (const key of ['httpTlsCert', 'ingestToken', 'ingestOrigins'] as const) {
     if (settings[key] !== undefined && settings.http === undefined) {
       throw new SettingError(`invalid combination: ${name(key)} applies to the HTTP endpoints; add --http HOST:PORT`)

@@ -46,7 +46,11 @@ export interface IngestSummary {
   invalid: Record<string, number>
   /** Decoded bytes of the body. */
   bytes: number
-  /** Whether the store confirmed it before this answer (`?sync=1`, `--ingest-ack flushed`). */
+  /**
+   * Whether something that outlives the process holds it before this answer (`?sync=1`,
+   * `--ingest-ack flushed`): Redis confirmed it, or the snapshot file was written. Always false
+   * with the memory store and no snapshot, where nothing does.
+   */
   flushed: boolean
 }
 
@@ -226,7 +230,9 @@ export function handleIngest(
     } catch (error) {
       return answer(500, { error: `the core failed on this body: ${(error as Error).message}`, ...summary(false) })
     }
-    if (!sync) return answer(200, { ...summary(false) })
+    // "flushed" is only said where something outlives the process: Redis, or a snapshot file.
+    const durable = consumer.storeKind === 'redis' || consumer.options.snapshot !== undefined
+    if (!sync || !durable) return answer(200, { ...summary(false) })
     const counted = summary(false)
     consumer.flush().then(
       () => answer(200, { ...counted, flushed: true }),

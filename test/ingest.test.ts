@@ -9,10 +9,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { INVALID_REASONS } from '../src/index.js'
+import { createConsumer, INVALID_REASONS } from '../src/index.js'
 import { ROOT } from './helpers/cli.js'
 import { modelStream } from './helpers/model.js'
-import { pfaddReference, pfcounts, skipRedis, useRedis } from './helpers/redis.js'
+import { pfaddReference, pfcounts, skipRedis, startRedis, useRedis } from './helpers/redis.js'
 import { message, type ServerProcess, startServer } from './helpers/server.js'
 import { selfSignedCertificate } from './helpers/tls.js'
 import { missing } from './helpers/tools.js'
@@ -381,3 +381,60 @@ describe.skipIf(missing('curl', CURL) || missing('openssl', spawnSync('openssl',
     })
   },
 )
+
+// What each answer promises (README "What an answer to POST /ingest guarantees"), shown with
+// kill -9 right after it: only "flushed": true outlives the process.
+describe.skipIf(skipRedis() || missing('curl', CURL))('POST /ingest acknowledgements and kill -9', () => {
+  const body = records(400, 7).join('\n')
+  const model = modelStream(Buffer.from(`${body}\n`), 65536, INVALID_REASONS)
+  const httpBase = async (server: ServerProcess) =>
+    `http://127.0.0.1:${((await server.waitForLog(message('HTTP endpoints'), 0)).http as { port: number }).port}`
+
+  it('Redis: ?sync=1 is in Redis when it answers; the default 200 is only counted (lost with a kill -9 before the next flush)', async () => {
+    const redis = await startRedis()
+    try {
+      const server = await startServer([
+        '--http',
+        '127.0.0.1:0',
+        '--redis',
+        redis.url,
+        '--key-prefix',
+        'ack:',
+        '--flush-interval',
+        '600000',
+      ])
+      const base = await httpBase(server)
+      const counted = curl(`${base}/ingest`, ['--data-binary', body])
+      expect(counted.body).toMatchObject({ counted: model.lines.counted, flushed: false })
+      await server.stop('SIGKILL')
+      expect((await pfcounts(redis, 'ack:')).every((n) => n === 0)).toBe(true) // as the table says: not stored yet
+      const again = await startServer(['--http', '127.0.0.1:0', '--redis', redis.url, '--key-prefix', 'ack:', '--flush-interval', '600000'])
+      const stored = curl(`${await httpBase(again)}/ingest?sync=1`, ['--data-binary', body])
+      expect(stored.body).toMatchObject({ counted: model.lines.counted, flushed: true })
+      await again.stop('SIGKILL')
+      await pfaddReference(redis, Buffer.from(`${body}\n`), 'ref:')
+      expect(await pfcounts(redis, 'ack:')).toEqual(await pfcounts(redis, 'ref:'))
+    } finally {
+      await redis.stop()
+    }
+  })
+
+  it('memory: ?sync=1 writes the snapshot before it answers; without a snapshot nothing is "flushed"', async () => {
+    const snapshot = join(dir, 'ack.snap')
+    const server = await startServer(['--http', '127.0.0.1:0', '--snapshot', snapshot, '--flush-interval', '600000'])
+    const stored = curl(`${await httpBase(server)}/ingest?sync=1`, ['--data-binary', body])
+    expect(stored.body).toMatchObject({ counted: model.lines.counted, flushed: true })
+    await server.stop('SIGKILL')
+    const restored = await startServer(['--http', '127.0.0.1:0', '--snapshot', snapshot])
+    const stats = JSON.parse(spawnSync('curl', ['-sS', `${await httpBase(restored)}/stats`], { encoding: 'utf8' }).stdout)
+    const reference = createConsumer()
+    reference.end(`${body}\n`)
+    expect(stats.hours).toEqual((await reference.stats()).hours)
+
+    const plain = await startServer(['--http', '127.0.0.1:0'])
+    expect(curl(`${await httpBase(plain)}/ingest?sync=1`, ['--data-binary', body]).body).toMatchObject({ flushed: false })
+    await expect(startServer(['--http', '127.0.0.1:0', '--ingest-ack', 'flushed'])).rejects.toThrow(
+      /invalid combination: --ingest-ack flushed promises what outlives the process, but the memory store without --snapshot keeps nothing/,
+    )
+  })
+})
