@@ -225,7 +225,12 @@ export function resolveServerSettings(
       `invalid combination: ${name(settings.httpTlsCert === undefined ? 'httpTlsKey' : 'httpTlsCert')} needs its pair (--http-tls-cert with --http-tls-key)`,
     )
   }
-  if (settings.ingestAck === 'flushed' && settings.redis === undefined && settings.redisCluster === undefined && settings.snapshot === undefined) {
+  if (
+    settings.ingestAck === 'flushed' &&
+    settings.redis === undefined &&
+    settings.redisCluster === undefined &&
+    settings.snapshot === undefined
+  ) {
     throw new SettingError(
       `invalid combination: ${name('ingestAck')} flushed promises what outlives the process, but the memory store without --snapshot keeps nothing; add --redis, --redis-cluster or --snapshot FILE`,
     )

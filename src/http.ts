@@ -4,17 +4,25 @@
 // here can slow ingestion.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import type { LogConsumer } from './consumer.js'
 import { renderDashboard } from './dashboard.js'
-import { handleIngest, type IngestOptions } from './ingest.js'
+import { HttpSlots } from './http-slots.js'
+import { handleIngest, IngestLimits, type IngestOptions } from './ingest.js'
 import { LiveEvents, takeSnapshot } from './live.js'
 import { createMetrics } from './metrics.js'
 import type { LogServer } from './server.js'
 import { type HttpAddress, SETTINGS } from './settings.js'
 
-/** Open HTTP connections at most: scrapers and probes, not clients. */
-const MAX_HTTP_CONNECTIONS = 64
+/** Requests that must stay answerable whatever else the listener serves (see src/http-slots.ts). */
+const PROBES = new Set(['/healthz', '/readyz', '/metrics'])
+
+/**
+ * Timeouts that a slow client cannot stretch: 5 s for the headers and for a TLS handshake
+ * (checked every second, not Node's default 30 s), a minute for a whole request.
+ */
+const LIMITS = { requestTimeout: 60_000, headersTimeout: 5_000, keepAliveTimeout: 5_000, connectionsCheckingInterval: 1_000 }
+const HANDSHAKE_TIMEOUT_MS = 5_000
 
 /** A running HTTP listener. */
 export interface HttpEndpoints {
@@ -82,9 +90,12 @@ export async function startHttp(
   ingest: IngestOptions = DEFAULT_INGEST,
   tls?: HttpTls,
 ): Promise<HttpEndpoints> {
-  const { registry: metrics, ingested } = createMetrics(consumer, server)
+  const slots = new HttpSlots()
+  const limits = new IngestLimits()
+  const { registry: metrics, ingested } = createMetrics(consumer, server, { slots, limits })
   const ingestion: IngestOptions = {
     ...ingest,
+    limits,
     onRequest: (outcome) => {
       ingested(outcome.status)
       ingest.onRequest?.(outcome)
@@ -116,6 +127,11 @@ export async function startHttp(
   const route = (req: IncomingMessage, res: ServerResponse) => {
     const target = requestTarget(req.url)
     if (target === null) return json(res, 400, { error: 'malformed request target' })
+    if (!slots.serving(req.socket, res, PROBES.has(target.path))) {
+      res.setHeader('retry-after', '1')
+      res.setHeader('connection', 'close')
+      return json(res, 503, { error: 'every connection slot is serving a request; retry' })
+    }
     if (target.path === '/ingest') return handleIngest(consumer, ingestion, req, res, target.query)
     const route = Object.hasOwn(routes, target.path) ? routes[target.path] : undefined
     if (!route) return json(res, 404, { error: `no such endpoint: ${target.path}`, endpoints: [...Object.keys(routes), '/ingest'] })
@@ -134,10 +150,11 @@ export async function startHttp(
       failed(res, error)
     }
   }
-  // A request has a minute to arrive whole: an ingest body of --max-body over a slow link.
-  const limits = { requestTimeout: 60_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 }
-  const http: Server | HttpsServer = tls ? createHttpsServer({ ...limits, ...tls }, handle) : createServer(limits, handle)
-  http.maxConnections = MAX_HTTP_CONNECTIONS
+  const http: Server | HttpsServer = tls
+    ? createHttpsServer({ ...LIMITS, handshakeTimeout: HANDSHAKE_TIMEOUT_MS, ...tls }, handle)
+    : createServer(LIMITS, handle)
+  // Slots are taken per TCP connection, before any TLS handshake or header (src/http-slots.ts).
+  http.on('connection', (socket: Socket) => slots.admit(socket))
   await new Promise<void>((resolve, reject) => {
     http.once('error', reject)
     http.listen(address.port, address.host, () => {

@@ -5,8 +5,7 @@
 // so a retried body counts nothing twice. The contract is in docs/contract.md ("HTTP ingest").
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { Transform } from 'node:stream'
-import zlib from 'node:zlib'
+import { DecoderBudget, decodingOf, INGEST_ENCODINGS } from './body-decoders.js'
 import type { LogConsumer } from './consumer.js'
 import { type NativeLineStream, OPEN_NATIVE_STREAM } from './native.js'
 import { lineCountsOf } from './stats.js'
@@ -23,6 +22,8 @@ export interface IngestOptions {
   ack: 'counted' | 'flushed'
   /** Told of every answered or cut-off request (the server logs them). */
   onRequest?: ((outcome: IngestOutcome) => void) | undefined
+  /** Shared by the listener's bodies (a listener of its own when not given). */
+  limits?: IngestLimits | undefined
 }
 
 /** What one request came to, for the log. */
@@ -54,18 +55,47 @@ export interface IngestSummary {
   flushed: boolean
 }
 
-/** Content-Encoding values and their decoders; zstd where this Node has it (22.15 and newer). */
-const DECODERS: Record<string, () => Transform> = {
-  gzip: () => zlib.createGunzip(),
-  'x-gzip': () => zlib.createGunzip(),
-  deflate: () => zlib.createInflate(),
-  br: () => zlib.createBrotliDecompress(),
-}
-const zstd = (zlib as unknown as { createZstdDecompress?: () => Transform }).createZstdDecompress
-if (typeof zstd === 'function') DECODERS.zstd = () => zstd()
+export { INGEST_ENCODINGS } from './body-decoders.js'
 
-/** The encodings a body may have, for 415 answers and the README. */
-export const INGEST_ENCODINGS = ['identity', ...Object.keys(DECODERS)]
+/** Bodies read at once at most; more are answered 503 with Retry-After before they are read. */
+export const MAX_INGEST_BODIES = 64
+
+/**
+ * A body must keep arriving: at least this many bytes in each {@link SLOW_BODY_WINDOW_MS}
+ * (1 KiB/s), or it is cut and answered 408, its whole records counted. A trickling client would
+ * otherwise hold a slot, and its unfinished record, for as long as it likes.
+ */
+const SLOW_BODY_MIN_BYTES = 5 * 1024
+const SLOW_BODY_WINDOW_MS = 5000
+
+/** What the bodies of one listener share: how many are being read, and their decoders' memory. */
+export class IngestLimits {
+  readonly decoders: DecoderBudget
+  #open = 0
+  constructor(
+    readonly maxBodies = MAX_INGEST_BODIES,
+    decoders = new DecoderBudget(),
+  ) {
+    this.decoders = decoders
+  }
+
+  /** Bodies being read now. */
+  get open(): number {
+    return this.#open
+  }
+
+  /** Takes a body's place; the function returned gives it back (once). Undefined when all are taken. */
+  take(): (() => void) | undefined {
+    if (this.#open >= this.maxBodies) return undefined
+    this.#open++
+    let given = false
+    return () => {
+      if (given) return
+      given = true
+      this.#open--
+    }
+  }
+}
 
 const digest = (value: string) => createHash('sha256').update(value).digest()
 
@@ -147,8 +177,9 @@ export function handleIngest(
     return
   }
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase()
-  const decoder = encoding === 'identity' || encoding === '' ? undefined : DECODERS[encoding]
-  if (decoder === undefined && encoding !== 'identity' && encoding !== '') {
+  const identity = encoding === 'identity' || encoding === ''
+  const decoding = identity ? undefined : decodingOf(encoding)
+  if (!identity && decoding === undefined) {
     refuse(415, `unsupported Content-Encoding "${encoding}"; accepted: ${INGEST_ENCODINGS.join(', ')}`)
     return
   }
@@ -157,6 +188,17 @@ export function handleIngest(
     refuse(413, `the body (${declared} bytes) is over the limit of ${options.maxBodyBytes} bytes (--max-body)`)
     return
   }
+  const limits = options.limits ?? new IngestLimits()
+  const release = limits.take()
+  if (release === undefined) {
+    refuse(503, `${limits.maxBodies} bodies are being read; retry`, { 'retry-after': '1' })
+    return
+  }
+  let releaseDecoder: (() => void) | undefined
+  res.once('close', () => {
+    release()
+    releaseDecoder?.()
+  })
   const sync = options.ack === 'flushed' || query.get('sync') === '1'
   let native: NativeLineStream | undefined
   // Whitespace before the first record, until the framing is known: only its newlines matter
@@ -173,11 +215,13 @@ export function handleIngest(
     const { total = 0, counted = 0, skipped = 0, blank = 0 } = own?.lines ?? {}
     return { lines: total, counted, skipped, blank, invalid, bytes, flushed }
   }
-  const fail = (status: number, error: string) => {
+  let body: NodeJS.ReadableStream & { destroy(): void } = req
+  const fail = (status: number, error: string, headers: Record<string, string> = {}) => {
     if (done) return
     done = true
+    clearInterval(watch)
     native?.discard() // the cut record is not a record
-    answer(status, { error, ...summary(false) }, { connection: 'close' })
+    answer(status, { error, ...summary(false) }, { connection: 'close', ...headers })
     body.destroy()
     if (body !== req) req.destroy()
   }
@@ -224,6 +268,7 @@ export function handleIngest(
   const finish = () => {
     if (done) return
     done = true
+    clearInterval(watch)
     try {
       if (native === undefined && (leadingNewlines > 0 || leadingTail)) open(undefined) // a body of blank lines
       native?.end() // an unterminated final record counts, as on a connection's end
@@ -239,10 +284,48 @@ export function handleIngest(
       (error: Error) => answer(503, { error: `counted, but the store did not confirm: ${error.message}`, ...counted }),
     )
   }
-  const body: NodeJS.ReadableStream & { destroy(): void } = decoder ? req.pipe(decoder()) : req
-  body.on('data', feed)
-  body.on('end', finish)
-  body.on('error', (error: Error) => fail(400, `the body was cut short or is not valid ${encoding}: ${error.message}`))
+  // A body that stops arriving (a trickle, a stalled sender) is cut, as one cut short.
+  let received = 0
+  let receivedBefore = 0
+  req.on('data', (chunk: Buffer) => (received += chunk.length))
+  const watch = setInterval(() => {
+    if (received - receivedBefore < SLOW_BODY_MIN_BYTES) {
+      fail(
+        408,
+        `the body arrived slower than ${SLOW_BODY_MIN_BYTES} bytes in ${SLOW_BODY_WINDOW_MS / 1000} s; its whole records are counted`,
+      )
+    }
+    receivedBefore = received
+  }, SLOW_BODY_WINDOW_MS)
+  watch.unref()
+  req.once('end', () => clearInterval(watch)) // all of it came: decoding and counting are ours
+  const decode = (first: Buffer) => {
+    // The decoder's memory is charged before it exists: its window, declared by the first bytes.
+    releaseDecoder = limits.decoders.take(decoding!.cost(first))
+    if (releaseDecoder === undefined) {
+      return fail(503, `decoders of other compressed bodies use the memory for ${encoding} now; retry`, { 'retry-after': '1' })
+    }
+    const decoder = decoding!.create()
+    body = decoder
+    decoder.on('data', feed)
+    decoder.on('end', finish)
+    decoder.on('error', (error: Error) => fail(400, `the body was cut short or is not valid ${encoding}: ${error.message}`))
+    decoder.write(first)
+    req.pipe(decoder)
+  }
+  if (decoding === undefined) {
+    req.on('data', feed)
+    req.on('end', finish)
+  } else {
+    req.once('data', (first: Buffer) => {
+      req.pause()
+      decode(first)
+    })
+    // An empty compressed body: nothing to decode, nothing counted (as an empty one).
+    req.once('end', () => {
+      if (body === req) finish()
+    })
+  }
   // The client went away before the whole body came (a connection cut, a short Content-Length).
   const cut = () => {
     if (!req.complete) fail(400, 'the body was cut short: the connection closed before its end')

@@ -3,6 +3,8 @@
 // per line: scraping costs nothing while nobody asks.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, type MetricObjectWithValues, type MetricValue, Registry } from 'prom-client'
 import type { LogConsumer } from './consumer.js'
+import type { HttpSlots } from './http-slots.js'
+import type { IngestLimits } from './ingest.js'
 import type { LogServer } from './server.js'
 import { INVALID_REASONS, peakOf } from './stats.js'
 
@@ -30,8 +32,14 @@ export interface Metrics {
   ingested(status: number): void
 }
 
-/** A registry with loghour's metrics and the process's, for `consumer` and `server`. */
-export function createMetrics(consumer: LogConsumer, server: LogServer): Metrics {
+/** What the HTTP listener tells the metrics: its connection slots and its ingest bodies. */
+export interface HttpCounters {
+  slots: HttpSlots
+  limits: IngestLimits
+}
+
+/** A registry with loghour's metrics and the process's, for `consumer` and `server` (and the HTTP listener's). */
+export function createMetrics(consumer: LogConsumer, server: LogServer, http?: HttpCounters): Metrics {
   const registry = new Registry()
   // One read of the answer per scrape, shared by the gauges that show it (null: the store
   // cannot answer now; the gauges are then absent rather than wrong).
@@ -136,6 +144,35 @@ export function createMetrics(consumer: LogConsumer, server: LogServer): Metrics
       this.set(consumer.storeReachable ? 1 : 0)
     },
   })
+  if (http) {
+    readCounter(
+      'loghour_http_connections_dropped_total',
+      'HTTP connections and requests not served: evicted (idle or incomplete, to make room), refused (every slot serving), busy (503 at once).',
+      ['reason'],
+      (c) => {
+        const { evicted, refused, busy } = http.slots.counters()
+        c.inc({ reason: 'evicted' }, evicted)
+        c.inc({ reason: 'refused' }, refused)
+        c.inc({ reason: 'busy' }, busy)
+      },
+    )
+    new Gauge({
+      name: 'loghour_http_connections_open',
+      help: 'Open connections of the HTTP listener.',
+      registers,
+      collect() {
+        this.set(http.slots.counters().open)
+      },
+    })
+    new Gauge({
+      name: 'loghour_ingest_decoder_bytes',
+      help: 'Decoder memory charged to the compressed POST /ingest bodies being read (at most 64 MiB).',
+      registers,
+      collect() {
+        this.set(http.limits.decoders.charged)
+      },
+    })
+  }
   const duration = new Histogram({
     name: 'loghour_flush_duration_seconds',
     help: 'Duration of flushes the store confirmed.',
