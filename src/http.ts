@@ -9,7 +9,7 @@ import type { LogConsumer } from './consumer.js'
 import { renderDashboard } from './dashboard.js'
 import { HttpSlots } from './http-slots.js'
 import { handleIngest, IngestLimits, type IngestOptions } from './ingest.js'
-import { LiveEvents, takeSnapshot } from './live.js'
+import { LiveEvents, takeSnapshot, WeekdayTableCache } from './live.js'
 import { createMetrics } from './metrics.js'
 import type { LogServer } from './server.js'
 import { type HttpAddress, SETTINGS } from './settings.js'
@@ -101,14 +101,18 @@ export async function startHttp(
       ingest.onRequest?.(outcome)
     },
   }
-  const events = new LiveEvents(consumer)
+  const weekdays = new WeekdayTableCache(consumer)
+  const events = new LiveEvents(consumer, weekdays)
   const send = (res: ServerResponse, status: number, type: string, body: string) => {
     res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) })
     res.end(body)
   }
   const json = (res: ServerResponse, status: number, value: unknown) => send(res, status, 'application/json', `${JSON.stringify(value)}\n`)
   const routes: Record<string, (res: ServerResponse, req: IncomingMessage) => Promise<void> | void> = {
-    '/': async (res) => send(res, 200, 'text/html; charset=utf-8', renderDashboard({ live: true, snapshot: await takeSnapshot(consumer) })),
+    '/': async (res) => {
+      const snapshot = await takeSnapshot(consumer, undefined, await weekdays.get())
+      send(res, 200, 'text/html; charset=utf-8', renderDashboard({ live: true, snapshot }))
+    },
     '/events': (res, req) => events.open(req, res),
     '/metrics': async (res) => send(res, 200, metrics.contentType, await metrics.metrics()),
     '/healthz': (res) => json(res, 200, { status: 'ok' }),

@@ -20,8 +20,11 @@ export interface LinesMark {
 }
 
 const INTERVAL_MS = 1000
-/** The weekday table (120 unions, in Redis 120 PFCOUNTs) is read every this many snapshots. */
-const WEEKDAYS_EVERY = 10
+/**
+ * The weekday table (144 unions, in Redis 144 PFCOUNTs over every retained day key) is read at
+ * most this often, and shared by the page and every event stream: a page load costs Redis no more.
+ */
+const WEEKDAYS_TTL_MS = 10_000
 /** Half of the listener's connections, so dashboards leave room for scrapers and probes. */
 const MAX_CLIENTS = 32
 /** A client this far behind is not reading: it is dropped rather than buffered for. */
@@ -51,17 +54,42 @@ export async function takeSnapshot(
   }
   const peak = hours ? peakOf(hours) : { peakHour: null, peakUsers: null }
   const store = { kind: consumer.storeKind, reachable: consumer.storeReachable && hours !== null }
-  const table = hours !== null && consumer.options.daily ? (weekdays ?? (await weekdayTable(consumer))) : {}
+  const table = hours !== null && consumer.options.daily ? (weekdays ?? (await new WeekdayTableCache(consumer).get())) : {}
   return { hours, ...peak, lines, invalid, linesPerSecond, store, at, ...table, ...(error === undefined ? {} : { error }) }
 }
 
-/** The weekday table of a daily consumer over its retained days (none when the store fails). */
-async function weekdayTable(consumer: LogConsumer): Promise<Pick<LiveSnapshot, 'weekdays' | 'weekdayWindow'>> {
-  try {
-    const { weekdays, window } = await consumer.stats({ by: 'weekday' })
-    return { ...(weekdays ? { weekdays } : {}), ...(window ? { weekdayWindow: window } : {}) }
-  } catch {
-    return {}
+type WeekdayTable = Pick<LiveSnapshot, 'weekdays' | 'weekdayWindow'>
+
+/**
+ * The weekday table of a daily consumer over its retained days, read at most every
+ * {@link WEEKDAYS_TTL_MS} however many pages and streams ask (none when the store fails).
+ * @example
+ * const table = new WeekdayTableCache(consumer)
+ * const snapshot = await takeSnapshot(consumer, undefined, await table.get())
+ */
+export class WeekdayTableCache {
+  readonly #consumer: LogConsumer
+  #reading: Promise<WeekdayTable> | undefined
+  #readAt = 0
+
+  constructor(consumer: LogConsumer) {
+    this.#consumer = consumer
+  }
+
+  /** The table, from a read at most {@link WEEKDAYS_TTL_MS} old ({} without daily sketches). */
+  get(): Promise<WeekdayTable> {
+    if (!this.#consumer.options.daily) return Promise.resolve({})
+    if (this.#reading === undefined || Date.now() - this.#readAt >= WEEKDAYS_TTL_MS) {
+      this.#readAt = Date.now()
+      this.#reading = this.#consumer.stats({ by: 'weekday' }).then(
+        ({ weekdays, window }) => ({ ...(weekdays ? { weekdays } : {}), ...(window ? { weekdayWindow: window } : {}) }),
+        () => {
+          this.#reading = undefined // a failed read is not kept: the next asks again
+          return {}
+        },
+      )
+    }
+    return this.#reading
   }
 }
 
@@ -74,12 +102,11 @@ export class LiveEvents {
   /** The last message sent, for a client that connects between two ticks. */
   #latest: string | undefined
   #mark: LinesMark | undefined
-  /** Snapshots taken since the weekday table was read, and that table. */
-  #ticks = 0
-  #table: Pick<LiveSnapshot, 'weekdays' | 'weekdayWindow'> | undefined
+  readonly #table: WeekdayTableCache
 
-  constructor(consumer: LogConsumer) {
+  constructor(consumer: LogConsumer, table = new WeekdayTableCache(consumer)) {
     this.#consumer = consumer
+    this.#table = table
   }
 
   /** Clients connected now. */
@@ -128,12 +155,12 @@ export class LiveEvents {
   #tick(): void {
     // A slow store (a Redis round trip) skips ticks rather than stacking snapshots.
     if (this.#taking) return
-    const table = this.#ticks++ % WEEKDAYS_EVERY === 0 ? undefined : this.#table
-    this.#taking = takeSnapshot(this.#consumer, this.#mark, table)
+    this.#taking = this.#table
+      .get()
+      .then((table) => takeSnapshot(this.#consumer, this.#mark, table))
       .then((snapshot) => {
         if (this.#timer === undefined) return // every client left meanwhile
         this.#mark = { total: snapshot.lines.total, at: snapshot.at }
-        if (snapshot.weekdays) this.#table = { weekdays: snapshot.weekdays, weekdayWindow: snapshot.weekdayWindow! }
         const message = `data: ${JSON.stringify(snapshot)}\n\n`
         this.#latest = message
         for (const client of this.#clients) this.#send(client, message)
@@ -165,7 +192,5 @@ export class LiveEvents {
     this.#timer = undefined
     this.#latest = undefined
     this.#mark = undefined // lines per second start afresh with the next client
-    this.#ticks = 0
-    this.#table = undefined
   }
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createConsumer, demoLines } from '../src/index.js'
 import { run } from './helpers/cli.js'
-import { freePort, pfaddReference, pfcounts, type RedisServer, skipRedis, startRedis } from './helpers/redis.js'
+import { freePort, pfaddReference, pfcounts, type RedisServer, readmeAclRules, skipRedis, startRedis } from './helpers/redis.js'
 import { cleanEnv, eventually, type ServerProcess, sendTcp, startServer } from './helpers/server.js'
 import { selfSignedCertificate } from './helpers/tls.js'
 
@@ -206,18 +206,7 @@ describe.skipIf(skipRedis())('Redis that lost what it had: everything counted is
 describe.skipIf(skipRedis())('ACL users', () => {
   let redis: RedisServer
   /** The rights the README lists ("Redis permissions"), for keys with the default prefix. */
-  const MINIMAL = [
-    '~error_hour_*',
-    '~{error_hour_*}:loghour-delta',
-    '+eval',
-    '+evalsha',
-    '+exists',
-    '+set',
-    '+pfmerge',
-    '+pfcount',
-    '+del',
-    '+info',
-  ]
+  const MINIMAL = readmeAclRules()
   beforeAll(async () => {
     redis = await startRedis()
     const admin = redis.client()

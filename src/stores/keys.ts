@@ -26,12 +26,7 @@ export function hourKey(prefix: string, hour: number): string {
  * as `target` (its hash tag is the target's tag, or the whole target when it has none).
  */
 export function deltaKey(target: string): string {
-  return scratchKey(target, 'loghour-delta')
-}
-
-/** A temporary key named `name` in `target`'s cluster slot (the target's tag, or the whole target). */
-export function scratchKey(target: string, name: string): string {
-  return hashTag(target) === null ? `{${target}}:${name}` : `${target}:${name}`
+  return hashTag(target) === null ? `{${target}}:loghour-delta` : `${target}:loghour-delta`
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Cluster, ClusterOptions, Redis, RedisOptions } from 'ioredis'
 import { type DayWindow, dateOf } from '../days.js'
 import { dayStartMs, HOURS, type NativeDayHours, type NativeSketchSet } from '../native.js'
 import type { RedisTls } from '../settings.js'
-import { dayKey, deltaKey, hourKey, scratchKey } from './keys.js'
+import { dayKey, deltaKey, hourKey } from './keys.js'
 import { redactAddress } from './redact.js'
 import { bitCount, type HourStore, OutageTracker, type StoreEvents, type WindowCounts } from './store.js'
 
@@ -28,33 +28,6 @@ if ARGV[2] then
   if type(expiry) == 'table' and expiry.err then return redis.error_reply(expiry.err .. ' (PEXPIREAT)') end
 end
 return existed`
-
-/**
- * One hour of a weekday table, server-side: KEYS are the window's day keys of that hour grouped
- * by weekday (ARGV[1..5]: the group sizes, Monday first), then five scratch keys in the same
- * slot. Each group is merged into its scratch key and counted, then the five are counted
- * together (the window's hour: weekends hold no keys), and the scratch keys go. About half the
- * register passes of counting the table and the hours from the day keys apart.
- */
-const WEEKDAYS_SCRIPT = `
-local n = #KEYS - 5
-local at = 1
-local counts = {}
-for w = 1, 5 do
-  local size = tonumber(ARGV[w])
-  local scratch = KEYS[n + w]
-  redis.call('DEL', scratch)
-  counts[w] = 0
-  if size > 0 then
-    redis.call('PFMERGE', scratch, unpack(KEYS, at, at + size - 1))
-    redis.call('PEXPIRE', scratch, 60000)
-    counts[w] = redis.call('PFCOUNT', scratch)
-  end
-  at = at + size
-end
-counts[6] = redis.call('PFCOUNT', unpack(KEYS, n + 1, n + 5))
-for w = 1, 5 do redis.call('DEL', KEYS[n + w]) end
-return counts`
 
 /** Redis's answer when a key holds a value that is not a HyperLogLog. */
 const NOT_AN_HLL = /WRONGTYPE|not a valid HyperLogLog/
@@ -111,7 +84,6 @@ export function combineErrors(failures: { key: string; error: unknown }[]): Erro
 
 type MergingClient = (Redis | Cluster) & {
   loghourMerge(target: string, temp: string, sketch: Buffer, expireAtMs?: number): Promise<number>
-  loghourWeekdays(numberOfKeys: number, ...keysThenSizes: (string | number)[]): Promise<number[]>
 }
 
 /** One key's merge of a flush: an all-time hour, or with `day` one day's hour (expiring). */
@@ -136,7 +108,9 @@ export const OWNED_CLIENT_OPTIONS: RedisOptions = Object.freeze({
   // 0: commands in flight are rejected when their connection drops. With any other value ioredis
   // may reconnect first and then forget them without settling their promises.
   maxRetriesPerRequest: 0,
+  // CLIENT SETNAME loghour (in CLIENT LIST); not CLIENT SETINFO: one right fewer to grant.
   connectionName: 'loghour',
+  disableClientInfo: true,
   retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times - 1, 5), 1000) + Math.floor(Math.random() * 100),
 })
 
@@ -316,7 +290,6 @@ export class RedisStore implements HourStore {
       client.on('error', noted)
       client.on('node error', noted) // a cluster's: one node's connection failed
       if (!('loghourMerge' in client)) client.defineCommand('loghourMerge', { numberOfKeys: 2, lua: MERGE_SCRIPT })
-      if (!('loghourWeekdays' in client)) client.defineCommand('loghourWeekdays', { lua: WEEKDAYS_SCRIPT })
       // A closed connection answers nothing more, whatever the client does with its commands
       // (a user's client may drop them unsettled); merges are idempotent, so sending again is safe.
       const reconnected = () => {
@@ -464,7 +437,8 @@ export class RedisStore implements HourStore {
     try {
       await this.ping()
     } catch (error) {
-      throw this.#failed(error as Error)
+      this.#outage.failed(error as Error)
+      throw error
     }
     return true
   }
@@ -619,25 +593,18 @@ export class RedisStore implements HourStore {
 
   /**
    * Flushes, then the window's hours: `PFCOUNT` of each hour's day keys (one round trip); with
-   * `byWeekday` also the table, one script per hour ({@link WEEKDAYS_SCRIPT}), or, where the user
-   * may not run it, one `PFCOUNT` per (weekday, hour).
+   * `byWeekday` also the table, one `PFCOUNT` per (weekday, hour) of that weekday's day keys, in
+   * the same round trip. Read-only: a count of several keys unites them without writing any key,
+   * so a query never leaves anything behind, whatever the user may run.
    */
   async windowCounts(window: DayWindow, byWeekday: boolean): Promise<WindowCounts> {
     const prefix = this.#options.keyPrefix
     const days = daysOf(window)
     const keysOf = (hour: number, ds: number[]) => ds.map((day) => dayKey(prefix, hour, dateOf(day)))
-    if (!byWeekday) return { hours: await this.#unions(Array.from({ length: HOURS }, (_, hour) => keysOf(hour, days))) }
+    const hours = Array.from({ length: HOURS }, (_, hour) => keysOf(hour, days))
+    if (!byWeekday) return { hours: await this.#unions(hours) }
     const byDay = Array.from({ length: 5 }, (_, w) => days.filter((day) => (((day + 3) % 7) + 7) % 7 === w))
-    try {
-      return await this.#weekdayScripts(byDay, keysOf)
-    } catch (error) {
-      if (!NO_PERMISSION.test(messageOf(error))) throw error
-    }
-    const lists = [
-      ...Array.from({ length: HOURS }, (_, hour) => keysOf(hour, days)),
-      ...byDay.flatMap((ds) => Array.from({ length: HOURS }, (_, h) => keysOf(h, ds))),
-    ]
-    const counts = await this.#unions(lists)
+    const counts = await this.#unions([...hours, ...byDay.flatMap((ds) => Array.from({ length: HOURS }, (_, h) => keysOf(h, ds)))])
     return { hours: counts.slice(0, HOURS), weekdays: Array.from({ length: 5 }, (_, w) => counts.slice((w + 1) * HOURS, (w + 2) * HOURS)) }
   }
 
@@ -646,24 +613,6 @@ export class RedisStore implements HourStore {
     if (this.#final) throw 'error' in this.#final ? this.#final.error : new Error('the store is closed')
     await this.flush()
     return this.#ready()
-  }
-
-  async #weekdayScripts(byDay: number[][], keysOf: (hour: number, days: number[]) => string[]): Promise<WindowCounts> {
-    const client = await this.#queryClient()
-    const query = Math.random().toString(36).slice(2, 10) // scratch keys of concurrent queries differ
-    const calls = Array.from({ length: HOURS }, (_, hour) => {
-      const groups = byDay.map((ds) => keysOf(hour, ds))
-      const scratch = Array.from({ length: 5 }, (_, w) =>
-        scratchKey(hourKey(this.#options.keyPrefix, hour), `loghour-weekday-${query}-${w + 1}`),
-      )
-      const keys = [...groups.flat(), ...scratch]
-      return (c: MergingClient) => c.loghourWeekdays(keys.length, ...keys, ...groups.map((g) => g.length))
-    })
-    const answers = await withTimeout(roundTrip(client, calls, this.#options.timeoutMs), this.#options.timeoutMs, 'weekday table')
-    const failure = combineErrors(answers.flatMap(([error], h) => (error ? [{ key: hourKey(this.#options.keyPrefix, h), error }] : [])))
-    if (failure) throw failure
-    const rows = answers.map(([, counts]) => (counts as number[]).map(Number))
-    return { hours: rows.map((r) => r[5]!), weekdays: Array.from({ length: 5 }, (_, w) => rows.map((r) => r[w]!)) }
   }
 
   /** `PFCOUNT` of each key list (0 for an empty one), after a flush, in one round trip. */

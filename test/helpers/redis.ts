@@ -294,3 +294,11 @@ export async function pfcounts(redis: RedisServer, prefix: string): Promise<numb
   const client = redis.client()
   return readHourCounts(client, prefix)
 }
+
+/** The README's `ACL SETUSER loghour …` line, as its rules. */
+export function readmeAclRules(): string[] {
+  const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8')
+  const line = /^ACL SETUSER loghour on >password (.+)$/m.exec(readme)
+  if (!line) throw new Error('README: no "ACL SETUSER loghour on >password …" line')
+  return line[1]!.trim().split(/\s+/)
+}
