@@ -184,6 +184,16 @@ export class LogConsumer extends LineWritable implements LineSink {
     return this.#storeReachable
   }
 
+  /** Why the store is not taking the changes now (the last flush's error), or undefined. */
+  get storeProblem(): Error | undefined {
+    return this.#store.problem()
+  }
+
+  /** Shards (masters) whose last merge did not reach the replicas it needs, with how many did. */
+  replicaShortfalls(): { shard: string; required: number; acknowledged: number }[] {
+    return this.#store.replicaShortfalls()
+  }
+
   /**
    * Resolves when the store answers now (for the Redis store a PING within `redisTimeoutMs`, also
    * while nothing is flushed); rejects with why not.

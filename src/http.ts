@@ -13,6 +13,7 @@ import { LiveEvents, takeSnapshot, WeekdayTableCache } from './live.js'
 import { createMetrics } from './metrics.js'
 import type { LogServer } from './server.js'
 import { type HttpAddress, SETTINGS } from './settings.js'
+import { ReplicaShortfall } from './stores/redis/replicas.js'
 
 /** Requests that must stay answerable whatever else the listener serves (see src/http-slots.ts). */
 const PROBES = new Set(['/healthz', '/readyz', '/metrics'])
@@ -60,8 +61,12 @@ export function requestTarget(raw: string | undefined): { path: string; query: U
 /** Readiness: why the server is not ready, or null when it is. */
 async function notReady(consumer: LogConsumer, server: LogServer): Promise<string | null> {
   if (!server.listening) return 'the TCP input is not listening'
+  const problem = consumer.storeProblem
+  if (!consumer.storeReachable && problem instanceof ReplicaShortfall) {
+    return `merges are not confirmed on the replicas they need (${problem.message}); changes are kept until they are`
+  }
   const unreachable = (why: string) => `the ${consumer.storeKind} store is unreachable (${why}); changes are kept until it answers`
-  if (!consumer.storeReachable) return unreachable('the last flush failed')
+  if (!consumer.storeReachable) return unreachable(problem?.message ?? 'the last flush failed')
   try {
     await consumer.pingStore()
   } catch (error) {

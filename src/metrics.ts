@@ -173,6 +173,16 @@ export function createMetrics(consumer: LogConsumer, server: LogServer, http?: H
       },
     })
   }
+  new Gauge({
+    name: 'loghour_store_replicas_missing',
+    help: 'Replicas a shard (its master) fell short of at its last WAIT; merges there are kept until they are confirmed. Absent when none is short.',
+    labelNames: ['shard'],
+    registers,
+    collect() {
+      this.reset()
+      for (const { shard, required, acknowledged } of consumer.replicaShortfalls()) this.set({ shard }, required - acknowledged)
+    },
+  })
   const duration = new Histogram({
     name: 'loghour_flush_duration_seconds',
     help: 'Duration of flushes the store confirmed.',

@@ -132,7 +132,9 @@ export interface ConsumerOptions {
   /**
    * Redis store: a merge counts as confirmed only once Redis reports it on this many replicas
    * (`WAIT`), since a master can fail right after answering; until then it is kept and merged
-   * again. Absent: 1 where the node (in a cluster: the key's master) has replicas, 0 otherwise.
+   * again. Absent: the replicas the key's shard is configured with (`CLUSTER SHARDS`, failed ones
+   * too; for a single Redis the most `connected_slaves` showed since start), never lowered by a
+   * replica that fails. `0`: the master's answer confirms.
    */
   minReplicas?: number
   /**

@@ -665,13 +665,13 @@ const DECLARATIONS = {
     group: 'consumer',
     kind: integer(0, 64),
     default: undefined,
-    shown: '1 where the node has replicas, 0 otherwise',
+    shown: 'the replicas each shard has (CLUSTER SHARDS, failed ones too; for one Redis the most it had since start), never lowered',
     flag: '--min-replicas',
     arg: '<n>',
     env: 'LOGHOUR_MIN_REPLICAS',
-    help: 'a merge counts as confirmed once Redis reports it on this many replicas (WAIT); until then it is kept and merged again',
+    help: 'a merge counts as confirmed once Redis reports it on this many replicas (WAIT); until then it is kept and merged again (0: the master alone confirms)',
     optionHelp:
-      'replicas that must hold a merge (Redis `WAIT`) before it counts as confirmed; default 1 where the node has replicas, 0 otherwise',
+      'replicas that must hold a merge (Redis `WAIT`) before it counts as confirmed; default: the replicas each shard is configured with, never lowered by a replica that fails (`0`: the master alone)',
   }),
   daily: declare({
     group: 'consumer',

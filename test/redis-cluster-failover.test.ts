@@ -1,7 +1,8 @@
 // loghour-server on a real Redis Cluster from the command line (--redis-cluster): three masters
 // with a replica each, three servers taking interleaved and overlapping streams, one master killed
-// (SIGKILL) mid-stream and its replica promoted. Merges are retried until Redis confirms them on a
-// replica (WAIT), so the final registers are those of a plain Redis fed every line's element.
+// (SIGKILL) mid-stream, its replica promoted, the old master back as its replica. Merges are retried
+// until Redis confirms them on a replica (WAIT), so the final registers are those of a plain Redis
+// fed every line's element.
 import { Cluster } from 'ioredis'
 import { describe, expect, it } from 'vitest'
 import { createConsumer, demoLines, HOURS, INVALID_REASONS } from '../src/index.js'
@@ -58,6 +59,8 @@ describe.skipIf(skipRedis())('--redis-cluster: failover mid-stream', () => {
       // Every server has had merges confirmed (on a replica) before one master dies.
       await Promise.all(servers.map((s) => s.waitForLog(message('flushed '), 0)))
       const victim = cluster.nodes[1]! // a master
+      const heirPort = Number(/slave0:ip=[^,]+,port=(\d+)/.exec(await victim.client().info('replication'))?.[1])
+      const heir = cluster.nodes.find((n) => n.port === heirPort)!
       victim.process.kill('SIGKILL')
       // During the failover: parts 3–5, part 4 to all three.
       await sendTcp(servers[0]!.port, part(3))
@@ -68,8 +71,16 @@ describe.skipIf(skipRedis())('--redis-cluster: failover mid-stream', () => {
       const survivor = survivorNode.client()
       // The victim is marked failed and its replica serves its slots.
       const promoted = async () =>
-        /master,fail/.test(String(await survivor.cluster('NODES'))) && /cluster_state:ok/.test(String(await survivor.cluster('INFO')))
+        /role:master/.test(await heir.client().info('replication')) && /cluster_state:ok/.test(String(await survivor.cluster('INFO')))
       await eventually(promoted, 20_000, 'the replica promoted')
+      // The promoted replica has no replica of its own: merges there wait (kept) until the old
+      // master rejoins as its replica; a master's word alone confirms nothing.
+      await victim.restart()
+      await eventually(
+        async () => /master_link_status:up/.test(await victim.client().info('replication')),
+        30_000,
+        'the old master replicating the promoted one',
+      )
       const stopped = await Promise.all(servers.map((s) => s.stop()))
       expect(stopped).toEqual([0, 0, 0])
       for (const s of servers) expect(s.logs.some(message('store unavailable'))).toBe(true) // they did see the outage

@@ -35,11 +35,46 @@ describe.skipIf(skipRedis())('--min-replicas and WAIT on a single Redis', () => 
       const before = server.logs.length
       await sendTcp(server.port, Buffer.from(line('b', 9)))
       const down = await server.waitForLog(message('store unavailable'), before)
-      expect(down.msg).toMatch(/the merge reached 0 of 1 replicas within 500 ms \(WAIT\); kept to merge again/)
+      expect(down.msg).toMatch(/the merge reached 0 of 1 replicas within 500 ms \(WAIT\) on the Redis; kept to merge again/)
       replica.process.kill('SIGCONT')
       await server.waitForLog(message('store reachable again'), before)
       await eventually(async () => (await replicaClient.pfcount('error_hour_9')) === 2, 10_000, 'the kept merge on the replica')
       expect(await server.stop()).toBe(0)
+
+      // The replica dies: connected_slaves drops to 0, which must not make the primary's word enough.
+      const watched = await startServer([
+        '--redis',
+        primary.url,
+        '--flush-interval',
+        '50',
+        '--redis-timeout',
+        '1000',
+        '--http',
+        '127.0.0.1:0',
+      ])
+      const base = `http://127.0.0.1:${((await watched.waitForLog(message('HTTP endpoints'), 0)).http as { port: number }).port}`
+      await sendTcp(watched.port, Buffer.from(line('e', 12)))
+      await eventually(async () => (await replicaClient.pfcount('error_hour_12')) === 1, 10_000, 'confirmed on the replica')
+      replica.process.kill('SIGKILL')
+      await eventually(async () => /connected_slaves:0/.test(await primary.client().info('replication')), 10_000, 'the replica gone')
+      const from = watched.logs.length
+      await sendTcp(watched.port, Buffer.from(line('f', 12)))
+      const short = await watched.waitForLog(message('store unavailable'), from)
+      expect(short.msg).toMatch(/reached 0 of 1 replicas .*kept to merge again/)
+      const ready = await fetch(`${base}/readyz`)
+      expect(ready.status).toBe(503)
+      expect(((await ready.json()) as { reason: string }).reason).toMatch(
+        /^merges are not confirmed on the replicas they need \(the merge reached 0 of 1 replicas/,
+      )
+      const metrics = await (await fetch(`${base}/metrics`)).text()
+      expect(metrics).toMatch(/^loghour_store_replicas_missing\{shard="the Redis"\} 1$/m)
+      // It comes back (empty, as a replica does): everything kept is merged and confirmed.
+      await replica.restart()
+      await eventually(async () => (await replicaClient.pfcount('error_hour_12')) === 2, 20_000, 'the kept merge confirmed')
+      await watched.waitForLog(message('store reachable again'), from)
+      expect((await fetch(`${base}/readyz`)).status).toBe(200)
+      expect(await (await fetch(`${base}/metrics`)).text()).not.toMatch(/^loghour_store_replicas_missing\{/m)
+      expect(await watched.stop()).toBe(0)
 
       // Asked not to wait: no WAIT is sent.
       const noWait = await startServer(['--redis', primary.url, '--flush-interval', '50', '--min-replicas', '0', '--log-level', 'debug'])
@@ -71,5 +106,5 @@ describe.skipIf(skipRedis())('--min-replicas and WAIT on a single Redis', () => 
       await replica.stop()
       await primary.stop()
     }
-  }, 60_000)
+  }, 120_000)
 })

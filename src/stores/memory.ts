@@ -33,6 +33,18 @@ export class MemoryStore implements HourStore {
     return c.total + c.blank
   }
 
+  /** Why the last snapshot write failed, until one succeeds. */
+  #problem: Error | undefined
+
+  problem(): Error | undefined {
+    return this.#problem
+  }
+
+  /** The memory store has no replicas. */
+  replicaShortfalls(): [] {
+    return []
+  }
+
   /** The memory store is this process: it always answers. */
   async ping(): Promise<void> {}
 
@@ -60,10 +72,12 @@ export class MemoryStore implements HourStore {
     try {
       await writeFileAtomic(this.#snapshot, data)
     } catch (error) {
+      this.#problem = error as Error
       this.#outage.failed(error as Error)
       throw new Error(`loghour: cannot write snapshot ${this.#snapshot}: ${(error as Error).message}`, { cause: error })
     }
     this.#savedAt = seen
+    this.#problem = undefined
     const dayHours = this.#sketches.dayHours().reduce((n, { hours }) => n + bitCount(hours), 0)
     this.#outage.succeeded({ hours: HOURS, dayHours, bytes: data.length, ms: Date.now() - started })
   }

@@ -20,6 +20,10 @@ export interface HourStore {
   ping(): Promise<void>
   /** Final flush, then releases what the store owns. */
   close(): Promise<void>
+  /** Why the last flush was not confirmed, while the store is not taking the changes. */
+  problem(): Error | undefined
+  /** Shards whose last merge did not reach the replicas it needs (Redis; none for memory). */
+  replicaShortfalls(): { shard: string; required: number; acknowledged: number }[]
 }
 
 /** What a window query answers: its 24 hours, and the weekday table when asked for. */

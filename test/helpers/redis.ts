@@ -44,8 +44,8 @@ export interface RedisServer {
   /** Stops the server (SIGTERM, then SIGKILL) and removes its directory. */
   stop(): Promise<void>
   /**
-   * Kills the server abruptly (SIGKILL) and starts it again on the same port and directory,
-   * after `downMs` (the time callers see it down).
+   * Kills the server abruptly (SIGKILL; unless it was killed already) and starts it again on the
+   * same port and directory, after `downMs` (the time callers see it down).
    */
   restart(downMs?: number): Promise<void>
 }
@@ -165,9 +165,12 @@ export async function startRedis(options: StartOptions = {}): Promise<RedisServe
         rmSync(dir, { recursive: true, force: true })
       },
       async restart(downMs = 0) {
-        const exited = new Promise((r) => child.once('exit', r))
-        child.kill('SIGKILL')
-        await exited
+        // A server a test already killed is only started again.
+        if (child.exitCode === null && child.signalCode === null) {
+          const exited = new Promise((r) => child.once('exit', r))
+          child.kill('SIGKILL')
+          await exited
+        }
         await new Promise((r) => setTimeout(r, downMs))
         child = launch(port, dir, args, options)
         server.process = child
