@@ -82,7 +82,7 @@ describe('settings precedence', () => {
       )
     }
     for (const token of ['s3cret-token', 'a.b_c~d+e/f==', 'x'.repeat(4096)]) {
-      expect(resolveServerSettings({ ingestToken: token }, {}, {}).settings.ingestToken).toBe(token)
+      expect(resolveServerSettings({ ingestToken: token, http: '127.0.0.1:0' }, {}, {}).settings.ingestToken).toBe(token)
     }
   })
 
