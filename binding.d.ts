@@ -58,7 +58,10 @@ export declare class NativeSketchSet {
   markDirtyDays(pairs: Array<NativeDayHours>): void
   /** Every (day, hours) pair held (none when off). */
   dayHours(): Array<NativeDayHours>
-  /** A day and hour's registers as the 12304-byte dense value Redis would hold. */
+  /**
+   * A day and hour's registers as a value Redis holds: sparse (a few hundred bytes) while at
+   * most 512 registers are set and none is above 32, else the 12304-byte dense value.
+   */
   exportDayHour(day: number, hour: number): Buffer
   /** `PFCOUNT` of each hour over days `from..=to` (24 numbers): a window's distinct users. */
   windowCounts(from: number, to: number): Array<number>

@@ -175,9 +175,13 @@ impl DailySketch {
     self.days.iter().map(|d| (d.day, d.held())).collect()
   }
 
-  /// The 12,304-byte dense Redis value of a day and hour (empty registers if it saw nothing).
+  /// The Redis value of a day and hour: sparse while it is small, else the 12,304-byte dense
+  /// value (empty registers, sparse, if it saw nothing). `PFMERGE` of sparse values keeps a day
+  /// key sparse, so a quiet day costs Redis bytes, not kilobytes.
   pub fn export(&self, day: i64, hour: u8) -> Vec<u8> {
-    self.get(day, hour).map_or_else(Hll::new, SmallHll::to_hll).to_dense()
+    self
+      .get(day, hour)
+      .map_or_else(|| SmallHll::default().to_redis(), SmallHll::to_redis)
   }
 
   /// Drops the days before `first_kept` (retention); returns how many went.

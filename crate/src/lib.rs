@@ -16,6 +16,7 @@ pub mod json_fields;
 pub mod lines;
 pub mod outcome;
 pub mod record;
+pub mod redis_sparse;
 pub mod sketch;
 pub mod sparse;
 pub mod swar;
@@ -312,7 +313,8 @@ impl NativeSketchSet {
     day_pairs(self.sketch.borrow().daily().map(|d| d.pairs()).unwrap_or_default())
   }
 
-  /// A day and hour's registers as the 12304-byte dense value Redis would hold.
+  /// A day and hour's registers as a value Redis holds: sparse (a few hundred bytes) while at
+  /// most 512 registers are set and none is above 32, else the 12304-byte dense value.
   #[napi(catch_unwind)]
   pub fn export_day_hour(&self, day: i32, hour: u32) -> Result<Buffer> {
     let hour = hour_index(hour)? as u8;

@@ -6,6 +6,7 @@
 //! HLL fed the same elements (docs/daily.md).
 
 use crate::hll::{estimate, index_and_rank, murmur64a, Hll, REGISTERS};
+use crate::redis_sparse;
 
 /// Set registers beyond which a sketch turns dense: 512 words fill half of a 1,024-slot table
 /// (4 KiB, a quarter of the dense registers' 16 KiB). Sparse saves memory for the many small
@@ -171,6 +172,25 @@ impl SmallHll {
     }
   }
 
+  /// The value Redis holds for these registers: its sparse encoding while this is sparse (and no
+  /// register is above 32), else the dense one. Either merges into a key as `PFADD`s would.
+  ///
+  /// ```
+  /// let mut h = loghour::sparse::SmallHll::default();
+  /// h.add(b"2019-05-06 17_10.0.121.67");
+  /// assert_eq!(h.to_redis().len(), 16 + 5); // XZERO, VAL, XZERO
+  /// ```
+  pub fn to_redis(&self) -> Vec<u8> {
+    if let SmallHll::Sparse(registers) = self {
+      let mut words: Vec<u32> = registers.words().collect();
+      words.sort_unstable();
+      if let Some(value) = redis_sparse::encode(words.into_iter().map(|w| ((w >> 6) as usize, (w & 63) as u8))) {
+        return value;
+      }
+    }
+    self.to_hll().to_dense()
+  }
+
   /// Merges these registers into `into` (register-wise max): unions of days.
   pub fn merge_into(&self, into: &mut Hll) {
     match self {
@@ -232,6 +252,30 @@ mod tests {
     }
     assert!(promoted_at.is_some());
     assert_eq!(small.count(), dense.count());
+  }
+
+  /// The Redis value is sparse while the sketch is, dense after, and always the same registers.
+  #[test]
+  fn its_redis_value_has_the_dense_registers_sparse_or_not() {
+    let mut small = SmallHll::default();
+    let mut dense = Hll::new();
+    for i in 0..3_000u32 {
+      let element = format!("2026-11-23 09_10.1.{}.{}", i % 97, i / 97);
+      small.add(element.as_bytes());
+      dense.add(element.as_bytes());
+      if i % 97 == 0 || i < 20 {
+        let value = small.to_redis();
+        match &small {
+          SmallHll::Sparse(_) => {
+            let registers = redis_sparse::decode(&value).expect("a sparse value");
+            assert!((0..REGISTERS).all(|r| registers[r] == dense.register(r)), "after {i}");
+            assert!(value.len() < 2_000, "after {i}: {} bytes", value.len());
+          }
+          SmallHll::Dense(_) => assert_eq!(value, dense.to_dense(), "after {i}"),
+        }
+      }
+    }
+    assert!(matches!(small, SmallHll::Dense(_)));
   }
 
   #[test]

@@ -31,3 +31,29 @@ export function registersOf(hashes: Iterable<bigint>): Uint8Array {
   }
   return r
 }
+
+/**
+ * Registers of any Redis HLL value, dense or sparse (ZERO `00xxxxxx`, XZERO `01xxxxxx yyyyyyyy`,
+ * VAL `1vvvvvxx`): Redis promises no single byte form of a sparse value, so values are compared
+ * by their registers. Throws on a value Redis would not read.
+ */
+export function valueRegisters(value: Uint8Array): Uint8Array {
+  if (value.length < 16 || String.fromCharCode(...value.subarray(0, 4)) !== 'HYLL') throw new Error('not a Redis HLL value')
+  if (value[4] === 0) return denseRegisters(value)
+  const out = new Uint8Array(16384)
+  let at = 0
+  for (let i = 16; i < value.length; i++) {
+    const op = value[i]!
+    const [len, v] =
+      op >> 6 === 0
+        ? [(op & 0x3f) + 1, 0]
+        : op >> 6 === 1
+          ? [(((op & 0x3f) << 8) | value[++i]!) + 1, 0]
+          : [(op & 3) + 1, ((op >> 2) & 0x1f) + 1]
+    if (at + len > 16384) throw new Error('sparse runs past 16384 registers')
+    out.fill(v, at, at + len)
+    at += len
+  }
+  if (at !== 16384) throw new Error(`sparse runs cover ${at} registers`)
+  return out
+}
