@@ -85,7 +85,9 @@ describe.skipIf(skipRedis())('day keys in Redis', () => {
       clearInterval(sampler)
       expect(await answer.json()).toMatchObject({ counted: lines.length, flushed: true })
       const grown = { rss: peak - before.rss, redis: (await usedMemory(client)) - before.redis }
-      console.log(`--retain-days 2000 replay: RSS +${(grown.rss / 2 ** 20).toFixed(0)} MiB, Redis +${(grown.redis / 2 ** 20).toFixed(1)} MiB`)
+      console.log(
+        `--retain-days 2000 replay: RSS +${(grown.rss / 2 ** 20).toFixed(0)} MiB, Redis +${(grown.redis / 2 ** 20).toFixed(1)} MiB`,
+      )
       // Dense values in one pipeline took 1.4 GB of RSS and 473 MB in Redis for these.
       expect(grown.rss, `RSS grew ${(grown.rss / 2 ** 20).toFixed(0)} MiB`).toBeLessThan(200 * 2 ** 20)
       expect(grown.redis, `Redis grew ${(grown.redis / 2 ** 20).toFixed(1)} MiB`).toBeLessThan(lines.length * 400)

@@ -94,9 +94,12 @@ describe.skipIf(process.platform !== 'linux').each([
     console.log(
       `idle connections: ${perIdleKiB.toFixed(1)} KiB each; peak RSS growth ${growthMiB.toFixed(1)} MiB over ${(baseline / MiB).toFixed(0)} MiB`,
     )
-    // A TLS connection also holds OpenSSL's state and record buffers (about 50 KiB here).
+    // A TLS connection also holds OpenSSL's state and record buffers (about 50 KiB here). The
+    // portable path ('data' events) gets a new Buffer per read, garbage until the next scavenge,
+    // and Node 24's young generation is larger: 77 MiB there, 35 MiB on Node 20, for the same bytes.
+    const portable = env.LOGHOUR_PORTABLE_READS !== undefined
     expect(perIdleKiB).toBeLessThan(tls ? 128 : 64)
-    expect(growthMiB).toBeLessThan(tls ? 128 : 64)
+    expect(growthMiB).toBeLessThan((tls ? 128 : 64) + (portable ? 48 : 0))
   })
 
   it('sheds the connections holding large unfinished lines once --max-buffered is exceeded, never the others', async () => {
