@@ -1,9 +1,10 @@
-import { spawn } from 'node:child_process'
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { spawn, spawnSync } from 'node:child_process'
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { describe, expect, it, onTestFinished } from 'vitest'
+import { replaceProblem } from '../src/cli/analyze.js'
 import { INVALID_REASONS } from '../src/index.js'
 import { renderLines, renderStats } from '../src/render.js'
 import { bin, ROOT, run } from './helpers/cli.js'
@@ -173,8 +174,28 @@ describe('loghour analyze', () => {
     )
   })
 
-  // Root may replace anyone's file: the case needs another user, which root can become.
-  it.skipIf(process.getuid?.() !== 0)("--html onto another user's file in a sticky directory fails before any input is read", async () => {
+  it("--html onto another user's file in a sticky directory is refused, by the rule the kernel applies", () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loghour-sticky-'))
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+    chmodSync(dir, 0o1777) // like /tmp
+    const file = join(dir, 'report.html')
+    writeFileSync(file, 'the old report')
+    const owner = statSync(file).uid
+    const other = owner === 65534 ? 65533 : 65534
+    expect(replaceProblem(file, other)).toBe('EPERM: it belongs to another user in a sticky directory')
+    expect(replaceProblem(file, owner)).toBeNull()
+    expect(replaceProblem(file, 0)).toBeNull()
+    expect(replaceProblem(join(dir, 'new.html'), other)).toBeNull()
+    chmodSync(dir, 0o777) // not sticky: anyone who may write the directory may replace it
+    expect(replaceProblem(file, other)).toBeNull()
+  })
+
+  // Root may replace anyone's file: the end-to-end case runs the command as another user, who must
+  // be able to read this build (a checkout in a private folder, as a fresh CI clone's, is not).
+  const nobodyReads =
+    process.getuid?.() === 0 &&
+    spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', 'test', '-r', bin('loghour.js')]).status === 0
+  it.skipIf(!nobodyReads)("--html onto another user's file in a sticky directory fails before any input is read", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'loghour-sticky-'))
     onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
     chmodSync(dir, 0o1777) // like /tmp

@@ -90,6 +90,22 @@ describe('loghour-server --http', () => {
 })
 
 describe.skipIf(skipRedis())('loghour-server --http readiness with a real Redis', () => {
+  it('dashboard page loads share one weekday table read at most every 10 s (each load recomputed it)', async () => {
+    const redis = await startRedis()
+    try {
+      const { base } = await withHttp(['--redis', redis.url, '--daily', '--flush-interval', '600000'])
+      const admin = redis.client()
+      expect((await fetch(`${base}/`)).status).toBe(200) // the first load reads the table
+      await admin.config('RESETSTAT')
+      for (let i = 0; i < 10; i++) expect((await fetch(`${base}/`)).status).toBe(200)
+      const calls = Number(/cmdstat_pfcount:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0)
+      // Each load reads the 24 hours; the table's 144 counts (24 + 5 × 24) were read once, before.
+      expect(calls).toBeLessThan(10 * 24 + 144)
+    } finally {
+      await redis.stop()
+    }
+  })
+
   it('an idle server: /metrics and /readyz follow Redis within seconds, and no metric makes up an answer', async () => {
     const redis = await startRedis()
     let stopped = false

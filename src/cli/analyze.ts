@@ -1,4 +1,4 @@
-import { closeSync, type Stats as FileStats, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { closeSync, openSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { LogConsumer } from '../consumer.js'
@@ -28,14 +28,16 @@ function cannotWrite(file: string, error: unknown): Error {
 }
 
 /**
- * False when the rename at the end would be refused although the directory is writable: in a
+ * Why the rename at the end would be refused although the directory is writable, or null: in a
  * sticky directory (/tmp) only a file's owner, the directory's owner or root may replace it.
+ * @example
+ * replaceProblem('/tmp/report.html', 1000) // "EPERM: …" when root owns /tmp/report.html
  */
-function mayReplace(file: string, existing: FileStats): boolean {
-  const euid = process.geteuid?.()
-  if (euid === undefined || euid === 0 || euid === existing.uid) return true
+export function replaceProblem(file: string, euid: number | undefined = process.geteuid?.()): string | null {
+  const existing = statSync(file, { throwIfNoEntry: false })
+  if (existing === undefined || euid === undefined || euid === 0 || euid === existing.uid) return null
   const directory = statSync(dirname(file))
-  return (directory.mode & 0o1000) === 0 || directory.uid === euid
+  return (directory.mode & 0o1000) === 0 || directory.uid === euid ? null : 'EPERM: it belongs to another user in a sticky directory'
 }
 
 /**
@@ -48,7 +50,8 @@ function openReport(file: string): { write(html: string): void; discard(): void 
   try {
     const existing = statSync(file, { throwIfNoEntry: false })
     if (existing?.isDirectory()) throw new Error('EISDIR: it is a directory')
-    if (existing && !mayReplace(file, existing)) throw new Error('EPERM: it belongs to another user in a sticky directory')
+    const refused = replaceProblem(file)
+    if (refused !== null) throw new Error(refused)
     fd = openSync(temporary, 'wx')
   } catch (error) {
     throw cannotWrite(file, error)

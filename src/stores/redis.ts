@@ -6,17 +6,8 @@ import { type DayWindow, dateOf } from '../days.js'
 import { dayStartMs, HOURS, type NativeDayHours, type NativeSketchSet } from '../native.js'
 import type { RedisTls } from '../settings.js'
 import { dayKey, hourKey } from './keys.js'
-import { redactAddress } from './redact.js'
-import {
-  clusterOptions,
-  describeClient,
-  firstAttempt,
-  isCluster,
-  type MergingClient,
-  OWNED_CLIENT_OPTIONS,
-  withMergeScript,
-  withTimeout,
-} from './redis/client.js'
+import { isCluster, type MergingClient, withTimeout } from './redis/client.js'
+import { RedisConnection } from './redis/connection.js'
 import { combineErrors, explain } from './redis/errors.js'
 import { type Checks, type Merge, sendMerges } from './redis/merges.js'
 import { countUnions, readHourCounts } from './redis/queries.js'
@@ -92,22 +83,10 @@ export interface RedisStoreOptions {
  */
 export class RedisStore implements HourStore {
   readonly kind = 'redis'
-  /** The client; for a URL, ioredis is loaded on first use (it costs ~60 ms of start-up). */
-  readonly #client: Promise<MergingClient>
-  readonly #owned: boolean
+  readonly #connection: RedisConnection
   readonly #sketches: NativeSketchSet
   readonly #options: RedisStoreOptions
   readonly #outage: OutageTracker
-  /** Where Redis is, as it may be shown (no password). */
-  readonly #where: string
-  /** Settles once the first connection attempt is over. */
-  #firstAttempt: Promise<void> = Promise.resolve()
-  /** The latest connection-level error: why Redis is unreachable. */
-  #lastError: Error | undefined
-  /** Counts connection losses: commands of an earlier connection will never be answered. */
-  #connection = 0
-  /** Round trips written on the current connection whose answer has not arrived (even if we stopped waiting). */
-  #unanswered = 0
   /** The connection on which the server's identity was last checked. */
   #identityChecked = -1
   #runId: string | undefined
@@ -130,66 +109,11 @@ export class RedisStore implements HourStore {
   #final: { hours: number[] } | { error: Error } | undefined
 
   constructor(target: string | string[] | Redis | Cluster, sketches: NativeSketchSet, options: RedisStoreOptions) {
-    this.#owned = typeof target === 'string' || Array.isArray(target)
     this.#sketches = sketches
     this.#options = options
     this.#outage = new OutageTracker(options.events)
     this.#replicas = new ReplicaRule(options.minReplicas)
-    this.#where =
-      typeof target === 'string'
-        ? redactAddress(target)
-        : Array.isArray(target)
-          ? `the Redis Cluster at ${target.map(redactAddress).join(',')}`
-          : describeClient(target)
-    const prepare = (client: Redis | Cluster): MergingClient => {
-      // Also on a user's client: the cause of an outage is reported with the failed flushes. The
-      // first error of a connection attempt is the cause; the rest (EPIPE, …) are consequences.
-      const consequence = (e: NodeJS.ErrnoException) => e.code === 'EPIPE' || e.code === 'ECONNRESET'
-      let cause: NodeJS.ErrnoException | undefined
-      client.on('reconnecting', () => (cause = undefined))
-      const noted = (error: NodeJS.ErrnoException) => {
-        if (cause === undefined || (consequence(cause) && !consequence(error))) cause = error
-        this.#lastError = cause
-      }
-      client.on('error', noted)
-      client.on('node error', noted) // a cluster's: one node's connection failed
-      withMergeScript(client)
-      // A closed connection answers nothing more, whatever the client does with its commands
-      // (a user's client may drop them unsettled); merges are idempotent, so sending again is safe.
-      const reconnected = () => {
-        this.#connection++
-        this.#unanswered = 0
-      }
-      client.on('close', reconnected)
-      // A cluster's nodes come and go under one client: a failed node's unanswered merges are
-      // not waited for (they are sent again; a late answer is harmless).
-      client.on('-node', reconnected)
-      client.on('node error', reconnected)
-      client.on('ready', () => (this.#lastError = undefined))
-      this.#firstAttempt = firstAttempt(client, options.timeoutMs)
-      if (client.status === 'wait') client.connect().catch(() => {}) // lazyConnect: connect now
-      return client as MergingClient
-    }
-    this.#client =
-      typeof target === 'string'
-        ? import('ioredis').then(({ Redis: Client }) =>
-            prepare(
-              new Client(target, {
-                ...OWNED_CLIENT_OPTIONS,
-                connectTimeout: options.timeoutMs,
-                // Explicit TLS options win over the plain `tls: true` a rediss:// URL implies.
-                ...(options.tls ? { tls: { ...options.tls } } : {}),
-              }),
-            ),
-          )
-        : Array.isArray(target)
-          ? import('ioredis').then(({ Cluster: Client }) => {
-              const { startup, options: cluster } = clusterOptions(target, options.timeoutMs, options.tls)
-              return prepare(new Client(startup, cluster))
-            })
-          : Promise.resolve(prepare(target))
-    // A failure is reported where the client is used (flush, stats, close), not as an unhandled rejection.
-    this.#client.catch(() => {})
+    this.#connection = new RedisConnection(target, options)
     this.#healthCheck = setInterval(() => {
       if (this.#running === undefined && Date.now() - this.#answeredAt >= HEALTH_CHECK_MS) this.flush().catch(() => {})
     }, HEALTH_CHECK_MS)
@@ -217,19 +141,6 @@ export class RedisStore implements HourStore {
     return this.#queued
   }
 
-  /** The client when it is connected; otherwise why not, at once (after the first attempt). */
-  async #ready(): Promise<MergingClient> {
-    const client = await this.#client
-    if (client.status !== 'ready') await this.#firstAttempt
-    if (client.status === 'ready') return client
-    const cause = this.#lastError
-      ? explain(this.#lastError).message
-      : client.status === 'connect'
-        ? 'connected, but no answer to the handshake (Redis stalled or busy loading?)'
-        : `not connected (${client.status})`
-    throw new Error(`Redis at ${this.#where} is unreachable: ${cause}`, { cause: this.#lastError })
-  }
-
   async #flushOnce(): Promise<void> {
     const started = Date.now()
     const done = { hours: 0, dayHours: 0, bytes: 0 }
@@ -239,8 +150,8 @@ export class RedisStore implements HourStore {
       // Nothing changed: nothing can be lost, and Redis is not asked, except to identify a new
       // connection's server (a restart is noticed while idle too), and at close, where Redis
       // must show that it still holds what it confirmed.
-      const current = await this.#client
-      const identify = () => this.#identityChecked !== this.#connection && !isCluster(current)
+      const current = await this.#connection.client
+      const identify = () => this.#identityChecked !== this.#connection.epoch && !isCluster(current)
       const verify = (current.status === 'ready' && identify()) || (this.#closed && this.#merged !== 0)
       if (this.#sketches.dirtyHours() === 0 && !this.#sketches.hasDirtyDays() && !verify) {
         // Idle: still ask Redis now and then, or an outage would show only with the next line.
@@ -249,18 +160,18 @@ export class RedisStore implements HourStore {
       }
       let client: MergingClient
       try {
-        client = await this.#ready()
+        client = await this.#connection.ready()
       } catch (error) {
         throw this.#failed(error as Error)
       }
-      if (this.#unanswered > 0) {
+      if (this.#connection.unanswered > 0) {
         // Redis has not answered the previous flush: sending more would only queue up.
-        throw this.#failed(new Error(`Redis at ${this.#where} has not answered the previous flush (stalled?)`))
+        throw this.#failed(new Error(`Redis at ${this.#connection.where} has not answered the previous flush (stalled?)`))
       }
       if (isCluster(client)) await this.#readShards(client)
       const dirty = this.#sketches.takeDirty()
       const dirtyDays = this.#sketches.takeDirtyDays()
-      const connection = this.#connection
+      const connection = this.#connection.epoch
       // A single Redis also confirms that the keys merged before and not merged now are there.
       const checks: Checks = {
         identity: identify(),
@@ -352,14 +263,7 @@ export class RedisStore implements HourStore {
 
   /** One round trip of merges within the timeout; its answer is awaited even after we stop waiting. */
   #roundTrip(client: MergingClient, merges: Merge[], checks: Checks): Promise<Awaited<ReturnType<typeof sendMerges>>> {
-    const connection = this.#connection
-    this.#unanswered++
-    const sent = sendMerges(client, merges, checks, this.#replicas, this.#options.timeoutMs)
-    void sent
-      .catch(() => {})
-      .finally(() => {
-        if (connection === this.#connection) this.#unanswered--
-      })
+    const sent = this.#connection.track(sendMerges(client, merges, checks, this.#replicas, this.#options.timeoutMs))
     return withTimeout(sent, this.#options.timeoutMs, 'merge')
   }
 
@@ -414,12 +318,12 @@ export class RedisStore implements HourStore {
     const previous = this.#runId
     if (reply.runId !== undefined) this.#runId = reply.runId
     if (previous !== undefined && reply.runId !== undefined && reply.runId !== previous) {
-      return `Redis at ${this.#where} is another instance now (run_id ${previous.slice(0, 8)}… → ${reply.runId.slice(0, 8)}…: restarted or failed over)`
+      return `Redis at ${this.#connection.where} is another instance now (run_id ${previous.slice(0, 8)}… → ${reply.runId.slice(0, 8)}…: restarted or failed over)`
     }
     const missing = hoursOf(reply.created & this.#merged)
     if (missing.length > 0 || reply.absent) {
       const which = missing.length > 0 ? missing.map((h) => hourKey(this.#options.keyPrefix, h)).join(', ') : 'hour keys it had'
-      return `Redis at ${this.#where} no longer has ${which} (restarted empty, flushed or evicted)`
+      return `Redis at ${this.#connection.where} no longer has ${which} (restarted empty, flushed or evicted)`
     }
     return undefined
   }
@@ -437,7 +341,7 @@ export class RedisStore implements HourStore {
       return this.#final.hours
     }
     await this.flush()
-    const counts = await this.#counts(await this.#ready())
+    const counts = await this.#counts(await this.#connection.ready())
     this.#answeredAt = Date.now()
     return counts
   }
@@ -445,7 +349,7 @@ export class RedisStore implements HourStore {
   /** A PING within the timeout (readiness probes: an idle store is not asked otherwise). */
   async ping(): Promise<void> {
     if (this.#final) throw new Error('the store is closed')
-    const client = await this.#ready()
+    const client = await this.#connection.ready()
     try {
       await withTimeout(client.ping(), this.#options.timeoutMs, 'ping')
     } catch (error) {
@@ -479,7 +383,7 @@ export class RedisStore implements HourStore {
   async #queryClient(): Promise<MergingClient> {
     if (this.#final) throw 'error' in this.#final ? this.#final.error : new Error('the store is closed')
     await this.flush()
-    return this.#ready()
+    return this.#connection.ready()
   }
 
   /** `PFCOUNT` of each key list (0 for an empty one), after a flush, in one round trip. */
@@ -526,12 +430,12 @@ export class RedisStore implements HourStore {
         }
       }
       try {
-        this.#final = { hours: await this.#counts(await this.#ready()) }
+        this.#final = { hours: await this.#counts(await this.#connection.ready()) }
       } catch (error) {
         this.#final = { error: new Error(`loghour: changes merged, but the final counts could not be read: ${(error as Error).message}`) }
       }
     } finally {
-      if (this.#owned) (await this.#client).disconnect()
+      await this.#connection.close()
     }
   }
 }
