@@ -1,8 +1,8 @@
 // Decoders of compressed POST /ingest bodies, and the memory they may take together. A decoder's
 // memory is its window, which the sender chooses (a brotli stream may ask for 16 MiB after 9
 // bytes), so concurrent bodies would cost whatever clients want: each body is charged its
-// decoder's window before it is decoded, against one shared budget, and over it the answer is
-// 503 with Retry-After (shippers retry). The contract is in docs/contract.md ("HTTP ingest").
+// decoder's window before it is decoded, against one shared budget (src/ingest.ts), and over it
+// the answer is 503 with Retry-After (shippers retry). The contract is in docs/contract.md ("HTTP ingest").
 import type { Transform } from 'node:stream'
 import zlib from 'node:zlib'
 
@@ -62,32 +62,4 @@ export const INGEST_ENCODINGS = ['identity', ...Object.keys(DECODINGS)]
 /** The decoding of a Content-Encoding value, undefined for one that is not accepted. */
 export function decodingOf(encoding: string): Decoding | undefined {
   return Object.hasOwn(DECODINGS, encoding) ? DECODINGS[encoding] : undefined
-}
-
-/**
- * The decoder memory charged to the bodies being decoded now, within {@link DECODER_BUDGET_BYTES}.
- * @example
- * const charge = budget.take(decoding.cost(firstChunk)) // undefined: over the budget, answer 503
- * charge?.() // when the body is done, however it ended
- */
-export class DecoderBudget {
-  #charged = 0
-  constructor(readonly limit = DECODER_BUDGET_BYTES) {}
-
-  /** Bytes charged now. */
-  get charged(): number {
-    return this.#charged
-  }
-
-  /** Charges `bytes`; the function returned gives them back (once). Undefined when they do not fit. */
-  take(bytes: number): (() => void) | undefined {
-    if (this.#charged + bytes > this.limit) return undefined
-    this.#charged += bytes
-    let given = false
-    return () => {
-      if (given) return
-      given = true
-      this.#charged -= bytes
-    }
-  }
 }

@@ -8,6 +8,7 @@ import { nativeRule } from './schemas.js'
 import { LogServer } from './server.js'
 import { buildStats, lineCountsOf, type Stats } from './stats.js'
 import { MemoryStore } from './stores/memory.js'
+import type { Shortfall } from './stores/redis/replicas.js'
 import { RedisStore } from './stores/redis.js'
 import type { FlushInfo, HourStore, StoreEvents, StoreReset } from './stores/store.js'
 
@@ -190,7 +191,7 @@ export class LogConsumer extends LineWritable implements LineSink {
   }
 
   /** Shards (masters) whose last merge did not reach the replicas it needs, with how many did. */
-  replicaShortfalls(): { shard: string; required: number; acknowledged: number }[] {
+  replicaShortfalls(): Shortfall[] {
     return this.#store.replicaShortfalls()
   }
 

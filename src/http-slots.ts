@@ -5,6 +5,7 @@
 // served hold a slot for sure, and those are bounded on their own (ingest bodies by a count and a
 // minimum rate, event streams by a count), so a probe always finds a slot.
 import type { Socket } from 'node:net'
+import { tcpUnder } from './server.js'
 
 /** Open connections at most, whatever they are doing. */
 export const MAX_HTTP_CONNECTIONS = 256
@@ -28,12 +29,6 @@ export interface SlotCounters {
 interface Slot {
   /** Requests of this connection being served now (0: it may give its slot away). */
   busy: number
-}
-
-/** The TCP socket under a TLS socket (Node keeps it as `_parent`), or the socket itself. */
-const tcpOf = (socket: Socket): Socket => {
-  const parent = (socket as { _parent?: unknown })._parent
-  return parent instanceof Object && typeof (parent as Socket).destroy === 'function' ? (parent as Socket) : socket
 }
 
 /**
@@ -73,7 +68,7 @@ export class HttpSlots {
       this.#counters.busy++
       return false
     }
-    const tcp = tcpOf(socket)
+    const tcp = tcpUnder(socket) ?? socket // slots are taken by TCP sockets, requests come on TLS ones
     const slot = this.#slots.get(tcp)
     if (!probe) this.#serving++
     if (slot !== undefined) slot.busy++

@@ -115,7 +115,7 @@ export async function startHttp(
   const json = (res: ServerResponse, status: number, value: unknown) => send(res, status, 'application/json', `${JSON.stringify(value)}\n`)
   const routes: Record<string, (res: ServerResponse, req: IncomingMessage) => Promise<void> | void> = {
     '/': async (res) => {
-      const snapshot = await takeSnapshot(consumer, undefined, await weekdays.get())
+      const snapshot = await takeSnapshot(consumer, await weekdays.get())
       send(res, 200, 'text/html; charset=utf-8', renderDashboard({ live: true, snapshot }))
     },
     '/events': (res, req) => events.open(req, res),

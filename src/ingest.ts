@@ -5,7 +5,7 @@
 // so a retried body counts nothing twice. The contract is in docs/contract.md ("HTTP ingest").
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { DecoderBudget, decodingOf, INGEST_ENCODINGS } from './body-decoders.js'
+import { DECODER_BUDGET_BYTES, decodingOf, INGEST_ENCODINGS } from './body-decoders.js'
 import type { LogConsumer } from './consumer.js'
 import { type NativeLineStream, OPEN_NATIVE_STREAM } from './native.js'
 import { lineCountsOf } from './stats.js'
@@ -68,33 +68,38 @@ export const MAX_INGEST_BODIES = 64
 const SLOW_BODY_MIN_BYTES = 5 * 1024
 const SLOW_BODY_WINDOW_MS = 5000
 
-/** What the bodies of one listener share: how many are being read, and their decoders' memory. */
-export class IngestLimits {
-  readonly decoders: DecoderBudget
-  #open = 0
-  constructor(
-    readonly maxBodies = MAX_INGEST_BODIES,
-    decoders = new DecoderBudget(),
-  ) {
-    this.decoders = decoders
+/**
+ * A bounded amount of something (bodies, decoder bytes) that requests take and give back.
+ * @example
+ * const release = budget.take(cost) // undefined: it does not fit now, answer 503
+ * release?.() // when the request is done, however it ended (a second call does nothing)
+ */
+export class Budget {
+  #used = 0
+  constructor(readonly limit: number) {}
+
+  /** How much is taken now. */
+  get used(): number {
+    return this.#used
   }
 
-  /** Bodies being read now. */
-  get open(): number {
-    return this.#open
-  }
-
-  /** Takes a body's place; the function returned gives it back (once). Undefined when all are taken. */
-  take(): (() => void) | undefined {
-    if (this.#open >= this.maxBodies) return undefined
-    this.#open++
+  /** Takes `amount`; the function returned gives it back (once). Undefined when it does not fit. */
+  take(amount = 1): (() => void) | undefined {
+    if (this.#used + amount > this.limit) return undefined
+    this.#used += amount
     let given = false
     return () => {
       if (given) return
       given = true
-      this.#open--
+      this.#used -= amount
     }
   }
+}
+
+/** What the bodies of one listener share: how many are being read, and their decoders' memory. */
+export class IngestLimits {
+  readonly bodies = new Budget(MAX_INGEST_BODIES)
+  readonly decoders = new Budget(DECODER_BUDGET_BYTES)
 }
 
 const digest = (value: string) => createHash('sha256').update(value).digest()
@@ -189,9 +194,9 @@ export function handleIngest(
     return
   }
   const limits = options.limits ?? new IngestLimits()
-  const release = limits.take()
+  const release = limits.bodies.take()
   if (release === undefined) {
-    refuse(503, `${limits.maxBodies} bodies are being read; retry`, { 'retry-after': '1' })
+    refuse(503, `${limits.bodies.limit} bodies are being read; retry`, { 'retry-after': '1' })
     return
   }
   let releaseDecoder: (() => void) | undefined

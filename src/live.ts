@@ -31,17 +31,14 @@ const MAX_CLIENTS = 32
 const MAX_QUEUED_BYTES = 64 * 1024
 
 /**
- * The dashboard's numbers now, from the consumer's counters (lines per second since `previous`).
- * Never rejects: when the store cannot answer, the hours are `null` and `error` says why.
+ * The dashboard's numbers now, from the consumer's counters (lines per second since `previous`)
+ * and the weekday table read for them ({@link WeekdayTableCache}). Never rejects: when the store
+ * cannot answer, the hours are `null` and `error` says why.
  * @example
- * const first = await takeSnapshot(consumer)
- * const next = await takeSnapshot(consumer, { total: first.lines.total, at: first.at })
+ * const first = await takeSnapshot(consumer, await table.get())
+ * const next = await takeSnapshot(consumer, await table.get(), { total: first.lines.total, at: first.at })
  */
-export async function takeSnapshot(
-  consumer: LogConsumer,
-  previous?: LinesMark,
-  weekdays?: Pick<LiveSnapshot, 'weekdays' | 'weekdayWindow'>,
-): Promise<LiveSnapshot> {
+export async function takeSnapshot(consumer: LogConsumer, weekdays: WeekdayTable, previous?: LinesMark): Promise<LiveSnapshot> {
   const { lines, invalid } = consumer.lineCounts()
   const at = Date.now()
   const linesPerSecond = previous && at > previous.at ? ((lines.total - previous.total) * 1000) / (at - previous.at) : null
@@ -54,7 +51,7 @@ export async function takeSnapshot(
   }
   const peak = hours ? peakOf(hours) : { peakHour: null, peakUsers: null }
   const store = { kind: consumer.storeKind, reachable: consumer.storeReachable && hours !== null }
-  const table = hours !== null && consumer.options.daily ? (weekdays ?? (await new WeekdayTableCache(consumer).get())) : {}
+  const table = hours !== null ? weekdays : {}
   return { hours, ...peak, lines, invalid, linesPerSecond, store, at, ...table, ...(error === undefined ? {} : { error }) }
 }
 
@@ -65,7 +62,7 @@ type WeekdayTable = Pick<LiveSnapshot, 'weekdays' | 'weekdayWindow'>
  * {@link WEEKDAYS_TTL_MS} however many pages and streams ask (none when the store fails).
  * @example
  * const table = new WeekdayTableCache(consumer)
- * const snapshot = await takeSnapshot(consumer, undefined, await table.get())
+ * const snapshot = await takeSnapshot(consumer, await table.get())
  */
 export class WeekdayTableCache {
   readonly #consumer: LogConsumer
@@ -157,7 +154,7 @@ export class LiveEvents {
     if (this.#taking) return
     this.#taking = this.#table
       .get()
-      .then((table) => takeSnapshot(this.#consumer, this.#mark, table))
+      .then((table) => takeSnapshot(this.#consumer, table, this.#mark))
       .then((snapshot) => {
         if (this.#timer === undefined) return // every client left meanwhile
         this.#mark = { total: snapshot.lines.total, at: snapshot.at }

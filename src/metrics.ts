@@ -169,7 +169,7 @@ export function createMetrics(consumer: LogConsumer, server: LogServer, http?: H
       help: 'Decoder memory charged to the compressed POST /ingest bodies being read (at most 64 MiB).',
       registers,
       collect() {
-        this.set(http.limits.decoders.charged)
+        this.set(http.limits.decoders.used)
       },
     })
   }

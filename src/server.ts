@@ -79,7 +79,7 @@ function tlsOptionError(error: unknown): OptionError {
  * The TCP socket under a server-side TLS socket (Node keeps it as `_parent`), if it is there:
  * it knows the peer after the TLS socket forgot it, and can be reset.
  */
-const tcpUnder = (socket: Socket): Socket | undefined => {
+export const tcpUnder = (socket: Socket): Socket | undefined => {
   const parent = (socket as { _parent?: unknown })._parent
   return parent instanceof Object && typeof (parent as Socket).resetAndDestroy === 'function' ? (parent as Socket) : undefined
 }

@@ -15,16 +15,10 @@ describe.skipIf(skipRedis())('--min-replicas and WAIT on a single Redis', () => 
       await eventually(async () => /master_link_status:up/.test(await replicaClient.info('replication')), 20_000, 'the replica in sync')
       const waits = async () => Number(/cmdstat_wait:calls=(\d+)/.exec(await primary.client().info('commandstats'))?.[1] ?? 0)
 
-      const server = await startServer([
-        '--redis',
-        primary.url,
-        '--flush-interval',
-        '50',
-        '--redis-timeout',
-        '1000',
-        '--log-level',
-        'debug',
-      ])
+      /** A server on the primary, flushing every 50 ms, WAIT getting 500 ms. */
+      const onPrimary = (extra: string[]) =>
+        startServer(['--redis', primary.url, '--flush-interval', '50', '--redis-timeout', '1000', ...extra])
+      const server = await onPrimary(['--log-level', 'debug'])
       await sendTcp(server.port, Buffer.from(line('a', 9)))
       await server.waitForLog(message('flushed '), 0)
       expect(await waits()).toBeGreaterThan(0)
@@ -42,16 +36,7 @@ describe.skipIf(skipRedis())('--min-replicas and WAIT on a single Redis', () => 
       expect(await server.stop()).toBe(0)
 
       // The replica dies: connected_slaves drops to 0, which must not make the primary's word enough.
-      const watched = await startServer([
-        '--redis',
-        primary.url,
-        '--flush-interval',
-        '50',
-        '--redis-timeout',
-        '1000',
-        '--http',
-        '127.0.0.1:0',
-      ])
+      const watched = await onPrimary(['--http', '127.0.0.1:0'])
       const base = `http://127.0.0.1:${((await watched.waitForLog(message('HTTP endpoints'), 0)).http as { port: number }).port}`
       await sendTcp(watched.port, Buffer.from(line('e', 12)))
       await eventually(async () => (await replicaClient.pfcount('error_hour_12')) === 1, 10_000, 'confirmed on the replica')

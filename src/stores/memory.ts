@@ -34,10 +34,8 @@ export class MemoryStore implements HourStore {
   }
 
   /** Why the last snapshot write failed, until one succeeds. */
-  #problem: Error | undefined
-
   problem(): Error | undefined {
-    return this.#problem
+    return this.#outage.problem
   }
 
   /** The memory store has no replicas. */
@@ -72,12 +70,10 @@ export class MemoryStore implements HourStore {
     try {
       await writeFileAtomic(this.#snapshot, data)
     } catch (error) {
-      this.#problem = error as Error
       this.#outage.failed(error as Error)
       throw new Error(`loghour: cannot write snapshot ${this.#snapshot}: ${(error as Error).message}`, { cause: error })
     }
     this.#savedAt = seen
-    this.#problem = undefined
     const dayHours = this.#sketches.dayHours().reduce((n, { hours }) => n + bitCount(hours), 0)
     this.#outage.succeeded({ hours: HOURS, dayHours, bytes: data.length, ms: Date.now() - started })
   }

@@ -103,8 +103,6 @@ export class RedisStore implements HourStore {
   readonly #replicas: ReplicaRule
   /** When a cluster's shards were last read (CLUSTER SHARDS). */
   #shardsReadAt = 0
-  /** Why the last flush was not confirmed (undefined once one is). */
-  #problem: Error | undefined
   /** After close: the final counts, or why there are none. */
   #final: { hours: number[] } | { error: Error } | undefined
 
@@ -199,10 +197,7 @@ export class RedisStore implements HourStore {
       this.#sketches.markDirtyDays(this.#sketches.dayHours())
       this.#options.events.reset({ reason: lost, hours: hoursOf(this.#sketches.dirtyHours()).length })
     }
-    if (answered) {
-      this.#problem = undefined
-      this.#outage.succeeded({ ...done, ms: Date.now() - started })
-    }
+    if (answered) this.#outage.succeeded({ ...done, ms: Date.now() - started })
   }
 
   /**
@@ -232,10 +227,8 @@ export class RedisStore implements HourStore {
         answers = await this.#roundTrip(client, batch, first ? checks : { identity: false, present: [] })
       } catch (error) {
         // Not confirmed: this round trip's keys and those after it stay dirty.
-        for (let i = from; i < total; i++) {
-          if (i < hours.length) this.#sketches.markDirty(1 << hours[i]!)
-          else this.#sketches.markDirtyDays([{ day: dayHours[i - hours.length]!.day, hours: 1 << dayHours[i - hours.length]!.hour }])
-        }
+        this.#sketches.markDirty(hours.slice(from).reduce((mask, h) => mask | (1 << h), 0))
+        this.#sketches.markDirtyDays(dayHours.slice(Math.max(0, from - hours.length)).map(({ day, hour }) => ({ day, hours: 1 << hour })))
         throw error
       }
       if (first) {
@@ -329,7 +322,6 @@ export class RedisStore implements HourStore {
   }
 
   #failed(error: Error): Error {
-    this.#problem = error
     this.#outage.failed(error)
     return new Error(`loghour: Redis merge not confirmed (changes kept locally): ${error.message}`, { cause: error })
   }
@@ -393,7 +385,7 @@ export class RedisStore implements HourStore {
 
   /** Why the last flush was not confirmed (the store is not taking the changes now), or undefined. */
   problem(): Error | undefined {
-    return this.#problem
+    return this.#outage.problem
   }
 
   /** Shards whose last merge did not reach the replicas it needs. */

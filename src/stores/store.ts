@@ -1,4 +1,5 @@
 import type { DayWindow } from '../days.js'
+import type { Shortfall } from './redis/replicas.js'
 
 /**
  * Where a consumer's hourly counts live. The consumer's native sketch set always receives the
@@ -23,7 +24,7 @@ export interface HourStore {
   /** Why the last flush was not confirmed, while the store is not taking the changes. */
   problem(): Error | undefined
   /** Shards whose last merge did not reach the replicas it needs (Redis; none for memory). */
-  replicaShortfalls(): { shard: string; required: number; acknowledged: number }[]
+  replicaShortfalls(): Shortfall[]
 }
 
 /** What a window query answers: its 24 hours, and the weekday table when asked for. */
@@ -73,9 +74,13 @@ export interface StoreReset {
   hours: number
 }
 
-/** Turns flush outcomes into one `down` event per outage and one `up` event per recovery. */
+/**
+ * Turns flush outcomes into one `down` event per outage and one `up` event per recovery, and
+ * keeps why the last one failed.
+ */
 export class OutageTracker {
   #downSince: number | undefined
+  #problem: Error | undefined
   constructor(private readonly events: StoreEvents | undefined) {}
 
   /** True while the last flush failed. */
@@ -83,13 +88,20 @@ export class OutageTracker {
     return this.#downSince !== undefined
   }
 
+  /** Why the last flush failed, while the store is down. */
+  get problem(): Error | undefined {
+    return this.#problem
+  }
+
   failed(error: Error): void {
+    this.#problem = error
     if (this.#downSince !== undefined) return
     this.#downSince = Date.now()
     this.events?.down(error)
   }
 
   succeeded(info: FlushInfo): void {
+    this.#problem = undefined
     if (this.#downSince !== undefined) {
       this.events?.up({ downtimeMs: Date.now() - this.#downSince })
       this.#downSince = undefined
