@@ -25,6 +25,11 @@ export declare class NativeLineStream {
   bufferedBytes(): number
   /** Drops the partial line and frees its memory at once (the connection was cut off). */
   discard(): void
+  /**
+   * How the stream is read, once `--format auto` decided it (null before, and for a stream of
+   * an explicit format).
+   */
+  reading(): NativeReading | null
 }
 
 /** A stream that returns "dedup-ready" results instead of updating sketches. */
@@ -35,6 +40,8 @@ export declare class NativeScanner {
   end(): NativeScanResult
   /** Line counts so far. */
   lineCounts(): NativeLineCounts
+  /** How the stream is read, once `--format auto` decided it. */
+  reading(): NativeReading | null
 }
 
 /**
@@ -77,6 +84,11 @@ export declare class NativeSketchSet {
    * With `ownCounts` the stream also keeps its own line counts (`lineCounts()`).
    */
   openStream(maxLineBytes: number, framing?: string | undefined | null, ownCounts?: boolean | undefined | null): NativeLineStream
+  /**
+   * `--format auto`: how many streams decided on each reading, and how many of them found their
+   * first records mostly unreadable.
+   */
+  readings(): Array<NativeReadingCount>
   /**
    * Counts one finished request (request middleware) by the set's rule: its time in
    * milliseconds since the epoch, client address and status; no log line is made or read.
@@ -131,6 +143,27 @@ export declare function localDay(epochMs: number, timezone?: string | undefined 
  */
 export declare const MAX_DEMO_LINES: number
 
+/** What `--format auto` chooses from. */
+export interface NativeAuto {
+  /** The readings to try, in order of preference (at least one). */
+  candidates: Array<NativeCandidate>
+  /** Also a JSON reading from the usual field names. */
+  usualNames?: boolean
+  /** Fields of a JSON line whose string value may be the record (`message`, `log`). */
+  envelopes?: Array<string>
+}
+
+/** A reading `--format auto` may choose. */
+export interface NativeCandidate {
+  /** The name it is reported by (a schema's, `clf`). */
+  name: string
+  /** `json` or `clf`. */
+  format?: string
+  fields?: NativeFieldNames
+  strict?: boolean
+  timeUnit?: string
+}
+
 /** What the per-day sketches hold. */
 export interface NativeDailyInfo {
   /** Days with at least one sketch. */
@@ -169,6 +202,35 @@ export interface NativeLineCounts {
   invalid: Array<number>
 }
 
+/** How a stream is read, as `--format auto` decided it from its first records. */
+export interface NativeReading {
+  /** A schema's name, `json` (the usual field names), `combined` or `common`. */
+  name: string
+  format: string
+  framing: string
+  envelope?: string
+  /** The fields read (JSON only). */
+  fields?: NativeFieldNames
+  timeUnit: string
+  /** The original rule. */
+  strict: boolean
+  /** Records sampled (not blank) and how many the reading reads. */
+  sampled: number
+  readable: number
+  /** The first sampled record it does not read (shortened), and why. */
+  unreadable?: string
+  unreadableReason?: string
+}
+
+/** Streams that decided on one reading. */
+export interface NativeReadingCount {
+  /** The reading's name, with ` in <envelope>` and ` (json-stream)` when they apply. */
+  reading: string
+  streams: number
+  /** Of them, those whose sampled records were mostly unreadable. */
+  unreadable: number
+}
+
 /** How records are read; every member is optional and defaults to the original service's rule. */
 export interface NativeRule {
   /** `json` or `clf`. */
@@ -186,6 +248,11 @@ export interface NativeRule {
   sourceTimezone?: string
   /** The record is the string value of this field of each JSON line. */
   envelope?: string
+  /**
+   * `--format auto`: each stream decides its reading from its first records; `framing`, when
+   * given, is fixed, and `format`, `fields`, `strict` and `timeUnit` are ignored.
+   */
+  auto?: NativeAuto
 }
 
 /** Hour and element hash of each counted line of a chunk. */

@@ -863,6 +863,11 @@ async function main() {
     ecs: coreRow('core scan, ECS events, --timezone'),
   }
   const ecsScan = coreRow('core scan, ECS events (')
+  const auto = {
+    original: coreRow('core scan, --format auto'),
+    clf: coreRow('core scan, Combined lines, --format auto'),
+    ecs: coreRow('core scan, ECS events, --format auto'),
+  }
   const rows = {
     core: {
       label: 'core: split + validate + filter + sketch (Rust, 1 thread, 64 KiB chunks)',
@@ -883,6 +888,13 @@ async function main() {
     },
     ecsZoned: { label: 'the same ECS events, --timezone Europe/Berlin', mbps: zoned.ecs.mbps, lps: zoned.ecs.lps.median },
     coreZoned: { label: 'core, original layout, --timezone Europe/Berlin', mbps: zoned.original.mbps, lps: zoned.original.lps.median },
+    coreAuto: {
+      label: 'core, original layout, --format auto (the default; decided: original)',
+      mbps: auto.original.mbps,
+      lps: auto.original.lps.median,
+    },
+    clfAuto: { label: 'the same Combined lines, --format auto (decided: combined)', mbps: auto.clf.mbps, lps: auto.clf.lps.median },
+    ecsAuto: { label: 'the same ECS events, --format auto (decided: ecs)', mbps: auto.ecs.mbps, lps: auto.ecs.lps.median },
     coreDaily: {
       label: 'core, original layout, --daily (per-day sketches too)',
       mbps: coreRow('core scan, --daily').mbps,
@@ -924,6 +936,12 @@ async function main() {
   const ratios = {
     coreGBps: rows.core.mbps.median / 1000,
     // The zone's cost on each format: 1 - zoned / plain, medians of the same interleaved rounds.
+    // What --format auto costs after its look-ahead: 1 - auto / the explicit format, same rounds.
+    autoCost: {
+      original: 1 - rows.coreAuto.mbps.median / rows.core.mbps.median,
+      clf: 1 - rows.clfAuto.mbps.median / rows.clf.mbps.median,
+      ecs: 1 - rows.ecsAuto.mbps.median / rows.ecs.mbps.median,
+    },
     zoneCost: {
       original: 1 - rows.coreZoned.mbps.median / rows.core.mbps.median,
       clf: 1 - rows.clfZoned.mbps.median / rows.clf.mbps.median,
@@ -997,7 +1015,7 @@ The core rows and the TCP rows are each measured in interleaved rounds. TCP rows
 
 | what | MB/s (min / **median** / max) | lines/s (median) |
 | --- | --- | --- |
-${[rows.core, rows.coreZoned, rows.coreDaily, rows.clf, rows.clfZoned, rows.ecs, rows.ecsZoned, rows.memchr, rows.boundary, rows.e2e, rows.e2eSend, rows.e2eHttp, rows.e2eTls, rows.tlsRaw, rows.e2eObserved, rows.e2eDaily, rows.e2eRedis, rows.lifeMemory, rows.lifeRedis, rows.raw, rows.discard, rows.js, rows.await, rows.pipelined].map(tableRow).join('\n')}
+${[rows.core, rows.coreAuto, rows.coreZoned, rows.coreDaily, rows.clf, rows.clfAuto, rows.clfZoned, rows.ecs, rows.ecsAuto, rows.ecsZoned, rows.memchr, rows.boundary, rows.e2e, rows.e2eSend, rows.e2eHttp, rows.e2eTls, rows.tlsRaw, rows.e2eObserved, rows.e2eDaily, rows.e2eRedis, rows.lifeMemory, rows.lifeRedis, rows.raw, rows.discard, rows.js, rows.await, rows.pipelined].map(tableRow).join('\n')}
 
 The "with shutdown" rows time what a user of the original service measures: from the first byte
 sent to the server's exit after SIGTERM (drain, final flush, final report). SIGTERM → exit took
@@ -1015,6 +1033,7 @@ ${LIFECYCLE_ROUNDS} interleaved rounds and the median of their paired ratios; ev
 | core ≥ 2 GB/s on one core, full validation | ${fmt(ratios.coreGBps, 2)} GB/s | ${check(ratios.coreGBps >= 2)} |
 | core on Combined lines ≥ 1.5 GB/s on one core | ${fmt(rows.clf.mbps.median / 1000, 2)} GB/s | ${check(rows.clf.mbps.median >= 1500)} |
 | core on ECS events ≥ 1 GB/s on one core | ${fmt(rows.ecs.mbps.median / 1000, 2)} GB/s | ${check(rows.ecs.mbps.median >= 1000)} |
+| \`--format auto\` (the default) costs ≤ 3 % after its look-ahead of at most 64 KiB / 200 records (original / Combined / ECS; negative: faster, noise) | ${['original', 'clf', 'ecs'].map((k) => `${fmt(ratios.autoCost[k] * 100, 1)} %`).join(' / ')} | ${check(Object.values(ratios.autoCost).every((c) => c <= 0.03))} |
 | \`--timezone Europe/Berlin\` costs ≤ 10 % (original / Combined / ECS) | ${['original', 'clf', 'ecs'].map((k) => `${fmt(ratios.zoneCost[k] * 100, 1)} %`).join(' / ')} | ${check(Object.values(ratios.zoneCost).every((c) => c <= 0.1))} |
 | end to end (memory store, 64 KiB blocks) ≥ 50 % of raw loopback TCP | ${fmt(ratios.e2eVsRaw * 100)} % | ${check(ratios.e2eVsRaw >= 0.5)} |
 | end to end ≥ 100 × baseline (a), per-line awaited PFADD | ${fmt(ratios.e2eVsAwait)} × | ${check(ratios.e2eVsAwait >= 100)} |

@@ -4,7 +4,7 @@ import { type DayWindow, dateOf, type StatsQuery, today, windowOf } from './days
 import { clientAddress, type MiddlewareOptions, type RequestCounter, resolveMiddlewareOptions } from './middleware.js'
 import { HOURS, type LineSink, type NativeFraming, type NativeLineStream, NativeSketchSet, OPEN_NATIVE_STREAM } from './native.js'
 import { type ConsumerOptions, type ListenOptions, OptionError, type ResolvedConsumerOptions, resolveConsumerOptions } from './options.js'
-import { nativeRule } from './schemas.js'
+import { nativeRule, type Reading, type ReadingOptions, streamReading } from './schemas.js'
 import { LogServer } from './server.js'
 import { buildStats, lineCountsOf, type Stats } from './stats.js'
 import { MemoryStore } from './stores/memory.js'
@@ -23,10 +23,20 @@ const HIGH_WATER_MARK = 4 * 1024 * 1024
  */
 class LineWritable extends Writable {
   readonly #native: NativeLineStream
+  readonly #reading: ReadingOptions
 
-  constructor(native: NativeLineStream) {
+  constructor(native: NativeLineStream, reading: ReadingOptions) {
     super({ highWaterMark: HIGH_WATER_MARK, decodeStrings: true })
     this.#native = native
+    this.#reading = reading
+  }
+
+  /**
+   * How this stream's records are read: with `format: 'auto'` what it decided from its first
+   * records (undefined until they are in), else what the options set.
+   */
+  get reading(): Reading | undefined {
+    return streamReading(this.#native, this.#reading)
   }
 
   /** Bytes of an unfinished line buffered until its `\n`. */
@@ -65,8 +75,8 @@ class LineWritable extends Writable {
  */
 export class LogInput extends LineWritable {
   /** @internal use {@link LogConsumer.openStream}. */
-  constructor(native: NativeLineStream) {
-    super(native)
+  constructor(native: NativeLineStream, reading: ReadingOptions) {
+    super(native, reading)
   }
 }
 
@@ -121,7 +131,7 @@ export class LogConsumer extends LineWritable implements LineSink {
   constructor(options: ConsumerOptions = {}, internal: { everyDay?: boolean } = {}) {
     const resolved = resolveConsumerOptions(options)
     const sketches = new NativeSketchSet(nativeRule(resolved), resolved.daily)
-    super(sketches.openStream(resolved.maxLineBytes))
+    super(sketches.openStream(resolved.maxLineBytes), resolved)
     this.options = Object.freeze(resolved)
     this.#sketches = sketches
     this.#everyDay = internal.everyDay === true
@@ -180,6 +190,18 @@ export class LogConsumer extends LineWritable implements LineSink {
     return days.length === 0 ? { from: now, to: now } : { from: Math.min(...days), to: Math.max(...days) }
   }
 
+  /**
+   * With `format: 'auto'`: the streams read so far by the reading each decided on, and how many
+   * of them found their first records mostly unreadable.
+   */
+  streamReadings(): { readings: Record<string, number>; unreadable: number } {
+    const counts = this.#sketches.readings()
+    return {
+      readings: Object.fromEntries(counts.map((c) => [c.reading, c.streams])),
+      unreadable: counts.reduce((sum, c) => sum + c.unreadable, 0),
+    }
+  }
+
   /** False from a `storeDown` until the next `storeUp`: the store is not receiving the changes. */
   get storeReachable(): boolean {
     return this.#storeReachable
@@ -213,7 +235,7 @@ export class LogConsumer extends LineWritable implements LineSink {
    * has its own partial line, so inputs never mix their lines.
    */
   openStream(): LogInput {
-    return new LogInput(this.#sketches.openStream(this.options.maxLineBytes))
+    return new LogInput(this.#sketches.openStream(this.options.maxLineBytes), this.options)
   }
 
   /** @internal the raw per-connection stream, for the TCP server's hot path and HTTP bodies. */
@@ -262,6 +284,7 @@ export class LogConsumer extends LineWritable implements LineSink {
     if (window !== undefined) stats.window = { from: dateOf(window.from), to: dateOf(window.to) }
     if (counts.weekdays) stats.weekdays = counts.weekdays
     if (daily !== null) stats.daily = this.#sketches.dailyInfo() ?? daily
+    if (this.options.format === 'auto') stats.streams = this.streamReadings()
     return stats
   }
 

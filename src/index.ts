@@ -41,7 +41,7 @@ export {
 } from './options.js'
 export { renderStats } from './render.js'
 export { createScanner, elementHash, LogScanner, type ScannerOptions, type ScanResult } from './scanner.js'
-export { type FieldPaths, SCHEMAS, type Schema } from './schemas.js'
+export { describeReading, type FieldPaths, type Reading, SCHEMAS, type Schema } from './schemas.js'
 export { type ConnectionInfo, type ConnectionSummary, LogServer, type LogServerEvents, type ServerCounters } from './server.js'
 export { INVALID_REASONS, type InvalidReason, type LineCounts, peakOf, type Stats } from './stats.js'
 export { readHourCounts } from './stores/redis.js'

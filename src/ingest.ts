@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { DECODER_BUDGET_BYTES, decodingOf, INGEST_ENCODINGS } from './body-decoders.js'
 import type { LogConsumer } from './consumer.js'
 import { type NativeLineStream, OPEN_NATIVE_STREAM } from './native.js'
+import { describeReading, streamReading } from './schemas.js'
 import { lineCountsOf } from './stats.js'
 
 /** How a running server takes HTTP bodies. */
@@ -53,6 +54,17 @@ export interface IngestSummary {
    * with the memory store and no snapshot, where nothing does.
    */
   flushed: boolean
+  /** Why `flushed` is false, in a sentence (absent when it is true). */
+  notFlushed?: string
+  /** How the body's records were read (with format auto, as its first records decided). */
+  reading?: string
+}
+
+/** Why an answer says `flushed: false`. */
+const NOT_FLUSHED = {
+  memory: 'the memory store keeps counts in this process only (nothing outlives it to confirm them): use --redis, or --snapshot',
+  notAsked: 'counted; the answer did not wait for the store (ask with ?sync=1 or --ingest-ack flushed)',
+  cut: 'the body was refused or cut short',
 }
 
 export { INGEST_ENCODINGS } from './body-decoders.js'
@@ -213,12 +225,23 @@ export function handleIngest(
   let bytes = 0
   let done = false
   // The body's own stream keeps its own counts (other inputs count between its chunks).
-  const summary = (flushed: boolean): IngestSummary => {
+  const summary = (notFlushed: string): IngestSummary => {
     const counts = native?.lineCounts()
     const own = counts ? lineCountsOf(counts) : undefined
     const invalid = Object.fromEntries(Object.entries(own?.invalid ?? {}).filter(([, n]) => n > 0))
     const { total = 0, counted = 0, skipped = 0, blank = 0 } = own?.lines ?? {}
-    return { lines: total, counted, skipped, blank, invalid, bytes, flushed }
+    const reading = native && streamReading(native, consumer.options)
+    return {
+      lines: total,
+      counted,
+      skipped,
+      blank,
+      invalid,
+      bytes,
+      flushed: false,
+      notFlushed,
+      ...(reading ? { reading: describeReading(reading) } : {}),
+    }
   }
   let body: NodeJS.ReadableStream & { destroy(): void } = req
   const fail = (status: number, error: string, headers: Record<string, string> = {}) => {
@@ -226,7 +249,7 @@ export function handleIngest(
     done = true
     clearInterval(watch)
     native?.discard() // the cut record is not a record
-    answer(status, { error, ...summary(false) }, { connection: 'close', ...headers })
+    answer(status, { error, ...summary(NOT_FLUSHED.cut) }, { connection: 'close', ...headers })
     body.destroy()
     if (body !== req) req.destroy()
   }
@@ -278,15 +301,22 @@ export function handleIngest(
       if (native === undefined && (leadingNewlines > 0 || leadingTail)) open(undefined) // a body of blank lines
       native?.end() // an unterminated final record counts, as on a connection's end
     } catch (error) {
-      return answer(500, { error: `the core failed on this body: ${(error as Error).message}`, ...summary(false) })
+      return answer(500, { error: `the core failed on this body: ${(error as Error).message}`, ...summary(NOT_FLUSHED.cut) })
     }
     // "flushed" is only said where something outlives the process: Redis, or a snapshot file.
     const durable = consumer.storeKind === 'redis' || consumer.options.snapshot !== undefined
-    if (!sync || !durable) return answer(200, { ...summary(false) })
-    const counted = summary(false)
+    if (!durable) return answer(200, { ...summary(NOT_FLUSHED.memory) })
+    if (!sync) return answer(200, { ...summary(NOT_FLUSHED.notAsked) })
+    const { notFlushed: _, ...counted } = summary('')
     consumer.flush().then(
       () => answer(200, { ...counted, flushed: true }),
-      (error: Error) => answer(503, { error: `counted, but the store did not confirm: ${error.message}`, ...counted }),
+      (error: Error) =>
+        answer(503, {
+          error: `counted, but the store did not confirm: ${error.message}`,
+          ...counted,
+          flushed: false,
+          notFlushed: 'the store did not confirm it',
+        }),
     )
   }
   // A body that stops arriving (a trickle, a stalled sender) is cut, as one cut short.

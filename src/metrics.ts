@@ -86,6 +86,17 @@ export function createMetrics(consumer: LogConsumer, server: LogServer, http?: H
     const { invalid } = consumer.lineCounts()
     for (const reason of INVALID_REASONS) c.inc({ reason }, invalid[reason])
   })
+  readCounter(
+    'loghour_streams_total',
+    'Input streams (connections, HTTP bodies) by the reading --format auto decided on.',
+    ['reading'],
+    (c) => {
+      for (const [reading, streams] of Object.entries(consumer.streamReadings().readings)) c.inc({ reading }, streams)
+    },
+  )
+  readCounter('loghour_unreadable_streams_total', 'Input streams whose first records were mostly unreadable (--format auto).', [], (c) =>
+    c.inc(consumer.streamReadings().unreadable),
+  )
   readCounter('loghour_received_bytes_total', 'Bytes received on the TCP input.', [], (c) => c.inc(server.counters().receivedBytes))
   readCounter('loghour_connections_total', 'Connections accepted.', [], (c) => c.inc(server.counters().accepted))
   readCounter('loghour_connections_refused_total', 'Connections refused (limit reached, or no file descriptor).', [], (c) =>

@@ -5,7 +5,15 @@ import { basename, dirname } from 'node:path'
 import type * as Binding from '../binding.js'
 import { missingBindingMessage } from './platform.js'
 
-export type { NativeDailyInfo, NativeDayHours, NativeFieldNames, NativeLineCounts, NativeRule, NativeScanResult } from '../binding.js'
+export type {
+  NativeDailyInfo,
+  NativeDayHours,
+  NativeFieldNames,
+  NativeLineCounts,
+  NativeReading,
+  NativeRule,
+  NativeScanResult,
+} from '../binding.js'
 
 /**
  * Thrown when importing loghour on a machine where no native binary loads: its message names the
@@ -53,6 +61,8 @@ export type NativeScanner = Binding.NativeScanner
 export type NativeSketchSet = Binding.NativeSketchSet
 
 /** Where a consumer hands out raw native line streams (kept off its public surface). */
+import type { ReadingOptions } from './schemas.js'
+
 export const OPEN_NATIVE_STREAM: unique symbol = Symbol('loghour.openNativeStream')
 
 /** How a native stream frames records: the consumer's own, or `json-batch` for arrays of them. */
@@ -61,4 +71,6 @@ export type NativeFraming = 'lines' | 'json-stream' | 'json-batch'
 /** What reads input without a `Writable` in between (the TCP server, `loghour analyze`) needs. */
 export interface LineSink {
   [OPEN_NATIVE_STREAM](framing?: NativeFraming, ownCounts?: boolean): NativeLineStream
+  /** How its streams read records (`format: 'auto'`: each decides). */
+  readonly options: Readonly<ReadingOptions>
 }

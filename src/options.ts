@@ -67,19 +67,23 @@ export interface ConsumerOptions {
    */
   flushIntervalMs?: number
   /**
-   * How records are written: `'json'`, one JSON object per line (the original service's), or
-   * `'clf'`, NCSA Common or Combined log lines as nginx and Apache write them by default (the
-   * client is the first field, the time the bracketed one, the status the three digits after the
-   * quoted request).
-   * @default "json"
+   * How records are written: `'auto'`, each stream (the consumer itself, each `openStream()`,
+   * connection or HTTP body) decides from its first records (at most 200 records or 64 KiB held:
+   * Combined/Common lines, a JSON schema or the usual field names, a `message`/`log` envelope, a
+   * JSON stream; docs/contract.md, "Automatic reading"); `'json'`, one JSON object per line (the
+   * original service's); or `'clf'`, NCSA Common or Combined log lines as nginx and Apache write
+   * them by default (the client is the first field, the time the bracketed one, the status the
+   * three digits after the quoted request).
+   * @default "auto"
    */
   format?: RecordFormat
   /**
    * Where JSON records keep the time, address and status, as a producer writes them:
    * `'original'` (`time`, `ip`, `status_code`), `'ecs'`, `'caddy'`, `'pino-http'`, `'traefik'`,
    * `'gcp'`. The original schema used as is (no `fields`, no `timeUnit`) keeps the original
-   * service's rule exactly: a string status is `wrongType`.
-   * @default "original"
+   * service's rule exactly: a string status is `wrongType`. Given (or `fields`, `timeUnit`), JSON
+   * records are read this way and not guessed. Not given: detected with `format: 'auto'`,
+   * `'original'` with `format: 'json'`.
    */
   schema?: SchemaName
   /** Field paths overriding the schema's, for logs that keep them elsewhere. */
@@ -101,8 +105,8 @@ export interface ConsumerOptions {
   envelope?: string
   /**
    * How records are delimited: `'lines'`, or `'json-stream'`, JSON values back to back with or
-   * without whitespace (Logstash's `json` codec, Fluent Bit's `json_stream`).
-   * @default "lines"
+   * without whitespace (Logstash's `json` codec, Fluent Bit's `json_stream`). Not given:
+   * detected with `format: 'auto'`, `'lines'` with `format: 'json'` or `'clf'`.
    */
   framing?: RecordFraming
   /**
@@ -152,13 +156,13 @@ export interface ResolvedConsumerOptions {
   keyPrefix: string
   maxLineBytes: number
   flushIntervalMs: number
-  schema: SchemaName
+  schema: SchemaName | undefined
   fields: FieldOverrides
   timeUnit: TimeUnit | undefined
   timezone: string | undefined
   sourceTimezone: string | undefined
   envelope: string | undefined
-  framing: RecordFraming
+  framing: RecordFraming | undefined
   daily: boolean
   retainDays: number
   snapshot: string | undefined
@@ -349,7 +353,7 @@ export function resolveConsumerOptions(input: unknown = {}): ResolvedConsumerOpt
   if (repeated !== undefined) {
     throw new OptionError(
       'fields',
-      `loghour: invalid option "fields": time, ip and status must be three different field paths, got ${show(repeated)} twice (with the ${options.schema} schema's)`,
+      `loghour: invalid option "fields": time, ip and status must be three different field paths, got ${show(repeated)} twice (with the ${options.schema ?? 'original'} schema's)`,
     )
   }
   if (options.sourceTimezone !== undefined && options.timezone === undefined) {

@@ -1,6 +1,6 @@
 import { NativeScanner, elementHash as nativeElementHash } from './native.js'
 import { type ConsumerOptions, OptionError, resolveConsumerOptions } from './options.js'
-import { nativeRule, READING_OPTIONS } from './schemas.js'
+import { nativeRule, READING_OPTIONS, type Reading, type ReadingOptions, streamReading } from './schemas.js'
 import { lineCountsOf, type Stats } from './stats.js'
 
 /** The consumer options that also apply to a scanner (it keeps no store). */
@@ -33,6 +33,7 @@ export interface ScanResult {
  */
 export class LogScanner {
   readonly #native: NativeScanner
+  readonly #reading: ReadingOptions
 
   constructor(options: ScannerOptions = {}) {
     for (const key of Object.keys(options ?? {})) {
@@ -42,6 +43,15 @@ export class LogScanner {
     }
     const resolved = resolveConsumerOptions(options)
     this.#native = new NativeScanner(resolved.maxLineBytes, nativeRule(resolved))
+    this.#reading = resolved
+  }
+
+  /**
+   * How the records are read: with `format: 'auto'` what the scanner decided from its first
+   * records (undefined until they are in), else what the options set.
+   */
+  get reading(): Reading | undefined {
+    return streamReading(this.#native, this.#reading)
   }
 
   /** Scans a chunk (Buffer or string); returns the lines it completed that count. */

@@ -4,6 +4,7 @@ import { type AddressInfo, createServer, type Server, type Socket } from 'node:n
 import { createServer as createTlsServer, DEFAULT_CIPHERS, type TLSSocket, type TlsOptions, type Server as TlsServer } from 'node:tls'
 import { type LineSink, type NativeLineStream, OPEN_NATIVE_STREAM } from './native.js'
 import { type InputTls, type ListenOptions, OptionError, type ResolvedListenOptions, resolveListenOptions } from './options.js'
+import { type Reading, streamReading } from './schemas.js'
 
 /** Connection counters of a server. */
 export interface ServerCounters {
@@ -30,6 +31,8 @@ export interface ServerCounters {
   receivedBytes: number
   /** TLS handshakes that failed (no or an untrusted client certificate, plain text, a timeout). */
   tlsHandshakeFailures: number
+  /** Times a connection was reported for mostly unreadable lines (the `unreadable` event). */
+  unreadable: number
 }
 
 /** One read buffer shared by every connection: each read is counted before the next one. */
@@ -130,7 +133,17 @@ interface Connection {
   bufferedBytes: number
   /** Closed by the server (shed, idle, shutdown): nothing it still delivers is read. */
   cut: boolean
+  /** How its records are read, once known (decided from its first records with format auto). */
+  reading: Reading | undefined
+  /** Its line counts when they were last looked at, and when; when it was last reported unreadable. */
+  checked: { at: number; lines: number; invalid: number }
+  warnedAt: number
 }
+
+/** A connection's lines are looked at for unreadable ones at most this often (and at its end). */
+const CHECK_MS = 10_000
+/** A connection is reported unreadable at most this often. */
+const WARN_MS = 60_000
 
 /** Which connection an event is about. */
 export interface ConnectionInfo {
@@ -148,8 +161,24 @@ export interface ConnectionSummary extends ConnectionInfo {
   aborted: boolean
 }
 
+/** A connection whose lines are mostly unreadable (the `unreadable` event). */
+export interface UnreadableConnection extends ConnectionInfo {
+  /** Lines (not blank) since the last look, and how many of them were invalid. */
+  lines: number
+  invalid: number
+  /** How its records are read (with format auto, as decided), and the first record it could not read, if known. */
+  reading: Reading | undefined
+}
+
 /** Events of a {@link LogServer}. */
 export interface LogServerEvents {
+  /** A connection's reading is known: decided from its first records (format auto), or set. */
+  reading: [reading: Reading, connection: ConnectionInfo]
+  /**
+   * Most of a connection's lines since the last look were invalid (looked at when its reading is
+   * decided, at most every 10 s while it sends, and at its end; reported at most once a minute).
+   */
+  unreadable: [info: UnreadableConnection]
   /** A connection closed, with what it delivered. */
   connectionClosed: [summary: ConnectionSummary]
   /** The native core failed on a connection's bytes (a bug); that connection was closed. */
@@ -188,6 +217,7 @@ export class LogServer extends EventEmitter {
     sharedBufferReads: 0,
     shed: 0,
     tlsHandshakeFailures: 0,
+    unreadable: 0,
   }
   /** Unfinished-line bytes buffered for all connections. */
   #bufferedBytes = 0
@@ -349,12 +379,15 @@ export class LogServer extends EventEmitter {
     const connection: Connection = {
       socket,
       remote: remoteOf(socket),
-      native: this.#sink[OPEN_NATIVE_STREAM](),
+      native: this.#sink[OPEN_NATIVE_STREAM](undefined, true),
       lastDataAt: Date.now(),
       firstByteAt: 0n,
       bytes: 0,
       bufferedBytes: 0,
       cut: false,
+      reading: undefined,
+      checked: { at: Date.now(), lines: 0, invalid: 0 },
+      warnedAt: Number.NEGATIVE_INFINITY,
     }
     let aborted = false
     let finishedAt = 0n
@@ -379,6 +412,8 @@ export class LogServer extends EventEmitter {
         return
       }
       this.#hold(connection, buffered)
+      if (connection.reading === undefined) this.#learnReading(connection)
+      else if (connection.lastDataAt - connection.checked.at >= CHECK_MS) this.#check(connection)
       const budget = this.options.maxBufferedBytes
       if (budget > 0 && this.#bufferedBytes > budget) this.#shed(budget)
     }
@@ -389,6 +424,8 @@ export class LogServer extends EventEmitter {
       // The client finished sending: its last line counts even without a final newline.
       connection.native.end()
       this.#hold(connection, 0)
+      if (connection.reading === undefined) this.#learnReading(connection)
+      else this.#check(connection)
       finishedAt = process.hrtime.bigint()
       socket.end()
     })
@@ -406,6 +443,29 @@ export class LogServer extends EventEmitter {
       const summary: ConnectionSummary = { remote: connection.remote, bytes: connection.bytes, ms, aborted }
       this.emit('connectionClosed', summary)
     })
+  }
+
+  /** Reports a connection's reading once it is known, and looks at its first lines. */
+  #learnReading(connection: Connection): void {
+    connection.reading = streamReading(connection.native, this.#sink.options)
+    if (connection.reading === undefined) return
+    this.emit('reading', connection.reading, { remote: connection.remote })
+    this.#check(connection)
+  }
+
+  /** Reports the connection when most of its lines since the last look were invalid. */
+  #check(connection: Connection): void {
+    const counts = connection.native.lineCounts()
+    if (counts == null) return
+    const lines = counts.total
+    const invalid = counts.total - counts.counted - counts.skipped
+    const now = Date.now()
+    const since = { lines: lines - connection.checked.lines, invalid: invalid - connection.checked.invalid }
+    connection.checked = { at: now, lines, invalid }
+    if (since.lines === 0 || since.invalid * 2 <= since.lines || now - connection.warnedAt < WARN_MS) return
+    connection.warnedAt = now
+    this.#counters.unreadable++
+    this.emit('unreadable', { remote: connection.remote, ...since, reading: connection.reading })
   }
 
   /** Records what a connection now buffers of an unfinished line. */

@@ -366,8 +366,11 @@ const fields: Kind<FieldOverrides> = {
 
 const schemaNames = Object.keys(SCHEMAS) as SchemaName[]
 
-/** How access-log records are written: JSON objects, or NCSA Common/Combined lines. */
-export type RecordFormat = 'json' | 'clf'
+/**
+ * How access-log records are written: `auto` (each stream decides from its first records),
+ * JSON objects, or NCSA Common/Combined lines.
+ */
+export type RecordFormat = 'auto' | 'json' | 'clf'
 
 /** How records are delimited: one per line, or JSON values back to back. */
 export type RecordFraming = 'lines' | 'json-stream'
@@ -419,13 +422,14 @@ const DECLARATIONS = {
   }),
   format: declare({
     group: 'consumer',
-    kind: choice<RecordFormat>({ json: 'json', clf: 'clf' }, 'json or clf'),
-    default: 'json',
+    kind: choice<RecordFormat>({ auto: 'auto', json: 'json', clf: 'clf' }, 'auto, json or clf'),
+    default: 'auto',
     flag: '--format',
     arg: '<format>',
     env: 'LOGHOUR_FORMAT',
-    help: 'how records are written: json (one object per line), or clf (NCSA Common or Combined lines: nginx and Apache defaults)',
-    optionHelp: "`'json'`: one JSON object per line; `'clf'`: NCSA Common or Combined lines (nginx and Apache defaults)",
+    help: 'how records are written: auto (each stream, file or connection decides from its first records: Combined/Common lines, a JSON schema, an envelope, a JSON stream; docs/contract.md), json (one object per line), or clf (NCSA Common or Combined lines: nginx and Apache defaults)',
+    optionHelp:
+      "`'auto'`: each stream decides from its first records (docs/contract.md, \"Automatic reading\"); `'json'`: one JSON object per line; `'clf'`: NCSA Common or Combined lines (nginx and Apache defaults)",
   }),
   schema: declare({
     group: 'consumer',
@@ -433,12 +437,13 @@ const DECLARATIONS = {
       Object.fromEntries(schemaNames.map((n) => [n, n])) as Record<string, SchemaName>,
       `one of ${schemaNames.join(', ')}`,
     ),
-    default: 'original',
+    default: undefined,
+    shown: 'detected (original with --format json)',
     flag: '--schema',
     arg: '<name>',
     env: 'LOGHOUR_SCHEMA',
-    help: `where JSON records keep the time, address and status: ${schemaNames.map((n) => `${n} (${SCHEMAS[n].producer}: ${Object.values(SCHEMAS[n].fields).join(', ')})`).join('; ')}`,
-    optionHelp: `a preset of \`fields\` and \`timeUnit\`: ${schemaNames.map((n) => `\`'${n}'\``).join(', ')} (see "Your logs")`,
+    help: `where JSON records keep the time, address and status (given, it is not guessed): ${schemaNames.map((n) => `${n} (${SCHEMAS[n].producer}: ${Object.values(SCHEMAS[n].fields).join(', ')})`).join('; ')}`,
+    optionHelp: `a preset of \`fields\` and \`timeUnit\`: ${schemaNames.map((n) => `\`'${n}'\``).join(', ')} (docs/your-logs.md)`,
   }),
   fields: declare({
     group: 'consumer',
@@ -497,7 +502,8 @@ const DECLARATIONS = {
   framing: declare({
     group: 'consumer',
     kind: choice<RecordFraming>({ lines: 'lines', 'json-stream': 'json-stream' }, 'lines or json-stream'),
-    default: 'lines',
+    default: undefined,
+    shown: 'detected (lines with --format json or clf)',
     flag: '--framing',
     arg: '<framing>',
     env: 'LOGHOUR_FRAMING',
@@ -681,7 +687,7 @@ const DECLARATIONS = {
     env: 'LOGHOUR_DAILY',
     help: 'also count each day on its own, in Redis keys {<prefix>H}:YYYY-MM-DD (or in memory and the snapshot): date windows and the weekday heatmap',
     optionHelp:
-      'also keep a sketch per (day, hour) (Redis keys `{<keyPrefix>H}:YYYY-MM-DD`), for `stats({ from, to, days, by })`; see "Windows"',
+      'also keep a sketch per (day, hour) (Redis keys `{<keyPrefix>H}:YYYY-MM-DD`), for `stats({ from, to, days, by })`; see docs/daily.md',
   }),
   retainDays: declare({
     group: 'consumer',

@@ -38,6 +38,12 @@ export interface Stats {
   weekdays?: number[][]
   /** With `daily`: what the per-day sketches of this process hold. */
   daily?: DailyInfo
+  /**
+   * With `format: 'auto'`: the input streams of this process (files, connections, HTTP bodies)
+   * by the reading each decided on (`combined`, `caddy`, `json in message`, …), and how many of
+   * them found their first records mostly unreadable.
+   */
+  streams?: { readings: Record<string, number>; unreadable: number }
 }
 
 /** What this process's per-day sketches hold. */

@@ -89,7 +89,7 @@ describe('loghour analyze', () => {
     expect(stats.invalid.clf).toBe(1)
     const bad = await run('loghour.js', ['analyze', '--format', 'nginx'], '')
     expect(bad.code).toBe(2)
-    expect(bad.stderr).toContain("argument 'nginx' is invalid. expected json or clf")
+    expect(bad.stderr).toContain("argument 'nginx' is invalid. expected auto, json or clf")
   })
 
   it('analyze takes every reading flag; unknown names get a close match, exit 2', async () => {

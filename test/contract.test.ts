@@ -16,7 +16,7 @@ describe('native core = JSON.parse model', () => {
     fc.assert(
       fc.property(anyStream, cuts, limits, (stream, cutPoints, maxLineBytes) => {
         const model = modelStream(stream, maxLineBytes, INVALID_REASONS)
-        const scanner = createScanner({ maxLineBytes })
+        const scanner = createScanner({ maxLineBytes, format: 'json' })
         const got: string[] = []
         const collect = ({ hours, hashes }: { hours: Uint8Array; hashes: BigUint64Array }) => {
           for (const [i, h] of hours.entries()) got.push(`${h}:${hashes[i]!.toString(16)}`)
@@ -35,7 +35,7 @@ describe('native core = JSON.parse model', () => {
     await fc.assert(
       fc.asyncProperty(anyStream, cuts, limits, async (stream, cutPoints, maxLineBytes) => {
         const model = modelStream(stream, maxLineBytes, INVALID_REASONS)
-        const consumer = createConsumer({ maxLineBytes })
+        const consumer = createConsumer({ maxLineBytes, format: 'json' })
         for (const piece of splitAt(stream, cutPoints)) consumer.write(piece)
         await consumer.close()
         const stats = await consumer.stats()

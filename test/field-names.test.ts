@@ -58,7 +58,7 @@ describe('custom field names', () => {
         ([n, lines]) => {
           const stream = Buffer.from(`${lines.join('\n')}\n`, 'utf8')
           const model = modelStream(stream, 65536, INVALID_REASONS, { names: n, strict: false })
-          const scanner = createScanner({ fields: n })
+          const scanner = createScanner({ fields: n, format: 'json' })
           const { hours, hashes } = scanner.scan(stream)
           const got = Array.from(hours, (h, i) => `${h}:${hashes[i]!.toString(16)}`)
           expect(got).toEqual(model.counted.map(({ hour, element }) => `${hour}:${murmur64a(element).toString(16)}`))

@@ -228,7 +228,7 @@ describe.skipIf(missing('curl', CURL))('POST /ingest limits and token', () => {
   })
 })
 
-const README = readFileSync(join(ROOT, 'README.md'), 'utf8')
+const INGEST_DOC = readFileSync(join(ROOT, 'docs/ingest.md'), 'utf8')
 const combined = [
   '127.0.0.4 - - [23/Nov/2026:09:15:00 -0500] "GET /e500 HTTP/1.1" 500 177 "-" "Mozilla/5.0 (X11; \\x22quoted\\x22 agent 1)"',
   '::1 - frank [23/Nov/2026:09:20:00 -0500] "GET /a\\"b HTTP/1.0" 503 2326 "-" "curl/8.5"',
@@ -301,14 +301,14 @@ const SHIPPERS: Record<string, { bodies: { body: Buffer; headers: string[] }[]; 
   },
 }
 
-describe.skipIf(missing('curl', CURL))('README "Shippers over HTTP" recipes', () => {
+describe.skipIf(missing('curl', CURL))('docs/ingest.md "Recipes by shipper"', () => {
   it('has a tested recipe for every shipper, and only those', () => {
-    const names = [...README.matchAll(/<!-- ingest-recipe: ([a-z-]+) -->/g)].map((m) => m[1])
+    const names = [...INGEST_DOC.matchAll(/<!-- ingest-recipe: ([a-z-]+) -->/g)].map((m) => m[1])
     expect(names.sort()).toEqual(Object.keys(SHIPPERS).sort())
   })
 
   it.each(Object.keys(SHIPPERS))('%s: the recipe counts what the shipper sends', async (name) => {
-    const m = new RegExp(`<!-- ingest-recipe: ${name} --> \`loghour-server ([^\`]+)\``).exec(README)
+    const m = new RegExp(`<!-- ingest-recipe: ${name} --> \`loghour-server ([^\`]+)\``).exec(INGEST_DOC)
     const flags = m![1]!.split(/\s+/).map((w) => (w === '0.0.0.0:9464' ? '127.0.0.1:0' : w))
     const server = await startServer(flags, { LOGHOUR_INGEST_TOKEN: 'tok' })
     try {
@@ -382,7 +382,7 @@ describe.skipIf(missing('curl', CURL) || missing('openssl', spawnSync('openssl',
   },
 )
 
-// What each answer promises (README "What an answer to POST /ingest guarantees"), shown with
+// What each answer promises (docs/ingest.md "What an answer guarantees"), shown with
 // kill -9 right after it: only "flushed": true outlives the process.
 describe.skipIf(skipRedis() || missing('curl', CURL))('POST /ingest acknowledgements and kill -9', () => {
   const body = records(400, 7).join('\n')

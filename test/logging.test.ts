@@ -202,7 +202,7 @@ describe('human log lines', () => {
     const lines = out.trim().split('\n')
     expect(lines[0]).toMatch(
       new RegExp(
-        `^\\[\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}\\.\\d{3}\\] INFO \\(loghour-server\\): loghour-server listening on 127\\.0\\.0\\.1:${port} \\(store: memory\\)$`,
+        `^\\[\\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2}:\\d{2}\\.\\d{3}\\] INFO \\(loghour-server\\): loghour-server listening on 127\\.0\\.0\\.1:${port} \\(store: memory; reading: auto, each connection decides from its first records, hours as written\\)$`,
       ),
     )
     expect(out).toContain('INFO (loghour-server): Current hour with maximum number of errors 17')

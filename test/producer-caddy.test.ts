@@ -79,14 +79,17 @@ describe.skipIf(skipRedis() || missing('caddy (apt-get install caddy)', CADDY !=
     })
 
     it.each([
-      ['UTC', [], 'UTC'],
-      ['Europe/Berlin', ['--timezone', 'Europe/Berlin'], 'Europe/Berlin'],
-    ])('analyze --schema caddy, hours in %s', async (_, flags, zone) => {
-      const result = await run('loghour.js', ['analyze', '--json', '--schema', 'caddy', ...flags, pinned])
+      ['UTC', [], 'UTC', ['--schema', 'caddy']],
+      ['Europe/Berlin', ['--timezone', 'Europe/Berlin'], 'Europe/Berlin', ['--schema', 'caddy']],
+      ['UTC, no reading flag', [], 'UTC', []],
+      ['Europe/Berlin, no reading flag', ['--timezone', 'Europe/Berlin'], 'Europe/Berlin', []],
+    ])('analyze, hours in %s', async (_, flags, zone, schema) => {
+      const result = await run('loghour.js', ['analyze', '--json', ...schema, ...flags, pinned])
       expect(result.stderr).toBe('')
       const stats = JSON.parse(result.stdout.toString())
+      expect(stats.reading).toMatchObject({ name: 'caddy', detected: true }) // with --schema, only the framing is detected
       expect(stats.lines).toMatchObject({ total: requests.length + 1, invalid: 0 })
-      const want = await reference(`caddy-${zone}-`, zone)
+      const want = await reference(`caddy-${zone}-${schema.length}-`, zone)
       expect(want.some((n) => n > 0)).toBe(true)
       expect(stats.hours).toEqual(want)
     })

@@ -1,11 +1,11 @@
-// A real nginx writes its default Combined log and the README's JSON log_format at pinned
+// A real nginx writes its default Combined log and the JSON log_format of docs/your-logs.md at pinned
 // instants in New York (weekday and weekend, both sides of the US DST change), answering requests
 // from several 127.0.0.x addresses; `loghour analyze` on those files, with and without
 // --timezone, equals PFCOUNT after PFADD of independently computed elements in a real Redis.
 import { appendFileSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { run } from './helpers/cli.js'
+import { ROOT, run } from './helpers/cli.js'
 import { CURL, curl, LIBFAKETIME, NGINX, nginxDir, STATUSES, startNginx } from './helpers/nginx.js'
 import { skipRedis, useRedis } from './helpers/redis.js'
 import { referenceCounts, wallHour } from './helpers/reference.js'
@@ -83,7 +83,7 @@ describe.skipIf(
     const result = await run('loghour.js', ['analyze', '--json', ...args])
     expect(result.stderr).toBe('')
     expect(result.code).toBe(0)
-    return JSON.parse(result.stdout.toString()) as { hours: number[]; lines: { total: number; invalid: number } }
+    return JSON.parse(result.stdout.toString()) as { hours: number[]; lines: { total: number; invalid: number }; reading: unknown }
   }
 
   it('nginx wrote what the test sent (and the readiness probe of each run)', () => {
@@ -95,15 +95,25 @@ describe.skipIf(
     )
   })
 
+  it("the README's first run: analyze with no flags says it read nginx's default log as Combined lines", async () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8')
+    const example = /## Your own log, no flags[\s\S]*?```\n\n```\n(.*)\n/.exec(readme)![1]!
+    const result = await run('loghour.js', ['analyze', combined])
+    expect(result.code).toBe(0)
+    expect(result.stdout.toString().split('\n')[0]).toBe(example)
+  })
+
   it.each([
-    ['the Combined log', ['--format', 'clf'], () => combined],
-    ['the JSON log_format, no flags', [], () => json],
-  ])('%s: hours as written (New York), then on Berlin time', async (_, flags, file) => {
+    ['the Combined log', ['--format', 'clf'], () => combined, 'clf'],
+    ['the Combined log, no flags', [], () => combined, 'combined'],
+    ['the JSON log_format, no flags', [], () => json, 'original'],
+  ])('%s: hours as written (New York), then on Berlin time', async (_, flags, file, reading) => {
     const asWritten = await analyze([...flags, file()])
     expect(asWritten.lines).toMatchObject({ total: requests.length + INSTANTS.length, invalid: 0 })
-    expect(asWritten.hours).toEqual(await reference(`nginx-ny-${flags.length}-`, undefined))
+    expect(asWritten.reading).toMatchObject({ name: reading, detected: flags.length === 0 })
+    expect(asWritten.hours).toEqual(await reference(`nginx-ny-${reading}-`, undefined))
     const berlin = await analyze([...flags, '--timezone', 'Europe/Berlin', file()])
-    const want = await reference(`nginx-berlin-${flags.length}-`, 'Europe/Berlin')
+    const want = await reference(`nginx-berlin-${reading}-`, 'Europe/Berlin')
     expect(berlin.hours).toEqual(want)
     // The zone matters here: Friday evening drops out, Sunday evening comes in, hours move.
     expect(berlin.hours).not.toEqual(asWritten.hours)

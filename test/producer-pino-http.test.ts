@@ -63,15 +63,18 @@ describe.skipIf(skipRedis() || missing('libfaketime (apt-get install faketime)',
     })
 
     it.each([
-      ['UTC (epoch times without a zone)', [], 'UTC'],
-      ['Europe/Berlin', ['--timezone', 'Europe/Berlin'], 'Europe/Berlin'],
-      ['America/New_York', ['--timezone', 'America/New_York'], 'America/New_York'],
-    ])('analyze --schema pino-http, hours in %s', async (_, flags, zone) => {
-      const result = await run('loghour.js', ['analyze', '--json', '--schema', 'pino-http', ...flags, file])
+      ['UTC (epoch times without a zone)', [], 'UTC', ['--schema', 'pino-http']],
+      ['Europe/Berlin', ['--timezone', 'Europe/Berlin'], 'Europe/Berlin', ['--schema', 'pino-http']],
+      ['America/New_York', ['--timezone', 'America/New_York'], 'America/New_York', ['--schema', 'pino-http']],
+      ['UTC, no reading flag', [], 'UTC', []],
+      ['America/New_York, no reading flag', ['--timezone', 'America/New_York'], 'America/New_York', []],
+    ])('analyze, hours in %s', async (_, flags, zone, schema) => {
+      const result = await run('loghour.js', ['analyze', '--json', ...schema, ...flags, file])
       expect(result.stderr).toBe('')
       const stats = JSON.parse(result.stdout.toString())
+      expect(stats.reading).toMatchObject({ name: 'pino-http', detected: true }) // with --schema, only the framing is detected
       expect(stats.lines).toMatchObject({ total: requests.length, invalid: 0 })
-      expect(stats.hours).toEqual(await reference(`pino-${zone}-`, zone))
+      expect(stats.hours).toEqual(await reference(`pino-${zone}-${schema.length}-`, zone))
     })
   },
 )

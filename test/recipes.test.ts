@@ -1,4 +1,4 @@
-// Every recipe of the README's "Your logs" section, run as written on the bytes its producer
+// Every recipe of docs/your-logs.md ("Recipes by producer"), run as written on the bytes its producer
 // writes (shapes from the producers' own sources and documentation). The server recipes run
 // through loghour-server over TCP; the others through `loghour analyze`.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -11,12 +11,15 @@ import { NGINX_JSON_FORMAT } from './helpers/nginx.js'
 import { rsyslogRecipe, rsyslogTlsRecipe } from './helpers/rsyslog.js'
 import { sendTcp, startServer } from './helpers/server.js'
 
-const README = readFileSync(join(ROOT, 'README.md'), 'utf8')
+/** The guides that hold the recipes and the configurations the real-program tests use. */
+const YOUR_LOGS = readFileSync(join(ROOT, 'docs/your-logs.md'), 'utf8')
+const SERVER = readFileSync(join(ROOT, 'docs/server.md'), 'utf8')
+const REDIS = readFileSync(join(ROOT, 'docs/redis.md'), 'utf8')
 
 /** The command of a recipe row: the first code span after `<!-- recipe: NAME -->`. */
 function recipe(name: string): { program: 'analyze' | 'server'; flags: string[] } {
-  const m = new RegExp(`<!-- recipe: ${name} --> \`([^\`]+)\``).exec(README)
-  if (!m) throw new Error(`README has no recipe ${name}`)
+  const m = new RegExp(`<!-- recipe: ${name} --> \`([^\`]+)\``).exec(YOUR_LOGS)
+  if (!m) throw new Error(`docs/your-logs.md has no recipe ${name}`)
   const words = m[1]!.split(/\s+/)
   if (words[0] === 'loghour-server') return { program: 'server', flags: words.slice(1) }
   expect(words.slice(0, 2)).toEqual(['loghour', 'analyze'])
@@ -96,12 +99,12 @@ const CASES: Record<string, { data: string; hour: number; users: number; lines: 
   },
 }
 
-describe('README "Your logs" recipes', () => {
+describe('docs/your-logs.md recipes', () => {
   const dir = mkdtempSync(join(tmpdir(), 'loghour-recipes-'))
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
   it('has a tested recipe for every row, and only those', () => {
-    const names = [...README.matchAll(/<!-- recipe: ([a-z-]+) -->/g)].map((m) => m[1])
+    const names = [...YOUR_LOGS.matchAll(/<!-- recipe: ([a-z-]+) -->/g)].map((m) => m[1])
     expect(names.sort()).toEqual(Object.keys(CASES).sort())
   })
 
@@ -128,11 +131,45 @@ describe('README "Your logs" recipes', () => {
     expect(hours.reduce((a, b) => a + b, 0)).toBe(c.users)
   })
 
+  /** The reading each producer's bytes are detected as, with no reading flag. */
+  const DETECTED: Record<string, string> = {
+    combined: 'combined',
+    'nginx-json': 'original',
+    'apache-json': 'original',
+    caddy: 'caddy',
+    traefik: 'traefik',
+    ecs: 'ecs',
+    logstash: 'json (json-stream)',
+    vector: 'combined in message',
+    docker: 'original in log',
+    'fluent-bit': 'json',
+    rsyslog: 'combined',
+    'pino-http': 'pino-http',
+    gcp: 'gcp',
+  }
+
+  it.each(Object.entries(CASES))('%s, with no reading flag: the same answer, the reading detected', async (name, c) => {
+    const { flags } = recipe(name)
+    // Only the zone stays: how the records are read is left to --format auto.
+    const zone = flags.flatMap((f, i) => (f === '--timezone' ? [f, flags[i + 1]!] : []))
+    const file = join(dir, `${name}.auto.log`)
+    writeFileSync(file, c.data)
+    const result = await run('loghour.js', ['analyze', '--json', ...zone, file])
+    expect(result.stderr).toBe('')
+    const { hours, lines, reading, streams } = JSON.parse(result.stdout.toString())
+    expect(lines).toMatchObject({ total: c.lines, invalid: 0 })
+    expect(hours[c.hour]).toBe(c.users)
+    expect(hours.reduce((a: number, b: number) => a + b, 0)).toBe(c.users)
+    expect(reading).toMatchObject({ detected: true, readable: reading.sampled })
+    expect(reading.sampled).toBeGreaterThan(0)
+    expect(streams.readings).toEqual({ [DETECTED[name]!]: 1 })
+  })
+
   it('shows the nginx log_format and the rsyslog configuration the real-program tests use', () => {
-    expect(README).toContain(NGINX_JSON_FORMAT)
-    expect(README).toContain(rsyslogRecipe('/var/log/nginx/access.log', 2525))
+    expect(YOUR_LOGS).toContain(NGINX_JSON_FORMAT)
+    expect(YOUR_LOGS).toContain(rsyslogRecipe('/var/log/nginx/access.log', 2525))
     const tls = { ca: '/etc/loghour/ca.pem', cert: '/etc/loghour/rsyslog.pem', key: '/etc/loghour/rsyslog-key.pem' }
-    expect(README).toContain(rsyslogTlsRecipe('/var/log/nginx/access.log', 2525, tls))
-    expect(README).toContain(haproxyRecipe(2525, [2526, 2527, 2528]))
+    expect(SERVER).toContain(rsyslogTlsRecipe('/var/log/nginx/access.log', 2525, tls))
+    expect(REDIS).toContain(haproxyRecipe(2525, [2526, 2527, 2528]))
   })
 })

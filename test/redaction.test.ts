@@ -34,7 +34,8 @@ describe('redacted addresses', () => {
         // Nor its part after an `@` (`?password=ab@secret` once showed as `redis://***@secret`).
         const tail = password.slice(password.lastIndexOf('@') + 1)
         const rest = shown.replace(/^\w+:\/\//, '').replaceAll('***', '\u0000') // not the scheme or the mask itself
-        if (tail.length >= 2) expect(rest).not.toContain(tail)
+        // (unless the address has it anyway: a password ending in @10 with the host 10.0.0.5)
+        if (tail.length >= 2 && !address.replace(password, '').includes(tail)) expect(rest).not.toContain(tail)
       }),
       { numRuns: 2000 },
     )

@@ -1,4 +1,4 @@
-// The README's Redis ACL line is exactly what loghour uses: everything the store does — merges
+// The Redis ACL line of docs/redis.md is exactly what loghour uses: everything the store does — merges
 // with --daily to a Redis with a replica, every query, `loghour stats`, the dashboard, readiness,
 // shutdown — runs as a user created from that very line; Redis denies nothing, every right it
 // grants is used, and no key but the hour and day keys is left (queries once left scratch keys).
@@ -16,7 +16,7 @@ function lastWorkingDays(): string[] {
   return days.filter((d) => d.getUTCDay() % 6 !== 0).map((d) => d.toISOString().slice(0, 10))
 }
 
-describe.skipIf(skipRedis())("the README's Redis ACL", () => {
+describe.skipIf(skipRedis())('the Redis ACL of docs/redis.md', () => {
   it('is enough for everything the store does, and every right in it is used', async () => {
     const rules = readmeAclRules()
     const primary = await startRedis()

@@ -205,7 +205,7 @@ describe.skipIf(skipRedis())('Redis that lost what it had: everything counted is
 
 describe.skipIf(skipRedis())('ACL users', () => {
   let redis: RedisServer
-  /** The rights the README lists ("Redis permissions"), for keys with the default prefix. */
+  /** The rights docs/redis.md lists ("Redis permissions"), for keys with the default prefix. */
   const MINIMAL = readmeAclRules()
   beforeAll(async () => {
     redis = await startRedis()
@@ -251,7 +251,7 @@ describe.skipIf(skipRedis())('ACL users', () => {
     const { server, code } = await sendAndStop('nomerge')
     expect(code).toBe(1)
     expect(server.logs.find((r) => r.msg.startsWith('store unavailable'))?.msg).toMatch(
-      /the Redis user may not run PFMERGE \(.*\); grant the rights listed under "Redis permissions" in the README/,
+      /the Redis user may not run PFMERGE \(.*\); grant the rights listed under "Redis permissions" in docs\/redis\.md/,
     )
   })
 })

@@ -222,7 +222,7 @@ describe('loghour-server command line', () => {
         { LOGHOUR_SCHEMA: 'pino' },
         'loghour-server: invalid LOGHOUR_SCHEMA "pino" (from the environment): expected one of original, ecs, caddy, pino-http, traefik, gcp (did you mean pino-http?)\n',
       ],
-      [['--format', 'jsn'], {}, 'loghour-server: invalid --format "jsn": expected json or clf (did you mean json?)\n'],
+      [['--format', 'jsn'], {}, 'loghour-server: invalid --format "jsn": expected auto, json or clf (did you mean json?)\n'],
       [
         [],
         { LOGHOUR_SOURCE_TIMEZONE: 'UTC' },
@@ -360,6 +360,8 @@ describe('loghour send', () => {
       env: cleanEnv({ SERVER_PORT: String(server.port) }),
     })
     expect(r.code).toBe(0)
+    // The summary: one line (without its newline), 57 bytes.
+    expect(r.stderr).toMatch(/^sent 1 line \(57 bytes, 0\.1 kB\) to 127\.0\.0\.1:\d+ in \d+\.\d\d s\n$/)
     await server.stop()
     expect(server.lastHours()![17]).toBe(1) // the last line had no newline and still counted
   })

@@ -1,6 +1,6 @@
 // A real shipper end to end: nginx writes its Combined log, rsyslog tails it (imfile) and forwards
 // each line over TCP (omfwd, template "%msg%\n"), loghour-server --format clf counts them — the
-// README's rsyslog recipes, as written there, over plain TCP and over mutual TLS.
+// rsyslog recipes of docs/your-logs.md and docs/server.md, as written there, over plain TCP and over mutual TLS.
 import { readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'

@@ -2,9 +2,12 @@
 //!
 //! `cargo run --release --example core_bench -- [LINES] [RUNS]` prints one JSON object per
 //! measurement (min/median/max over RUNS after a warm-up), for `npm run bench` to collect.
+use std::sync::Arc;
 use std::time::Instant;
 
+use loghour::clock::TimeUnit;
 use loghour::demo::{generate, Pattern, MAX_LINES_PER_CALL};
+use loghour::detect::{AutoOptions, Candidate};
 use loghour::json_fields::FieldNames;
 use loghour::record::{Format, RuleOptions};
 use loghour::sketch::{HourlySketch, LineStream};
@@ -68,6 +71,60 @@ fn rule(format: &str, zone: bool) -> RuleOptions {
     options.zone = loghour::zone::time_zone("Europe/Berlin");
   }
   options
+}
+
+/// `--format auto` as the command line passes it: every schema, Combined lines, the usual names
+/// and the two envelopes, to be decided from the first records.
+fn auto_rule() -> RuleOptions {
+  let json = |name: &str, [time, ip, status]: [&str; 3], unit| Candidate {
+    name: name.into(),
+    options: RuleOptions {
+      names: FieldNames {
+        time: time.into(),
+        ip: ip.into(),
+        status: status.into(),
+      },
+      strict: name == "original",
+      unit,
+      ..Default::default()
+    },
+  };
+  let candidates = vec![
+    json("original", ["time", "ip", "status_code"], TimeUnit::Seconds),
+    json(
+      "ecs",
+      ["@timestamp", "source.ip", "http.response.status_code"],
+      TimeUnit::Seconds,
+    ),
+    json("caddy", ["ts", "request.remote_ip", "status"], TimeUnit::Seconds),
+    json(
+      "pino-http",
+      ["time", "req.remoteAddress", "res.statusCode"],
+      TimeUnit::Milliseconds,
+    ),
+    json("traefik", ["time", "ClientHost", "DownstreamStatus"], TimeUnit::Seconds),
+    json(
+      "gcp",
+      ["timestamp", "httpRequest.remoteIp", "httpRequest.status"],
+      TimeUnit::Seconds,
+    ),
+    Candidate {
+      name: "clf".into(),
+      options: RuleOptions {
+        format: Format::Clf,
+        ..Default::default()
+      },
+    },
+  ];
+  RuleOptions {
+    detect: Some(Arc::new(AutoOptions {
+      framing: None,
+      candidates,
+      usual_names: Some(RuleOptions::default()),
+      envelopes: vec![b"message".to_vec(), b"log".to_vec()],
+    })),
+    ..Default::default()
+  }
 }
 
 fn scan(data: &[u8], chunk: usize, options: RuleOptions) -> u64 {
@@ -207,6 +264,10 @@ fn main() {
         Box::new(|| scan(&data, 65536, rule("json", false))),
       ),
       (
+        "core scan, --format auto (decided: original), 64 KiB chunks",
+        Box::new(|| scan(&data, 65536, auto_rule())),
+      ),
+      (
         "core scan, whole buffer",
         Box::new(|| scan(&data, data.len(), rule("json", false))),
       ),
@@ -224,6 +285,11 @@ fn main() {
   let combined = as_combined(&data);
   let counted = scan(&data, 65536, rule("json", false));
   assert_eq!(scan(&combined, 65536, rule("clf", false)), counted, "same counted lines");
+  assert_eq!(
+    scan(&combined, 65536, auto_rule()),
+    counted,
+    "auto reads them as Combined lines"
+  );
   measure_interleaved(
     &combined,
     lines,
@@ -237,11 +303,16 @@ fn main() {
         "core scan, Combined lines, --timezone Europe/Berlin",
         Box::new(|| scan(&combined, 65536, rule("clf", true))),
       ),
+      (
+        "core scan, Combined lines, --format auto (decided: combined)",
+        Box::new(|| scan(&combined, 65536, auto_rule())),
+      ),
     ],
   );
   drop(combined);
   let ecs = as_ecs(&data);
   assert_eq!(scan(&ecs, 65536, rule("ecs", false)), counted, "same counted lines");
+  assert_eq!(scan(&ecs, 65536, auto_rule()), counted, "auto reads them as ECS");
   measure_interleaved(
     &ecs,
     lines,
@@ -254,6 +325,10 @@ fn main() {
       (
         "core scan, ECS events, --timezone Europe/Berlin",
         Box::new(|| scan(&ecs, 65536, rule("ecs", true))),
+      ),
+      (
+        "core scan, ECS events, --format auto (decided: ecs)",
+        Box::new(|| scan(&ecs, 65536, auto_rule())),
       ),
     ],
   );

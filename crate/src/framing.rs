@@ -14,7 +14,8 @@
 //! between them separators, and its `]` closes it. A batch may span any number of chunks; only
 //! the record being read is ever buffered.
 
-use crate::lines::{Line, Splitter};
+use crate::lines::{Line, LineSplitter, Splitter};
+use crate::record::Framing;
 
 /// What the current record is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -201,6 +202,51 @@ impl Splitter for JsonStreamSplitter {
     self.state = State::Between;
     self.discarding = false;
     self.in_batch = false;
+  }
+}
+
+/// A stream's splitter for its framing: lines, or JSON values (optionally in batches).
+pub enum Framed {
+  Lines(LineSplitter),
+  JsonStream(JsonStreamSplitter),
+}
+
+impl Framed {
+  /// The splitter of `framing` for records of at most `max_record_bytes` bytes.
+  pub fn new(framing: Framing, max_record_bytes: usize) -> Self {
+    match framing {
+      Framing::Lines => Framed::Lines(LineSplitter::new(max_record_bytes)),
+      Framing::JsonStream => Framed::JsonStream(JsonStreamSplitter::new(max_record_bytes)),
+      Framing::JsonBatch => Framed::JsonStream(JsonStreamSplitter::batches(max_record_bytes)),
+    }
+  }
+}
+
+impl Splitter for Framed {
+  #[inline]
+  fn feed(&mut self, chunk: &[u8], on_line: impl FnMut(Line<'_>)) {
+    match self {
+      Framed::Lines(s) => s.feed(chunk, on_line),
+      Framed::JsonStream(s) => Splitter::feed(s, chunk, on_line),
+    }
+  }
+  fn end(&mut self, on_line: impl FnMut(Line<'_>)) {
+    match self {
+      Framed::Lines(s) => s.end(on_line),
+      Framed::JsonStream(s) => Splitter::end(s, on_line),
+    }
+  }
+  fn buffered_bytes(&self) -> usize {
+    match self {
+      Framed::Lines(s) => s.buffered_bytes(),
+      Framed::JsonStream(s) => s.buffered_bytes(),
+    }
+  }
+  fn discard(&mut self) {
+    match self {
+      Framed::Lines(s) => s.discard(),
+      Framed::JsonStream(s) => s.discard(),
+    }
   }
 }
 

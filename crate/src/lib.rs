@@ -10,6 +10,7 @@ pub mod clock;
 pub mod compact;
 pub mod daily;
 pub mod demo;
+pub mod detect;
 pub mod framing;
 pub mod hll;
 pub mod json_fields;
@@ -24,12 +25,14 @@ pub mod zone;
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use napi::bindgen_prelude::{BigInt, BigUint64Array, Buffer, Uint8Array};
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 
 use crate::clock::TimeUnit;
+use crate::detect::{AutoOptions, Candidate, Reading};
 use crate::outcome::{LineCounts, Outcome, Reason};
 use crate::record::{Format, Framing, RecordRule, RuleOptions};
 use crate::sketch::{CountingSink, DedupCollector, HourlySketch, LineStream, OutcomeSink};
@@ -60,6 +63,92 @@ pub struct NativeRule {
   pub source_timezone: Option<String>,
   /// The record is the string value of this field of each JSON line.
   pub envelope: Option<String>,
+  /// `--format auto`: each stream decides its reading from its first records; `framing`, when
+  /// given, is fixed, and `format`, `fields`, `strict` and `timeUnit` are ignored.
+  pub auto: Option<NativeAuto>,
+}
+
+/// A reading `--format auto` may choose.
+#[napi(object)]
+pub struct NativeCandidate {
+  /// The name it is reported by (a schema's, `clf`).
+  pub name: String,
+  /// `json` or `clf`.
+  pub format: Option<String>,
+  pub fields: Option<NativeFieldNames>,
+  pub strict: Option<bool>,
+  pub time_unit: Option<String>,
+}
+
+/// What `--format auto` chooses from.
+#[napi(object)]
+pub struct NativeAuto {
+  /// The readings to try, in order of preference (at least one).
+  pub candidates: Vec<NativeCandidate>,
+  /// Also a JSON reading from the usual field names.
+  pub usual_names: Option<bool>,
+  /// Fields of a JSON line whose string value may be the record (`message`, `log`).
+  pub envelopes: Option<Vec<String>>,
+}
+
+/// How a stream is read, as `--format auto` decided it from its first records.
+#[napi(object)]
+pub struct NativeReading {
+  /// A schema's name, `json` (the usual field names), `combined` or `common`.
+  pub name: String,
+  pub format: String,
+  pub framing: String,
+  pub envelope: Option<String>,
+  /// The fields read (JSON only).
+  pub fields: Option<NativeFieldNames>,
+  pub time_unit: String,
+  /// The original rule.
+  pub strict: bool,
+  /// Records sampled (not blank) and how many the reading reads.
+  pub sampled: u32,
+  pub readable: u32,
+  /// The first sampled record it does not read (shortened), and why.
+  pub unreadable: Option<String>,
+  pub unreadable_reason: Option<String>,
+}
+
+impl From<&Reading> for NativeReading {
+  fn from(r: &Reading) -> Self {
+    let o = &r.options;
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    NativeReading {
+      name: r.name.clone(),
+      format: match o.format {
+        Format::Json => "json",
+        Format::Clf => "clf",
+      }
+      .into(),
+      framing: match o.framing {
+        Framing::Lines => "lines",
+        Framing::JsonStream => "json-stream",
+        Framing::JsonBatch => "json-batch",
+      }
+      .into(),
+      envelope: o.envelope.as_deref().map(text),
+      fields: (o.format == Format::Json).then(|| NativeFieldNames {
+        time: Some(text(&o.names.time)),
+        ip: Some(text(&o.names.ip)),
+        status: Some(text(&o.names.status)),
+      }),
+      time_unit: match o.unit {
+        TimeUnit::Seconds => "s",
+        TimeUnit::Milliseconds => "ms",
+        TimeUnit::Microseconds => "us",
+        TimeUnit::Nanoseconds => "ns",
+      }
+      .into(),
+      strict: o.strict,
+      sampled: r.sampled,
+      readable: r.readable,
+      unreadable: r.unreadable.as_ref().map(|(line, _)| text(line)),
+      unreadable_reason: r.unreadable.as_ref().map(|(_, reason)| reason.name().into()),
+    }
+  }
 }
 
 fn invalid(message: String) -> Error {
@@ -70,26 +159,54 @@ fn zone_named(name: &str) -> Result<jiff::tz::TimeZone> {
   zone::time_zone(name).ok_or_else(|| invalid(format!("unknown time zone {name:?}")))
 }
 
+fn format_named(name: Option<&str>) -> Result<Format> {
+  match name {
+    None | Some("json") => Ok(Format::Json),
+    Some("clf") => Ok(Format::Clf),
+    Some(other) => Err(invalid(format!("format must be json or clf, got {other}"))),
+  }
+}
+
+fn unit_named(name: Option<&str>) -> Result<TimeUnit> {
+  match name {
+    None | Some("s") => Ok(TimeUnit::Seconds),
+    Some("ms") => Ok(TimeUnit::Milliseconds),
+    Some("us") => Ok(TimeUnit::Microseconds),
+    Some("ns") => Ok(TimeUnit::Nanoseconds),
+    Some(other) => Err(invalid(format!("timeUnit must be s, ms, us or ns, got {other}"))),
+  }
+}
+
+fn framing_named(name: &str) -> Result<Framing> {
+  match name {
+    "lines" => Ok(Framing::Lines),
+    "json-stream" => Ok(Framing::JsonStream),
+    "json-batch" => Ok(Framing::JsonBatch),
+    other => Err(invalid(format!(
+      "framing must be lines, json-stream or json-batch, got {other}"
+    ))),
+  }
+}
+
+fn apply_fields(names: &mut crate::json_fields::FieldNames, fields: Option<NativeFieldNames>) {
+  let Some(o) = fields else { return };
+  if let Some(t) = o.time {
+    names.time = t.into_bytes();
+  }
+  if let Some(ip) = o.ip {
+    names.ip = ip.into_bytes();
+  }
+  if let Some(s) = o.status {
+    names.status = s.into_bytes();
+  }
+}
+
 fn rule_options(rule: Option<NativeRule>) -> Result<RuleOptions> {
   let mut options = RuleOptions::default();
   let Some(rule) = rule else { return Ok(options) };
-  options.format = match rule.format.as_deref() {
-    None | Some("json") => Format::Json,
-    Some("clf") => Format::Clf,
-    Some(other) => return Err(invalid(format!("format must be json or clf, got {other}"))),
-  };
-  options.framing = match rule.framing.as_deref() {
-    None | Some("lines") => Framing::Lines,
-    Some("json-stream") => Framing::JsonStream,
-    Some(other) => return Err(invalid(format!("framing must be lines or json-stream, got {other}"))),
-  };
-  options.unit = match rule.time_unit.as_deref() {
-    None | Some("s") => TimeUnit::Seconds,
-    Some("ms") => TimeUnit::Milliseconds,
-    Some("us") => TimeUnit::Microseconds,
-    Some("ns") => TimeUnit::Nanoseconds,
-    Some(other) => return Err(invalid(format!("timeUnit must be s, ms, us or ns, got {other}"))),
-  };
+  options.format = format_named(rule.format.as_deref())?;
+  options.framing = rule.framing.as_deref().map(framing_named).transpose()?.unwrap_or_default();
+  options.unit = unit_named(rule.time_unit.as_deref())?;
   options.strict = rule.strict.unwrap_or(true);
   options.zone = rule.timezone.as_deref().map(zone_named).transpose()?;
   options.source_zone = match (&rule.source_timezone, &rule.timezone) {
@@ -100,16 +217,37 @@ fn rule_options(rule: Option<NativeRule>) -> Result<RuleOptions> {
     (Some(source), Some(_)) => Some(zone_named(source)?),
   };
   options.envelope = rule.envelope.map(String::into_bytes);
-  if let Some(o) = rule.fields {
-    if let Some(t) = o.time {
-      options.names.time = t.into_bytes();
+  apply_fields(&mut options.names, rule.fields);
+  if let Some(auto) = rule.auto {
+    if auto.candidates.is_empty() {
+      return Err(invalid("auto needs at least one candidate".into()));
     }
-    if let Some(ip) = o.ip {
-      options.names.ip = ip.into_bytes();
+    let mut candidates = Vec::with_capacity(auto.candidates.len());
+    for c in auto.candidates {
+      let mut names = crate::json_fields::FieldNames::default();
+      apply_fields(&mut names, c.fields);
+      candidates.push(Candidate {
+        name: c.name,
+        options: RuleOptions {
+          format: format_named(c.format.as_deref())?,
+          names,
+          strict: c.strict.unwrap_or(false),
+          unit: unit_named(c.time_unit.as_deref())?,
+          ..options.clone()
+        },
+      });
     }
-    if let Some(s) = o.status {
-      options.names.status = s.into_bytes();
-    }
+    options.detect = Some(Arc::new(AutoOptions {
+      framing: rule.framing.is_some().then_some(options.framing),
+      candidates,
+      usual_names: (auto.usual_names == Some(true)).then(|| options.clone()),
+      envelopes: auto
+        .envelopes
+        .unwrap_or_default()
+        .into_iter()
+        .map(String::into_bytes)
+        .collect(),
+    }));
   }
   Ok(options)
 }
@@ -236,6 +374,8 @@ pub fn day_start_ms(day: i32, timezone: Option<String>) -> Result<f64> {
 pub struct NativeSketchSet {
   sketch: Rc<RefCell<HourlySketch>>,
   rule: RuleOptions,
+  /// `--format auto`: streams by the reading they decided on.
+  readings: Rc<RefCell<ReadingTally>>,
   /// The rule applied to finished requests (`countRequest`), made on first use.
   requests: RefCell<Option<RecordRule>>,
 }
@@ -256,6 +396,7 @@ impl NativeSketchSet {
     Ok(NativeSketchSet {
       sketch: Rc::new(RefCell::new(sketch)),
       rule: rule_options(rule)?,
+      readings: Rc::default(),
       requests: RefCell::new(None),
     })
   }
@@ -365,22 +506,37 @@ impl NativeSketchSet {
   #[napi(catch_unwind)]
   pub fn open_stream(&self, max_line_bytes: u32, framing: Option<String>, own_counts: Option<bool>) -> Result<NativeLineStream> {
     let mut rule = self.rule.clone();
-    rule.framing = match framing.as_deref() {
-      None => rule.framing,
-      Some("lines") => Framing::Lines,
-      Some("json-stream") => Framing::JsonStream,
-      Some("json-batch") => Framing::JsonBatch,
-      Some(other) => {
-        return Err(invalid(format!(
-          "framing must be lines, json-stream or json-batch, got {other}"
-        )))
+    if let Some(framing) = framing.as_deref().map(framing_named).transpose()? {
+      rule.framing = framing;
+      if let Some(auto) = &rule.detect {
+        rule.detect = Some(Arc::new(AutoOptions {
+          framing: Some(framing),
+          ..AutoOptions::clone(auto)
+        }));
       }
-    };
+    }
     Ok(NativeLineStream {
       sketch: Rc::clone(&self.sketch),
+      tally: rule.detect.is_some().then(|| Rc::clone(&self.readings)),
       stream: LineStream::new(max_line_bytes as usize, rule),
       counts: (own_counts == Some(true)).then(LineCounts::default),
     })
+  }
+
+  /// `--format auto`: how many streams decided on each reading, and how many of them found their
+  /// first records mostly unreadable.
+  #[napi(catch_unwind)]
+  pub fn readings(&self) -> Vec<NativeReadingCount> {
+    self
+      .readings
+      .borrow()
+      .iter()
+      .map(|(reading, &(streams, unreadable))| NativeReadingCount {
+        reading: reading.clone(),
+        streams,
+        unreadable,
+      })
+      .collect()
   }
 
   /// Counts one finished request (request middleware) by the set's rule: its time in
@@ -455,6 +611,8 @@ impl NativeSketchSet {
 pub struct NativeLineStream {
   sketch: Rc<RefCell<HourlySketch>>,
   stream: LineStream,
+  /// Where the stream's reading is counted once decided (`--format auto`); taken then.
+  tally: Option<Rc<RefCell<ReadingTally>>>,
   /// This stream's own line counts, when asked for at its opening.
   counts: Option<LineCounts>,
 }
@@ -465,22 +623,28 @@ impl NativeLineStream {
   /// bytes (of the unfinished line) now, so a server can budget them without another call.
   #[napi(catch_unwind)]
   pub fn write(&mut self, chunk: &[u8]) -> u32 {
-    let sketch = &mut *self.sketch.borrow_mut();
-    match &mut self.counts {
-      Some(counts) => self.stream.feed(chunk, &mut CountingSink { sketch, counts }),
-      None => self.stream.feed(chunk, sketch),
+    {
+      let sketch = &mut *self.sketch.borrow_mut();
+      match &mut self.counts {
+        Some(counts) => self.stream.feed(chunk, &mut CountingSink { sketch, counts }),
+        None => self.stream.feed(chunk, sketch),
+      }
     }
+    self.tally_reading();
     self.stream.buffered_bytes() as u32
   }
 
   /// Ends the stream; an unterminated final line counts.
   #[napi(catch_unwind)]
   pub fn end(&mut self) {
-    let sketch = &mut *self.sketch.borrow_mut();
-    match &mut self.counts {
-      Some(counts) => self.stream.end(&mut CountingSink { sketch, counts }),
-      None => self.stream.end(sketch),
+    {
+      let sketch = &mut *self.sketch.borrow_mut();
+      match &mut self.counts {
+        Some(counts) => self.stream.end(&mut CountingSink { sketch, counts }),
+        None => self.stream.end(sketch),
+      }
     }
+    self.tally_reading();
   }
 
   /// This stream's own line counts (opened with `ownCounts`), else null.
@@ -500,6 +664,41 @@ impl NativeLineStream {
   pub fn discard(&mut self) {
     self.stream.discard();
   }
+
+  /// How the stream is read, once `--format auto` decided it (null before, and for a stream of
+  /// an explicit format).
+  #[napi(catch_unwind)]
+  pub fn reading(&self) -> Option<NativeReading> {
+    self.stream.reading().map(Into::into)
+  }
+}
+
+impl NativeLineStream {
+  /// Counts the stream's reading in its set's tally, once, when it is decided.
+  fn tally_reading(&mut self) {
+    if self.tally.is_none() || self.stream.deciding() {
+      return;
+    }
+    if let (Some(tally), Some(reading)) = (self.tally.take(), self.stream.reading()) {
+      let mut tally = tally.borrow_mut();
+      let entry = tally.entry(reading.key()).or_default();
+      entry.0 += 1;
+      entry.1 += reading.mostly_unreadable() as u32;
+    }
+  }
+}
+
+/// Streams per reading (its [`Reading::key`]): how many, and how many mostly unreadable.
+type ReadingTally = std::collections::BTreeMap<String, (u32, u32)>;
+
+/// Streams that decided on one reading.
+#[napi(object)]
+pub struct NativeReadingCount {
+  /// The reading's name, with ` in <envelope>` and ` (json-stream)` when they apply.
+  pub reading: String,
+  pub streams: u32,
+  /// Of them, those whose sampled records were mostly unreadable.
+  pub unreadable: u32,
 }
 
 /// Hour and element hash of each counted line of a chunk.
@@ -543,6 +742,12 @@ impl NativeScanner {
   #[napi(catch_unwind)]
   pub fn line_counts(&self) -> NativeLineCounts {
     (&self.collected.counts).into()
+  }
+
+  /// How the stream is read, once `--format auto` decided it.
+  #[napi(catch_unwind)]
+  pub fn reading(&self) -> Option<NativeReading> {
+    self.stream.reading().map(Into::into)
   }
 }
 

@@ -4,11 +4,14 @@
 //! Monday–Friday; its element `"YYYY-MM-DD HH_<ip>"` goes to the hour's HLL. Everything else is
 //! blank, skipped (well-formed but not a working-day 5xx) or invalid by reason.
 
+use std::sync::Arc;
+
 use jiff::tz::TimeZone;
 
 use crate::clf::{parse_clf, ClfError};
 use crate::clock::{Clock, ClockOptions, LocalHour, TimeUnit};
 use crate::compact::CompactLayout;
+use crate::detect::AutoOptions;
 use crate::json_fields::{unescape, ExtractError, FieldExtractor, FieldNames, FieldValue};
 use crate::outcome::{element_hash, Outcome, Reason};
 
@@ -53,6 +56,9 @@ pub struct RuleOptions {
   pub source_zone: Option<TimeZone>,
   /// The record is the string value of this field of a JSON line (Vector, Docker).
   pub envelope: Option<Vec<u8>>,
+  /// `--format auto`: each stream decides its reading from its first records ([`crate::detect`]);
+  /// the rest of these options are then the base (zone) only.
+  pub detect: Option<Arc<AutoOptions>>,
 }
 
 impl Default for RuleOptions {
@@ -67,6 +73,7 @@ impl Default for RuleOptions {
       zone: None,
       source_zone: None,
       envelope: None,
+      detect: None,
     }
   }
 }

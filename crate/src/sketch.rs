@@ -1,11 +1,14 @@
 //! The 24 hourly HyperLogLogs with their line counts, and the per-stream state that feeds them.
 
+use std::sync::Arc;
+
 use crate::daily::DailySketch;
-use crate::framing::JsonStreamSplitter;
+use crate::detect::{Decision, Lookahead, Reading, Sampled};
+use crate::framing::Framed;
 use crate::hll::{DenseError, Hll};
-use crate::lines::{Line, LineSplitter, Splitter};
+use crate::lines::{Line, Splitter};
 use crate::outcome::{LineCounts, Outcome, Reason};
-use crate::record::{Framing, RecordRule, RuleOptions};
+use crate::record::{RecordRule, RuleOptions};
 
 /// Hours in a day: one HLL each.
 pub const HOURS: usize = 24;
@@ -184,66 +187,103 @@ impl OutcomeSink for DedupCollector {
   }
 }
 
-/// The framing of one stream.
-enum Framed {
-  Lines(LineSplitter),
-  JsonStream(JsonStreamSplitter),
-}
-
 /// One input stream (a connection, a file): its partial record and its rule scratch space.
 pub struct LineStream {
   splitter: Framed,
   rule: RecordRule,
+  /// With `--format auto`, until the reading is decided: the first records.
+  lookahead: Option<Box<Lookahead>>,
+  /// With `--format auto`, once decided: how the stream is read.
+  reading: Option<Reading>,
 }
 
 impl LineStream {
-  /// A stream with the given record limit, reading records as `options` say.
+  /// A stream with the given record limit, reading records as `options` say (or, with
+  /// `options.detect`, as its first records show).
   pub fn new(max_line_bytes: usize, options: RuleOptions) -> Self {
+    let lookahead = options
+      .detect
+      .as_ref()
+      .map(|auto| Box::new(Lookahead::new(Arc::clone(auto), max_line_bytes)));
     LineStream {
-      splitter: match options.framing {
-        Framing::Lines => Framed::Lines(LineSplitter::new(max_line_bytes)),
-        Framing::JsonStream => Framed::JsonStream(JsonStreamSplitter::new(max_line_bytes)),
-        Framing::JsonBatch => Framed::JsonStream(JsonStreamSplitter::batches(max_line_bytes)),
-      },
+      splitter: Framed::new(options.framing, max_line_bytes),
       rule: RecordRule::new(options),
+      lookahead,
+      reading: None,
     }
   }
 
   /// Reads a chunk; every completed record's outcome goes to `sink`.
   #[inline]
   pub fn feed(&mut self, chunk: &[u8], sink: &mut impl OutcomeSink) {
-    let rule = &mut self.rule;
-    let on_line = |line: Line<'_>| sink.outcome(outcome_of(rule, line));
-    match &mut self.splitter {
-      Framed::Lines(s) => s.feed(chunk, on_line),
-      Framed::JsonStream(s) => Splitter::feed(s, chunk, on_line),
+    let mut chunk = chunk;
+    if let Some(lookahead) = &mut self.lookahead {
+      // The look-ahead takes a bounded part at a time, until it decides or the chunk is used up.
+      let decision = loop {
+        let (taken, decision) = lookahead.feed(chunk);
+        chunk = &chunk[taken..];
+        match decision {
+          Some(decision) => break decision,
+          None if chunk.is_empty() => return,
+          None if taken == 0 => break lookahead.decide(),
+          None => {}
+        }
+      };
+      self.adopt(decision, sink);
     }
+    let rule = &mut self.rule;
+    self.splitter.feed(chunk, |line| sink.outcome(outcome_of(rule, line)));
   }
 
   /// Ends the stream: an unterminated final record counts too.
   pub fn end(&mut self, sink: &mut impl OutcomeSink) {
-    let rule = &mut self.rule;
-    let on_line = |line: Line<'_>| sink.outcome(outcome_of(rule, line));
-    match &mut self.splitter {
-      Framed::Lines(s) => s.end(on_line),
-      Framed::JsonStream(s) => Splitter::end(s, on_line),
+    if let Some(lookahead) = self.lookahead.take() {
+      self.adopt(lookahead.end(), sink);
     }
+    let rule = &mut self.rule;
+    self.splitter.end(|line| sink.outcome(outcome_of(rule, line)));
   }
 
-  /// Bytes of the unfinished record held until it ends.
+  /// Reads the decided stream's sampled records under its reading and goes on with its splitter.
+  #[cold]
+  fn adopt(&mut self, decision: Decision, sink: &mut impl OutcomeSink) {
+    self.lookahead = None;
+    self.rule = RecordRule::new(decision.reading.options.clone());
+    self.splitter = decision.splitter;
+    for record in &decision.records {
+      match record {
+        Sampled::Blank(n) => (0..*n).for_each(|_| sink.outcome(Outcome::Blank)),
+        Sampled::Text(text) => sink.outcome(self.rule.classify(text)),
+        Sampled::TooLong => sink.outcome(Outcome::Invalid(Reason::TooLong)),
+      }
+    }
+    self.reading = Some(decision.reading);
+  }
+
+  /// How the stream is read, once decided (`--format auto` only).
+  pub fn reading(&self) -> Option<&Reading> {
+    self.reading.as_ref()
+  }
+
+  /// Whether the stream still holds its first records to decide its reading.
+  pub fn deciding(&self) -> bool {
+    self.lookahead.is_some()
+  }
+
+  /// Bytes of the unfinished record (and, while deciding, of the first records) held.
   pub fn buffered_bytes(&self) -> usize {
-    match &self.splitter {
-      Framed::Lines(s) => s.buffered_bytes(),
-      Framed::JsonStream(s) => s.buffered_bytes(),
+    match &self.lookahead {
+      Some(lookahead) => lookahead.held_bytes(),
+      None => self.splitter.buffered_bytes(),
     }
   }
 
   /// Drops the partial record and frees its memory (the stream was cut off).
   pub fn discard(&mut self) {
-    match &mut self.splitter {
-      Framed::Lines(s) => s.discard(),
-      Framed::JsonStream(s) => s.discard(),
+    if let Some(lookahead) = &mut self.lookahead {
+      lookahead.discard();
     }
+    self.splitter.discard();
   }
 }
 

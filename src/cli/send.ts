@@ -71,7 +71,8 @@ function open(options: SendOptions): Promise<Socket> {
 
 /**
  * `loghour send [FILE…]`: streams files (or stdin) to a loghour server, the original service's
- * `stdin_proxy_client`. Honours backpressure; on a terminal it shows bytes, lines and rate.
+ * `stdin_proxy_client`. Honours backpressure; on a terminal it shows bytes, lines and rate as it
+ * goes; at the end it writes one summary line (lines, bytes, seconds) on stderr.
  */
 export async function send(files: string[], options: SendOptions): Promise<void> {
   // Every input is opened first: a missing file is an error before anything is sent.
@@ -91,6 +92,7 @@ export async function send(files: string[], options: SendOptions): Promise<void>
   const started = Date.now()
   let bytes = 0
   let lines = 0
+  let unterminated = false // the last byte sent was not a newline: one more line
   let lost: Error | undefined
   socket.on('error', (error) => (lost ??= error))
   // A TLS server that refuses the client certificate resets the connection once it has read it.
@@ -111,7 +113,8 @@ export async function send(files: string[], options: SendOptions): Promise<void>
         for await (const chunk of input.stream()) {
           if (lost || socket.destroyed) throw lost ?? new Error('connection closed by the server')
           bytes += chunk.length
-          if (tty) lines += countLines(chunk)
+          lines += countLines(chunk)
+          unterminated = chunk.at(-1) !== 0x0a
           if (!socket.write(chunk)) {
             await new Promise<void>((resolve) => {
               const done = () => {
@@ -139,8 +142,11 @@ export async function send(files: string[], options: SendOptions): Promise<void>
     if (ticker) clearInterval(ticker)
     socket.destroy()
   }
-  if (tty) {
-    progress()
-    process.stderr.write(`\nsent to ${where} in ${((Date.now() - started) / 1000).toFixed(2)} s\n`)
-  }
+  // One summary line at the end, on a terminal after the progress line, and in a script's log.
+  if (tty) process.stderr.write('\r\x1b[K')
+  const seconds = (Date.now() - started) / 1000
+  const total = lines + (unterminated ? 1 : 0)
+  process.stderr.write(
+    `sent ${total} line${total === 1 ? '' : 's'} (${bytes} bytes, ${formatBytes(bytes)}) to ${where} in ${seconds.toFixed(2)} s\n`,
+  )
 }

@@ -17,21 +17,58 @@ import {
   settingOption,
 } from '../config.js'
 import { createConsumer, type LogConsumer } from '../consumer.js'
+import { shortened } from '../hints.js'
 import { type HttpEndpoints, startHttp } from '../http.js'
 import { createLogger } from '../logger.js'
 import { HOURS } from '../native.js'
 import { OptionError } from '../options.js'
 import { buildReport } from '../report.js'
+import { describeReading, setReading } from '../schemas.js'
 import type { LogServer } from '../server.js'
 import { FLAG_SETTINGS, type FlagKey, type InputTls, type OptionGroup, optionSettings, type RedisTls } from '../settings.js'
 import { peakOf } from '../stats.js'
 import { redactAddress } from '../stores/redact.js'
 import { exitOnBrokenPipe } from './args.js'
 
+/** `--help`'s headings, the most used first; every flag is under one (test/cli-server-help). */
+export const HELP_TOPICS: readonly (readonly [heading: string, keys: readonly FlagKey[]])[] = [
+  ['Where it listens:', ['host', 'port', 'http']],
+  [
+    'How records are read (default: each connection detects its format):',
+    ['format', 'schema', 'fields', 'timeUnit', 'timezone', 'sourceTimezone', 'envelope', 'framing', 'maxLineBytes'],
+  ],
+  [
+    'Where the counts go (default: memory):',
+    [
+      'redis',
+      'redisCluster',
+      'keyPrefix',
+      'flushIntervalMs',
+      'redisTimeoutMs',
+      'minReplicas',
+      'daily',
+      'retainDays',
+      'snapshot',
+      'redisCa',
+      'redisCert',
+      'redisKey',
+    ],
+  ],
+  ['Logging and the periodic answer:', ['statsIntervalMs', 'logLevel', 'logFormat', 'logFile', 'logRotation', 'logRetention']],
+  [
+    'HTTP endpoints and POST /ingest (with --http):',
+    ['httpTlsCert', 'httpTlsKey', 'ingestToken', 'ingestOrigins', 'ingestAck', 'maxBodyBytes'],
+  ],
+  ['TLS on the TCP input:', ['tlsCert', 'tlsKey', 'tlsCa', 'tlsClientAuth']],
+  ['Limits and shutdown:', ['maxConnections', 'idleTimeoutMs', 'maxBufferedBytes', 'drainTimeoutMs', 'closeTimeoutMs', 'portableReads']],
+]
+
 function parseFlags(argv: string[]): SettingFlags {
   const program = new Command()
     .name('loghour-server')
-    .description('Counts the distinct users who hit 5xx errors at each hour of the working day, from JSON access logs sent over TCP.')
+    .description(
+      'Counts the distinct users who hit 5xx errors at each hour of the working day, from access logs sent over TCP (nginx, Caddy, JSON… the format is detected).',
+    )
     .addHelpText(
       'after',
       '\nEach setting is taken from its flag, else its environment variable, else .env in the working directory, else the default.',
@@ -43,7 +80,8 @@ function parseFlags(argv: string[]): SettingFlags {
     })
     .helpOption('-h, --help', 'show this help')
   const keys = FLAG_SETTINGS.map((s) => s.key as FlagKey)
-  for (const key of keys) program.addOption(settingOption(key))
+  for (const [heading, topic] of HELP_TOPICS) for (const key of topic) program.addOption(settingOption(key).helpGroup(heading))
+  for (const key of keys.filter((k) => !HELP_TOPICS.some(([, topic]) => topic.includes(k)))) program.addOption(settingOption(key))
   program.parse(argv)
   return settingFlags(keys, program.opts())
 }
@@ -88,6 +126,39 @@ async function report(consumer: LogConsumer, server: LogServer, log: Logger, las
 }
 
 /** Warns about connections that cannot be accepted, at most every 10 s (an fd shortage repeats fast). */
+/** The reading of the settings: `auto` with what is fixed, or the reading they set; and the zone. */
+function describeReadingSettings(settings: ServerSettings): string {
+  const zone = settings.timezone === undefined ? 'hours as written' : `hours in ${settings.timezone}`
+  if (settings.format !== 'auto') return `${describeReading(setReading(settings))}, ${zone}`
+  const fixed = [
+    settings.schema === undefined ? '' : `schema ${settings.schema}`,
+    settings.envelope === undefined ? '' : `envelope ${settings.envelope}`,
+    settings.framing === undefined ? '' : `framing ${settings.framing}`,
+  ].filter((s) => s !== '')
+  return `auto${fixed.length > 0 ? ` (${fixed.join(', ')})` : ''}, each connection decides from its first records, ${zone}`
+}
+
+/** A connection's lines are mostly unreadable: a warning, at most one every 5 s for all connections. */
+function watchUnreadable(server: LogServer, log: Logger): void {
+  let lastAt = Number.NEGATIVE_INFINITY
+  let suppressed = 0
+  server.on('unreadable', (info) => {
+    const now = Date.now()
+    if (now - lastAt < 5_000) {
+      suppressed++
+      return
+    }
+    lastAt = now
+    const sample = info.reading?.unreadable
+    const more = suppressed > 0 ? ` (${suppressed} more such warnings suppressed)` : ''
+    suppressed = 0
+    log.warn(
+      { connection: { remote: info.remote }, lines: info.lines, invalid: info.invalid, reading: info.reading },
+      `${info.invalid} of ${info.lines} lines from ${info.remote} were invalid${info.reading ? `, read as ${describeReading(info.reading)}` : ''}${sample && sample.line !== '' ? `; first not read (${sample.reason}): ${shortened(sample.line)}` : ''}; set --format/--schema/--field to read them (docs/your-logs.md)${more}`,
+    )
+  })
+}
+
 function watchAccepts(server: LogServer, log: Logger): void {
   let warnedAt = 0
   server.on('acceptError', (error) => {
@@ -243,6 +314,13 @@ async function main(): Promise<number> {
   server.on('connectionError', (error, connection) =>
     log.error({ err: error, connection }, `closed the connection from ${connection.remote} after an error in the core: ${error.message}`),
   )
+  server.on('reading', (reading, connection) =>
+    log.debug(
+      { connection, reading },
+      `connection from ${connection.remote} read as ${describeReading(reading)}${reading.detected ? ` (detected from ${reading.sampled} records, ${reading.readable} readable)` : ''}`,
+    ),
+  )
+  watchUnreadable(server, log)
   server.on('connectionClosed', (c) =>
     log.debug(c, `connection closed: ${c.bytes} bytes in ${c.ms.toFixed(1)} ms${c.aborted ? ' (aborted)' : ''}`),
   )
@@ -341,7 +419,7 @@ async function main(): Promise<number> {
   const store = `${describeStore(settings)}${describeDaily(settings)}`
   log.info(
     { address, port, tls: inputTls !== undefined, store, version },
-    `loghour-server listening on ${address}:${port}${describeTls(inputTls)} (store: ${store})`,
+    `loghour-server listening on ${address}:${port}${describeTls(inputTls)} (store: ${store}; reading: ${describeReadingSettings(settings)})`,
   )
   if (http) {
     const { address: httpHost, port: httpPort } = http.address

@@ -1,4 +1,4 @@
-// A real HAProxy in a temp dir, and the README's configuration for it.
+// A real HAProxy in a temp dir, and the configuration of docs/redis.md for it.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -8,7 +8,7 @@ import { eventually, open } from './server.js'
 
 export const HAPROXY = ['/usr/sbin/haproxy', '/usr/bin/haproxy'].find((p) => existsSync(p))
 
-/** The README's HAProxy configuration for loghour-servers at `backends`, listening on `port`. */
+/** The HAProxy configuration of docs/redis.md for loghour-servers at `backends`, listening on `port`. */
 export function haproxyRecipe(port: number, backends: number[]): string {
   return `defaults
   mode tcp

@@ -1,5 +1,5 @@
 // A real nginx (Debian's nginx-light) on a free port in a temp dir, its clock pinned with
-// libfaketime in a given zone, writing the default `combined` log and the README's JSON log.
+// libfaketime in a given zone, writing the default `combined` log and the JSON log of docs/your-logs.md.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -13,7 +13,7 @@ export { LIBFAKETIME } from './tools.js'
 
 export const CURL = spawnSync('curl', ['--version']).status === 0
 
-/** The JSON log_format of the README: read by loghour without flags. */
+/** The JSON log_format of docs/your-logs.md: read by loghour without flags. */
 export const NGINX_JSON_FORMAT = `log_format loghour escape=json '{"time":"$time_iso8601","ip":"$remote_addr","status_code":$status}';`
 
 /** The statuses the test server answers: `/s/503` answers 503. */

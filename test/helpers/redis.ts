@@ -298,10 +298,10 @@ export async function pfcounts(redis: RedisServer, prefix: string): Promise<numb
   return readHourCounts(client, prefix)
 }
 
-/** The README's `ACL SETUSER loghour …` line, as its rules. */
+/** The `ACL SETUSER loghour …` line of docs/redis.md ("Redis permissions"), as its rules. */
 export function readmeAclRules(): string[] {
-  const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8')
-  const line = /^ACL SETUSER loghour on >password (.+)$/m.exec(readme)
-  if (!line) throw new Error('README: no "ACL SETUSER loghour on >password …" line')
+  const doc = readFileSync(join(__dirname, '../../docs/redis.md'), 'utf8')
+  const line = /^ACL SETUSER loghour on >password (.+)$/m.exec(doc)
+  if (!line) throw new Error('docs/redis.md: no "ACL SETUSER loghour on >password …" line')
   return line[1]!.trim().split(/\s+/)
 }

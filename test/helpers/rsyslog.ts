@@ -1,4 +1,4 @@
-// A real rsyslogd in a temp dir, and the README's recipe for it.
+// A real rsyslogd in a temp dir, and the recipes of docs/your-logs.md and docs/server.md for it.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
 import { existsSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -6,7 +6,7 @@ import { expect, onTestFinished } from 'vitest'
 
 export const RSYSLOGD = ['/usr/sbin/rsyslogd', '/sbin/rsyslogd'].find((p) => existsSync(p))
 
-/** The README's rsyslog recipe for a log file and a loghour-server port. */
+/** The rsyslog recipe of docs/your-logs.md for a log file and a loghour-server port. */
 export function rsyslogRecipe(file: string, port: number): string {
   return `module(load="imfile")
 input(type="imfile" File="${file}" Tag="nginx" freshStartTail="off")
@@ -23,7 +23,7 @@ export interface RsyslogTlsFiles {
 }
 
 /**
- * The README's rsyslog recipe over mutual TLS (`StreamDriver="ossl"`, Debian's rsyslog-openssl):
+ * The rsyslog recipe of docs/server.md over mutual TLS (`StreamDriver="ossl"`, Debian's rsyslog-openssl):
  * it verifies the server certificate's name and presents its own certificate.
  */
 export function rsyslogTlsRecipe(file: string, port: number, tls: RsyslogTlsFiles): string {

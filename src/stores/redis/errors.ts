@@ -26,7 +26,7 @@ export function explain(error: unknown, keys: string[] = []): Error {
       /'(\w+)' command/.exec(message)?.[1]?.toUpperCase() ??
       'a command it needs'
     return new Error(
-      `the Redis user may not run ${command} (${message}); grant the rights listed under "Redis permissions" in the README`,
+      `the Redis user may not run ${command} (${message}); grant the rights listed under "Redis permissions" in docs/redis.md`,
       { cause: error },
     )
   }
