@@ -101,8 +101,8 @@ export interface LogConsumerEvents {
 }
 
 /**
- * Counts, from newline-delimited JSON access logs, the distinct users who saw a 5xx at each hour
- * of the working day. Write chunks of any size and split (it is a `Writable`: pipe a file or a
+ * Counts, from access logs (JSON records or Combined lines, the format detected unless set), the
+ * distinct users who saw a 5xx at each hour of the working day. Write chunks of any size and split (it is a `Writable`: pipe a file or a
  * socket into it); ask {@link LogConsumer.stats} for the answer at any moment.
  *
  * @example
@@ -353,8 +353,8 @@ export class LogConsumer extends LineWritable implements LineSink {
   }
 
   /**
-   * Accepts newline-delimited JSON over TCP, the original service's protocol: one line stream per
-   * connection, all feeding this consumer. Resolves once listening.
+   * Accepts access-log records over TCP, the original service's protocol: one line stream per
+   * connection (each deciding its format with `format: 'auto'`), all feeding this consumer. Resolves once listening.
    *
    * @example
    * ```ts

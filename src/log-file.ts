@@ -33,6 +33,9 @@ export class LogFile {
   /** A rotation's new file is being opened: a flush waits for it. */
   #reopening = true
   #failed = false
+  /** Bytes given to the writer, and bytes it has written (its 'write' events). */
+  #given = 0
+  #written = 0
 
   /** Opens (creates, with its directory) the file now: an unusable path is an error at once. */
   constructor(options: LogFileOptions) {
@@ -43,6 +46,9 @@ export class LogFile {
     this.#created = now
     this.#due = nextBoundary(options.rotation, now)
     this.#writer = pino.destination({ dest: this.#path, mkdir: true, sync: false })
+    this.#writer.on('write', (n: number) => {
+      this.#written += n
+    })
     this.#writer.on('error', (error: Error) => this.#fail(error))
     this.#writer.on('ready', () => (this.#reopening = false))
   }
@@ -55,13 +61,37 @@ export class LogFile {
   write(line: string): void {
     const { bytes } = this.#options.rotation
     this.#writer.write(line)
-    this.#bytes += Buffer.byteLength(line)
+    const length = Buffer.byteLength(line)
+    this.#bytes += length
+    this.#given += length
+    // Not while the last rotation's file is still being opened: its lines are still in the
+    // writer's buffer, and renaming that file now would rotate an empty one.
+    if (this.#reopening) return
     if ((bytes !== undefined && this.#bytes >= bytes) || Date.now() >= this.#due) this.#rotate()
   }
 
-  /** Writes everything buffered (after a rotation, once the new file is open), then calls back. */
+  /**
+   * Writes everything buffered (after a rotation, once the new file is open), then calls back
+   * when every byte given is written: the writer's own flush calls back while a write is still in
+   * flight, which an exit right after would cut.
+   */
   flush(callback: (error?: Error) => void = () => {}): void {
-    const flush = () => this.#writer.flush((error) => callback(error ?? undefined))
+    const wait = () => {
+      if (this.#written >= this.#given || this.#failed) return callback()
+      const onWrite = () => {
+        if (this.#written < this.#given) return
+        this.#writer.off('write', onWrite)
+        this.#writer.off('error', onError)
+        callback()
+      }
+      const onError = (error: Error) => {
+        this.#writer.off('write', onWrite)
+        callback(error)
+      }
+      this.#writer.on('write', onWrite)
+      this.#writer.once('error', onError)
+    }
+    const flush = () => this.#writer.flush((error) => (error ? callback(error) : wait()))
     if (this.#reopening) this.#writer.once('ready', flush)
     else flush()
   }

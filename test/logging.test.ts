@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFile
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
+import { LogFile } from '../src/log-file.js'
 import { fillTemplate, formatTime, parseRotation } from '../src/log-names.js'
 import { bin, run } from './helpers/cli.js'
 import { pfcounts, skipRedis, useRedis } from './helpers/redis.js'
@@ -111,6 +112,26 @@ describe.skipIf(skipRedis() || missing('libfaketime (apt-get install faketime)',
     })
   },
 )
+
+describe('the log file', () => {
+  it('never rotates a file still being opened, and flush waits for every line written: none is lost, no rotated file is empty', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loghour-fast-rotate-'))
+    const file = new LogFile({
+      template: join(dir, 'x.log'),
+      rotation: { bytes: 2000 },
+      retention: 0,
+      onError: (e) => expect.fail(e.message),
+    })
+    await new Promise<void>((resolve) => file.flush(() => resolve()))
+    // All in one tick: the first rotation's new file cannot be open before the next lines come.
+    for (let i = 0; i < 20; i++) file.write(`${'x'.repeat(999)}\n`)
+    await new Promise<void>((resolve) => file.flush(() => resolve()))
+    const files = readdirSync(dir)
+    expect(files.length).toBeGreaterThan(1)
+    for (const f of files) expect(statSync(join(dir, f)).size, f).toBeGreaterThan(0)
+    expect(files.reduce((sum, f) => sum + statSync(join(dir, f)).size, 0)).toBe(20 * 1000)
+  })
+})
 
 describe('loguru file names and rotation settings', () => {
   const date = new Date(Date.UTC(2026, 10, 23, 9, 5, 7, 123)) // a Monday

@@ -2,7 +2,7 @@
 // instants in New York (weekday and weekend, both sides of the US DST change), answering requests
 // from several 127.0.0.x addresses; `loghour analyze` on those files, with and without
 // --timezone, equals PFCOUNT after PFADD of independently computed elements in a real Redis.
-import { appendFileSync, readFileSync, rmSync } from 'node:fs'
+import { appendFileSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ROOT, run } from './helpers/cli.js'
@@ -93,6 +93,54 @@ describe.skipIf(
     expect(readFileSync(json, 'utf8').split('\n')[1]).toMatch(
       /^\{"time":"2026-11-23T09:15:0\d-05:00","ip":"127\.0\.0\.2","status_code":404\}$/,
     )
+  })
+
+  /** The real Combined lines as shippers forward them: Vector's envelope, Fluent Bit's json_lines, Filebeat's ECS event. */
+  function shipped(): { vector: string; fluentBit: string; ecs: string } {
+    const months = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec']
+    const out = { vector: '', fluentBit: '', ecs: '' }
+    for (const line of readFileSync(combined, 'utf8').trim().split('\n')) {
+      const m =
+        /^(\S+) \S+ \S+ \[(\d\d)\/(\w{3})\/(\d{4}):(\d\d:\d\d:\d\d) ([+-]\d\d)(\d\d)\] "(\S+) (\S+)[^"]*" (\d{3}) (\d+) "([^"]*)" "([^"]*)"$/.exec(
+          line,
+        )!
+      const [, ip, day, month, year, clock, offH, offM, method, path, status, size, referer, agent] = m
+      const ms = Date.parse(`${year}-${String(months.indexOf(month!) + 1).padStart(2, '0')}-${day}T${clock}${offH}:${offM}`)
+      // Vector's file source → socket sink, codec json: keys in alphabetical order, the line in `message`.
+      out.vector += `${JSON.stringify({ file: '/var/log/nginx/access.log', host: 'web1', message: line, source_type: 'file', timestamp: '2026-11-23T14:15:00.123456789Z' })}\n`
+      // Fluent Bit's stock nginx parser, tcp output format json_lines: `date` first (a double), every field a string.
+      const fields = { remote: ip, host: '-', user: '-', method, path, code: status, size, referer, agent }
+      out.fluentBit += `{"date":${(ms / 1000).toFixed(6)},${JSON.stringify(fields).slice(1)}\n`
+      // Filebeat's nginx module (ECS): the UTC instant, source.ip, http.response.status_code.
+      const ecs = {
+        '@timestamp': new Date(ms).toISOString(),
+        event: { dataset: 'nginx.access' },
+        source: { ip },
+        http: { response: { status_code: Number(status) } },
+      }
+      out.ecs += `${JSON.stringify(ecs)}\n`
+    }
+    return out
+  }
+
+  it('the same requests through Vector, Fluent Bit and Filebeat (ECS): no flags, the reference counts in Berlin', async () => {
+    const forms = shipped()
+    const want = await reference('nginx-shipped-berlin-', 'Europe/Berlin')
+    for (const [name, data, reading] of [
+      ['vector', forms.vector, { name: 'combined', envelope: 'message' }],
+      ['fluent-bit', forms.fluentBit, { name: 'json', fields: { time: 'date', ip: 'remote', status: 'code' } }],
+      ['ecs', forms.ecs, { name: 'ecs' }],
+    ] as const) {
+      const file = join(dirs[0]!, `${name}.log`)
+      writeFileSync(file, data)
+      const berlin = await analyze(['--timezone', 'Europe/Berlin', file])
+      expect(berlin.lines, name).toMatchObject({ total: requests.length + INSTANTS.length, invalid: 0 })
+      expect(berlin.reading, name).toMatchObject(reading)
+      expect(berlin.hours, name).toEqual(want)
+    }
+    // The envelope keeps nginx's wall clock: as written, New York hours.
+    const file = join(dirs[0]!, 'vector.log')
+    expect((await analyze([file])).hours).toEqual(await reference('nginx-shipped-ny-', undefined))
   })
 
   it("the README's first run: analyze with no flags says it read nginx's default log as Combined lines", async () => {

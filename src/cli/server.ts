@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// loghour-server: the original service, in place. Listens for newline-delimited JSON over TCP and
-// keeps the hourly counts in Redis (REDIS_ADDRESS) or in memory.
+// loghour-server: the original service, in place. Listens for access-log records over TCP (their
+// format detected per connection unless set) and keeps the hourly counts in Redis (REDIS_ADDRESS) or in memory.
 import { Command, CommanderError } from 'commander'
 import type { Logger } from 'pino'
 import { version } from '../../package.json'

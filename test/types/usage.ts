@@ -4,6 +4,7 @@ import type { Writable } from 'node:stream'
 import {
   createConsumer,
   createScanner,
+  describeReading,
   elementHash,
   INVALID_REASONS,
   type InvalidReason,
@@ -11,6 +12,7 @@ import {
   type LogServer,
   listen,
   OptionError,
+  type Reading,
   SCHEMAS,
   type ScanResult,
   type SchemaName,
@@ -49,6 +51,11 @@ export async function usage(): Promise<void> {
   const unit: TimeUnit = 'ms'
   createConsumer({ schema, timeUnit: unit, timezone: 'Europe/Berlin', sourceTimezone: 'UTC', envelope: 'message', framing: 'json-stream' })
   createScanner({ format: 'clf', fields: { ip: 'source.ip' } })
+  const detected: Reading | undefined = createScanner({ format: 'auto' }).reading
+  if (detected) void (describeReading(detected).length + (detected.readable ?? 0))
+  void consumer.streamReadings().readings
+  // @ts-expect-error format is auto, json or clf
+  createConsumer({ format: 'nginx' })
   void Object.keys(SCHEMAS).length
   // @ts-expect-error no such schema
   createConsumer({ schema: 'nginx' })
