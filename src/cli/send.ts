@@ -95,11 +95,14 @@ export async function send(files: string[], options: SendOptions): Promise<void>
   let unterminated = false // the last byte sent was not a newline: one more line
   let lost: Error | undefined
   socket.on('error', (error) => (lost ??= error))
+  // Keep reading (the server sends nothing): a socket that does not read is no reason for Node to
+  // stay alive, so after our FIN the process could exit before the server's close or reset arrived.
+  socket.resume()
   // A TLS server that refuses the client certificate resets the connection once it has read it.
   const refusal = options.tls ? `; ${REFUSED}` : '; if the server serves TLS, add --tls (it resets plain connections)'
   const lostError = (error: Error | undefined) =>
     new Error(
-      `connection to ${where} lost after ${bytes} bytes: ${error?.message ?? 'reset'}${(error as NodeJS.ErrnoException | undefined)?.code === 'ECONNRESET' || !error ? refusal : ''}`,
+      `connection to ${where} lost after ${bytes} bytes: ${error?.message ?? 'reset'}${['ECONNRESET', 'EPIPE'].includes((error as NodeJS.ErrnoException | undefined)?.code ?? '') || !error ? refusal : ''}`,
     )
   const closed = new Promise<boolean>((resolve) => socket.once('close', resolve))
   const progress = () => {
