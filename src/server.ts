@@ -413,7 +413,8 @@ export class LogServer extends EventEmitter {
       }
       this.#hold(connection, buffered)
       if (connection.reading === undefined) this.#learnReading(connection)
-      else if (connection.lastDataAt - connection.checked.at >= CHECK_MS) this.#check(connection)
+      // Also while undecided: a stream nothing could read yet keeps looking, and counts meanwhile.
+      if (connection.lastDataAt - connection.checked.at >= CHECK_MS) this.#check(connection)
       const budget = this.options.maxBufferedBytes
       if (budget > 0 && this.#bufferedBytes > budget) this.#shed(budget)
     }

@@ -55,7 +55,9 @@ describe('format auto', () => {
             }
             expect(auto.reading.detected).toBe(true)
             const set = scan({ ...zones, ...explicit(auto.reading) }, splitAt(data, again))
-            expect(auto.counts).toEqual(set.counts)
+            // Records that no reading could read before one was found are invalid either way,
+            // but under the provisional reading their reasons are its own.
+            expect(auto.counts.lines).toEqual(set.counts.lines)
             expect(auto.counted).toEqual(set.counted)
           }),
           { numRuns: 3 },

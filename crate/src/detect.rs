@@ -153,6 +153,8 @@ pub struct Decision {
   pub reading: Reading,
   pub records: Vec<Sampled>,
   pub splitter: Framed,
+  /// The stream's first byte that is not whitespace.
+  pub first: Option<u8>,
 }
 
 /// A stream's first records, held until its reading is decided.
@@ -188,6 +190,15 @@ impl Lookahead {
       texts: 0,
       taken: 0,
       first: None,
+    }
+  }
+
+  /// A look-ahead that goes on with a stream already framed (its first reading read nothing).
+  pub fn resume(auto: Arc<AutoOptions>, max_record_bytes: usize, splitter: Framed, framing: Framing, first: Option<u8>) -> Self {
+    Lookahead {
+      framed: Some((splitter, framing)),
+      first,
+      ..Lookahead::new(auto, max_record_bytes)
     }
   }
 
@@ -289,6 +300,7 @@ impl Lookahead {
       reading,
       records: std::mem::take(&mut self.records),
       splitter,
+      first: self.first,
     }
   }
 }
@@ -760,13 +772,34 @@ mod tests {
     assert_eq!(counts.invalid(Reason::Clf), 2);
     let (_, _, reading) = read(auto(), b"{\"a\":1}\n", &[usize::MAX]);
     assert_eq!(reading.unwrap().name, "original");
-    // A first line longer than the look-ahead: decided at the bound, by shape, holding no more.
+    // A first line longer than the look-ahead holds no more than the line limit, and what comes
+    // after it is still read by what fits.
+    let record = b"{\"time\":\"2019-05-06 17:25:54\",\"ip\":\"a\",\"status_code\":500}\n";
     let mut stream = LineStream::new(1 << 20, auto());
+    let mut sink = DedupCollector::default();
     for _ in 0..100 {
       stream.feed(&[b'x'; 1000], &mut sink);
       assert!(stream.buffered_bytes() <= (1 << 20));
     }
+    stream.feed(b"\n", &mut sink);
+    stream.feed(record, &mut sink);
     assert!(!stream.deciding());
+    assert_eq!(stream.reading().unwrap().name, "original");
+    assert_eq!((sink.counts.counted(), sink.counts.invalid(Reason::Clf)), (1, 1));
+    // A stream whose first chunk nothing reads looks again at the next: junk in front of JSON
+    // lines, each its own chunk, counted at once (invalid), then the lines read as they are.
+    let mut stream = LineStream::new(4096, auto());
+    let mut sink = DedupCollector::default();
+    stream.feed(b"hello\n", &mut sink);
+    assert_eq!((sink.counts.invalid(Reason::Clf), stream.reading().is_none()), (1, true));
+    stream.feed(b"not json either\n", &mut sink);
+    for _ in 0..3 {
+      stream.feed(record, &mut sink);
+    }
+    stream.end(&mut sink);
+    let reading = stream.reading().unwrap();
+    assert_eq!((reading.name.as_str(), reading.readable, reading.sampled), ("original", 1, 1));
+    assert_eq!((sink.counts.counted(), sink.counts.invalid(Reason::Clf)), (3, 2));
     // Whitespace alone holds at most the look-ahead and never decides; none of it is lost, in
     // any chunks.
     for size in [1000, 200_000] {

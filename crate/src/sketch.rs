@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use crate::daily::DailySketch;
-use crate::detect::{Decision, Lookahead, Reading, Sampled};
+use crate::detect::{AutoOptions, Decision, Lookahead, Reading, Sampled};
 use crate::framing::Framed;
 use crate::hll::{DenseError, Hll};
 use crate::lines::{Line, Splitter};
 use crate::outcome::{LineCounts, Outcome, Reason};
-use crate::record::{RecordRule, RuleOptions};
+use crate::record::{Framing, RecordRule, RuleOptions};
 
 /// Hours in a day: one HLL each.
 pub const HOURS: usize = 24;
@@ -191,8 +191,14 @@ impl OutcomeSink for DedupCollector {
 pub struct LineStream {
   splitter: Framed,
   rule: RecordRule,
+  max_line_bytes: usize,
+  /// With `--format auto`: what the stream may be read as.
+  auto: Option<Arc<AutoOptions>>,
   /// With `--format auto`, until the reading is decided: the first records.
   lookahead: Option<Box<Lookahead>>,
+  /// With `--format auto`, while nothing the stream sent could be read: the reading its records
+  /// were counted under so far (the next records may still show another).
+  provisional: Option<Reading>,
   /// With `--format auto`, once decided: how the stream is read.
   reading: Option<Reading>,
 }
@@ -207,8 +213,11 @@ impl LineStream {
       .map(|auto| Box::new(Lookahead::new(Arc::clone(auto), max_line_bytes)));
     LineStream {
       splitter: Framed::new(options.framing, max_line_bytes),
+      max_line_bytes,
+      auto: options.detect.clone(),
       rule: RecordRule::new(options),
       lookahead,
+      provisional: None,
       reading: None,
     }
   }
@@ -217,7 +226,7 @@ impl LineStream {
   #[inline]
   pub fn feed(&mut self, chunk: &[u8], sink: &mut impl OutcomeSink) {
     let mut chunk = chunk;
-    if let Some(lookahead) = &mut self.lookahead {
+    while let Some(lookahead) = &mut self.lookahead {
       // The look-ahead takes a bounded part at a time, until it decides or the chunk is used up.
       let decision = loop {
         let (taken, decision) = lookahead.feed(chunk);
@@ -229,7 +238,8 @@ impl LineStream {
           None => {}
         }
       };
-      self.adopt(decision, sink);
+      // A decision on records nothing could read looks again at the rest (a fresh look-ahead).
+      self.adopt(decision, sink, false);
     }
     let rule = &mut self.rule;
     self.splitter.feed(chunk, |line| sink.outcome(outcome_of(rule, line)));
@@ -238,17 +248,25 @@ impl LineStream {
   /// Ends the stream: an unterminated final record counts too.
   pub fn end(&mut self, sink: &mut impl OutcomeSink) {
     if let Some(lookahead) = self.lookahead.take() {
-      self.adopt(lookahead.end(), sink);
+      self.adopt(lookahead.end(), sink, true);
     }
     let rule = &mut self.rule;
     self.splitter.end(|line| sink.outcome(outcome_of(rule, line)));
   }
 
-  /// Reads the decided stream's sampled records under its reading and goes on with its splitter.
+  /// Counts the decision's records under its reading and goes on with its splitter. A reading that
+  /// read none of them is provisional until the stream ends: the next records are looked at again.
   #[cold]
-  fn adopt(&mut self, decision: Decision, sink: &mut impl OutcomeSink) {
+  fn adopt(&mut self, decision: Decision, sink: &mut impl OutcomeSink, ended: bool) {
+    let mut reading = decision.reading;
+    if let Some(earlier) = self.provisional.take() {
+      if reading.readable == 0 {
+        reading.sampled += earlier.sampled;
+        reading.unreadable = earlier.unreadable.or(reading.unreadable);
+      }
+    }
     self.lookahead = None;
-    self.rule = RecordRule::new(decision.reading.options.clone());
+    self.rule = RecordRule::new(reading.options.clone());
     self.splitter = decision.splitter;
     for record in &decision.records {
       match record {
@@ -257,7 +275,22 @@ impl LineStream {
         Sampled::TooLong => sink.outcome(Outcome::Invalid(Reason::TooLong)),
       }
     }
-    self.reading = Some(decision.reading);
+    match &self.auto {
+      Some(auto) if reading.readable == 0 && !ended => {
+        // The partial record goes on in the new look-ahead, with the framing already decided.
+        let splitter = std::mem::replace(&mut self.splitter, Framed::new(Framing::Lines, 0));
+        let resumed = Lookahead::resume(
+          Arc::clone(auto),
+          self.max_line_bytes,
+          splitter,
+          reading.options.framing,
+          decision.first,
+        );
+        self.lookahead = Some(Box::new(resumed));
+        self.provisional = Some(reading);
+      }
+      _ => self.reading = Some(reading),
+    }
   }
 
   /// How the stream is read, once decided (`--format auto` only).
