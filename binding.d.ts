@@ -220,6 +220,8 @@ export interface NativeReading {
   /** The first sampled record it does not read (shortened), and why. */
   unreadable?: string
   unreadableReason?: string
+  /** Records the stream sent before any reading read one (counted invalid meanwhile). */
+  unreadBefore: number
 }
 
 /** Streams that decided on one reading. */

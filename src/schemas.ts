@@ -157,6 +157,11 @@ export interface Reading {
   readable?: number
   /** The first sampled record it does not read (shortened), and why. */
   unreadable?: { line: string; reason: string }
+  /**
+   * Records the stream sent before any reading read one: they were counted invalid at once while
+   * it kept looking (docs/contract.md). Absent when 0.
+   */
+  unreadBefore?: number
 }
 
 /** The reading the native core decided, in the library's shape. */
@@ -173,6 +178,7 @@ export function readingOf(native: NativeReading): Reading {
     sampled: native.sampled,
     readable: native.readable,
     ...(native.unreadable == null ? {} : { unreadable: { line: native.unreadable, reason: native.unreadableReason ?? 'json' } }),
+    ...(native.unreadBefore > 0 ? { unreadBefore: native.unreadBefore } : {}),
   }
 }
 

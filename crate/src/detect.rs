@@ -115,6 +115,9 @@ pub struct Reading {
   pub readable: u32,
   /// The first sampled record it does not read, and why.
   pub unreadable: Option<(Vec<u8>, Reason)>,
+  /// Records the stream sent before any reading read one: counted invalid under the reading of
+  /// its shape while it kept looking.
+  pub unread_before: u32,
 }
 
 impl Reading {
@@ -407,7 +410,7 @@ fn usual_reading(base: &RuleOptions, texts: &[&[u8]]) -> Option<Candidate> {
       continue;
     };
     if (time, ip, status) == ("time", "ip", "status_code") {
-      return None;
+      continue; // the original layout: only the original rule reads it
     }
     return Some(Candidate {
       name: "json".into(),
@@ -488,6 +491,7 @@ fn choose(candidates: Vec<Candidate>, records: &[Sampled], first: Option<u8>) ->
       sampled: sampled as u32,
       readable: 0,
       unreadable: None,
+      unread_before: 0,
     };
   };
   let mut rule = RecordRule::new(options.clone());
@@ -510,6 +514,7 @@ fn choose(candidates: Vec<Candidate>, records: &[Sampled], first: Option<u8>) ->
     sampled: sampled as u32,
     readable: readable as u32,
     unreadable,
+    unread_before: 0,
   }
 }
 

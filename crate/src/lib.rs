@@ -110,6 +110,8 @@ pub struct NativeReading {
   /// The first sampled record it does not read (shortened), and why.
   pub unreadable: Option<String>,
   pub unreadable_reason: Option<String>,
+  /// Records the stream sent before any reading read one (counted invalid meanwhile).
+  pub unread_before: u32,
 }
 
 impl From<&Reading> for NativeReading {
@@ -147,6 +149,7 @@ impl From<&Reading> for NativeReading {
       readable: r.readable,
       unreadable: r.unreadable.as_ref().map(|(line, _)| text(line)),
       unreadable_reason: r.unreadable.as_ref().map(|(_, reason)| reason.name().into()),
+      unread_before: r.unread_before,
     }
   }
 }

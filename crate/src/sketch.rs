@@ -263,6 +263,8 @@ impl LineStream {
       if reading.readable == 0 {
         reading.sampled += earlier.sampled;
         reading.unreadable = earlier.unreadable.or(reading.unreadable);
+      } else {
+        reading.unread_before = earlier.unread_before + earlier.sampled;
       }
     }
     self.lookahead = None;
