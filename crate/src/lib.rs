@@ -18,6 +18,7 @@ pub mod lines;
 pub mod outcome;
 pub mod record;
 pub mod redis_sparse;
+pub mod route;
 pub mod sketch;
 pub mod sparse;
 pub mod swar;
