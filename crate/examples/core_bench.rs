@@ -2,12 +2,10 @@
 //!
 //! `cargo run --release --example core_bench -- [LINES] [RUNS]` prints one JSON object per
 //! measurement (min/median/max over RUNS after a warm-up), for `npm run bench` to collect.
-use std::sync::Arc;
 use std::time::Instant;
 
-use loghour::clock::TimeUnit;
 use loghour::demo::{generate, Pattern, MAX_LINES_PER_CALL};
-use loghour::detect::{AutoOptions, Candidate};
+use loghour::detect::command_line_auto;
 use loghour::json_fields::FieldNames;
 use loghour::record::{Format, RuleOptions};
 use loghour::sketch::{HourlySketch, LineStream};
@@ -71,60 +69,6 @@ fn rule(format: &str, zone: bool) -> RuleOptions {
     options.zone = loghour::zone::time_zone("Europe/Berlin");
   }
   options
-}
-
-/// `--format auto` as the command line passes it: every schema, Combined lines, the usual names
-/// and the two envelopes, to be decided from the first records.
-fn auto_rule() -> RuleOptions {
-  let json = |name: &str, [time, ip, status]: [&str; 3], unit| Candidate {
-    name: name.into(),
-    options: RuleOptions {
-      names: FieldNames {
-        time: time.into(),
-        ip: ip.into(),
-        status: status.into(),
-      },
-      strict: name == "original",
-      unit,
-      ..Default::default()
-    },
-  };
-  let candidates = vec![
-    json("original", ["time", "ip", "status_code"], TimeUnit::Seconds),
-    json(
-      "ecs",
-      ["@timestamp", "source.ip", "http.response.status_code"],
-      TimeUnit::Seconds,
-    ),
-    json("caddy", ["ts", "request.remote_ip", "status"], TimeUnit::Seconds),
-    json(
-      "pino-http",
-      ["time", "req.remoteAddress", "res.statusCode"],
-      TimeUnit::Milliseconds,
-    ),
-    json("traefik", ["time", "ClientHost", "DownstreamStatus"], TimeUnit::Seconds),
-    json(
-      "gcp",
-      ["timestamp", "httpRequest.remoteIp", "httpRequest.status"],
-      TimeUnit::Seconds,
-    ),
-    Candidate {
-      name: "clf".into(),
-      options: RuleOptions {
-        format: Format::Clf,
-        ..Default::default()
-      },
-    },
-  ];
-  RuleOptions {
-    detect: Some(Arc::new(AutoOptions {
-      framing: None,
-      candidates,
-      usual_names: Some(RuleOptions::default()),
-      envelopes: vec![b"message".to_vec(), b"log".to_vec()],
-    })),
-    ..Default::default()
-  }
 }
 
 fn scan(data: &[u8], chunk: usize, options: RuleOptions) -> u64 {
@@ -265,7 +209,7 @@ fn main() {
       ),
       (
         "core scan, --format auto (decided: original), 64 KiB chunks",
-        Box::new(|| scan(&data, 65536, auto_rule())),
+        Box::new(|| scan(&data, 65536, command_line_auto())),
       ),
       (
         "core scan, whole buffer",
@@ -286,7 +230,7 @@ fn main() {
   let counted = scan(&data, 65536, rule("json", false));
   assert_eq!(scan(&combined, 65536, rule("clf", false)), counted, "same counted lines");
   assert_eq!(
-    scan(&combined, 65536, auto_rule()),
+    scan(&combined, 65536, command_line_auto()),
     counted,
     "auto reads them as Combined lines"
   );
@@ -305,14 +249,14 @@ fn main() {
       ),
       (
         "core scan, Combined lines, --format auto (decided: combined)",
-        Box::new(|| scan(&combined, 65536, auto_rule())),
+        Box::new(|| scan(&combined, 65536, command_line_auto())),
       ),
     ],
   );
   drop(combined);
   let ecs = as_ecs(&data);
   assert_eq!(scan(&ecs, 65536, rule("ecs", false)), counted, "same counted lines");
-  assert_eq!(scan(&ecs, 65536, auto_rule()), counted, "auto reads them as ECS");
+  assert_eq!(scan(&ecs, 65536, command_line_auto()), counted, "auto reads them as ECS");
   measure_interleaved(
     &ecs,
     lines,
@@ -328,7 +272,7 @@ fn main() {
       ),
       (
         "core scan, ECS events, --format auto (decided: ecs)",
-        Box::new(|| scan(&ecs, 65536, auto_rule())),
+        Box::new(|| scan(&ecs, 65536, command_line_auto())),
       ),
     ],
   );

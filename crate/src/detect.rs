@@ -538,73 +538,79 @@ fn by_shape(candidates: &[Candidate], first: Option<u8>) -> usize {
     .unwrap_or(0)
 }
 
+/// The schemas `src/schemas.ts` hands the core, written out for the crate's own tests and bench
+/// (the command line's list is declared there).
+#[doc(hidden)]
+pub const SCHEMAS: [(&str, [&str; 3], TimeUnit); 6] = [
+  ("original", ["time", "ip", "status_code"], TimeUnit::Seconds),
+  (
+    "ecs",
+    ["@timestamp", "source.ip", "http.response.status_code"],
+    TimeUnit::Seconds,
+  ),
+  ("caddy", ["ts", "request.remote_ip", "status"], TimeUnit::Seconds),
+  (
+    "pino-http",
+    ["time", "req.remoteAddress", "res.statusCode"],
+    TimeUnit::Milliseconds,
+  ),
+  ("traefik", ["time", "ClientHost", "DownstreamStatus"], TimeUnit::Seconds),
+  (
+    "gcp",
+    ["timestamp", "httpRequest.remoteIp", "httpRequest.status"],
+    TimeUnit::Seconds,
+  ),
+];
+
+/// A schema's JSON rule (the original one strict, as the original service's).
+#[doc(hidden)]
+pub fn schema_rule(name: &str, [time, ip, status]: [&str; 3], unit: TimeUnit) -> RuleOptions {
+  RuleOptions {
+    names: FieldNames {
+      time: time.into(),
+      ip: ip.into(),
+      status: status.into(),
+    },
+    strict: name == "original",
+    unit,
+    ..Default::default()
+  }
+}
+
+/// What the command line's `--format auto` passes the core: every schema, Combined lines, the
+/// usual names and the two envelopes (for the crate's tests and bench).
+#[doc(hidden)]
+pub fn command_line_auto() -> RuleOptions {
+  let mut candidates: Vec<Candidate> = SCHEMAS
+    .iter()
+    .map(|&(name, fields, unit)| Candidate {
+      name: name.into(),
+      options: schema_rule(name, fields, unit),
+    })
+    .collect();
+  candidates.push(Candidate {
+    name: "clf".into(),
+    options: RuleOptions {
+      format: Format::Clf,
+      ..Default::default()
+    },
+  });
+  RuleOptions {
+    detect: Some(Arc::new(AutoOptions {
+      framing: None,
+      candidates,
+      usual_names: Some(RuleOptions::default()),
+      envelopes: vec![b"message".to_vec(), b"log".to_vec()],
+    })),
+    ..Default::default()
+  }
+}
+
 #[cfg(test)]
 mod tests {
   use super::*;
   use crate::outcome::LineCounts;
   use crate::sketch::{DedupCollector, LineStream};
-
-  const SCHEMAS: [(&str, [&str; 3], TimeUnit); 6] = [
-    ("original", ["time", "ip", "status_code"], TimeUnit::Seconds),
-    (
-      "ecs",
-      ["@timestamp", "source.ip", "http.response.status_code"],
-      TimeUnit::Seconds,
-    ),
-    ("caddy", ["ts", "request.remote_ip", "status"], TimeUnit::Seconds),
-    (
-      "pino-http",
-      ["time", "req.remoteAddress", "res.statusCode"],
-      TimeUnit::Milliseconds,
-    ),
-    ("traefik", ["time", "ClientHost", "DownstreamStatus"], TimeUnit::Seconds),
-    (
-      "gcp",
-      ["timestamp", "httpRequest.remoteIp", "httpRequest.status"],
-      TimeUnit::Seconds,
-    ),
-  ];
-
-  fn json(name: &str, fields: [&str; 3], unit: TimeUnit) -> RuleOptions {
-    RuleOptions {
-      names: FieldNames {
-        time: fields[0].into(),
-        ip: fields[1].into(),
-        status: fields[2].into(),
-      },
-      strict: name == "original",
-      unit,
-      ..Default::default()
-    }
-  }
-
-  /// What the command line's default passes: every schema, then Combined, the usual names and
-  /// the two envelopes.
-  fn auto() -> RuleOptions {
-    let mut candidates: Vec<Candidate> = SCHEMAS
-      .iter()
-      .map(|&(name, fields, unit)| Candidate {
-        name: name.into(),
-        options: json(name, fields, unit),
-      })
-      .collect();
-    candidates.push(Candidate {
-      name: "clf".into(),
-      options: RuleOptions {
-        format: Format::Clf,
-        ..Default::default()
-      },
-    });
-    RuleOptions {
-      detect: Some(Arc::new(AutoOptions {
-        framing: None,
-        candidates,
-        usual_names: Some(RuleOptions::default()),
-        envelopes: vec![b"message".to_vec(), b"log".to_vec()],
-      })),
-      ..Default::default()
-    }
-  }
 
   /// Reads `input` in the given chunk sizes (cycled): counts, counted hashes, and the reading.
   fn read(options: RuleOptions, input: &[u8], sizes: &[usize]) -> (LineCounts, Vec<u64>, Option<Reading>) {
@@ -629,7 +635,7 @@ mod tests {
     let want = read(explicit, input.as_bytes(), &[usize::MAX]);
     assert!(want.0.counted() > 0, "the explicit reading counts something");
     for sizes in [&[usize::MAX][..], &[1], &[7, 1, 300], &[64, 3]] {
-      let (counts, hashes, reading) = read(auto(), input.as_bytes(), sizes);
+      let (counts, hashes, reading) = read(command_line_auto(), input.as_bytes(), sizes);
       let reading = reading.expect("decided");
       assert_eq!(reading.name, name, "{input}");
       assert_eq!((counts, hashes), (want.0, want.1.clone()), "{name} in chunks of {sizes:?}");
@@ -649,7 +655,7 @@ mod tests {
       r#"{"time":"2019-05-06T17:25:54Z","ip":"c","status_code":502}"#,
     ]);
     detects(&input, "original", RuleOptions::default());
-    let (counts, _, reading) = read(auto(), input.as_bytes(), &[usize::MAX]);
+    let (counts, _, reading) = read(command_line_auto(), input.as_bytes(), &[usize::MAX]);
     assert_eq!(counts.invalid(Reason::WrongType), 1);
     assert!(reading.unwrap().options.strict);
   }
@@ -675,16 +681,20 @@ mod tests {
   #[test]
   fn every_schema_by_its_keys() {
     let caddy = r#"{"level":"info","ts":1795443300.52,"logger":"http.log.access","msg":"handled request","request":{"remote_ip":"10.0.0.1","method":"GET"},"status":502}"#;
-    detects(caddy, "caddy", json("caddy", SCHEMAS[2].1, TimeUnit::Seconds));
+    detects(caddy, "caddy", schema_rule("caddy", SCHEMAS[2].1, TimeUnit::Seconds));
     let pino =
       r#"{"level":30,"time":1795443300524,"req":{"remoteAddress":"::1"},"res":{"statusCode":500},"msg":"request completed"}"#;
-    detects(pino, "pino-http", json("pino-http", SCHEMAS[3].1, TimeUnit::Milliseconds));
+    detects(
+      pino,
+      "pino-http",
+      schema_rule("pino-http", SCHEMAS[3].1, TimeUnit::Milliseconds),
+    );
     let ecs = r#"{"@timestamp":"2026-11-23T14:15:00.123Z","source":{"ip":"10.0.0.1"},"http":{"response":{"status_code":503}}}"#;
-    detects(ecs, "ecs", json("ecs", SCHEMAS[1].1, TimeUnit::Seconds));
+    detects(ecs, "ecs", schema_rule("ecs", SCHEMAS[1].1, TimeUnit::Seconds));
     let traefik = r#"{"ClientHost":"10.0.0.1","DownstreamStatus":502,"time":"2026-11-23T14:15:00Z"}"#;
-    detects(traefik, "traefik", json("traefik", SCHEMAS[4].1, TimeUnit::Seconds));
+    detects(traefik, "traefik", schema_rule("traefik", SCHEMAS[4].1, TimeUnit::Seconds));
     let gcp = r#"{"httpRequest":{"remoteIp":"10.0.0.1","status":500},"timestamp":"2026-11-23T14:15:00Z"}"#;
-    detects(gcp, "gcp", json("gcp", SCHEMAS[5].1, TimeUnit::Seconds));
+    detects(gcp, "gcp", schema_rule("gcp", SCHEMAS[5].1, TimeUnit::Seconds));
   }
 
   #[test]
@@ -693,18 +703,22 @@ mod tests {
     detects(
       nginx,
       "json",
-      json("json", ["time_iso8601", "remote_addr", "status"], TimeUnit::Seconds),
+      schema_rule("json", ["time_iso8601", "remote_addr", "status"], TimeUnit::Seconds),
     );
     // Fluent Bit's nginx parser: a float epoch `date`, `remote`, a string `code`.
     let fluent = r#"{"date":1795443300.123,"remote":"10.0.0.1","host":"-","code":"502","path":"/"}"#;
-    detects(fluent, "json", json("json", ["date", "remote", "code"], TimeUnit::Seconds));
+    detects(
+      fluent,
+      "json",
+      schema_rule("json", ["date", "remote", "code"], TimeUnit::Seconds),
+    );
     for (epoch, unit) in [
       ("1795443300123", TimeUnit::Milliseconds),
       ("1795443300123456", TimeUnit::Microseconds),
       ("1795443300123456789", TimeUnit::Nanoseconds),
     ] {
       let line = format!(r#"{{"ts":{epoch},"client_ip":"a","status":500}}"#);
-      detects(&line, "json", json("json", ["ts", "client_ip", "status"], unit));
+      detects(&line, "json", schema_rule("json", ["ts", "client_ip", "status"], unit));
     }
   }
 
@@ -729,7 +743,7 @@ mod tests {
     let fluent_bit = r#"{"date":1795443300.5,"log":"{\"ts\":1795443300.5,\"client_ip\":\"a\",\"status\":\"503\"}"}"#;
     let usual = RuleOptions {
       envelope: Some(b"log".to_vec()),
-      ..json("json", ["ts", "client_ip", "status"], TimeUnit::Seconds)
+      ..schema_rule("json", ["ts", "client_ip", "status"], TimeUnit::Seconds)
     };
     detects(fluent_bit, "json", usual);
   }
@@ -746,10 +760,10 @@ mod tests {
         ..Default::default()
       },
     );
-    let (_, _, reading) = read(auto(), input.as_bytes(), &[usize::MAX]);
+    let (_, _, reading) = read(command_line_auto(), input.as_bytes(), &[usize::MAX]);
     assert_eq!(reading.unwrap().options.framing, Framing::JsonStream);
     // One record per line stays lines, even with several records in the first chunk.
-    let (_, _, reading) = read(auto(), lines(&[record, record]).as_bytes(), &[usize::MAX]);
+    let (_, _, reading) = read(command_line_auto(), lines(&[record, record]).as_bytes(), &[usize::MAX]);
     assert_eq!(reading.unwrap().options.framing, Framing::Lines);
   }
 
@@ -758,11 +772,11 @@ mod tests {
     // A header line nothing reads, with Combined lines in the same chunk: Combined.
     let combined = r#"h - - [23/Nov/2026:09:15:00 +0000] "GET /" 500 1"#;
     let input = format!("host,time,status\n\n{combined}\n");
-    let (counts, _, reading) = read(auto(), input.as_bytes(), &[usize::MAX]);
+    let (counts, _, reading) = read(command_line_auto(), input.as_bytes(), &[usize::MAX]);
     assert_eq!(reading.unwrap().name, "common");
     assert_eq!((counts.counted(), counts.invalid(Reason::Clf), counts.blank()), (1, 1, 1));
     // Nothing waits for more than a complete record: a line is counted when its chunk is read.
-    let mut stream = LineStream::new(4096, auto());
+    let mut stream = LineStream::new(4096, command_line_auto());
     let mut sink = DedupCollector::default();
     stream.feed(b"\n\n  \n{\"time\":\"2019-05-06 17:25:54\"", &mut sink);
     assert!(stream.deciding(), "blank lines and a partial record decide nothing");
@@ -770,17 +784,17 @@ mod tests {
     assert!(!stream.deciding());
     assert_eq!((sink.counts.counted(), sink.counts.blank()), (1, 3));
     // Nothing readable at all: decided by shape, every line invalid, the first one shown.
-    let (counts, _, reading) = read(auto(), b"a,b,c\n1,2,3\n", &[usize::MAX]);
+    let (counts, _, reading) = read(command_line_auto(), b"a,b,c\n1,2,3\n", &[usize::MAX]);
     let reading = reading.unwrap();
     assert_eq!((reading.name.as_str(), reading.readable, reading.sampled), ("common", 0, 2));
     assert_eq!(reading.unreadable, Some((b"a,b,c".to_vec(), Reason::Clf)));
     assert_eq!(counts.invalid(Reason::Clf), 2);
-    let (_, _, reading) = read(auto(), b"{\"a\":1}\n", &[usize::MAX]);
+    let (_, _, reading) = read(command_line_auto(), b"{\"a\":1}\n", &[usize::MAX]);
     assert_eq!(reading.unwrap().name, "original");
     // A first line longer than the look-ahead holds no more than the line limit, and what comes
     // after it is still read by what fits.
     let record = b"{\"time\":\"2019-05-06 17:25:54\",\"ip\":\"a\",\"status_code\":500}\n";
-    let mut stream = LineStream::new(1 << 20, auto());
+    let mut stream = LineStream::new(1 << 20, command_line_auto());
     let mut sink = DedupCollector::default();
     for _ in 0..100 {
       stream.feed(&[b'x'; 1000], &mut sink);
@@ -793,7 +807,7 @@ mod tests {
     assert_eq!((sink.counts.counted(), sink.counts.invalid(Reason::Clf)), (1, 1));
     // A stream whose first chunk nothing reads looks again at the next: junk in front of JSON
     // lines, each its own chunk, counted at once (invalid), then the lines read as they are.
-    let mut stream = LineStream::new(4096, auto());
+    let mut stream = LineStream::new(4096, command_line_auto());
     let mut sink = DedupCollector::default();
     stream.feed(b"hello\n", &mut sink);
     assert_eq!((sink.counts.invalid(Reason::Clf), stream.reading().is_none()), (1, true));
@@ -808,7 +822,7 @@ mod tests {
     // Whitespace alone holds at most the look-ahead and never decides; none of it is lost, in
     // any chunks.
     for size in [1000, 200_000] {
-      let mut stream = LineStream::new(1 << 20, auto());
+      let mut stream = LineStream::new(1 << 20, command_line_auto());
       let mut sink = DedupCollector::default();
       for _ in 0..10 {
         stream.feed(&vec![b'\n'; size], &mut sink);
@@ -829,7 +843,7 @@ mod tests {
       r#"{"ts":1795443300,"client_ip":"a","status":500}"#,
       r#"h - - [23/Nov/2026:09:15:00 +0000] "GET /" 500 1"#,
     ]);
-    let (counts, _, reading) = read(auto(), input.as_bytes(), &[usize::MAX]);
+    let (counts, _, reading) = read(command_line_auto(), input.as_bytes(), &[usize::MAX]);
     assert_eq!(reading.unwrap().name, "common");
     assert_eq!((counts.counted(), counts.invalid(Reason::Clf)), (2, 1));
   }
