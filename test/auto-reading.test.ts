@@ -57,8 +57,10 @@ describe('format auto', () => {
             const set = scan({ ...zones, ...explicit(auto.reading) }, splitAt(data, again))
             if (auto.reading.unreadBefore !== undefined) {
               // Its first records were counted (invalid) before any reading read one: the rest is
-              // read as decided, so only the totals are the same.
-              expect(auto.counts.lines).toMatchObject({ total: set.counts.lines.total, blank: set.counts.lines.blank })
+              // read as decided, so only the records are the same (one the envelope calls blank,
+              // `{"message":""}`, was an invalid record under the reading of the stream's shape).
+              const all = ({ lines }: typeof auto.counts) => lines.total + lines.blank
+              expect(all(auto.counts)).toBe(all(set.counts))
               return
             }
             expect(auto.counts).toEqual(set.counts)
