@@ -93,8 +93,28 @@ export declare class NativeSketchSet {
    * Counts one finished request (request middleware) by the set's rule: its time in
    * milliseconds since the epoch, client address and status; no log line is made or read.
    * Returns whether it counted (a working-day 5xx). It shows in the line counts like a line.
+   * With `groupBy`, `group` is the request's value (a route, a method; one starting with `/` is
+   * grouped as its route); none: `(none)`.
    */
-  countRequest(epochMs: number, ip: string, status: number): boolean
+  countRequest(epochMs: number, ip: string, status: number, group?: string | undefined | null): boolean
+  /**
+   * The same set seen through its every-user sketches (`allUsers`): the hour and day methods
+   * of the returned object read and change those. Null when all users are not kept.
+   */
+  users(): NativeSketchSet | null
+  /**
+   * With `groupBy`: every value's counts, most users first (at most `top` of them), the number
+   * of values held, and the records that went to `(other)`. Null when grouping is off.
+   */
+  groupCounts(top?: number | undefined | null): NativeGroups | null
+  /** With `groupBy`: the (value, hours) pairs changed since the last call, now marked clean. */
+  takeDirtyGroups(): Array<NativeGroupHours>
+  /** Marks (value, hours) pairs changed again (the store did not confirm them). */
+  markDirtyGroups(pairs: Array<NativeGroupHours>): void
+  /** Marks every value's hours changed (the store lost them). */
+  markAllGroupsDirty(): void
+  /** A value's hour as a value Redis holds (sparse while small); empty when it has none. */
+  exportGroupHour(index: number, hour: number): Buffer
   /** Line counts of every stream of this set. */
   lineCounts(): NativeLineCounts
   /** Adds line counts (restored from a snapshot). */
@@ -190,6 +210,35 @@ export interface NativeFieldNames {
   status?: string
 }
 
+/** One group value's counts. */
+export interface NativeGroupCounts {
+  value: string
+  /** Distinct 5xx users of each hour, 0..23. */
+  hours: Array<number>
+  /** Distinct (day, user) elements over the 24 hours. */
+  users: number
+}
+
+/** A group value's hours (bit mask) changed since a store last took them. */
+export interface NativeGroupHours {
+  /** The value's index in the set (stable for the set's life). */
+  index: number
+  value: string
+  hours: number
+}
+
+/** The counts by group value. */
+export interface NativeGroups {
+  /** The values with the most users first. */
+  groups: Array<NativeGroupCounts>
+  /** Values held (with `(none)` and `(other)`). */
+  values: number
+  /** Records that went to `(other)` past `maxGroups`. */
+  otherRecords: number
+  /** Memory the values and their sketches take. */
+  bytes: number
+}
+
 /**
  * Line counts by outcome; `invalid[i]` counts lines invalid for `invalidReasons()[i]`, and
  * `total` every non-blank line (`counted + skipped + sum(invalid)`).
@@ -255,6 +304,12 @@ export interface NativeRule {
    * given, is fixed, and `format`, `fields`, `strict` and `timeUnit` are ignored.
    */
   auto?: NativeAuto
+  /** Also keep every user of each working-day hour, whatever the status (`--all-users`). */
+  allUsers?: boolean
+  /** Group counted users by this field (`--group-by`): a dotted JSON path, or `path` and `method`. */
+  groupBy?: string
+  /** With `groupBy`: values kept before the rest go to `(other)` (default 1000). */
+  maxGroups?: number
 }
 
 /** Hour and element hash of each counted line of a chunk. */

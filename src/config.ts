@@ -16,6 +16,7 @@ import {
   SETTINGS,
   type SettingValue,
 } from './settings.js'
+import { hourKeysClash } from './stores/keys.js'
 import { redactAddress } from './stores/redact.js'
 
 export type { LogFormat, LogLevel } from './settings.js'
@@ -206,6 +207,23 @@ export function resolveServerSettings(
   if (!settings.daily && sources.retainDays !== 'default') {
     throw new SettingError(
       `invalid combination: ${name('retainDays')} applies with --daily (LOGHOUR_DAILY), which keeps the per-day keys it expires`,
+    )
+  }
+  for (const [key, needs] of [
+    ['usersKeyPrefix', 'allUsers'],
+    ['minUsers', 'allUsers'],
+    ['maxGroups', 'groupBy'],
+    ['top', 'groupBy'],
+  ] as const) {
+    if (sources[key] !== 'default' && (settings[needs] === undefined || settings[needs] === false)) {
+      throw new SettingError(
+        `invalid combination: ${name(key)} applies with ${SETTINGS[needs].flag} (${(SETTINGS[needs] as FlagSetting).env})`,
+      )
+    }
+  }
+  if (settings.allUsers && hourKeysClash(settings.keyPrefix, settings.usersKeyPrefix)) {
+    throw new SettingError(
+      `invalid combination: ${name('usersKeyPrefix')} ${JSON.stringify(settings.usersKeyPrefix)} would share hour keys with ${name('keyPrefix')} ${JSON.stringify(settings.keyPrefix)}; choose another`,
     )
   }
   if (settings.sourceTimezone !== undefined && settings.timezone === undefined) {

@@ -1,16 +1,16 @@
 import type { ServerResponse } from 'node:http'
 import { Writable } from 'node:stream'
 import { type DayWindow, dateOf, type StatsQuery, today, windowOf } from './days.js'
-import { clientAddress, type MiddlewareOptions, type RequestCounter, resolveMiddlewareOptions } from './middleware.js'
+import { clientAddress, type MiddlewareOptions, type RequestCounter, requestGroup, resolveMiddlewareOptions } from './middleware.js'
 import { HOURS, type LineSink, type NativeFraming, type NativeLineStream, NativeSketchSet, OPEN_NATIVE_STREAM } from './native.js'
 import { type ConsumerOptions, type ListenOptions, OptionError, type ResolvedConsumerOptions, resolveConsumerOptions } from './options.js'
 import { nativeRule, type Reading, type ReadingOptions, streamReading } from './schemas.js'
 import { LogServer } from './server.js'
-import { buildStats, lineCountsOf, type Stats } from './stats.js'
+import { buildStats, lineCountsOf, SHARE_ERROR, type Stats, sharesOf } from './stats.js'
 import { MemoryStore } from './stores/memory.js'
 import type { Shortfall } from './stores/redis/replicas.js'
 import { RedisStore } from './stores/redis.js'
-import type { FlushInfo, HourStore, StoreEvents, StoreReset } from './stores/store.js'
+import type { FlushInfo, HourStore, StoreEvents, StoreReset, WindowCounts } from './stores/store.js'
 
 type Callback = (error?: Error | null) => void
 
@@ -130,7 +130,8 @@ export class LogConsumer extends LineWritable implements LineSink {
   /** @param internal `everyDay`: keep every day read, whatever "today" is (files, not a live stream). */
   constructor(options: ConsumerOptions = {}, internal: { everyDay?: boolean } = {}) {
     const resolved = resolveConsumerOptions(options)
-    const sketches = new NativeSketchSet(nativeRule(resolved), resolved.daily)
+    const rule = { ...nativeRule(resolved), allUsers: resolved.allUsers, maxGroups: resolved.maxGroups }
+    const sketches = new NativeSketchSet(resolved.groupBy === undefined ? rule : { ...rule, groupBy: resolved.groupBy }, resolved.daily)
     super(sketches.openStream(resolved.maxLineBytes), resolved)
     this.options = Object.freeze(resolved)
     this.#sketches = sketches
@@ -158,6 +159,7 @@ export class LogConsumer extends LineWritable implements LineSink {
             minReplicas: resolved.minReplicas,
             ...(resolved.daily ? { daily: { retainDays: resolved.retainDays, timezone: resolved.timezone } } : {}),
             keyPrefix: resolved.keyPrefix,
+            usersKeyPrefix: resolved.usersKeyPrefix,
             timeoutMs: resolved.redisTimeoutMs,
             closeTimeoutMs: resolved.closeTimeoutMs,
             events,
@@ -278,11 +280,25 @@ export class LogConsumer extends LineWritable implements LineSink {
     }
     this.#advanceDays()
     if (query.by === 'weekday') window ??= this.#defaultWindow()
-    const counts =
-      window === undefined ? { hours: await this.#store.hourCounts() } : await this.#store.windowCounts(window, query.by === 'weekday')
+    const counts: WindowCounts =
+      window === undefined ? await this.#store.hourCounts() : await this.#store.windowCounts(window, query.by === 'weekday')
     const stats = buildStats(counts.hours, this.#sketches.lineCounts())
     if (window !== undefined) stats.window = { from: dateOf(window.from), to: dateOf(window.to) }
     if (counts.weekdays) stats.weekdays = counts.weekdays
+    if (counts.users) {
+      stats.users = counts.users
+      Object.assign(stats, sharesOf(counts.hours, counts.users, this.options.minUsers))
+      stats.minUsers = this.options.minUsers
+      stats.shareError = SHARE_ERROR
+      if (counts.userWeekdays) stats.weekdayUsers = counts.userWeekdays
+    }
+    const groups = this.#sketches.groupCounts(this.options.top)
+    if (groups !== null && this.options.groupBy !== undefined) {
+      stats.groupBy = this.options.groupBy
+      stats.groups = groups.groups
+      stats.groupValues = groups.values
+      stats.otherRecords = groups.otherRecords
+    }
     if (daily !== null) stats.daily = this.#sketches.dailyInfo() ?? daily
     if (this.options.format === 'auto') stats.streams = this.streamReadings()
     return stats
@@ -299,7 +315,7 @@ export class LogConsumer extends LineWritable implements LineSink {
    * consumer.countRequest('10.0.121.67', 503) // true on a working day
    * ```
    */
-  countRequest(ip: string, status: number, time: number = Date.now()): boolean {
+  countRequest(ip: string, status: number, time: number = Date.now(), group?: string): boolean {
     // After close() began, nothing more reaches the store: nothing more is counted either.
     if (this.#closing !== undefined) return false
     if (typeof ip !== 'string' || !Number.isInteger(status) || status < 0 || status > 999 || !Number.isFinite(time)) {
@@ -308,7 +324,10 @@ export class LogConsumer extends LineWritable implements LineSink {
         `loghour: countRequest(ip, status, time?) needs a string, an HTTP status and epoch milliseconds`,
       )
     }
-    return this.#sketches.countRequest(time, ip, status)
+    if (group !== undefined && typeof group !== 'string') {
+      throw new OptionError('countRequest', 'loghour: countRequest(ip, status, time?, group?) needs the group as a string')
+    }
+    return this.#sketches.countRequest(time, ip, status, group)
   }
 
   /**
@@ -326,8 +345,11 @@ export class LogConsumer extends LineWritable implements LineSink {
     const consumer = this
     // One listener for every response (it finds its request as `res.req`): nothing is
     // allocated per request but the listener's slot.
+    const groupBy = this.options.groupBy
     function finished(this: ServerResponse): void {
-      if (consumer.#closing === undefined) sketches.countRequest(Date.now(), clientAddress(this.req, trustProxy), this.statusCode)
+      if (consumer.#closing !== undefined) return
+      const group = groupBy === undefined ? undefined : requestGroup(this.req, groupBy)
+      sketches.countRequest(Date.now(), clientAddress(this.req, trustProxy), this.statusCode, group)
     }
     return (_req, res, next) => {
       res.on('finish', finished)

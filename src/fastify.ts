@@ -7,8 +7,33 @@ export interface LoghourFastifyOptions {
   consumer: LogConsumer
 }
 
+/** What the hook reads of Fastify's request: the client, and for `groupBy` the matched route. */
+interface FastifyRequestLike {
+  ip: string
+  method: string
+  url: string
+  headers: Record<string, unknown>
+  routeOptions?: { url?: unknown }
+}
+
 interface FastifyLike {
-  addHook(name: 'onResponse', hook: (request: { ip: string }, reply: { statusCode: number }, done: () => void) => void): unknown
+  addHook(name: 'onResponse', hook: (request: FastifyRequestLike, reply: { statusCode: number }, done: () => void) => void): unknown
+}
+
+/** The request's value of `groupBy`: `route` is the route Fastify matched (`/users/:id`), else its URL. */
+function groupOf(request: FastifyRequestLike, groupBy: string): string | undefined {
+  switch (groupBy) {
+    case 'route':
+      return typeof request.routeOptions?.url === 'string' ? request.routeOptions.url : request.url
+    case 'path':
+      return request.url
+    case 'method':
+      return request.method
+    case 'host':
+      return typeof request.headers.host === 'string' ? request.headers.host : undefined
+    default:
+      return undefined
+  }
 }
 
 /**
@@ -25,8 +50,9 @@ function loghourFastify(fastify: FastifyLike, options: LoghourFastifyOptions, do
     done(new TypeError('loghour/fastify: pass { consumer } (a LogConsumer from createConsumer)'))
     return
   }
+  const groupBy = consumer.options.groupBy
   fastify.addHook('onResponse', (request, reply, next) => {
-    consumer.countRequest(request.ip, reply.statusCode)
+    consumer.countRequest(request.ip, reply.statusCode, Date.now(), groupBy === undefined ? undefined : groupOf(request, groupBy))
     next()
   })
   done()

@@ -39,6 +39,33 @@ export function clientAddress(req: IncomingMessage, trustProxy: boolean | number
   return plainAddress(chain[index]!)
 }
 
+/** What Express and Connect add to a request: the matched route and the mount path. */
+type RoutedRequest = IncomingMessage & { route?: { path?: unknown }; baseUrl?: unknown; originalUrl?: unknown }
+
+/**
+ * A finished request's value of the consumer's `groupBy`: `route`, the route pattern the framework
+ * matched (Express's `baseUrl` + `route.path`, else the URL, grouped as its route by the core);
+ * `path`, the URL; `method`; `host`, the Host header; any other field has no value here.
+ */
+export function requestGroup(req: RoutedRequest, groupBy: string): string | undefined {
+  const url = typeof req.originalUrl === 'string' ? req.originalUrl : req.url
+  switch (groupBy) {
+    case 'route': {
+      const pattern = req.route?.path
+      if (typeof pattern === 'string') return `${typeof req.baseUrl === 'string' ? req.baseUrl : ''}${pattern}`
+      return url
+    }
+    case 'path':
+      return url
+    case 'method':
+      return req.method
+    case 'host':
+      return req.headers.host
+    default:
+      return undefined
+  }
+}
+
 /** Checks {@link MiddlewareOptions}; an OptionError names what is wrong. */
 export function resolveMiddlewareOptions(options: unknown): { trustProxy: boolean | number } {
   if (options === undefined || options === null) return { trustProxy: false }

@@ -19,6 +19,7 @@ import {
   type StoreOption,
   type TimeUnit,
 } from './settings.js'
+import { hourKeysClash } from './stores/keys.js'
 import { redactAddress } from './stores/redact.js'
 
 export type { InputTls, RecordFormat, RecordFraming, RedisTls, SchemaName, StoreOption, TimeUnit } from './settings.js'
@@ -123,6 +124,42 @@ export interface ConsumerOptions {
    */
   retainDays?: number
   /**
+   * Also keep every user of each working-day hour, whatever the status (in Redis the keys
+   * `<usersKeyPrefix><H>`, and their day keys with `daily`): {@link Stats.users} and
+   * {@link Stats.share}, the share of each hour's users who met a 5xx.
+   * @default false
+   */
+  allUsers?: boolean
+  /**
+   * With `allUsers`: hour `H` of every user is the Redis key `<usersKeyPrefix><H>`.
+   * @default "user_hour_"
+   */
+  usersKeyPrefix?: string
+  /**
+   * With `allUsers`: {@link Stats.shareHour} is chosen among hours with at least this many users
+   * (a share of a handful of users is not a rate).
+   * @default 100
+   */
+  minUsers?: number
+  /**
+   * Also count the 5xx users of each hour by the value of one field ({@link Stats.groups}): a
+   * dotted JSON path (`service`, `host`, `url.path`), or for Combined lines `path` (the request's
+   * route: query dropped, identifiers as `:id`) and `method`; `route` for the middleware (the
+   * framework's matched route). A value starting with `/` is read as a route too.
+   */
+  groupBy?: string
+  /**
+   * With `groupBy`: values kept (memory and Redis keys are bounded by it); records of later
+   * values go to `(other)`.
+   * @default 1000
+   */
+  maxGroups?: number
+  /**
+   * With `groupBy`: the values with the most users in {@link Stats.groups}.
+   * @default 10
+   */
+  top?: number
+  /**
    * Memory store only: a file the counts are restored from at start and written to (atomically)
    * every `flushIntervalMs` when something changed, and on close.
    */
@@ -165,6 +202,12 @@ export interface ResolvedConsumerOptions {
   framing: RecordFraming | undefined
   daily: boolean
   retainDays: number
+  allUsers: boolean
+  usersKeyPrefix: string
+  minUsers: number
+  groupBy: string | undefined
+  maxGroups: number
+  top: number
   snapshot: string | undefined
   redisTimeoutMs: number
   minReplicas: number | undefined
@@ -367,6 +410,12 @@ export function resolveConsumerOptions(input: unknown = {}): ResolvedConsumerOpt
   }
   if (options.snapshot !== undefined && options.store !== 'memory') {
     throw new OptionError('snapshot', 'loghour: option "snapshot" applies to the memory store only (Redis keeps the counts itself)')
+  }
+  if (options.allUsers && hourKeysClash(options.keyPrefix, options.usersKeyPrefix)) {
+    throw new OptionError(
+      'usersKeyPrefix',
+      `loghour: option "usersKeyPrefix" ${show(options.usersKeyPrefix)} would share hour keys with "keyPrefix" ${show(options.keyPrefix)}; choose another`,
+    )
   }
   return options
 }

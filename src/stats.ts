@@ -44,6 +44,72 @@ export interface Stats {
    * them found their first records mostly unreadable.
    */
   streams?: { readings: Record<string, number>; unreadable: number }
+  /** With `allUsers`: distinct (day, user) pairs per hour of every user, whatever the status. */
+  users?: number[]
+  /**
+   * With `allUsers`: `hours[h] / users[h]`, the share of hour `h`'s users who met a 5xx (`null`
+   * where `users[h]` is 0). Both are HyperLogLog estimates (0.81 % standard error each), so a
+   * share is within about ±1.15 % of itself (relative, one standard error): {@link Stats.shareError}.
+   */
+  share?: (number | null)[]
+  /**
+   * With `allUsers`: the hour with the largest share among hours with at least `minUsers` users
+   * (earliest on ties), or `null` when no hour has that many.
+   */
+  shareHour?: ShareHour | null
+  /** With `allUsers`: the fewest users an hour needs for its share to be ranked. */
+  minUsers?: number
+  /** With `allUsers`: the relative standard error of a share (two HyperLogLogs at 0.81 % each). */
+  shareError?: number
+  /** With `allUsers` and `by: 'weekday'`: the Monday–Friday × 24 table of every user. */
+  weekdayUsers?: number[][]
+  /** With `groupBy`: the field the groups are values of. */
+  groupBy?: string
+  /** With `groupBy`: the values with the most 5xx users (at most `top`), most first. */
+  groups?: GroupStats[]
+  /** With `groupBy`: values held (with `(none)` and `(other)`), at most `maxGroups` + 2. */
+  groupValues?: number
+  /** With `groupBy`: records that went to `(other)` because `maxGroups` values came first. */
+  otherRecords?: number
+}
+
+/** The hour whose users were hurt the most, as a share. */
+export interface ShareHour {
+  hour: number
+  /** `hurt / users`. */
+  share: number
+  /** Distinct users with a 5xx at that hour (`hours[hour]`). */
+  hurt: number
+  /** Distinct users at that hour (`users[hour]`). */
+  users: number
+}
+
+/** One value of the `groupBy` field: its distinct 5xx users per hour, and over its 24 hours. */
+export interface GroupStats {
+  /** The value (`(none)`: records without the field; `(other)`: values past `maxGroups`). */
+  value: string
+  hours: number[]
+  /** Distinct (day, user) pairs over the 24 hours (the union, not the sum). */
+  users: number
+}
+
+/** Relative standard error of a share: √2 × 1.04/√16384 (two HyperLogLogs at 0.81 % each). */
+export const SHARE_ERROR = Math.round(Math.SQRT2 * (1.04 / 128) * 10_000) / 10_000
+
+/**
+ * The share of each hour's users who met a 5xx, and the hour of the largest share among hours
+ * with at least `minUsers` users.
+ * @example
+ * sharesOf([5, 0], [100, 0], 100) // { share: [0.05, null], shareHour: { hour: 0, share: 0.05, hurt: 5, users: 100 } }
+ */
+export function sharesOf(hours: readonly number[], users: readonly number[], minUsers: number): Pick<Stats, 'share' | 'shareHour'> {
+  const share = users.map((n, h) => (n === 0 ? null : hours[h]! / n))
+  let shareHour: ShareHour | null = null
+  share.forEach((value, hour) => {
+    if (value === null || users[hour]! < minUsers) return
+    if (shareHour === null || value > shareHour.share) shareHour = { hour, share: value, hurt: hours[hour]!, users: users[hour]! }
+  })
+  return { share, shareHour }
 }
 
 /** What this process's per-day sketches hold. */

@@ -167,7 +167,7 @@ describe.skipIf(skipRedis())('per-day sketches through the library', () => {
     expect(await client.pfcount(key!)).toBe(1)
   })
 
-  it('the snapshot keeps the days (format 2) and a format 1 file still loads', async () => {
+  it('the snapshot keeps the days (format 3) and a format 1 file still loads', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'loghour-daily-'))
     const file = join(dir, 'days.snap')
     const client = redis.client()
@@ -184,8 +184,8 @@ describe.skipIf(skipRedis())('per-day sketches through the library', () => {
     const plain = createConsumer({ snapshot: join(dir, 'plain.snap') })
     plain.write(data.lines)
     await plain.close()
-    const v2 = readFileSync(join(dir, 'plain.snap'))
-    const body = Buffer.from(v2.subarray(0, v2.length - 8)) // without the empty day section and the checksum
+    const v3 = readFileSync(join(dir, 'plain.snap'))
+    const body = Buffer.from(v3.subarray(0, v3.length - 12)) // without the empty day and users sections and the checksum
     body.writeUInt32LE(1, 8)
     const sum = Buffer.alloc(4)
     sum.writeUInt32LE(crc32(body))

@@ -19,7 +19,7 @@ describe('consumer options', () => {
 
   it('names an unknown option and suggests the close one', () => {
     expect(messageOf(() => createConsumer({ maxLineByte: 100 } as never))).toBe(
-      'loghour: unknown option "maxLineByte" (did you mean "maxLineBytes"?); known options: maxLineBytes, format, schema, fields, timeUnit, timezone, sourceTimezone, envelope, framing, keyPrefix, flushIntervalMs, redisTimeoutMs, minReplicas, daily, retainDays, snapshot, closeTimeoutMs, store',
+      'loghour: unknown option "maxLineByte" (did you mean "maxLineBytes"?); known options: maxLineBytes, format, schema, fields, timeUnit, timezone, sourceTimezone, envelope, framing, keyPrefix, flushIntervalMs, redisTimeoutMs, minReplicas, daily, retainDays, allUsers, usersKeyPrefix, minUsers, groupBy, maxGroups, top, snapshot, closeTimeoutMs, store',
     )
     expect(messageOf(() => createConsumer({ fields: { status_code: 'x' } } as never))).toMatch(
       /^loghour: unknown option "fields.status_code" \(did you mean "status"\?\); known options: time, ip, status$/,

@@ -124,6 +124,12 @@ describe('settings precedence', () => {
     LOGHOUR_INGEST_TOKEN: 'two words',
     LOGHOUR_INGEST_ACK: 'stored',
     LOGHOUR_INGEST_ORIGINS: 'https://a.example/path',
+    LOGHOUR_ALL_USERS: 'everyone',
+    LOGHOUR_USERS_KEY_PREFIX: 'user}_',
+    LOGHOUR_MIN_USERS: '0',
+    LOGHOUR_GROUP_BY: 'x'.repeat(600),
+    LOGHOUR_MAX_GROUPS: '0',
+    LOGHOUR_TOP: '1001',
   }
 
   it.each(SETTINGS.filter((s) => s.env in bad).map((s) => [s.env, s] as const))(

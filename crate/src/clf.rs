@@ -19,6 +19,8 @@ pub struct ClfFields<'a> {
   pub offset_minutes: i16,
   /// The status, 100..=999 as written (three digits).
   pub status: u16,
+  /// The quoted request as written, without its quotes (`GET /a?b=1 HTTP/1.1`; escapes kept).
+  pub request: &'a [u8],
 }
 
 /// Why a line is not a Common or Combined line.
@@ -68,6 +70,7 @@ pub fn parse_clf(line: &[u8]) -> Result<ClfFields<'_>, ClfError> {
     return Err(ClfError::Shape);
   }
   at += 2;
+  let request_start = at;
   // The request, up to its unescaped closing quote (a backslash escapes the byte after it).
   loop {
     at += memchr::memchr2(b'"', b'\\', line.get(at..).ok_or(ClfError::Shape)?).ok_or(ClfError::Shape)?;
@@ -91,6 +94,7 @@ pub fn parse_clf(line: &[u8]) -> Result<ClfFields<'_>, ClfError> {
     time,
     offset_minutes,
     status,
+    request: &line[request_start..at],
   })
 }
 

@@ -14,7 +14,7 @@
 
 use crate::calendar::TimestampParser;
 use crate::json_fields::FieldNames;
-use crate::outcome::{element_hash, Outcome};
+use crate::outcome::{element_hash, judge, Outcome};
 use crate::swar::{load8, plain_stops16, string_stops, HI};
 
 /// Where a plain ASCII run of a string stops: `"`, `\`, control characters, and non-ASCII bytes
@@ -119,6 +119,8 @@ pub struct CompactLayout {
   order: [Slot; 3],
   /// The original order as three literals: `{"time":"`, `","ip":"`, `","status_code":`.
   canonical: [Literal; 3],
+  /// Working-day records of any status give their element too ([`Outcome::Seen`]).
+  pub all_users: bool,
 }
 
 impl CompactLayout {
@@ -147,6 +149,7 @@ impl CompactLayout {
         cat(&[b"\",\"", &names.ip, b"\":\""]),
         cat(&[b"\",\"", &names.status, b"\":"]),
       ],
+      all_users: false,
     })
   }
 
@@ -185,14 +188,11 @@ impl CompactLayout {
     }
     let time = &s[t..t + 19];
     let ts = timestamps.parse(time)?;
-    if !(500..=599).contains(&status) || ts.weekday > 5 {
-      return Some(Outcome::Skipped);
-    }
-    Some(Outcome::Counted {
-      hour: ts.hour,
-      day: ts.day,
-      hash: element_hash(time, &s[ip_start..ip_end], spill),
-    })
+    let ip = &s[ip_start..ip_end];
+    let error = (500..=599).contains(&status);
+    Some(judge(error, self.all_users, ts.weekday, ts.hour, ts.day, || {
+      element_hash(time, ip, spill)
+    }))
   }
 
   /// Any key order (remembered for the next line).
@@ -251,14 +251,10 @@ impl CompactLayout {
     let (time, ip, status) = (time?, ip?, status?);
     let ts = timestamps.parse(time)?;
     self.order = order;
-    if !(500..=599).contains(&status) || ts.weekday > 5 {
-      return Some(Outcome::Skipped);
-    }
-    Some(Outcome::Counted {
-      hour: ts.hour,
-      day: ts.day,
-      hash: element_hash(time, ip, spill),
-    })
+    let error = (500..=599).contains(&status);
+    Some(judge(error, self.all_users, ts.weekday, ts.hour, ts.day, || {
+      element_hash(time, ip, spill)
+    }))
   }
 }
 
@@ -267,26 +263,31 @@ mod tests {
   use super::*;
   use crate::record::{RecordRule, RuleOptions};
 
-  /// The fast path either declines or agrees with the full rule.
+  /// The fast path either declines or agrees with the full rule, with all users kept or not.
   fn agrees(lines: &[&str]) -> usize {
     let names = FieldNames::default();
-    let mut layout = CompactLayout::new(&names).unwrap();
     let mut timestamps = TimestampParser::default();
     let mut spill = Vec::new();
-    let mut accepted = 0;
-    for line in lines {
-      let fast = layout.classify(line.as_bytes(), &mut timestamps, &mut spill);
-      let full = RecordRule::new(RuleOptions {
-        names: names.clone(),
-        ..Default::default()
-      })
-      .classify(line.as_bytes());
-      if let Some(fast) = fast {
-        assert_eq!(fast, full, "{line}");
-        accepted += 1;
+    let mut accepted = [0, 0];
+    for all_users in [false, true] {
+      let mut layout = CompactLayout::new(&names).unwrap();
+      layout.all_users = all_users;
+      for line in lines {
+        let fast = layout.classify(line.as_bytes(), &mut timestamps, &mut spill);
+        let full = RecordRule::new(RuleOptions {
+          names: names.clone(),
+          all_users,
+          ..Default::default()
+        })
+        .classify(line.as_bytes());
+        if let Some(fast) = fast {
+          assert_eq!(fast, full, "{line}");
+          accepted[all_users as usize] += 1;
+        }
       }
     }
-    accepted
+    assert_eq!(accepted[0], accepted[1]);
+    accepted[0]
   }
 
   #[test]

@@ -340,7 +340,10 @@ fn texts(records: &[Sampled]) -> Vec<&[u8]> {
 }
 
 fn reads(rule: &mut RecordRule, record: &[u8]) -> bool {
-  matches!(rule.classify(record), Outcome::Counted { .. } | Outcome::Skipped)
+  matches!(
+    rule.classify(record),
+    Outcome::Counted { .. } | Outcome::Seen { .. } | Outcome::Skipped
+  )
 }
 
 /// Every reading to try for these records, in order of preference.

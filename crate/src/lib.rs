@@ -12,6 +12,7 @@ pub mod daily;
 pub mod demo;
 pub mod detect;
 pub mod framing;
+pub mod groups;
 pub mod hll;
 pub mod json_fields;
 pub mod lines;
@@ -67,6 +68,12 @@ pub struct NativeRule {
   /// `--format auto`: each stream decides its reading from its first records; `framing`, when
   /// given, is fixed, and `format`, `fields`, `strict` and `timeUnit` are ignored.
   pub auto: Option<NativeAuto>,
+  /// Also keep every user of each working-day hour, whatever the status (`--all-users`).
+  pub all_users: Option<bool>,
+  /// Group counted users by this field (`--group-by`): a dotted JSON path, or `path` and `method`.
+  pub group_by: Option<String>,
+  /// With `groupBy`: values kept before the rest go to `(other)` (default 1000).
+  pub max_groups: Option<u32>,
 }
 
 /// A reading `--format auto` may choose.
@@ -221,6 +228,11 @@ fn rule_options(rule: Option<NativeRule>) -> Result<RuleOptions> {
     (Some(source), Some(_)) => Some(zone_named(source)?),
   };
   options.envelope = rule.envelope.map(String::into_bytes);
+  options.all_users = rule.all_users == Some(true);
+  options.group_by = match rule.group_by {
+    Some(name) if name.is_empty() => return Err(invalid("groupBy must name a field".into())),
+    name => name.map(String::into_bytes),
+  };
   apply_fields(&mut options.names, rule.fields);
   if let Some(auto) = rule.auto {
     if auto.candidates.is_empty() {
@@ -377,11 +389,72 @@ pub fn day_start_ms(day: i32, timezone: Option<String>) -> Result<f64> {
 #[napi]
 pub struct NativeSketchSet {
   sketch: Rc<RefCell<HourlySketch>>,
+  /// Which of the set's sketches the hour and day methods read: the 5xx users, or all users.
+  view: View,
   rule: RuleOptions,
   /// `--format auto`: streams by the reading they decided on.
   readings: Rc<RefCell<ReadingTally>>,
   /// The rule applied to finished requests (`countRequest`), made on first use.
   requests: RefCell<Option<RecordRule>>,
+}
+
+/// The sketches a [`NativeSketchSet`] object's hour and day methods read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum View {
+  /// The users who met a 5xx (the counted hours).
+  Errors,
+  /// Every user (`allUsers`).
+  Users,
+}
+
+impl NativeSketchSet {
+  /// The sketches this object's hour and day methods read.
+  fn part(&self) -> std::cell::Ref<'_, HourlySketch> {
+    std::cell::Ref::map(self.sketch.borrow(), |s| match self.view {
+      View::Errors => s,
+      View::Users => s.users().expect("a users view is made only when users are kept"),
+    })
+  }
+
+  /// The same, to change.
+  fn part_mut(&self) -> std::cell::RefMut<'_, HourlySketch> {
+    std::cell::RefMut::map(self.sketch.borrow_mut(), |s| match self.view {
+      View::Errors => s,
+      View::Users => s.users_mut().expect("a users view is made only when users are kept"),
+    })
+  }
+}
+
+/// One group value's counts.
+#[napi(object)]
+pub struct NativeGroupCounts {
+  pub value: String,
+  /// Distinct 5xx users of each hour, 0..23.
+  pub hours: Vec<f64>,
+  /// Distinct (day, user) elements over the 24 hours.
+  pub users: f64,
+}
+
+/// The counts by group value.
+#[napi(object)]
+pub struct NativeGroups {
+  /// The values with the most users first.
+  pub groups: Vec<NativeGroupCounts>,
+  /// Values held (with `(none)` and `(other)`).
+  pub values: u32,
+  /// Records that went to `(other)` past `maxGroups`.
+  pub other_records: f64,
+  /// Memory the values and their sketches take.
+  pub bytes: f64,
+}
+
+/// A group value's hours (bit mask) changed since a store last took them.
+#[napi(object)]
+pub struct NativeGroupHours {
+  /// The value's index in the set (stable for the set's life).
+  pub index: u32,
+  pub value: String,
+  pub hours: u32,
 }
 
 fn daily_off() -> Error {
@@ -392,14 +465,23 @@ fn daily_off() -> Error {
 impl NativeSketchSet {
   #[napi(constructor, catch_unwind)]
   pub fn new(rule: Option<NativeRule>, daily: Option<bool>) -> Result<Self> {
-    let sketch = if daily == Some(true) {
+    let max_groups = rule.as_ref().and_then(|r| r.max_groups).unwrap_or(1000) as usize;
+    let rule = rule_options(rule)?;
+    let mut sketch = if daily == Some(true) {
       HourlySketch::with_daily()
     } else {
       HourlySketch::new()
     };
+    if rule.all_users {
+      sketch = sketch.with_users();
+    }
+    if rule.group_by.is_some() {
+      sketch = sketch.with_groups(max_groups);
+    }
     Ok(NativeSketchSet {
       sketch: Rc::new(RefCell::new(sketch)),
-      rule: rule_options(rule)?,
+      view: View::Errors,
+      rule,
       readings: Rc::default(),
       requests: RefCell::new(None),
     })
@@ -408,7 +490,7 @@ impl NativeSketchSet {
   /// What the per-day sketches hold, or null when they are off.
   #[napi(catch_unwind)]
   pub fn daily_info(&self) -> Option<NativeDailyInfo> {
-    let sketch = self.sketch.borrow();
+    let sketch = self.part();
     sketch.daily().map(|d| NativeDailyInfo {
       days: d.days() as u32,
       bytes: d.bytes() as f64,
@@ -420,7 +502,7 @@ impl NativeSketchSet {
   /// counted all-time only. Returns the days dropped.
   #[napi(catch_unwind)]
   pub fn set_day_window(&self, first: i32, last: i32) -> Result<u32> {
-    let mut sketch = self.sketch.borrow_mut();
+    let mut sketch = self.part_mut();
     let daily = sketch.daily_mut().ok_or_else(daily_off)?;
     Ok(daily.set_window(first as i64, last as i64) as u32)
   }
@@ -428,26 +510,19 @@ impl NativeSketchSet {
   /// The (day, hours) pairs changed since the last call, now marked clean (none when off).
   #[napi(catch_unwind)]
   pub fn take_dirty_days(&self) -> Vec<NativeDayHours> {
-    day_pairs(
-      self
-        .sketch
-        .borrow_mut()
-        .daily_mut()
-        .map(|d| d.take_dirty())
-        .unwrap_or_default(),
-    )
+    day_pairs(self.part_mut().daily_mut().map(|d| d.take_dirty()).unwrap_or_default())
   }
 
   /// Whether a (day, hour) changed since the last `takeDirtyDays`.
   #[napi(catch_unwind)]
   pub fn has_dirty_days(&self) -> bool {
-    self.sketch.borrow().daily().is_some_and(|d| d.has_dirty())
+    self.part().daily().is_some_and(|d| d.has_dirty())
   }
 
   /// Marks (day, hours) pairs changed again (not confirmed by the store); pairs not held are ignored.
   #[napi(catch_unwind)]
   pub fn mark_dirty_days(&self, pairs: Vec<NativeDayHours>) {
-    if let Some(daily) = self.sketch.borrow_mut().daily_mut() {
+    if let Some(daily) = self.part_mut().daily_mut() {
       daily.mark_dirty(&pairs.iter().map(|p| (p.day as i64, p.hours)).collect::<Vec<_>>());
     }
   }
@@ -455,7 +530,7 @@ impl NativeSketchSet {
   /// Every (day, hours) pair held (none when off).
   #[napi(catch_unwind)]
   pub fn day_hours(&self) -> Vec<NativeDayHours> {
-    day_pairs(self.sketch.borrow().daily().map(|d| d.pairs()).unwrap_or_default())
+    day_pairs(self.part().daily().map(|d| d.pairs()).unwrap_or_default())
   }
 
   /// A day and hour's registers as a value Redis holds: sparse (a few hundred bytes) while at
@@ -463,14 +538,14 @@ impl NativeSketchSet {
   #[napi(catch_unwind)]
   pub fn export_day_hour(&self, day: i32, hour: u32) -> Result<Buffer> {
     let hour = hour_index(hour)? as u8;
-    let sketch = self.sketch.borrow();
+    let sketch = self.part();
     Ok(sketch.daily().ok_or_else(daily_off)?.export(day as i64, hour).into())
   }
 
   /// `PFCOUNT` of each hour over days `from..=to` (24 numbers): a window's distinct users.
   #[napi(catch_unwind)]
   pub fn window_counts(&self, from: i32, to: i32) -> Result<Vec<f64>> {
-    let sketch = self.sketch.borrow();
+    let sketch = self.part();
     let daily = sketch.daily().ok_or_else(daily_off)?;
     Ok(
       (0..sketch::HOURS as u8)
@@ -482,7 +557,7 @@ impl NativeSketchSet {
   /// The Monday–Friday × 24 table of days `from..=to`: `[weekday][hour]`, Monday first.
   #[napi(catch_unwind)]
   pub fn weekday_counts(&self, from: i32, to: i32) -> Result<Vec<Vec<f64>>> {
-    let sketch = self.sketch.borrow();
+    let sketch = self.part();
     let daily = sketch.daily().ok_or_else(daily_off)?;
     let table = daily.weekday_table(from as i64, to as i64);
     Ok(table.iter().map(|row| row.iter().map(|&n| n as f64).collect()).collect())
@@ -491,13 +566,13 @@ impl NativeSketchSet {
   /// Every per-day sketch as bytes, for the snapshot file.
   #[napi(catch_unwind)]
   pub fn encode_days(&self) -> Result<Buffer> {
-    Ok(self.sketch.borrow().daily().ok_or_else(daily_off)?.encode().into())
+    Ok(self.part().daily().ok_or_else(daily_off)?.encode().into())
   }
 
   /// Merges per-day sketches written by `encodeDays` (all or nothing).
   #[napi(catch_unwind)]
   pub fn merge_encoded_days(&self, data: &[u8]) -> Result<()> {
-    let mut sketch = self.sketch.borrow_mut();
+    let mut sketch = self.part_mut();
     let daily = sketch.daily_mut().ok_or_else(daily_off)?;
     daily
       .merge_encoded(data)
@@ -546,14 +621,101 @@ impl NativeSketchSet {
   /// Counts one finished request (request middleware) by the set's rule: its time in
   /// milliseconds since the epoch, client address and status; no log line is made or read.
   /// Returns whether it counted (a working-day 5xx). It shows in the line counts like a line.
+  /// With `groupBy`, `group` is the request's value (a route, a method; one starting with `/` is
+  /// grouped as its route); none: `(none)`.
   #[napi(catch_unwind)]
-  pub fn count_request(&self, epoch_ms: f64, ip: String, status: u32) -> bool {
+  pub fn count_request(&self, epoch_ms: f64, ip: String, status: u32, group: Option<String>) -> bool {
     let mut requests = self.requests.borrow_mut();
     let rule = requests.get_or_insert_with(|| RecordRule::new(self.rule.clone()));
     let outcome = rule.classify_request(epoch_ms, ip.as_bytes(), status);
-    let counted = matches!(outcome, Outcome::Counted { .. });
-    self.sketch.borrow_mut().outcome(outcome);
-    counted
+    let mut sketch = self.sketch.borrow_mut();
+    if let Outcome::Counted { hour, hash, .. } = outcome {
+      if rule.groups() {
+        rule.set_request_group(group.as_deref().map(str::as_bytes));
+        sketch.group(rule.group_value(), hour, hash);
+      }
+    }
+    sketch.outcome(outcome);
+    matches!(outcome, Outcome::Counted { .. })
+  }
+
+  /// The same set seen through its every-user sketches (`allUsers`): the hour and day methods
+  /// of the returned object read and change those. Null when all users are not kept.
+  #[napi(catch_unwind)]
+  pub fn users(&self) -> Option<NativeSketchSet> {
+    self.sketch.borrow().users()?;
+    Some(NativeSketchSet {
+      sketch: Rc::clone(&self.sketch),
+      view: View::Users,
+      rule: self.rule.clone(),
+      readings: Rc::clone(&self.readings),
+      requests: RefCell::new(None),
+    })
+  }
+
+  /// With `groupBy`: every value's counts, most users first (at most `top` of them), the number
+  /// of values held, and the records that went to `(other)`. Null when grouping is off.
+  #[napi(catch_unwind)]
+  pub fn group_counts(&self, top: Option<u32>) -> Option<NativeGroups> {
+    let sketch = self.sketch.borrow();
+    let groups = sketch.groups()?;
+    let counts = groups.counts();
+    Some(NativeGroups {
+      values: counts.len() as u32,
+      other_records: groups.other_records() as f64,
+      bytes: groups.bytes() as f64,
+      groups: counts
+        .into_iter()
+        .take(top.map_or(usize::MAX, |t| t as usize))
+        .map(|g| NativeGroupCounts {
+          value: String::from_utf8_lossy(&g.value).into_owned(),
+          hours: g.hours.iter().map(|&n| n as f64).collect(),
+          users: g.users as f64,
+        })
+        .collect(),
+    })
+  }
+
+  /// With `groupBy`: the (value, hours) pairs changed since the last call, now marked clean.
+  #[napi(catch_unwind)]
+  pub fn take_dirty_groups(&self) -> Vec<NativeGroupHours> {
+    let mut sketch = self.sketch.borrow_mut();
+    let Some(groups) = sketch.groups_mut() else {
+      return Vec::new();
+    };
+    let taken = groups.take_dirty();
+    taken
+      .into_iter()
+      .map(|(index, hours)| NativeGroupHours {
+        index,
+        value: String::from_utf8_lossy(groups.value(index).unwrap_or_default()).into_owned(),
+        hours,
+      })
+      .collect()
+  }
+
+  /// Marks (value, hours) pairs changed again (the store did not confirm them).
+  #[napi(catch_unwind)]
+  pub fn mark_dirty_groups(&self, pairs: Vec<NativeGroupHours>) {
+    if let Some(groups) = self.sketch.borrow_mut().groups_mut() {
+      groups.mark_dirty(&pairs.iter().map(|p| (p.index, p.hours)).collect::<Vec<_>>());
+    }
+  }
+
+  /// Marks every value's hours changed (the store lost them).
+  #[napi(catch_unwind)]
+  pub fn mark_all_groups_dirty(&self) {
+    if let Some(groups) = self.sketch.borrow_mut().groups_mut() {
+      groups.mark_all_dirty();
+    }
+  }
+
+  /// A value's hour as a value Redis holds (sparse while small); empty when it has none.
+  #[napi(catch_unwind)]
+  pub fn export_group_hour(&self, index: u32, hour: u32) -> Result<Buffer> {
+    let hour = hour_index(hour)? as u8;
+    let sketch = self.sketch.borrow();
+    Ok(sketch.groups().map_or_else(Vec::new, |g| g.export(index, hour)).into())
   }
 
   /// Line counts of every stream of this set.
@@ -571,34 +733,33 @@ impl NativeSketchSet {
   /// `PFCOUNT` of each hour, 0..23.
   #[napi(catch_unwind)]
   pub fn hour_counts(&self) -> Vec<f64> {
-    let sketch = self.sketch.borrow();
+    let sketch = self.part();
     (0..sketch::HOURS).map(|h| sketch.count(h) as f64).collect()
   }
 
   /// The hour's registers as the 12304-byte dense value Redis would hold.
   #[napi(catch_unwind)]
   pub fn export_hour(&self, hour: u32) -> Result<Buffer> {
-    Ok(self.sketch.borrow().hour(hour_index(hour)?).to_dense().into())
+    Ok(self.part().hour(hour_index(hour)?).to_dense().into())
   }
 
   /// The hours changed since the last call (bit mask), now marked clean: what a store sends.
   #[napi(catch_unwind)]
   pub fn take_dirty(&self) -> u32 {
-    self.sketch.borrow_mut().take_dirty()
+    self.part_mut().take_dirty()
   }
 
   /// Marks the non-empty hours of `mask` changed again (not received, or lost by the store).
   #[napi(catch_unwind)]
   pub fn mark_dirty(&self, mask: u32) {
-    self.sketch.borrow_mut().mark_dirty(mask);
+    self.part_mut().mark_dirty(mask);
   }
 
   /// Merges a dense value into an hour (register-wise max).
   #[napi(catch_unwind)]
   pub fn merge_hour(&self, hour: u32, dense: &[u8]) -> Result<()> {
     self
-      .sketch
-      .borrow_mut()
+      .part_mut()
       .merge_dense(hour_index(hour)?, dense)
       .map_err(|e| Error::new(Status::InvalidArg, format!("not a dense Redis HyperLogLog value: {e:?}")))
   }
@@ -606,7 +767,7 @@ impl NativeSketchSet {
   /// Bit mask of hours changed since last taken.
   #[napi(catch_unwind)]
   pub fn dirty_hours(&self) -> u32 {
-    self.sketch.borrow().dirty_hours()
+    self.part().dirty_hours()
   }
 }
 

@@ -61,6 +61,9 @@ pub enum Outcome {
   Blank,
   /// Well-formed, but not a 5xx on a working day.
   Skipped,
+  /// With all users on (`--all-users`): a working-day record that is not a 5xx, whose element
+  /// goes to the hour's users HLL only. Counted in the line counts as skipped.
+  Seen { hour: u8, day: i32, hash: u64 },
   /// Counted: the element's hash goes to the HLL of `hour` (and, with per-day sketches, to
   /// that of `day`, days since 1970-01-01 of the element's date).
   Counted { hour: u8, day: i32, hash: u64 },
@@ -75,7 +78,7 @@ impl Outcome {
   pub fn slot(&self) -> usize {
     match *self {
       Outcome::Blank => 0,
-      Outcome::Skipped => 1,
+      Outcome::Skipped | Outcome::Seen { .. } => 1,
       Outcome::Counted { .. } => 2,
       Outcome::Invalid(reason) => 3 + reason as usize,
     }
@@ -142,6 +145,22 @@ impl LineCounts {
   /// Lines invalid for `reason`.
   pub fn invalid(&self, reason: Reason) -> u64 {
     self.0[3 + reason as usize]
+  }
+}
+
+/// The outcome of a well-formed record: counted when a working-day 5xx, seen when a working-day
+/// record of another status and all users are kept, skipped otherwise. The element's hash is
+/// computed only when it goes somewhere. One rule for the full scan and the fast path.
+#[inline(always)]
+pub fn judge(error: bool, all_users: bool, weekday: u8, hour: u8, day: i32, hash: impl FnOnce() -> u64) -> Outcome {
+  if weekday > 5 || !(error || all_users) {
+    return Outcome::Skipped;
+  }
+  let hash = hash();
+  if error {
+    Outcome::Counted { hour, day, hash }
+  } else {
+    Outcome::Seen { hour, day, hash }
   }
 }
 

@@ -12,8 +12,9 @@ use crate::clf::{parse_clf, ClfError};
 use crate::clock::{Clock, ClockOptions, LocalHour, TimeUnit};
 use crate::compact::CompactLayout;
 use crate::detect::AutoOptions;
+use crate::groups::GroupReader;
 use crate::json_fields::{unescape, ExtractError, FieldExtractor, FieldNames, FieldValue};
-use crate::outcome::{element_hash, Outcome, Reason};
+use crate::outcome::{element_hash, judge, Outcome, Reason};
 
 /// How records are written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -59,6 +60,12 @@ pub struct RuleOptions {
   /// `--format auto`: each stream decides its reading from its first records ([`crate::detect`]);
   /// the rest of these options are then the base (zone) only.
   pub detect: Option<Arc<AutoOptions>>,
+  /// Working-day records of any status give their element too ([`Outcome::Seen`]): every user
+  /// of an hour, beside those who met a 5xx (`--all-users`).
+  pub all_users: bool,
+  /// The field whose value groups counted records (`--group-by`): a dotted JSON path, or for
+  /// Combined lines `path` (the request's route) and `method` ([`GroupReader`]).
+  pub group_by: Option<Vec<u8>>,
 }
 
 impl Default for RuleOptions {
@@ -74,6 +81,8 @@ impl Default for RuleOptions {
       source_zone: None,
       envelope: None,
       detect: None,
+      all_users: false,
+      group_by: None,
     }
   }
 }
@@ -91,6 +100,9 @@ pub struct RecordRule {
   time_buf: Vec<u8>,
   ip_buf: Vec<u8>,
   element: Vec<u8>,
+  all_users: bool,
+  /// With `--group-by`: the group of the last counted record.
+  group: Option<Box<GroupReader>>,
 }
 
 impl RecordRule {
@@ -108,7 +120,12 @@ impl RecordRule {
       format: options.format,
       strict: options.strict,
       compact: match options.format {
-        Format::Json if top_level && options.envelope.is_none() && clock.plain_is_as_written() => CompactLayout::new(&names),
+        Format::Json if top_level && options.envelope.is_none() && clock.plain_is_as_written() => {
+          CompactLayout::new(&names).map(|mut layout| {
+            layout.all_users = options.all_users;
+            layout
+          })
+        }
         _ => None,
       },
       extractor: FieldExtractor::new(names.paths()),
@@ -117,7 +134,29 @@ impl RecordRule {
       time_buf: Vec::new(),
       ip_buf: Vec::new(),
       element: Vec::new(),
+      all_users: options.all_users,
+      group: options.group_by.map(|name| Box::new(GroupReader::new(name))),
     }
+  }
+
+  /// Whether counted records are grouped (`--group-by`).
+  #[inline]
+  pub fn groups(&self) -> bool {
+    self.group.is_some()
+  }
+
+  /// Sets the group of the next request classified (`classify_request`): a framework's route or
+  /// a header, read like a JSON string value.
+  pub fn set_request_group(&mut self, value: Option<&[u8]>) {
+    if let Some(group) = &mut self.group {
+      group.read_text(value);
+    }
+  }
+
+  /// The group of the last counted record: `None` when it has no such field (or grouping is off).
+  #[inline]
+  pub fn group_value(&self) -> Option<&[u8]> {
+    self.group.as_ref().and_then(|g| g.value())
   }
 
   /// Classifies one line (without its `\n`) or one framed record.
@@ -172,6 +211,14 @@ impl RecordRule {
   }
 
   fn classify_json(&mut self, line: &[u8]) -> Outcome {
+    let outcome = self.classify_json_fields(line);
+    if let (Some(group), Outcome::Counted { .. }) = (&mut self.group, outcome) {
+      group.read_json(line);
+    }
+    outcome
+  }
+
+  fn classify_json_fields(&mut self, line: &[u8]) -> Outcome {
     if let Some(compact) = &mut self.compact {
       if let Some(outcome) = compact.classify(line, self.clock.parser(), &mut self.element) {
         return outcome;
@@ -232,7 +279,7 @@ impl RecordRule {
       Ok(when) => when,
       Err(reason) => return Outcome::Invalid(reason),
     };
-    outcome(status, &when, ip, &mut self.element)
+    outcome(status, &when, ip, &mut self.element, self.all_users)
   }
 
   /// Classifies a request as it finished (request middleware): no line, just its time in
@@ -252,7 +299,7 @@ impl RecordRule {
     let Some(when) = self.clock.read_epoch_ms(epoch_ms) else {
       return Outcome::Invalid(Reason::BadTime);
     };
-    outcome(status as f64, &when, ip, &mut self.element)
+    outcome(status as f64, &when, ip, &mut self.element, self.all_users)
   }
 
   /// Classifies a Common or Combined line: the client as written, the bracketed time, the status.
@@ -271,21 +318,21 @@ impl RecordRule {
     let Some(when) = self.clock.read_wall(&fields.time, Some(fields.offset_minutes as i32 * 60)) else {
       return Outcome::Invalid(Reason::BadTime);
     };
-    outcome(fields.status as f64, &when, fields.client, &mut self.element)
+    let outcome = outcome(fields.status as f64, &when, fields.client, &mut self.element, self.all_users);
+    if let (Some(group), Outcome::Counted { .. }) = (&mut self.group, outcome) {
+      group.read_request(fields.request);
+    }
+    outcome
   }
 }
 
-/// A valid record's outcome: counted when it is a working-day 5xx.
+/// A valid record's outcome: counted when it is a working-day 5xx ([`judge`]).
 #[inline]
-fn outcome(status: f64, when: &LocalHour, ip: &[u8], element: &mut Vec<u8>) -> Outcome {
-  if !(500.0..=599.0).contains(&status) || when.weekday > 5 {
-    return Outcome::Skipped;
-  }
-  Outcome::Counted {
-    hour: when.hour,
-    day: when.day,
-    hash: element_hash(&when.date_hour, ip, element),
-  }
+fn outcome(status: f64, when: &LocalHour, ip: &[u8], element: &mut Vec<u8>, all_users: bool) -> Outcome {
+  let error = (500.0..=599.0).contains(&status);
+  judge(error, all_users, when.weekday, when.hour, when.day, || {
+    element_hash(&when.date_hour, ip, element)
+  })
 }
 
 /// The outcome of a line that is not a JSON object.
@@ -318,7 +365,7 @@ fn is_blank(line: &[u8]) -> bool {
 /// The decoded text of a string value, or `None` if it is not valid UTF-8 (raw bytes or lone
 /// surrogate escapes).
 #[inline]
-fn text<'a>(raw: &'a [u8], escaped: bool, buf: &'a mut Vec<u8>) -> Option<&'a [u8]> {
+pub(crate) fn text<'a>(raw: &'a [u8], escaped: bool, buf: &'a mut Vec<u8>) -> Option<&'a [u8]> {
   if !raw.is_ascii() && std::str::from_utf8(raw).is_err() {
     return None;
   }

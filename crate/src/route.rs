@@ -63,6 +63,29 @@ fn is_uuid(segment: &[u8]) -> bool {
     })
 }
 
+/// The method and target of a request line (`GET /a?b HTTP/1.1`) as a server logs it: each
+/// `None` when it is not there (nginx logs `-`, or the bytes of a request it could not parse). A
+/// method is 1 to 20 ASCII letters; a target starts with `/`, is `*`, or is absolute (`…://…`).
+///
+/// ```
+/// use loghour::route::request_parts;
+/// assert_eq!(request_parts(b"GET /a?b=1 HTTP/1.1"), (Some(&b"GET"[..]), Some(&b"/a?b=1"[..])));
+/// assert_eq!(request_parts(b"-"), (None, None));
+/// ```
+pub fn request_parts(request: &[u8]) -> (Option<&[u8]>, Option<&[u8]>) {
+  let mut words = request.split(|&b| b == b' ').filter(|w| !w.is_empty());
+  let method = words
+    .next()
+    .filter(|m| m.len() <= 20 && m.iter().all(u8::is_ascii_alphabetic));
+  let Some(method) = method else {
+    return (None, None);
+  };
+  let target = words
+    .next()
+    .filter(|t| t.starts_with(b"/") || *t == b"*" || find(t, b"://").is_some_and(|at| at > 0));
+  (Some(method), target)
+}
+
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
   haystack.windows(needle.len()).position(|w| w == needle)
 }
@@ -70,6 +93,40 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
   use super::*;
+
+  #[test]
+  fn request_lines_give_method_and_target() {
+    type Case<'a> = (&'a [u8], Option<&'a [u8]>, Option<&'a [u8]>);
+    let cases: &[Case] = &[
+      (b"GET / HTTP/1.1", Some(b"GET"), Some(b"/")),
+      (
+        b"POST /api/v1/orders?x=1 HTTP/2.0",
+        Some(b"POST"),
+        Some(b"/api/v1/orders?x=1"),
+      ),
+      (
+        b"GET http://example.com/a HTTP/1.1",
+        Some(b"GET"),
+        Some(b"http://example.com/a"),
+      ),
+      (b"OPTIONS * HTTP/1.1", Some(b"OPTIONS"), Some(b"*")),
+      (b"GET /no-version", Some(b"GET"), Some(b"/no-version")),
+      (b"GET", Some(b"GET"), None),
+      (b"GET relative HTTP/1.1", Some(b"GET"), None),
+      (b"-", None, None),
+      (b"", None, None),
+      (b"\x16\x03\x01\x00", None, None),
+      (b"G3T / HTTP/1.1", None, None),
+    ];
+    for &(request, method, target) in cases {
+      assert_eq!(
+        request_parts(request),
+        (method, target),
+        "{}",
+        String::from_utf8_lossy(request)
+      );
+    }
+  }
 
   #[test]
   fn routes_of_request_targets() {

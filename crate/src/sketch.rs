@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::daily::DailySketch;
 use crate::detect::{AutoOptions, Decision, Lookahead, Reading, Sampled};
 use crate::framing::Framed;
+use crate::groups::GroupSketch;
 use crate::hll::{DenseError, Hll};
 use crate::lines::{Line, Splitter};
 use crate::outcome::{LineCounts, Outcome, Reason};
@@ -17,6 +18,11 @@ pub const HOURS: usize = 24;
 pub trait OutcomeSink {
   /// One line's outcome.
   fn outcome(&mut self, outcome: Outcome);
+
+  /// With `--group-by`, before a counted record's outcome: its group value (`None`: the record
+  /// has no such field), hour and element hash.
+  #[inline]
+  fn group(&mut self, _value: Option<&[u8]>, _hour: u8, _hash: u64) {}
 }
 
 /// 24 HLLs (one per hour of the day) and the counts of every line that reached them.
@@ -27,6 +33,11 @@ pub struct HourlySketch {
   counts: LineCounts,
   /// With `--daily`: every counted element also goes to its (day, hour) sketch.
   daily: Option<DailySketch>,
+  /// With `--all-users`: every user of a working-day hour, whatever the status (its own line
+  /// counts are unused).
+  users: Option<Box<HourlySketch>>,
+  /// With `--group-by`: the counted users of each hour by group value.
+  groups: Option<Box<GroupSketch>>,
 }
 
 impl Default for HourlySketch {
@@ -53,6 +64,68 @@ impl HourlySketch {
       dirty: 0,
       counts: LineCounts::default(),
       daily: None,
+      users: None,
+      groups: None,
+    }
+  }
+
+  /// Also keeps every user of each hour (`--all-users`), with per-day sketches when these have
+  /// them (made before it).
+  ///
+  /// ```
+  /// use loghour::sketch::{HourlySketch, LineStream};
+  /// let mut sketch = HourlySketch::new().with_users();
+  /// let mut stream = LineStream::new(65536, loghour::record::RuleOptions { all_users: true, ..Default::default() });
+  /// stream.feed(b"{\"time\":\"2019-05-06 17:25:54\",\"ip\":\"a\",\"status_code\":500}\n", &mut sketch);
+  /// stream.feed(b"{\"time\":\"2019-05-06 17:25:54\",\"ip\":\"b\",\"status_code\":200}\n", &mut sketch);
+  /// assert_eq!((sketch.count(17), sketch.users().unwrap().count(17)), (1, 2));
+  /// ```
+  pub fn with_users(mut self) -> Self {
+    let users = if self.daily.is_some() {
+      HourlySketch::with_daily()
+    } else {
+      HourlySketch::new()
+    };
+    self.users = Some(Box::new(users));
+    self
+  }
+
+  /// Also keeps the counted users of each hour by group value, at most `max_groups` values.
+  pub fn with_groups(mut self, max_groups: usize) -> Self {
+    self.groups = Some(Box::new(GroupSketch::new(max_groups)));
+    self
+  }
+
+  /// Every user of each hour, when kept.
+  pub fn users(&self) -> Option<&HourlySketch> {
+    self.users.as_deref()
+  }
+
+  /// Every user of each hour, when kept, to change.
+  pub fn users_mut(&mut self) -> Option<&mut HourlySketch> {
+    self.users.as_deref_mut()
+  }
+
+  /// The counted users by group value, when kept.
+  pub fn groups(&self) -> Option<&GroupSketch> {
+    self.groups.as_deref()
+  }
+
+  /// The counted users by group value, when kept, to change.
+  pub fn groups_mut(&mut self) -> Option<&mut GroupSketch> {
+    self.groups.as_deref_mut()
+  }
+
+  /// Adds an element's hash to its hour (and day).
+  #[inline]
+  fn add(&mut self, hour: u8, day: i32, hash: u64) {
+    let h = hour as usize % HOURS;
+    // Only a register that grew is a change a store must receive (a repeat user is not).
+    if self.hours[h].add_hash(hash) {
+      self.dirty |= 1 << h;
+    }
+    if let Some(daily) = &mut self.daily {
+      daily.add_hash(day as i64, h as u8, hash);
     }
   }
 
@@ -148,21 +221,37 @@ impl OutcomeSink for CountingSink<'_> {
     self.counts.record(&outcome);
     self.sketch.outcome(outcome);
   }
+
+  #[inline]
+  fn group(&mut self, value: Option<&[u8]>, hour: u8, hash: u64) {
+    self.sketch.group(value, hour, hash);
+  }
 }
 
 impl OutcomeSink for HourlySketch {
   #[inline]
   fn outcome(&mut self, outcome: Outcome) {
     self.counts.record(&outcome);
-    if let Outcome::Counted { hour, day, hash } = outcome {
-      let h = hour as usize % HOURS;
-      // Only a register that grew is a change a store must receive (a repeat user is not).
-      if self.hours[h].add_hash(hash) {
-        self.dirty |= 1 << h;
+    match outcome {
+      Outcome::Counted { hour, day, hash } => {
+        self.add(hour, day, hash);
+        if let Some(users) = &mut self.users {
+          users.add(hour, day, hash);
+        }
       }
-      if let Some(daily) = &mut self.daily {
-        daily.add_hash(day as i64, h as u8, hash);
+      Outcome::Seen { hour, day, hash } => {
+        if let Some(users) = &mut self.users {
+          users.add(hour, day, hash);
+        }
       }
+      _ => {}
+    }
+  }
+
+  #[inline]
+  fn group(&mut self, value: Option<&[u8]>, hour: u8, hash: u64) {
+    if let Some(groups) = &mut self.groups {
+      groups.add(value, hour, hash);
     }
   }
 }
@@ -242,7 +331,10 @@ impl LineStream {
       self.adopt(decision, sink, false);
     }
     let rule = &mut self.rule;
-    self.splitter.feed(chunk, |line| sink.outcome(outcome_of(rule, line)));
+    self.splitter.feed(chunk, |line| {
+      let outcome = outcome_of(rule, line);
+      emit(rule, outcome, sink);
+    });
   }
 
   /// Ends the stream: an unterminated final record counts too.
@@ -251,7 +343,10 @@ impl LineStream {
       self.adopt(lookahead.end(), sink, true);
     }
     let rule = &mut self.rule;
-    self.splitter.end(|line| sink.outcome(outcome_of(rule, line)));
+    self.splitter.end(|line| {
+      let outcome = outcome_of(rule, line);
+      emit(rule, outcome, sink);
+    });
   }
 
   /// Counts the decision's records under its reading and goes on with its splitter. A reading that
@@ -273,7 +368,10 @@ impl LineStream {
     for record in &decision.records {
       match record {
         Sampled::Blank(n) => (0..*n).for_each(|_| sink.outcome(Outcome::Blank)),
-        Sampled::Text(text) => sink.outcome(self.rule.classify(text)),
+        Sampled::Text(text) => {
+          let outcome = self.rule.classify(text);
+          emit(&self.rule, outcome, sink);
+        }
         Sampled::TooLong => sink.outcome(Outcome::Invalid(Reason::TooLong)),
       }
     }
@@ -322,6 +420,17 @@ impl LineStream {
   }
 }
 
+/// Gives a record's outcome to the sink, its group first when it counted and records are grouped.
+#[inline(always)]
+fn emit(rule: &RecordRule, outcome: Outcome, sink: &mut impl OutcomeSink) {
+  if let Outcome::Counted { hour, hash, .. } = outcome {
+    if rule.groups() {
+      sink.group(rule.group_value(), hour, hash);
+    }
+  }
+  sink.outcome(outcome);
+}
+
 #[inline]
 fn outcome_of(rule: &mut RecordRule, line: Line<'_>) -> Outcome {
   match line {
@@ -367,5 +476,79 @@ mod tests {
       &mut sketch,
     );
     assert_eq!(sketch.line_counts().counted(), 1); // the next bytes start a new line
+  }
+
+  #[test]
+  fn all_users_and_groups_hold_the_elements_an_independent_reading_gives() {
+    use crate::hll::Hll;
+    use crate::record::Format;
+    // Monday 2026-11-23 and Saturday 2026-11-28; statuses 200, 404, 500, 503.
+    let mut json = String::new();
+    let mut clf = String::new();
+    let (mut errors, mut users) = (Hll::new(), Hll::new());
+    let mut by_route: std::collections::BTreeMap<String, Hll> = Default::default();
+    for k in 0..400u32 {
+      let (day, weekday) = if k % 5 == 4 { (28, 6) } else { (23, 1) };
+      let hour = 8 + k % 3;
+      let status = [200, 404, 500, 503][(k % 4) as usize];
+      let ip = format!("10.0.{}.{}", k % 7, k % 61);
+      let id = k % 9;
+      let tail = ["a", "b"][(k % 2) as usize];
+      let element = format!("2026-11-{day} {hour:02}_{ip}");
+      if weekday <= 5 {
+        users.add(element.as_bytes());
+        if status >= 500 {
+          errors.add(element.as_bytes());
+          by_route
+            .entry(format!("/items/:id/{}", tail))
+            .or_default()
+            .add(element.as_bytes());
+        }
+      }
+      // Half the JSON records in the fast path's layout, half with the keys in another order.
+      if k % 2 == 0 {
+        json += &format!(
+          r#"{{"time":"2026-11-{day} {hour:02}:00:01","ip":"{ip}","status_code":{status},"path":"/items/{id}/{tail}"}}"#
+        );
+      } else {
+        json += &format!(
+          r#"{{"path":"/items/{id}/{tail}?q=1","status_code":{status},"ip":"{ip}","time":"2026-11-{day} {hour:02}:00:01"}}"#
+        );
+      }
+      json.push('\n');
+      clf += &format!("{ip} - - [{day}/Nov/2026:{hour:02}:00:01 +0000] \"GET /items/{id}/{tail}?q=1 HTTP/1.1\" {status} 5\n");
+    }
+    for (format, input) in [(Format::Json, &json), (Format::Clf, &clf)] {
+      let mut sketch = HourlySketch::new().with_users().with_groups(100);
+      let options = RuleOptions {
+        format,
+        all_users: true,
+        group_by: Some(b"path".to_vec()),
+        ..Default::default()
+      };
+      let mut stream = LineStream::new(1024, options);
+      for piece in input.as_bytes().chunks(777) {
+        stream.feed(piece, &mut sketch);
+      }
+      stream.end(&mut sketch);
+      let union = |s: &HourlySketch| {
+        let mut all = Hll::new();
+        (0..HOURS).for_each(|h| all.merge(s.hour(h)));
+        all.count()
+      };
+      assert_eq!(union(&sketch), errors.count(), "{format:?}");
+      assert_eq!(union(sketch.users().unwrap()), users.count(), "{format:?}");
+      let groups: Vec<_> = sketch
+        .groups()
+        .unwrap()
+        .counts()
+        .into_iter()
+        .map(|g| (String::from_utf8(g.value).unwrap(), g.users))
+        .collect();
+      let mut want: Vec<_> = by_route.iter().map(|(v, h)| (v.clone(), h.count())).collect();
+      want.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+      assert_eq!(groups, want, "{format:?}");
+      assert_eq!(sketch.line_counts().counted() + sketch.line_counts().skipped(), 400);
+    }
   }
 }

@@ -16,8 +16,11 @@ import { type LineCounts, lineCountsOf, type Stats } from '../stats.js'
  */
 export type AnalyzeOptions = { json?: boolean; html?: string; query?: StatsQuery | undefined } & Pick<
   ConsumerOptions,
-  'maxLineBytes' | (typeof READING_OPTIONS)[number]
+  'maxLineBytes' | (typeof READING_OPTIONS)[number] | (typeof ANSWER_OPTIONS)[number]
 >
+
+/** The consumer options that shape the answer (every user, groups) besides how records are read. */
+export const ANSWER_OPTIONS = ['allUsers', 'minUsers', 'groupBy', 'maxGroups', 'top'] as const
 
 /** Big reads into one reused buffer: fewer native calls, no garbage per chunk. */
 const READ_SIZE = 1 << 20

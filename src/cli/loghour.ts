@@ -7,7 +7,7 @@ import { MAX_LINE_NUMBER } from '../demo.js'
 import { OptionError } from '../options.js'
 import type { READING_OPTIONS } from '../schemas.js'
 import { type Kind, SETTINGS, type Setting } from '../settings.js'
-import { type AnalyzeOptions, analyze } from './analyze.js'
+import { type ANSWER_OPTIONS, type AnalyzeOptions, analyze } from './analyze.js'
 import { exitOnBrokenPipe, integer, oneOf, queryOf, windowOptions } from './args.js'
 import { gen } from './gen.js'
 import { send } from './send.js'
@@ -41,6 +41,11 @@ windowOptions(program.command('analyze'))
   .addOption(flagOnly('envelope'))
   .addOption(flagOnly('framing'))
   .addOption(flagOnly('maxLineBytes'))
+  .addOption(flagOnly('allUsers'))
+  .addOption(flagOnly('minUsers'))
+  .addOption(flagOnly('groupBy'))
+  .addOption(flagOnly('maxGroups'))
+  .addOption(flagOnly('top'))
   .action((files: string[], { field, days, from, to, by, ...flags }: Record<string, unknown>) =>
     analyze(files, {
       ...(flags as AnalyzeOptions),
@@ -131,14 +136,15 @@ function sendTls(files: Record<'ca' | 'cert' | 'key', string | undefined>): { ca
 }
 
 /** A setting's flag, parsed by its declaration, without its environment variable. */
-function flagOnly(key: (typeof READING_OPTIONS)[number] | 'maxLineBytes'): Option {
+function flagOnly(key: (typeof READING_OPTIONS)[number] | 'maxLineBytes' | (typeof ANSWER_OPTIONS)[number]): Option {
   const setting = SETTINGS[key] as Setting & { kind: Kind<unknown> }
   const parse = (raw: string) => setting.kind.fromText(raw) ?? fail(setting.accepts, setting.kind.suggest?.(raw))
   if (setting.repeatable) {
     // Each --field adds to the overrides of the ones before it.
     return settingOption(key, { env: false }).argParser((raw: string, previous?: object) => ({ ...previous, ...(parse(raw) as object) }))
   }
-  return settingOption(key, { env: false }).argParser(parse)
+  // An on/off flag has no argument to parse: given is on.
+  return setting.arg === undefined ? settingOption(key, { env: false }) : settingOption(key, { env: false }).argParser(parse)
 }
 
 /** A commander argument error: "argument 'x' is invalid. expected … (did you mean …?)". */

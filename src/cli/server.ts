@@ -54,6 +54,7 @@ export const HELP_TOPICS: readonly (readonly [heading: string, keys: readonly Fl
       'redisKey',
     ],
   ],
+  ['The share of users hurt, and where:', ['allUsers', 'usersKeyPrefix', 'minUsers', 'groupBy', 'maxGroups', 'top']],
   ['Logging and the periodic answer:', ['statsIntervalMs', 'logLevel', 'logFormat', 'logFile', 'logRotation', 'logRetention']],
   [
     'HTTP endpoints and POST /ingest (with --http):',
@@ -92,10 +93,9 @@ function optionsOf(group: OptionGroup, settings: ServerSettings): Record<string,
 }
 
 function describeStore(settings: ServerSettings): string {
-  if (settings.redis !== undefined) return `Redis ${redactAddress(settings.redis)}, keys ${settings.keyPrefix}0..${HOURS - 1}`
-  if (settings.redisCluster !== undefined) {
-    return `Redis Cluster ${settings.redisCluster.map(redactAddress).join(',')}, keys ${settings.keyPrefix}0..${HOURS - 1}`
-  }
+  const keys = `keys ${settings.keyPrefix}0..${HOURS - 1}${settings.allUsers ? ` and ${settings.usersKeyPrefix}0..${HOURS - 1}` : ''}`
+  if (settings.redis !== undefined) return `Redis ${redactAddress(settings.redis)}, ${keys}`
+  if (settings.redisCluster !== undefined) return `Redis Cluster ${settings.redisCluster.map(redactAddress).join(',')}, ${keys}`
   return settings.snapshot ? `memory, snapshot ${settings.snapshot}` : 'memory'
 }
 

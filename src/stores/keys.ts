@@ -38,3 +38,14 @@ export function dayKey(prefix: string, hour: number, date: string): string {
   const key = hourKey(prefix, hour)
   return hashTag(key) === null ? `{${key}}:${date}` : `${key}:${date}`
 }
+
+/**
+ * Whether two key prefixes could name the same hour key (`error_hour_` and `error_hour_1` both
+ * name `error_hour_10`): the one is the other followed by digits only.
+ * @example
+ * hourKeysClash('error_hour_', 'user_hour_') // false
+ */
+export function hourKeysClash(a: string, b: string): boolean {
+  const [short, long] = a.length <= b.length ? [a, b] : [b, a]
+  return long.startsWith(short) && /^\d*$/.test(long.slice(short.length))
+}

@@ -1,7 +1,7 @@
 import type { DayWindow } from '../days.js'
 import { HOURS, type NativeSketchSet } from '../native.js'
 import { checkSnapshotWritable, encodeSnapshot, restoreSnapshot, writeFileAtomic } from './snapshot.js'
-import { bitCount, type HourStore, OutageTracker, type StoreEvents, type WindowCounts } from './store.js'
+import { bitCount, type HourCounts, type HourStore, OutageTracker, type StoreEvents, type WindowCounts } from './store.js'
 
 /**
  * The embedded store: the sketches in this process are the answer. With a snapshot file, they
@@ -46,13 +46,20 @@ export class MemoryStore implements HourStore {
   /** The memory store is this process: it always answers. */
   async ping(): Promise<void> {}
 
-  async hourCounts(): Promise<number[]> {
-    return this.#sketches.hourCounts()
+  async hourCounts(): Promise<HourCounts> {
+    const users = this.#sketches.users()
+    return users ? { hours: this.#sketches.hourCounts(), users: users.hourCounts() } : { hours: this.#sketches.hourCounts() }
   }
 
   async windowCounts({ from, to }: DayWindow, byWeekday: boolean): Promise<WindowCounts> {
-    const hours = this.#sketches.windowCounts(from, to)
-    return byWeekday ? { hours, weekdays: this.#sketches.weekdayCounts(from, to) } : { hours }
+    const answer: WindowCounts = { hours: this.#sketches.windowCounts(from, to) }
+    if (byWeekday) answer.weekdays = this.#sketches.weekdayCounts(from, to)
+    const users = this.#sketches.users()
+    if (users) {
+      answer.users = users.windowCounts(from, to)
+      if (byWeekday) answer.userWeekdays = users.weekdayCounts(from, to)
+    }
+    return answer
   }
 
   flush(): Promise<void> {

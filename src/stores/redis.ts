@@ -10,9 +10,9 @@ import { isCluster, type MergingClient, withTimeout } from './redis/client.js'
 import { RedisConnection } from './redis/connection.js'
 import { combineErrors, explain } from './redis/errors.js'
 import { type Checks, type Merge, sendMerges } from './redis/merges.js'
-import { countUnions, readHourCounts } from './redis/queries.js'
+import { countUnions } from './redis/queries.js'
 import { ReplicaRule, type Shortfall } from './redis/replicas.js'
-import { type HourStore, OutageTracker, type StoreEvents, type WindowCounts } from './store.js'
+import { type HourCounts, type HourStore, OutageTracker, type StoreEvents, type WindowCounts } from './store.js'
 
 export { combineErrors, explain } from './redis/errors.js'
 export { readHourCounts } from './redis/queries.js'
@@ -40,23 +40,40 @@ const hoursOf = (mask: number): number[] => Array.from({ length: HOURS }, (_, h)
 /** The day numbers of a window, in order. */
 const daysOf = ({ from, to }: DayWindow): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i)
 
-/** What one flush's round trips confirmed, and what not. */
+/** A sketch set whose hours are kept under one key prefix: the 5xx users, or every user. */
+interface Family {
+  prefix: string
+  sketches: NativeSketchSet
+  /** Hours merged at least once into the current Redis instance. */
+  merged: number
+}
+
+/** What one flush's round trips confirmed, and what not, per family. */
 interface FlushReply {
   /** The server's run_id, when asked for and allowed. */
   runId: string | undefined
   /** Some of the keys that must exist do not. */
   absent: boolean
   /** Hours merged, and of those the ones whose key did not exist before. */
-  merged: number
-  created: number
+  merged: number[]
+  created: number[]
   failures: { key: string; error: unknown }[]
-  failedMask: number
-  /** Day keys not confirmed: merged again with the next flush. */
-  failedDays: NativeDayHours[]
+  /** What was not confirmed, marked changed again at the end of the flush. */
+  failedMask: number[]
+  failedDays: NativeDayHours[][]
+}
+
+/** One key to merge, and what its confirmation (or not) means. */
+interface Pending {
+  family: number
+  hour: number
+  day?: number
 }
 
 export interface RedisStoreOptions {
   keyPrefix: string
+  /** With all users kept (`sketches.users()`): their hour keys' prefix. */
+  usersKeyPrefix?: string | undefined
   /** Longest wait for Redis's answer to a flush or a count. */
   timeoutMs: number
   /** How long `close()` retries the final flush. */
@@ -85,13 +102,13 @@ export class RedisStore implements HourStore {
   readonly kind = 'redis'
   readonly #connection: RedisConnection
   readonly #sketches: NativeSketchSet
+  /** The 5xx users first, then every user when kept. */
+  readonly #families: Family[]
   readonly #options: RedisStoreOptions
   readonly #outage: OutageTracker
   /** The connection on which the server's identity was last checked. */
   #identityChecked = -1
   #runId: string | undefined
-  /** Hours merged at least once into the current Redis instance. */
-  #merged = 0
   #running: Promise<void> | undefined
   #queued: Promise<void> | undefined
   #closed = false
@@ -104,10 +121,13 @@ export class RedisStore implements HourStore {
   /** When a cluster's shards were last read (CLUSTER SHARDS). */
   #shardsReadAt = 0
   /** After close: the final counts, or why there are none. */
-  #final: { hours: number[] } | { error: Error } | undefined
+  #final: HourCounts | { error: Error } | undefined
 
   constructor(target: string | string[] | Redis | Cluster, sketches: NativeSketchSet, options: RedisStoreOptions) {
     this.#sketches = sketches
+    const users = sketches.users()
+    this.#families = [{ prefix: options.keyPrefix, sketches, merged: 0 }]
+    if (users && options.usersKeyPrefix !== undefined) this.#families.push({ prefix: options.usersKeyPrefix, sketches: users, merged: 0 })
     this.#options = options
     this.#outage = new OutageTracker(options.events)
     this.#replicas = new ReplicaRule(options.minReplicas)
@@ -150,8 +170,9 @@ export class RedisStore implements HourStore {
       // must show that it still holds what it confirmed.
       const current = await this.#connection.client
       const identify = () => this.#identityChecked !== this.#connection.epoch && !isCluster(current)
-      const verify = (current.status === 'ready' && identify()) || (this.#closed && this.#merged !== 0)
-      if (this.#sketches.dirtyHours() === 0 && !this.#sketches.hasDirtyDays() && !verify) {
+      const families = this.#families
+      const verify = (current.status === 'ready' && identify()) || (this.#closed && families.some((f) => f.merged !== 0))
+      if (families.every((f) => f.sketches.dirtyHours() === 0 && !f.sketches.hasDirtyDays()) && !verify) {
         // Idle: still ask Redis now and then, or an outage would show only with the next line.
         if (pass === 0 && Date.now() - this.#answeredAt >= HEALTH_CHECK_MS) answered = await this.#probe()
         break
@@ -167,13 +188,13 @@ export class RedisStore implements HourStore {
         throw this.#failed(new Error(`Redis at ${this.#connection.where} has not answered the previous flush (stalled?)`))
       }
       if (isCluster(client)) await this.#readShards(client)
-      const dirty = this.#sketches.takeDirty()
-      const dirtyDays = this.#sketches.takeDirtyDays()
+      const dirty = families.map((f) => f.sketches.takeDirty())
+      const dirtyDays = families.map((f) => f.sketches.takeDirtyDays())
       const connection = this.#connection.epoch
       // A single Redis also confirms that the keys merged before and not merged now are there.
       const checks: Checks = {
         identity: identify(),
-        present: isCluster(client) ? [] : hoursOf(this.#merged & ~dirty).map((h) => hourKey(this.#options.keyPrefix, h)),
+        present: isCluster(client) ? [] : families.flatMap((f, i) => hoursOf(f.merged & ~dirty[i]!).map((h) => hourKey(f.prefix, h))),
       }
       let reply: FlushReply
       try {
@@ -184,17 +205,23 @@ export class RedisStore implements HourStore {
       answered = true
       this.#answeredAt = Date.now()
       if (checks.identity) this.#identityChecked = connection
-      this.#sketches.markDirty(reply.failedMask)
-      this.#sketches.markDirtyDays(reply.failedDays)
+      families.forEach((f, i) => {
+        f.sketches.markDirty(reply.failedMask[i]!)
+        f.sketches.markDirtyDays(reply.failedDays[i]!)
+      })
       const lost = this.#lost(reply)
-      this.#merged |= reply.merged
+      families.forEach((f, i) => {
+        f.merged |= reply.merged[i]!
+      })
       const failure = combineErrors(reply.failures)
       if (failure) throw this.#failed(failure)
       if (!lost) break
       // Everything this process counted goes again: idempotent, and the lost part comes back.
-      this.#merged = 0
-      this.#sketches.markDirty(2 ** HOURS - 1)
-      this.#sketches.markDirtyDays(this.#sketches.dayHours())
+      for (const f of families) {
+        f.merged = 0
+        f.sketches.markDirty(2 ** HOURS - 1)
+        f.sketches.markDirtyDays(f.sketches.dayHours())
+      }
       this.#options.events.reset({ reason: lost, hours: hoursOf(this.#sketches.dirtyHours()).length })
     }
     if (answered) this.#outage.succeeded({ ...done, ms: Date.now() - started })
@@ -208,27 +235,45 @@ export class RedisStore implements HourStore {
    */
   async #sendAll(
     client: MergingClient,
-    dirty: number,
-    dirtyDays: NativeDayHours[],
+    dirty: number[],
+    dirtyDays: NativeDayHours[][],
     checks: Checks,
     done: { hours: number; dayHours: number; bytes: number },
   ): Promise<FlushReply> {
-    const reply: FlushReply = { runId: undefined, absent: false, merged: 0, created: 0, failures: [], failedMask: 0, failedDays: [] }
-    const hours = hoursOf(dirty)
-    const dayHours = this.#options.daily ? dirtyDays.flatMap(({ day, hours: mask }) => hoursOf(mask).map((hour) => ({ day, hour }))) : []
-    const total = hours.length + dayHours.length
-    for (let from = 0, first = true; first || from < total; from += MERGES_PER_ROUND_TRIP, first = false) {
-      const to = Math.min(from + MERGES_PER_ROUND_TRIP, total)
-      const batch: Merge[] = []
-      for (let i = from; i < to; i++)
-        batch.push(i < hours.length ? this.#hourMerge(hours[i]!) : this.#dayMerge(dayHours[i - hours.length]!))
+    const families = this.#families
+    const reply: FlushReply = {
+      runId: undefined,
+      absent: false,
+      merged: families.map(() => 0),
+      created: families.map(() => 0),
+      failures: [],
+      failedMask: families.map(() => 0),
+      failedDays: families.map(() => []),
+    }
+    const pending: Pending[] = dirty.flatMap((mask, family) => hoursOf(mask).map((hour) => ({ family, hour })))
+    if (this.#options.daily) {
+      dirtyDays.forEach((pairs, family) => {
+        for (const { day, hours: mask } of pairs) for (const hour of hoursOf(mask)) pending.push({ family, hour, day })
+      })
+    }
+    /** Not confirmed: marked changed again when the flush ends. */
+    const requeue = ({ family, hour, day }: Pending) => {
+      if (day === undefined) reply.failedMask[family]! |= 1 << hour
+      else reply.failedDays[family]!.push({ day, hours: 1 << hour })
+    }
+    for (let from = 0, first = true; first || from < pending.length; from += MERGES_PER_ROUND_TRIP, first = false) {
+      const items = pending.slice(from, from + MERGES_PER_ROUND_TRIP)
+      const batch = items.map((p) => this.#mergeOf(p))
       let answers: Awaited<ReturnType<typeof sendMerges>>
       try {
         answers = await this.#roundTrip(client, batch, first ? checks : { identity: false, present: [] })
       } catch (error) {
         // Not confirmed: this round trip's keys and those after it stay dirty.
-        this.#sketches.markDirty(hours.slice(from).reduce((mask, h) => mask | (1 << h), 0))
-        this.#sketches.markDirtyDays(dayHours.slice(Math.max(0, from - hours.length)).map(({ day, hour }) => ({ day, hours: 1 << hour })))
+        pending.slice(from).forEach(requeue)
+        families.forEach((f, i) => {
+          f.sketches.markDirty(reply.failedMask[i]!)
+          f.sketches.markDirtyDays(reply.failedDays[i]!)
+        })
         throw error
       }
       if (first) {
@@ -236,17 +281,15 @@ export class RedisStore implements HourStore {
         reply.absent = answers.absent
       }
       answers.results.forEach(([error, existed], k) => {
-        const { key, hour, day } = batch[k]!
-        const bit = 1 << hour
-        if (error) reply.failures.push({ key, error })
-        if (day !== undefined) {
-          if (error) reply.failedDays.push({ day, hours: bit })
-          else done.dayHours++
-        } else if (error) reply.failedMask |= bit
+        const item = items[k]!
+        if (error) {
+          reply.failures.push({ key: batch[k]!.key, error })
+          requeue(item)
+        } else if (item.day !== undefined) done.dayHours++
         else {
           done.hours++
-          reply.merged |= bit
-          if (Number(existed) === 0) reply.created |= bit
+          reply.merged[item.family]! |= 1 << item.hour
+          if (Number(existed) === 0) reply.created[item.family]! |= 1 << item.hour
         }
       })
       done.bytes += batch.reduce((n, m) => n + m.sketch.length, 0)
@@ -288,21 +331,18 @@ export class RedisStore implements HourStore {
     return true
   }
 
-  /** The merge of an all-time hour. */
-  #hourMerge(hour: number): Merge {
-    return { key: hourKey(this.#options.keyPrefix, hour), hour, sketch: this.#sketches.exportHour(hour) }
-  }
-
-  /** The merge of one day's hour, which also sets the key's expiry. */
-  #dayMerge({ day, hour }: { day: number; hour: number }): Merge {
+  /** The merge of a family's all-time hour, or with a day of one day's hour (which also sets the key's expiry). */
+  #mergeOf({ family, hour, day }: Pending): Merge {
+    const { prefix, sketches } = this.#families[family]!
+    if (day === undefined) return { key: hourKey(prefix, hour), hour, sketch: sketches.exportHour(hour) }
     const { retainDays, timezone } = this.#options.daily!
     return {
-      key: dayKey(this.#options.keyPrefix, hour, dateOf(day)),
+      key: dayKey(prefix, hour, dateOf(day)),
       hour,
       day,
       // The key lives through day + retainDays on the team's calendar.
       expireAtMs: dayStartMs(day + retainDays + 1, timezone),
-      sketch: this.#sketches.exportDayHour(day, hour),
+      sketch: sketches.exportDayHour(day, hour),
     }
   }
 
@@ -313,9 +353,9 @@ export class RedisStore implements HourStore {
     if (previous !== undefined && reply.runId !== undefined && reply.runId !== previous) {
       return `Redis at ${this.#connection.where} is another instance now (run_id ${previous.slice(0, 8)}… → ${reply.runId.slice(0, 8)}…: restarted or failed over)`
     }
-    const missing = hoursOf(reply.created & this.#merged)
+    const missing = this.#families.flatMap((f, i) => hoursOf(reply.created[i]! & f.merged).map((h) => hourKey(f.prefix, h)))
     if (missing.length > 0 || reply.absent) {
-      const which = missing.length > 0 ? missing.map((h) => hourKey(this.#options.keyPrefix, h)).join(', ') : 'hour keys it had'
+      const which = missing.length > 0 ? missing.join(', ') : 'hour keys it had'
       return `Redis at ${this.#connection.where} no longer has ${which} (restarted empty, flushed or evicted)`
     }
     return undefined
@@ -326,11 +366,14 @@ export class RedisStore implements HourStore {
     return new Error(`loghour: Redis merge not confirmed (changes kept locally): ${error.message}`, { cause: error })
   }
 
-  /** Flushes, then reads `PFCOUNT` of the 24 hour keys (one round trip). After close: the counts read then. */
-  async hourCounts(): Promise<number[]> {
+  /**
+   * Flushes, then reads `PFCOUNT` of the 24 hour keys of each family (one round trip). After
+   * close: the counts read then.
+   */
+  async hourCounts(): Promise<HourCounts> {
     if (this.#final) {
       if ('error' in this.#final) throw this.#final.error
-      return this.#final.hours
+      return this.#final
     }
     await this.flush()
     const counts = await this.#counts(await this.#connection.ready())
@@ -350,8 +393,11 @@ export class RedisStore implements HourStore {
     this.#answeredAt = Date.now()
   }
 
-  #counts(client: MergingClient): Promise<number[]> {
-    return readHourCounts(client, this.#options.keyPrefix, this.#options.timeoutMs)
+  async #counts(client: MergingClient): Promise<HourCounts> {
+    const keys = this.#families.flatMap((f) => Array.from({ length: HOURS }, (_, hour) => [hourKey(f.prefix, hour)]))
+    const counts = await countUnions(client, keys, this.#options.timeoutMs)
+    const hours = counts.slice(0, HOURS)
+    return this.#families.length > 1 ? { hours, users: counts.slice(HOURS) } : { hours }
   }
 
   /**
@@ -361,14 +407,30 @@ export class RedisStore implements HourStore {
    * so a query never leaves anything behind, whatever the user may run.
    */
   async windowCounts(window: DayWindow, byWeekday: boolean): Promise<WindowCounts> {
-    const prefix = this.#options.keyPrefix
     const days = daysOf(window)
-    const keysOf = (hour: number, ds: number[]) => ds.map((day) => dayKey(prefix, hour, dateOf(day)))
-    const hours = Array.from({ length: HOURS }, (_, hour) => keysOf(hour, days))
-    if (!byWeekday) return { hours: await this.#unions(hours) }
     const byDay = Array.from({ length: 5 }, (_, w) => days.filter((day) => (((day + 3) % 7) + 7) % 7 === w))
-    const counts = await this.#unions([...hours, ...byDay.flatMap((ds) => Array.from({ length: HOURS }, (_, h) => keysOf(h, ds)))])
-    return { hours: counts.slice(0, HOURS), weekdays: Array.from({ length: 5 }, (_, w) => counts.slice((w + 1) * HOURS, (w + 2) * HOURS)) }
+    // Per family: its 24 hours, then with byWeekday five rows of 24.
+    const lists = this.#families.flatMap(({ prefix }) => {
+      const keysOf = (hour: number, ds: number[]) => ds.map((day) => dayKey(prefix, hour, dateOf(day)))
+      const hours = Array.from({ length: HOURS }, (_, hour) => keysOf(hour, days))
+      return byWeekday ? [...hours, ...byDay.flatMap((ds) => Array.from({ length: HOURS }, (_, h) => keysOf(h, ds)))] : hours
+    })
+    const counts = await this.#unions(lists)
+    const per = byWeekday ? 6 * HOURS : HOURS
+    const familyCounts = (i: number) => {
+      const part = counts.slice(i * per, (i + 1) * per)
+      const weekdays = byWeekday ? Array.from({ length: 5 }, (_, w) => part.slice((w + 1) * HOURS, (w + 2) * HOURS)) : undefined
+      return { hours: part.slice(0, HOURS), weekdays }
+    }
+    const errors = familyCounts(0)
+    const answer: WindowCounts = { hours: errors.hours }
+    if (errors.weekdays) answer.weekdays = errors.weekdays
+    if (this.#families.length > 1) {
+      const users = familyCounts(1)
+      answer.users = users.hours
+      if (users.weekdays) answer.userWeekdays = users.weekdays
+    }
+    return answer
   }
 
   /** The client for a read of the day keys, after a flush (so it includes this process's lines). */
@@ -422,7 +484,7 @@ export class RedisStore implements HourStore {
         }
       }
       try {
-        this.#final = { hours: await this.#counts(await this.#connection.ready()) }
+        this.#final = await this.#counts(await this.#connection.ready())
       } catch (error) {
         this.#final = { error: new Error(`loghour: changes merged, but the final counts could not be read: ${(error as Error).message}`) }
       }

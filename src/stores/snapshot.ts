@@ -19,7 +19,7 @@ import { crc32 } from 'node:zlib'
 import { DENSE_SIZE, HOURS, type NativeLineCounts, type NativeSketchSet } from '../native.js'
 
 const MAGIC = Buffer.from('LGHRSNAP')
-const VERSION = 2
+const VERSION = 3
 
 /** What the user can do about a snapshot that cannot be used. */
 const GUIDANCE = 'it was left untouched (move it away to start empty, or restore a backup)'
@@ -30,8 +30,11 @@ const GUIDANCE = 'it was left untouched (move it away to start empty, or restore
  */
 const MAX_DAY_BYTES = (3660 + 2) * HOURS * (6 + DENSE_SIZE)
 
-/** The largest file the format allows (64 invalid reasons at most): larger ones are not read. */
-export const MAX_SNAPSHOT_BYTES = 24 + 8 * (4 + 64) + HOURS * DENSE_SIZE + 4 + MAX_DAY_BYTES + 4
+/**
+ * The largest file the format allows (64 invalid reasons at most, every user's sketches too), and
+ * at most what Node reads into one buffer (2 GiB): larger ones are not read.
+ */
+export const MAX_SNAPSHOT_BYTES = Math.min(24 + 8 * (4 + 64) + 2 * (HOURS * DENSE_SIZE + 4 + MAX_DAY_BYTES) + 4 + 4, 2 ** 31 - 1)
 
 /** A snapshot file that cannot be used; the file is left untouched. */
 export class SnapshotError extends Error {
@@ -49,26 +52,48 @@ export function encodeSnapshot(sketches: NativeSketchSet, now = Date.now()): Buf
   head.writeBigUInt64LE(BigInt(now), 16)
   const values = [counters.total, counters.counted, counters.skipped, counters.blank, ...counters.invalid]
   for (const [i, v] of values.entries()) head.writeBigUInt64LE(BigInt(v), 24 + 8 * i)
-  const hours = Array.from({ length: HOURS }, (_, h) => sketches.exportHour(h))
-  const days = sketches.dailyInfo() === null ? Buffer.alloc(0) : sketches.encodeDays()
-  const daysLength = Buffer.alloc(4)
-  daysLength.writeUInt32LE(days.length)
-  const body = Buffer.concat([head, ...hours, daysLength, days])
+  // Version 3: after the 5xx users' hours and days, every user's (an empty section when not kept).
+  const users = sketches.users()
+  const section = users === null ? Buffer.alloc(0) : Buffer.concat(hoursAndDays(users))
+  const sectionLength = Buffer.alloc(4)
+  sectionLength.writeUInt32LE(section.length)
+  const body = Buffer.concat([head, ...hoursAndDays(sketches), sectionLength, section])
   const sum = Buffer.alloc(4)
   sum.writeUInt32LE(crc32(body))
   return Buffer.concat([body, sum])
 }
 
+/** A sketch set's 24 dense hours, then the length of its day sketches and the day sketches. */
+function hoursAndDays(sketches: NativeSketchSet): Buffer[] {
+  const hours = Array.from({ length: HOURS }, (_, h) => sketches.exportHour(h))
+  const days = sketches.dailyInfo() === null ? Buffer.alloc(0) : sketches.encodeDays()
+  const daysLength = Buffer.alloc(4)
+  daysLength.writeUInt32LE(days.length)
+  return [...hours, daysLength, days]
+}
+
+/** Hours and days as a snapshot holds them. */
+interface SnapshotSketches {
+  hours: Buffer[]
+  days: Buffer
+}
+
 /** Parses and checks a snapshot; throws {@link SnapshotError} naming what is wrong. */
-export function decodeSnapshot(data: Buffer, file: string): { counters: NativeLineCounts; hours: Buffer[]; days: Buffer; writtenAt: Date } {
+export function decodeSnapshot(
+  data: Buffer,
+  file: string,
+): SnapshotSketches & { counters: NativeLineCounts; users: SnapshotSketches | undefined; writtenAt: Date } {
   const bad = (what: string) => new SnapshotError(`snapshot ${file} ${what}; ${GUIDANCE}`)
   if (data.length < 24 || !data.subarray(0, 8).equals(MAGIC)) throw bad('is not a loghour snapshot (bad magic)')
   const version = data.readUInt32LE(8)
-  if (version !== 1 && version !== VERSION) throw bad(`has format version ${version}; this loghour reads versions 1 and ${VERSION}`)
+  if (version < 1 || version > VERSION) throw bad(`has format version ${version}; this loghour reads versions 1 to ${VERSION}`)
   const reasons = data.readUInt32LE(12)
+  const u32 = (at: number) => (data.length >= at + 4 ? data.readUInt32LE(at) : 0)
   const daysAt = 24 + 8 * (4 + reasons) + HOURS * DENSE_SIZE
-  const daysLength = version === 1 || data.length < daysAt + 4 ? 0 : data.readUInt32LE(daysAt)
-  const expected = daysAt + (version === 1 ? 0 : 4 + daysLength) + 4
+  const daysLength = version === 1 ? 0 : u32(daysAt)
+  const usersAt = daysAt + (version === 1 ? 0 : 4 + daysLength)
+  const usersLength = version < 3 ? 0 : u32(usersAt)
+  const expected = usersAt + (version < 3 ? 0 : 4 + usersLength) + 4
   if (reasons > 64 || data.length !== expected) throw bad(`is truncated or padded (${data.length} bytes, expected ${expected})`)
   if (crc32(data.subarray(0, data.length - 4)) !== data.readUInt32LE(data.length - 4)) throw bad('is corrupt (checksum mismatch)')
   const u64 = (i: number) => Number(data.readBigUInt64LE(24 + 8 * i))
@@ -79,10 +104,19 @@ export function decodeSnapshot(data: Buffer, file: string): { counters: NativeLi
     blank: u64(3),
     invalid: Array.from({ length: reasons }, (_, i) => u64(4 + i)),
   }
-  const start = 24 + 8 * (4 + reasons)
-  const hours = Array.from({ length: HOURS }, (_, h) => data.subarray(start + h * DENSE_SIZE, start + (h + 1) * DENSE_SIZE))
-  const days = data.subarray(daysAt + 4, daysAt + 4 + daysLength)
-  return { counters, hours, days, writtenAt: new Date(Number(data.readBigUInt64LE(16))) }
+  const sketchesAt = (start: number): SnapshotSketches => ({
+    hours: Array.from({ length: HOURS }, (_, h) => data.subarray(start + h * DENSE_SIZE, start + (h + 1) * DENSE_SIZE)),
+    days: data.subarray(start + HOURS * DENSE_SIZE + 4, start + HOURS * DENSE_SIZE + 4 + u32(start + HOURS * DENSE_SIZE)),
+  })
+  let users: SnapshotSketches | undefined
+  if (usersLength > 0) {
+    const start = usersAt + 4
+    const inner = HOURS * DENSE_SIZE + 4 + u32(start + HOURS * DENSE_SIZE)
+    if (usersLength < HOURS * DENSE_SIZE + 4 || inner !== usersLength) throw bad('has a malformed users section')
+    users = sketchesAt(start)
+  }
+  const { hours, days } = sketchesAt(24 + 8 * (4 + reasons))
+  return { counters, hours, days: version === 1 ? Buffer.alloc(0) : days, users, writtenAt: new Date(Number(data.readBigUInt64LE(16))) }
 }
 
 /**
@@ -142,7 +176,17 @@ export function checkSnapshotWritable(file: string): void {
 export function restoreSnapshot(file: string, sketches: NativeSketchSet): boolean {
   const data = readSnapshotFile(file)
   if (data === undefined) return false
-  const { counters, hours, days } = decodeSnapshot(data, file)
+  const { counters, hours, days, users } = decodeSnapshot(data, file)
+  restoreSketches(file, sketches, { hours, days })
+  // Every user's sketches when both the file and the set have them (a set without them: left out).
+  const kept = sketches.users()
+  if (users && kept) restoreSketches(file, kept, users)
+  sketches.addLineCounts(counters)
+  return true
+}
+
+/** Merges a snapshot's hours and days into a sketch set (its days only when it keeps days). */
+function restoreSketches(file: string, sketches: NativeSketchSet, { hours, days }: SnapshotSketches): void {
   if (days.length > 0 && sketches.dailyInfo() !== null) {
     try {
       sketches.mergeEncodedDays(days)
@@ -159,8 +203,6 @@ export function restoreSnapshot(file: string, sketches: NativeSketchSet): boolea
       )
     }
   }
-  sketches.addLineCounts(counters)
-  return true
 }
 
 /**

@@ -8,8 +8,8 @@ import type { Shortfall } from './redis/replicas.js'
 export interface HourStore {
   /** `'memory'` or `'redis'`. */
   readonly kind: 'memory' | 'redis'
-  /** Distinct users per hour, 24 numbers. */
-  hourCounts(): Promise<number[]>
+  /** Distinct 5xx users per hour (24 numbers), and every user per hour when kept. */
+  hourCounts(): Promise<HourCounts>
   /**
    * Distinct users per hour over the days of a window (per-day sketches), and with `byWeekday`
    * the Monday–Friday × 24 table too (`[weekday][hour]`, Monday first).
@@ -27,11 +27,18 @@ export interface HourStore {
   replicaShortfalls(): Shortfall[]
 }
 
-/** What a window query answers: its 24 hours, and the weekday table when asked for. */
-export interface WindowCounts {
+/** Distinct users per hour: those who met a 5xx, and with all users kept every user. */
+export interface HourCounts {
   hours: number[]
+  users?: number[]
+}
+
+/** What a window query answers: its 24 hours, and the weekday table when asked for. */
+export interface WindowCounts extends HourCounts {
   /** Five rows (Monday … Friday) of 24 counts. */
   weekdays?: number[][]
+  /** The same table of every user, when kept. */
+  userWeekdays?: number[][]
 }
 
 /** Bits set in a 24-bit hour mask: how many hours it names. */
