@@ -107,8 +107,15 @@ export declare class NativeSketchSet {
    * of values held, and the records that went to `(other)`. Null when grouping is off.
    */
   groupCounts(top?: number | undefined | null): NativeGroups | null
+  /**
+   * With `groupBy`: the values held, the records that went to `(other)` and the memory they take,
+   * without counting any (cheap); null when grouping is off.
+   */
+  groupInfo(): NativeGroupInfo | null
   /** With `groupBy`: the (value, hours) pairs changed since the last call, now marked clean. */
   takeDirtyGroups(): Array<NativeGroupHours>
+  /** Whether a value's hour changed since the last `takeDirtyGroups`. */
+  hasDirtyGroups(): boolean
   /** Marks (value, hours) pairs changed again (the store did not confirm them). */
   markDirtyGroups(pairs: Array<NativeGroupHours>): void
   /** Marks every value's hours changed (the store lost them). */
@@ -144,6 +151,12 @@ export declare function elementHash(element: Uint8Array): bigint
 
 /** Lines `start .. start + count` of the original service's demo stream `pattern` (1 or 2). */
 export declare function generateDemo(pattern: number, start: number, count: number): Buffer
+
+/**
+ * The counts by group value of the values Redis holds (every server's): most users first, at
+ * most `top` of them.
+ */
+export declare function groupCountsOf(values: Array<NativeGroupValue>, top?: number | undefined | null): NativeGroups
 
 /** Hours in a day: one HyperLogLog each, hours 0..23. */
 export declare const HOURS: number
@@ -227,6 +240,13 @@ export interface NativeGroupHours {
   hours: number
 }
 
+/** What the group sketches hold. */
+export interface NativeGroupInfo {
+  values: number
+  otherRecords: number
+  bytes: number
+}
+
 /** The counts by group value. */
 export interface NativeGroups {
   /** The values with the most users first. */
@@ -237,6 +257,13 @@ export interface NativeGroups {
   otherRecords: number
   /** Memory the values and their sketches take. */
   bytes: number
+}
+
+/** A group value's hour as Redis holds it (read back from the group keys). */
+export interface NativeGroupValue {
+  value: string
+  hour: number
+  sketch: Buffer
 }
 
 /**

@@ -842,6 +842,7 @@ module.exports.dayStartMs = nativeBinding.dayStartMs
 module.exports.DENSE_SIZE = nativeBinding.DENSE_SIZE
 module.exports.elementHash = nativeBinding.elementHash
 module.exports.generateDemo = nativeBinding.generateDemo
+module.exports.groupCountsOf = nativeBinding.groupCountsOf
 module.exports.HOURS = nativeBinding.HOURS
 module.exports.invalidReasons = nativeBinding.invalidReasons
 module.exports.isTimeZone = nativeBinding.isTimeZone

@@ -292,12 +292,13 @@ export class LogConsumer extends LineWritable implements LineSink {
       stats.shareError = SHARE_ERROR
       if (counts.userWeekdays) stats.weekdayUsers = counts.userWeekdays
     }
-    const groups = this.#sketches.groupCounts(this.options.top)
+    const groups = this.options.groupBy === undefined ? null : await this.#store.groupCounts(this.options.top)
     if (groups !== null && this.options.groupBy !== undefined) {
       stats.groupBy = this.options.groupBy
       stats.groups = groups.groups
       stats.groupValues = groups.values
-      stats.otherRecords = groups.otherRecords
+      // Records past this process's bound (the values themselves are the store's, every server's).
+      stats.otherRecords = this.#sketches.groupInfo()?.otherRecords ?? 0
     }
     if (daily !== null) stats.daily = this.#sketches.dailyInfo() ?? daily
     if (this.options.format === 'auto') stats.streams = this.streamReadings()

@@ -8,7 +8,8 @@
 
 use std::collections::HashMap;
 
-use crate::hll::REGISTERS;
+use crate::hll::{Hll, REGISTERS};
+use crate::redis_sparse;
 use crate::json_fields::{FieldExtractor, FieldValue};
 use crate::record::text;
 use crate::route::{request_parts, route_of};
@@ -199,6 +200,26 @@ impl GroupSketch {
     group.dirty = was;
   }
 
+  /// Raises a value's hour to the registers of a value Redis holds (sparse or dense), as read back
+  /// from the group keys; nothing is marked changed.
+  pub fn merge_redis(&mut self, value: &[u8], hour: u8, redis: &[u8]) -> Result<(), &'static str> {
+    let registers = match redis.get(..5) {
+      Some(b"HYLL\x01") => redis_sparse::decode(redis).ok_or("a malformed sparse HyperLogLog")?,
+      _ => {
+        let hll = Hll::from_dense(redis).map_err(|_| "not a Redis HyperLogLog")?;
+        (0..REGISTERS).map(|i| hll.register(i)).collect()
+      }
+    };
+    let set: Vec<(u32, u8)> = registers
+      .iter()
+      .enumerate()
+      .filter(|(_, &r)| r > 0)
+      .map(|(i, &r)| (i as u32, r))
+      .collect();
+    self.merge_registers(value, hour % HOURS as u8, &set);
+    Ok(())
+  }
+
   /// The index of a new value, or of [`OTHER`] past the bound.
   #[cold]
   #[inline(never)]
@@ -272,6 +293,11 @@ impl GroupSketch {
     for group in &mut self.groups {
       group.dirty = group.held();
     }
+  }
+
+  /// Whether a value's hour changed since it was last taken.
+  pub fn has_dirty(&self) -> bool {
+    self.groups.iter().any(|g| g.dirty != 0)
   }
 
   /// The value at an index (from [`GroupSketch::take_dirty`]).
@@ -357,7 +383,7 @@ impl Group {
 #[cfg(test)]
 mod tests {
   use super::*;
-  use crate::hll::{murmur64a, Hll};
+  use crate::hll::murmur64a;
 
   #[test]
   fn hours_and_unions_equal_plain_hyperloglogs_of_the_same_elements() {
@@ -427,6 +453,28 @@ mod tests {
       one.to_redis()
     });
     assert!(groups.export(1, 5).is_empty());
+  }
+
+  #[test]
+  fn values_read_back_from_redis_count_as_the_sketches_that_wrote_them() {
+    let mut written = GroupSketch::new(10);
+    for u in 0..2000u32 {
+      written.add(Some(b"/big"), 9, murmur64a(&u.to_le_bytes()));
+      if u < 5 {
+        written.add(Some(b"/small"), 14, murmur64a(&u.to_le_bytes()));
+      }
+    }
+    let mut read = GroupSketch::new(usize::MAX);
+    for (at, mask) in written.take_dirty() {
+      for hour in (0..24).filter(|h| mask & 1 << h != 0) {
+        let value = written.value(at).unwrap().to_vec();
+        read.merge_redis(&value, hour, &written.export(at, hour)).unwrap();
+      }
+    }
+    assert_eq!(read.counts(), written.counts());
+    assert!(read.take_dirty().is_empty());
+    assert!(read.merge_redis(b"x", 1, b"HYLL\x01junk").is_err());
+    assert!(read.merge_redis(b"x", 1, b"nope").is_err());
   }
 
   #[test]

@@ -448,6 +448,50 @@ pub struct NativeGroups {
   pub bytes: f64,
 }
 
+/// What the group sketches hold.
+#[napi(object)]
+pub struct NativeGroupInfo {
+  pub values: u32,
+  pub other_records: f64,
+  pub bytes: f64,
+}
+
+/// A group value's hour as Redis holds it (read back from the group keys).
+#[napi(object)]
+pub struct NativeGroupValue {
+  pub value: String,
+  pub hour: u32,
+  pub sketch: Buffer,
+}
+
+/// The counts by group value of the values Redis holds (every server's): most users first, at
+/// most `top` of them.
+#[napi(catch_unwind)]
+pub fn group_counts_of(values: Vec<NativeGroupValue>, top: Option<u32>) -> Result<NativeGroups> {
+  let mut groups = crate::groups::GroupSketch::new(usize::MAX);
+  for v in &values {
+    let hour = hour_index(v.hour)? as u8;
+    groups
+      .merge_redis(v.value.as_bytes(), hour, &v.sketch)
+      .map_err(|e| invalid(format!("the group key of {:?} at hour {hour} holds {e}", v.value)))?;
+  }
+  let counts = groups.counts();
+  Ok(NativeGroups {
+    values: counts.len() as u32,
+    other_records: 0.0,
+    bytes: groups.bytes() as f64,
+    groups: counts
+      .into_iter()
+      .take(top.map_or(usize::MAX, |t| t as usize))
+      .map(|g| NativeGroupCounts {
+        value: String::from_utf8_lossy(&g.value).into_owned(),
+        hours: g.hours.iter().map(|&n| n as f64).collect(),
+        users: g.users as f64,
+      })
+      .collect(),
+  })
+}
+
 /// A group value's hours (bit mask) changed since a store last took them.
 #[napi(object)]
 pub struct NativeGroupHours {
@@ -676,6 +720,19 @@ impl NativeSketchSet {
     })
   }
 
+  /// With `groupBy`: the values held, the records that went to `(other)` and the memory they take,
+  /// without counting any (cheap); null when grouping is off.
+  #[napi(catch_unwind)]
+  pub fn group_info(&self) -> Option<NativeGroupInfo> {
+    let sketch = self.sketch.borrow();
+    let groups = sketch.groups()?;
+    Some(NativeGroupInfo {
+      values: groups.len() as u32,
+      other_records: groups.other_records() as f64,
+      bytes: groups.bytes() as f64,
+    })
+  }
+
   /// With `groupBy`: the (value, hours) pairs changed since the last call, now marked clean.
   #[napi(catch_unwind)]
   pub fn take_dirty_groups(&self) -> Vec<NativeGroupHours> {
@@ -692,6 +749,12 @@ impl NativeSketchSet {
         hours,
       })
       .collect()
+  }
+
+  /// Whether a value's hour changed since the last `takeDirtyGroups`.
+  #[napi(catch_unwind)]
+  pub fn has_dirty_groups(&self) -> bool {
+    self.sketch.borrow().groups().is_some_and(|g| g.has_dirty())
   }
 
   /// Marks (value, hours) pairs changed again (the store did not confirm them).

@@ -96,11 +96,33 @@ windowOptions(program.command('stats'))
   .addOption(settingOption('redisKey'))
   .addOption(settingOption('timezone', { help: 'the calendar of the per-day keys and of "today" (also from .env)' }))
   .addOption(settingOption('retainDays', { help: 'days kept by the servers: the window of --by weekday alone (also from .env)' }))
-  .option('--json', 'print { hours, peakHour, peakUsers } as JSON (with "window" and "weekdays" when asked)')
+  .addOption(settingOption('allUsers', { help: 'also read every user of each hour (the servers run with --all-users): the share hurt' }))
+  .addOption(settingOption('usersKeyPrefix'))
+  .addOption(settingOption('minUsers'))
+  .addOption(settingOption('groupBy', { help: 'also read the groups the servers count with --group-by (the same field)' }))
+  .addOption(settingOption('top'))
+  .option(
+    '--json',
+    'print { hours, peakHour, peakUsers } as JSON (with "window" and "weekdays" when asked, "users" and "share" with --all-users, "groups" with --group-by)',
+  )
   .action(({ days, from, to, by, ...flags }: { json?: boolean } & Record<string, unknown>) => {
-    const keys = ['redis', 'redisCluster', 'keyPrefix', 'redisCa', 'redisCert', 'redisKey', 'timezone', 'retainDays'] as const
+    const keys = [
+      'redis',
+      'redisCluster',
+      'keyPrefix',
+      'redisCa',
+      'redisCert',
+      'redisKey',
+      'timezone',
+      'retainDays',
+      'allUsers',
+      'usersKeyPrefix',
+      'minUsers',
+      'groupBy',
+      'top',
+    ] as const
     const resolved = settings([...keys], flags)
-    const { redis, redisCluster, keyPrefix, timezone, retainDays } = resolved
+    const { redis, redisCluster, keyPrefix, timezone, retainDays, allUsers, usersKeyPrefix, minUsers, groupBy, top } = resolved
     if (redis !== undefined && redisCluster !== undefined) throw new UsageError('--redis and --redis-cluster both name the store; give one')
     const store = redis ?? redisCluster
     if (store === undefined) {
@@ -109,7 +131,17 @@ windowOptions(program.command('stats'))
       )
     }
     const query = queryOf({ days, from, to, by } as Parameters<typeof queryOf>[0])
-    return stats({ store, keyPrefix, timezone, retainDays, query, tls: usage(() => readRedisTls(resolved)), json: flags.json as boolean })
+    const answer = { allUsers, usersKeyPrefix, minUsers, top, ...(groupBy === undefined ? {} : { groupBy }) }
+    return stats({
+      store,
+      keyPrefix,
+      timezone,
+      retainDays,
+      query,
+      answer,
+      tls: usage(() => readRedisTls(resolved)),
+      json: flags.json as boolean,
+    })
   })
 
 /** `--html FILE`: a file name; stdout keeps the usual answer, so `-` would be ambiguous. */

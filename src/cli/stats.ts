@@ -1,5 +1,6 @@
 import { createConsumer } from '../consumer.js'
 import type { StatsQuery } from '../days.js'
+import type { ConsumerOptions } from '../options.js'
 import { renderAnswer } from '../render.js'
 import type { RedisTls } from '../settings.js'
 import type { Stats } from '../stats.js'
@@ -16,6 +17,8 @@ export interface StatsOptions {
   retainDays: number
   /** A window of days and/or the weekday table: read from the per-day keys. */
   query?: StatsQuery | undefined
+  /** What else the servers count: every user (`allUsers`), groups (`groupBy`). */
+  answer?: Pick<ConsumerOptions, 'allUsers' | 'usersKeyPrefix' | 'minUsers' | 'groupBy' | 'top'>
   json?: boolean
 }
 
@@ -28,6 +31,7 @@ export async function stats(options: StatsOptions): Promise<void> {
       ...(options.tls ? { tls: options.tls } : {}),
     },
     keyPrefix: options.keyPrefix,
+    ...options.answer,
     closeTimeoutMs: 0,
     ...(options.query ? { daily: true, retainDays: options.retainDays } : {}),
     ...(options.timezone ? { timezone: options.timezone } : {}),
@@ -41,7 +45,7 @@ export async function stats(options: StatsOptions): Promise<void> {
   } finally {
     await consumer.close().catch(() => {})
   }
-  const { hours, peakHour, peakUsers, window, weekdays } = answer
-  const shown = { hours, peakHour, peakUsers, ...(window ? { window } : {}), ...(weekdays ? { weekdays } : {}) }
+  // The answer without this process's line counters (it read no line) and its otherRecords.
+  const { lines: _lines, invalid: _invalid, otherRecords: _other, daily: _daily, streams: _streams, ...shown } = answer
   process.stdout.write(options.json ? `${JSON.stringify(shown, null, 2)}\n` : `${renderAnswer(shown)}\n`)
 }

@@ -35,8 +35,27 @@ export function deltaKey(target: string): string {
  * name many days; a prefix with its own tag keeps it (`{loghour}error_hour_9:2026-11-23`).
  */
 export function dayKey(prefix: string, hour: number, date: string): string {
+  return inHourSlot(prefix, hour, date)
+}
+
+/** `{<prefix><H>}:<suffix>`: a key in the slot of hour `H` (the prefix's own tag, when it has one). */
+function inHourSlot(prefix: string, hour: number, suffix: string): string {
   const key = hourKey(prefix, hour)
-  return hashTag(key) === null ? `{${key}}:${date}` : `${key}:${date}`
+  return hashTag(key) === null ? `{${key}}:${suffix}` : `${key}:${suffix}`
+}
+
+/**
+ * `{<prefix><H>}:group:<value>`: hour `H` of one `groupBy` value (all-time), in the hour's slot.
+ * @example
+ * groupKey('error_hour_', 9, '/users/:id') // '{error_hour_9}:group:/users/:id'
+ */
+export function groupKey(prefix: string, hour: number, value: string): string {
+  return inHourSlot(prefix, hour, `group:${value}`)
+}
+
+/** `{<prefix><H>}:groups`: the set of the values with a group key at hour `H` (what `stats` reads). */
+export function groupsKey(prefix: string, hour: number): string {
+  return inHourSlot(prefix, hour, 'groups')
 }
 
 /**

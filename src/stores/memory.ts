@@ -1,5 +1,5 @@
 import type { DayWindow } from '../days.js'
-import { HOURS, type NativeSketchSet } from '../native.js'
+import { HOURS, type NativeGroups, type NativeSketchSet } from '../native.js'
 import { checkSnapshotWritable, encodeSnapshot, restoreSnapshot, writeFileAtomic } from './snapshot.js'
 import { bitCount, type HourCounts, type HourStore, OutageTracker, type StoreEvents, type WindowCounts } from './store.js'
 
@@ -62,6 +62,10 @@ export class MemoryStore implements HourStore {
     return answer
   }
 
+  async groupCounts(top: number): Promise<NativeGroups | null> {
+    return this.#sketches.groupCounts(top)
+  }
+
   flush(): Promise<void> {
     const next = this.#writing.catch(() => {}).then(() => this.#write())
     this.#writing = next
@@ -82,7 +86,7 @@ export class MemoryStore implements HourStore {
     }
     this.#savedAt = seen
     const dayHours = this.#sketches.dayHours().reduce((n, { hours }) => n + bitCount(hours), 0)
-    this.#outage.succeeded({ hours: HOURS, dayHours, bytes: data.length, ms: Date.now() - started })
+    this.#outage.succeeded({ hours: HOURS, dayHours, groupHours: 0, bytes: data.length, ms: Date.now() - started })
   }
 
   async close(): Promise<void> {

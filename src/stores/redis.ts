@@ -3,14 +3,22 @@
 // The connection, the merges, the replica rule and the queries live in ./redis/.
 import type { Cluster, Redis } from 'ioredis'
 import { type DayWindow, dateOf } from '../days.js'
-import { dayStartMs, HOURS, type NativeDayHours, type NativeSketchSet } from '../native.js'
+import {
+  dayStartMs,
+  groupCountsOf,
+  HOURS,
+  type NativeDayHours,
+  type NativeGroupHours,
+  type NativeGroups,
+  type NativeSketchSet,
+} from '../native.js'
 import type { RedisTls } from '../settings.js'
-import { dayKey, hourKey } from './keys.js'
+import { dayKey, groupKey, groupsKey, hourKey } from './keys.js'
 import { isCluster, type MergingClient, withTimeout } from './redis/client.js'
 import { RedisConnection } from './redis/connection.js'
 import { combineErrors, explain } from './redis/errors.js'
 import { type Checks, type Merge, sendMerges } from './redis/merges.js'
-import { countUnions } from './redis/queries.js'
+import { countUnions, readGroupValues } from './redis/queries.js'
 import { ReplicaRule, type Shortfall } from './redis/replicas.js'
 import { type HourCounts, type HourStore, OutageTracker, type StoreEvents, type WindowCounts } from './store.js'
 
@@ -61,6 +69,7 @@ interface FlushReply {
   /** What was not confirmed, marked changed again at the end of the flush. */
   failedMask: number[]
   failedDays: NativeDayHours[][]
+  failedGroups: NativeGroupHours[]
 }
 
 /** One key to merge, and what its confirmation (or not) means. */
@@ -68,6 +77,8 @@ interface Pending {
   family: number
   hour: number
   day?: number
+  /** A `groupBy` value's hour (the 5xx users' family). */
+  group?: { index: number; value: string }
 }
 
 export interface RedisStoreOptions {
@@ -121,7 +132,7 @@ export class RedisStore implements HourStore {
   /** When a cluster's shards were last read (CLUSTER SHARDS). */
   #shardsReadAt = 0
   /** After close: the final counts, or why there are none. */
-  #final: HourCounts | { error: Error } | undefined
+  #final: (HourCounts & { groups?: NativeGroups }) | { error: Error } | undefined
 
   constructor(target: string | string[] | Redis | Cluster, sketches: NativeSketchSet, options: RedisStoreOptions) {
     this.#sketches = sketches
@@ -161,7 +172,7 @@ export class RedisStore implements HourStore {
 
   async #flushOnce(): Promise<void> {
     const started = Date.now()
-    const done = { hours: 0, dayHours: 0, bytes: 0 }
+    const done = { hours: 0, dayHours: 0, groupHours: 0, bytes: 0 }
     let answered = false
     // A second pass only when the first found that Redis lost what it had.
     for (let pass = 0; pass < 2; pass++) {
@@ -172,7 +183,8 @@ export class RedisStore implements HourStore {
       const identify = () => this.#identityChecked !== this.#connection.epoch && !isCluster(current)
       const families = this.#families
       const verify = (current.status === 'ready' && identify()) || (this.#closed && families.some((f) => f.merged !== 0))
-      if (families.every((f) => f.sketches.dirtyHours() === 0 && !f.sketches.hasDirtyDays()) && !verify) {
+      const idle = families.every((f) => f.sketches.dirtyHours() === 0 && !f.sketches.hasDirtyDays()) && !this.#sketches.hasDirtyGroups()
+      if (idle && !verify) {
         // Idle: still ask Redis now and then, or an outage would show only with the next line.
         if (pass === 0 && Date.now() - this.#answeredAt >= HEALTH_CHECK_MS) answered = await this.#probe()
         break
@@ -190,6 +202,7 @@ export class RedisStore implements HourStore {
       if (isCluster(client)) await this.#readShards(client)
       const dirty = families.map((f) => f.sketches.takeDirty())
       const dirtyDays = families.map((f) => f.sketches.takeDirtyDays())
+      const dirtyGroups = this.#sketches.takeDirtyGroups()
       const connection = this.#connection.epoch
       // A single Redis also confirms that the keys merged before and not merged now are there.
       const checks: Checks = {
@@ -198,17 +211,14 @@ export class RedisStore implements HourStore {
       }
       let reply: FlushReply
       try {
-        reply = await this.#sendAll(client, dirty, dirtyDays, checks, done)
+        reply = await this.#sendAll(client, dirty, dirtyDays, dirtyGroups, checks, done)
       } catch (error) {
         throw this.#failed(explain(error))
       }
       answered = true
       this.#answeredAt = Date.now()
       if (checks.identity) this.#identityChecked = connection
-      families.forEach((f, i) => {
-        f.sketches.markDirty(reply.failedMask[i]!)
-        f.sketches.markDirtyDays(reply.failedDays[i]!)
-      })
+      this.#requeue(reply)
       const lost = this.#lost(reply)
       families.forEach((f, i) => {
         f.merged |= reply.merged[i]!
@@ -222,6 +232,7 @@ export class RedisStore implements HourStore {
         f.sketches.markDirty(2 ** HOURS - 1)
         f.sketches.markDirtyDays(f.sketches.dayHours())
       }
+      this.#sketches.markAllGroupsDirty()
       this.#options.events.reset({ reason: lost, hours: hoursOf(this.#sketches.dirtyHours()).length })
     }
     if (answered) this.#outage.succeeded({ ...done, ms: Date.now() - started })
@@ -237,8 +248,9 @@ export class RedisStore implements HourStore {
     client: MergingClient,
     dirty: number[],
     dirtyDays: NativeDayHours[][],
+    dirtyGroups: NativeGroupHours[],
     checks: Checks,
-    done: { hours: number; dayHours: number; bytes: number },
+    done: { hours: number; dayHours: number; groupHours: number; bytes: number },
   ): Promise<FlushReply> {
     const families = this.#families
     const reply: FlushReply = {
@@ -249,6 +261,7 @@ export class RedisStore implements HourStore {
       failures: [],
       failedMask: families.map(() => 0),
       failedDays: families.map(() => []),
+      failedGroups: [],
     }
     const pending: Pending[] = dirty.flatMap((mask, family) => hoursOf(mask).map((hour) => ({ family, hour })))
     if (this.#options.daily) {
@@ -256,9 +269,13 @@ export class RedisStore implements HourStore {
         for (const { day, hours: mask } of pairs) for (const hour of hoursOf(mask)) pending.push({ family, hour, day })
       })
     }
+    for (const { index, value, hours: mask } of dirtyGroups) {
+      for (const hour of hoursOf(mask)) pending.push({ family: 0, hour, group: { index, value } })
+    }
     /** Not confirmed: marked changed again when the flush ends. */
-    const requeue = ({ family, hour, day }: Pending) => {
-      if (day === undefined) reply.failedMask[family]! |= 1 << hour
+    const requeue = ({ family, hour, day, group }: Pending) => {
+      if (group) reply.failedGroups.push({ ...group, hours: 1 << hour })
+      else if (day === undefined) reply.failedMask[family]! |= 1 << hour
       else reply.failedDays[family]!.push({ day, hours: 1 << hour })
     }
     for (let from = 0, first = true; first || from < pending.length; from += MERGES_PER_ROUND_TRIP, first = false) {
@@ -270,10 +287,7 @@ export class RedisStore implements HourStore {
       } catch (error) {
         // Not confirmed: this round trip's keys and those after it stay dirty.
         pending.slice(from).forEach(requeue)
-        families.forEach((f, i) => {
-          f.sketches.markDirty(reply.failedMask[i]!)
-          f.sketches.markDirtyDays(reply.failedDays[i]!)
-        })
+        this.#requeue(reply)
         throw error
       }
       if (first) {
@@ -285,7 +299,8 @@ export class RedisStore implements HourStore {
         if (error) {
           reply.failures.push({ key: batch[k]!.key, error })
           requeue(item)
-        } else if (item.day !== undefined) done.dayHours++
+        } else if (item.group !== undefined) done.groupHours++
+        else if (item.day !== undefined) done.dayHours++
         else {
           done.hours++
           reply.merged[item.family]! |= 1 << item.hour
@@ -331,9 +346,29 @@ export class RedisStore implements HourStore {
     return true
   }
 
-  /** The merge of a family's all-time hour, or with a day of one day's hour (which also sets the key's expiry). */
-  #mergeOf({ family, hour, day }: Pending): Merge {
+  /** What a flush did not get confirmed: marked changed again. */
+  #requeue(reply: FlushReply): void {
+    this.#families.forEach((f, i) => {
+      f.sketches.markDirty(reply.failedMask[i]!)
+      f.sketches.markDirtyDays(reply.failedDays[i]!)
+    })
+    this.#sketches.markDirtyGroups(reply.failedGroups)
+  }
+
+  /**
+   * The merge of a family's all-time hour, of one day's hour (which also sets the key's expiry),
+   * or of a group value's hour (which also adds the value to the hour's set of values).
+   */
+  #mergeOf({ family, hour, day, group }: Pending): Merge {
     const { prefix, sketches } = this.#families[family]!
+    if (group) {
+      return {
+        key: groupKey(prefix, hour, group.value),
+        hour,
+        register: { key: groupsKey(prefix, hour), member: group.value },
+        sketch: sketches.exportGroupHour(group.index, hour),
+      }
+    }
     if (day === undefined) return { key: hourKey(prefix, hour), hour, sketch: sketches.exportHour(hour) }
     const { retainDays, timezone } = this.#options.daily!
     return {
@@ -433,6 +468,26 @@ export class RedisStore implements HourStore {
     return answer
   }
 
+  /**
+   * With `groupBy`: flushes, then reads every value's group keys (every server's values) and
+   * ranks them; null when grouping is off.
+   */
+  async groupCounts(top: number): Promise<NativeGroups | null> {
+    if (this.#sketches.groupInfo() === null) return null
+    if (this.#final) {
+      if ('error' in this.#final) throw this.#final.error
+      const groups = this.#final.groups ?? groupCountsOf([], 0)
+      return { ...groups, groups: groups.groups.slice(0, top) }
+    }
+    const groups = await this.#readGroups(await this.#queryClient())
+    return { ...groups, groups: groups.groups.slice(0, top) }
+  }
+
+  /** Every value's counts from the group keys (all of them: `top` is applied by the reader). */
+  async #readGroups(client: MergingClient): Promise<NativeGroups> {
+    return groupCountsOf(await readGroupValues(client, this.#options.keyPrefix, this.#options.timeoutMs))
+  }
+
   /** The client for a read of the day keys, after a flush (so it includes this process's lines). */
   async #queryClient(): Promise<MergingClient> {
     if (this.#final) throw 'error' in this.#final ? this.#final.error : new Error('the store is closed')
@@ -484,7 +539,9 @@ export class RedisStore implements HourStore {
         }
       }
       try {
-        this.#final = await this.#counts(await this.#connection.ready())
+        const client = await this.#connection.ready()
+        const counts = await this.#counts(client)
+        this.#final = this.#sketches.groupInfo() === null ? counts : { ...counts, groups: await this.#readGroups(client) }
       } catch (error) {
         this.#final = { error: new Error(`loghour: changes merged, but the final counts could not be read: ${(error as Error).message}`) }
       }

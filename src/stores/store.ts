@@ -1,4 +1,5 @@
 import type { DayWindow } from '../days.js'
+import type { NativeGroups } from '../native.js'
 import type { Shortfall } from './redis/replicas.js'
 
 /**
@@ -15,6 +16,11 @@ export interface HourStore {
    * the Monday–Friday × 24 table too (`[weekday][hour]`, Monday first).
    */
   windowCounts(window: DayWindow, byWeekday: boolean): Promise<WindowCounts>
+  /**
+   * With `groupBy`: the values with the most users (at most `top`), from every server feeding
+   * the store (Redis) or this process (memory); null when grouping is off.
+   */
+  groupCounts(top: number): Promise<NativeGroups | null>
   /** Makes every counted line durable in the store (Redis merge, or snapshot file). */
   flush(): Promise<void>
   /** Resolves when the store answers now (a Redis PING within the timeout); rejects with why not. */
@@ -54,6 +60,8 @@ export interface FlushInfo {
   hours: number
   /** Per-day sketches (day, hour) merged (Redis) or written (snapshot). */
   dayHours: number
+  /** `groupBy` values' hours merged (Redis). */
+  groupHours: number
   /** Bytes sent to Redis or written to the snapshot file. */
   bytes: number
   /** Duration of the flush. */

@@ -16,8 +16,11 @@ export const CURL = spawnSync('curl', ['--version']).status === 0
 /** The JSON log_format of docs/your-logs.md: read by loghour without flags. */
 export const NGINX_JSON_FORMAT = `log_format loghour escape=json '{"time":"$time_iso8601","ip":"$remote_addr","status_code":$status}';`
 
-/** The statuses the test server answers: `/s/503` answers 503. */
+/** The statuses the test server answers: `/s/503` answers 503, and any other path with `?s=503` too. */
 export const STATUSES = [200, 404, 500, 502, 503]
+
+/** A JSON log_format with the request's host, method and target too (for `--group-by`). */
+export const NGINX_FIELDS_FORMAT = `log_format fields escape=json '{"time":"$time_iso8601","ip":"$remote_addr","status_code":$status,"host":"$host","method":"$request_method","path":"$request_uri"}';`
 
 export interface Nginx {
   port: number
@@ -30,6 +33,7 @@ export interface Nginx {
 export async function startNginx(dir: string, now: string, tz: string): Promise<Nginx> {
   const port = await freePort()
   const locations = STATUSES.map((s) => `location = /s/${s} { return ${s}; }`).join('\n      ')
+  const byArgument = STATUSES.map((s) => `if ($arg_s = "${s}") { return ${s}; }`).join('\n      ')
   writeFileSync(
     join(dir, 'nginx.conf'),
     `
@@ -41,6 +45,7 @@ error_log ${join(dir, 'error.log')} warn;
 events { worker_connections 64; }
 http {
   ${NGINX_JSON_FORMAT}
+  ${NGINX_FIELDS_FORMAT}
   client_body_temp_path ${dir};
   proxy_temp_path ${dir};
   fastcgi_temp_path ${dir};
@@ -50,7 +55,12 @@ http {
     listen 127.0.0.1:${port};
     access_log ${join(dir, 'access.log')} combined;
     access_log ${join(dir, 'access.json')} loghour;
+    access_log ${join(dir, 'access.fields.json')} fields;
     ${locations}
+    location / {
+      ${byArgument}
+      return 200;
+    }
   }
 }
 `,
@@ -79,9 +89,24 @@ http {
   }
 }
 
-/** One request from `from` (any 127.0.0.x works on Linux loopback); returns the status. */
-export function curl(port: number, from: string, status: number): number {
-  const r = spawnSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--interface', from, `http://127.0.0.1:${port}/s/${status}`])
+/**
+ * One request from `from` (any 127.0.0.x works on Linux loopback) to `/s/<status>`, or with `path`
+ * to `<path>?s=<status>` (method `method`); returns the status.
+ */
+export function curl(port: number, from: string, status: number, path?: string, method = 'GET'): number {
+  const target = path === undefined ? `/s/${status}` : `${path}${path.includes('?') ? '&' : '?'}s=${status}`
+  const r = spawnSync('curl', [
+    '-s',
+    '-o',
+    '/dev/null',
+    '-w',
+    '%{http_code}',
+    '-X',
+    method,
+    '--interface',
+    from,
+    `http://127.0.0.1:${port}${target}`,
+  ])
   return Number(r.stdout.toString())
 }
 

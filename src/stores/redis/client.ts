@@ -29,11 +29,31 @@ return existed`
 /** A client (or a pipeline of one) with the merge script as a command. */
 export type MergingClient = (Redis | Cluster) & {
   loghourMerge(target: string, temp: string, sketch: Buffer, expireAtMs?: number): Promise<number>
+  loghourGroupMerge(target: string, temp: string, registry: string, sketch: Buffer, member: string): Promise<number>
 }
 
-/** Defines the merge script on `client` once (a cluster's node clients each need it too). */
+/**
+ * A group key's merge: the same steps, then the value joins the hour's set of values (`SADD`,
+ * the same slot), so a reader finds every value without scanning the keyspace.
+ */
+const GROUP_MERGE_SCRIPT = `
+local existed = redis.pcall('EXISTS', KEYS[1])
+if type(existed) == 'table' then return redis.error_reply(existed.err .. ' (EXISTS)') end
+local set = redis.pcall('SET', KEYS[2], ARGV[1], 'PX', 60000)
+if set.err then return redis.error_reply(set.err .. ' (SET)') end
+local merged = redis.pcall('PFMERGE', KEYS[1], KEYS[2])
+redis.pcall('DEL', KEYS[2])
+if type(merged) == 'table' and merged.err then return redis.error_reply(merged.err .. ' (PFMERGE)') end
+local added = redis.pcall('SADD', KEYS[3], ARGV[2])
+if type(added) == 'table' and added.err then return redis.error_reply(added.err .. ' (SADD)') end
+return existed`
+
+/** Defines the merge scripts on `client` once (a cluster's node clients each need them too). */
 export function withMergeScript(client: Redis | Cluster): MergingClient {
-  if (!('loghourMerge' in client)) client.defineCommand('loghourMerge', { numberOfKeys: 2, lua: MERGE_SCRIPT })
+  if (!('loghourMerge' in client)) {
+    client.defineCommand('loghourMerge', { numberOfKeys: 2, lua: MERGE_SCRIPT })
+    client.defineCommand('loghourGroupMerge', { numberOfKeys: 3, lua: GROUP_MERGE_SCRIPT })
+  }
   return client as MergingClient
 }
 

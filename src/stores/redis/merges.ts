@@ -16,6 +16,8 @@ export interface Merge {
   sketch: Buffer
   day?: number
   expireAtMs?: number
+  /** A group key's: the set its value joins, and the value. */
+  register?: { key: string; member: string }
 }
 
 /** What a single Redis is asked besides the merges, to notice that it lost data. */
@@ -40,10 +42,12 @@ export interface MergeAnswers {
 const waitMsOf = (timeoutMs: number) => Math.max(10, Math.floor(timeoutMs / 2))
 
 /** The merge command of one merge, for a pipeline or a client. */
-const command = ({ key, sketch, expireAtMs }: Merge) =>
-  expireAtMs === undefined
+const command = ({ key, sketch, expireAtMs, register }: Merge) => {
+  if (register) return (c: MergingClient) => c.loghourGroupMerge(key, deltaKey(key), register.key, sketch, register.member)
+  return expireAtMs === undefined
     ? (c: MergingClient) => c.loghourMerge(key, deltaKey(key), sketch)
     : (c: MergingClient) => c.loghourMerge(key, deltaKey(key), sketch, expireAtMs)
+}
 
 /**
  * Sends `merges` (and the checks, on a single Redis) in one round trip, then `WAIT`s for the

@@ -1,8 +1,8 @@
 // Reading the answer: `PFCOUNT` of key lists, in one round trip with a bounded wait. A count of
 // several keys unites them in a register set of its own: a query writes no key.
 import type { Cluster, Redis } from 'ioredis'
-import { HOURS } from '../../native.js'
-import { hourKey } from '../keys.js'
+import { HOURS, type NativeGroupValue } from '../../native.js'
+import { groupKey, groupsKey, hourKey } from '../keys.js'
 import { type MergingClient, roundTrip, withTimeout } from './client.js'
 import { combineErrors } from './errors.js'
 
@@ -49,4 +49,32 @@ export function readHourCounts(client: Redis | Cluster, prefix: string, timeoutM
     Array.from({ length: HOURS }, (_, hour) => [hourKey(prefix, hour)]),
     timeoutMs,
   )
+}
+
+/**
+ * Every `groupBy` value's hours as Redis holds them: the 24 sets of values (`SMEMBERS`), then each
+ * value's key at each hour it is listed in (`GET`, the raw HyperLogLog), two round trips.
+ */
+export async function readGroupValues(client: Redis | Cluster, prefix: string, timeoutMs: number): Promise<NativeGroupValue[]> {
+  const ask = async (commands: ((c: MergingClient) => unknown)[], what: string) => {
+    const answers = await withTimeout(roundTrip(client as MergingClient, commands, timeoutMs), timeoutMs, what)
+    const failure = combineErrors(answers.flatMap(([error], i) => (error ? [{ key: `${what} #${i}`, error }] : [])))
+    if (failure) throw failure
+    return answers.map(([, answer]) => answer)
+  }
+  const sets = await ask(
+    Array.from({ length: HOURS }, (_, hour) => (c: MergingClient) => c.smembers(groupsKey(prefix, hour))),
+    'SMEMBERS',
+  )
+  const listed = sets.flatMap((members, hour) => (members as string[]).map((value) => ({ value, hour })))
+  if (listed.length === 0) return []
+  const sketches = await ask(
+    listed.map(
+      ({ value, hour }) =>
+        (c: MergingClient) =>
+          c.getBuffer(groupKey(prefix, hour, value)),
+    ),
+    'GET',
+  )
+  return listed.flatMap((entry, i) => (sketches[i] ? [{ ...entry, sketch: sketches[i] as Buffer }] : []))
 }
