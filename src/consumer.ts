@@ -2,7 +2,15 @@ import type { ServerResponse } from 'node:http'
 import { Writable } from 'node:stream'
 import { type DayWindow, dateOf, type StatsQuery, today, windowOf } from './days.js'
 import { clientAddress, type MiddlewareOptions, type RequestCounter, requestGroup, resolveMiddlewareOptions } from './middleware.js'
-import { HOURS, type LineSink, type NativeFraming, type NativeLineStream, NativeSketchSet, OPEN_NATIVE_STREAM } from './native.js'
+import {
+  HOURS,
+  type LineSink,
+  type NativeFraming,
+  type NativeLineStream,
+  NativeSketchSet,
+  OPEN_NATIVE_STREAM,
+  STATS_WITHOUT_GROUPS,
+} from './native.js'
 import { type ConsumerOptions, type ListenOptions, OptionError, type ResolvedConsumerOptions, resolveConsumerOptions } from './options.js'
 import { nativeRule, type Reading, type ReadingOptions, streamReading } from './schemas.js'
 import { LogServer } from './server.js'
@@ -273,6 +281,15 @@ export class LogConsumer extends LineWritable implements LineSink {
    * @throws {OptionError} for a malformed query, or a window without `daily`.
    */
   async stats(query: StatsQuery = {}): Promise<Stats> {
+    return this.#answer(query, true)
+  }
+
+  /** @internal the answer without the groups (the live page reads those less often). */
+  [STATS_WITHOUT_GROUPS](query: StatsQuery = {}): Promise<Stats> {
+    return this.#answer(query, false)
+  }
+
+  async #answer(query: StatsQuery, withGroups: boolean): Promise<Stats> {
     let window = windowOf(query, this.options.timezone)
     const daily = this.#sketches.dailyInfo()
     if ((window !== undefined || query.by !== undefined) && daily === null) {
@@ -292,7 +309,7 @@ export class LogConsumer extends LineWritable implements LineSink {
       stats.shareError = SHARE_ERROR
       if (counts.userWeekdays) stats.weekdayUsers = counts.userWeekdays
     }
-    const groups = this.options.groupBy === undefined ? null : await this.#store.groupCounts(this.options.top)
+    const groups = this.options.groupBy === undefined || !withGroups ? null : await this.#store.groupCounts(this.options.top)
     if (groups !== null && this.options.groupBy !== undefined) {
       stats.groupBy = this.options.groupBy
       stats.groups = groups.groups
@@ -356,6 +373,14 @@ export class LogConsumer extends LineWritable implements LineSink {
       res.on('finish', finished)
       next?.()
     }
+  }
+
+  /**
+   * With `groupBy`: this process's values (with `(none)` and `(other)`), the records that went to
+   * `(other)` past `maxGroups`, and the memory the values and their sketches take; null without.
+   */
+  groupInfo(): { values: number; otherRecords: number; bytes: number } | null {
+    return this.#sketches.groupInfo()
   }
 
   /** This process's line counts, now (synchronous, never touches the store). */

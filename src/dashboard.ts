@@ -4,7 +4,7 @@
 // as a static report. The browser draws both with the same script, so they cannot drift apart.
 import { createHash } from 'node:crypto'
 import { renderAnswer, renderLines } from './render.js'
-import type { InvalidReason, LineCounts } from './stats.js'
+import type { GroupStats, InvalidReason, LineCounts, ShareHour } from './stats.js'
 
 /** What the page shows: the stats object, with what only the live page or the report knows. */
 export interface DashboardData {
@@ -33,6 +33,18 @@ export interface DashboardData {
   weekdays?: number[][]
   /** The days the table counts, when the hours count all time (the live page). */
   weekdayWindow?: { from: string; to: string }
+  /** With every user counted: every user per hour, the share hurt and the hour of the largest share. */
+  users?: number[]
+  share?: (number | null)[]
+  shareHour?: ShareHour | null
+  minUsers?: number
+  shareError?: number
+  /** The weekday table of every user: the heatmap can be drawn by share. */
+  weekdayUsers?: number[][]
+  /** With groups: the field, the values with the most users, and how many values there are. */
+  groupBy?: string
+  groups?: GroupStats[]
+  groupValues?: number
 }
 
 /** What {@link renderDashboard} draws, and whether it follows the server. */
@@ -77,6 +89,21 @@ dd{margin:0;font-size:1.2rem;font-variant-numeric:tabular-nums}
 .cell{aspect-ratio:1.6;border-radius:2px;background:var(--peak);opacity:calc(.08 + .92 * var(--v))}
 .cell[data-users="0"]{background:var(--line);opacity:.6}
 .hx{text-align:center;font-variant-numeric:tabular-nums}
+.share{text-align:center;font-size:10px;color:var(--muted);font-variant-numeric:tabular-nums;min-height:14px}
+.share[data-small]{opacity:.5}
+.share[data-peak]{color:var(--peak);font-weight:700}
+#shares{display:grid;grid-template-columns:1fr 1fr;gap:14px;margin-top:14px;padding:12px}
+#shares h2,#groups h2{font-size:13px;font-weight:600;color:var(--muted);margin:0 0 6px}
+#shares ol,#groups ol{margin:0;padding-left:22px;font-variant-numeric:tabular-nums}
+#share-note{grid-column:1/-1;font-size:12px;color:var(--muted);margin:0}
+#heat-by{float:right;font:inherit;font-size:12px;background:none;border:1px solid var(--line);border-radius:4px;color:var(--fg);cursor:pointer}
+#groups{margin-top:14px;padding:12px}
+#group-list li{display:grid;grid-template-columns:minmax(0,1fr) 70px 168px;gap:10px;align-items:end;padding:2px 0}
+.gv{overflow:hidden;text-overflow:ellipsis;white-space:nowrap;font-family:ui-monospace,monospace;font-size:13px}
+.gu{text-align:right}
+.spark{display:grid;grid-template-columns:repeat(24,1fr);gap:1px;height:22px;align-items:end}
+.spark i{display:block;background:var(--bar);min-height:1px}
+.spark i[data-zero]{background:var(--line)}
 [hidden]{display:none!important}
 @media (max-width:600px){main{padding:10px}h1{font-size:1.1rem}#chart{gap:1px}.track{height:180px}
 .bar:not([data-peak])::after{content:none}.col:not(:nth-child(3n+1)) .label:not([data-peak]){visibility:hidden}
@@ -93,6 +120,10 @@ const SCRIPT = `
   const chart = $('chart')
   const bars = []
   const labels = []
+  const shareCells = []
+  const pct = (v) => (v * 100).toFixed(1) + ' %'
+  let last = null
+  let heatBy = 'users'
   for (let hour = 0; hour < 24; hour++) {
     const col = document.createElement('div')
     const track = document.createElement('div')
@@ -104,11 +135,16 @@ const SCRIPT = `
     label.className = 'label'
     bar.dataset.hour = hour
     label.textContent = hh(hour)
+    const share = document.createElement('div')
+    share.className = 'share'
+    share.dataset.hour = hour
+    share.hidden = true
     track.append(bar)
-    col.append(track, label)
+    col.append(track, label, share)
     chart.append(col)
     bars.push(bar)
     labels.push(label)
+    shareCells.push(share)
   }
   const mark = (el, on) => (on ? el.setAttribute('data-peak', '') : el.removeAttribute('data-peak'))
   function headline(d) {
@@ -141,8 +177,11 @@ const SCRIPT = `
       })
     }
     chart.toggleAttribute('data-stale', d.hours === null)
+    last = d
     headline(d)
     heat(d)
+    shares(d)
+    groups(d)
     $('what').textContent =
       'Distinct users (day, IP) who got a server error (5xx), per hour of the working day' +
       (d.window ? ', ' + d.window.from + ' to ' + d.window.to : '')
@@ -187,18 +226,100 @@ const SCRIPT = `
   function heat(d) {
     $('heat').hidden = !d.weekdays
     if (!d.weekdays) return
-    const max = Math.max(0, ...d.weekdays.flat())
+    const byShare = heatBy === 'share' && d.weekdayUsers
+    $('heat-by').hidden = !d.weekdayUsers
+    $('heat-by').textContent = byShare ? 'by users' : 'by share'
+    const min = d.minUsers || 1
+    const value = (w, hour) => {
+      const n = d.weekdays[w][hour]
+      if (!byShare) return n
+      const all = d.weekdayUsers[w][hour]
+      return all >= min && all > 0 ? n / all : 0
+    }
+    const max = Math.max(0, ...d.weekdays.flatMap((row, w) => row.map((_, hour) => value(w, hour))))
     const names = ['Mondays', 'Tuesdays', 'Wednesdays', 'Thursdays', 'Fridays']
     d.weekdays.forEach((row, w) =>
       row.forEach((users, hour) => {
         const cell = cells[w][hour]
-        cell.dataset.users = users
-        cell.style.setProperty('--v', max > 0 ? users / max : 0)
-        cell.title = names[w] + ' ' + hh(hour) + ':00 \u2014 ' + whole.format(users) + ' users'
+        const v = value(w, hour)
+        cell.dataset.users = byShare ? (v > 0 ? 1 : 0) : users
+        cell.style.setProperty('--v', max > 0 ? v / max : 0)
+        cell.title =
+          names[w] + ' ' + hh(hour) + ':00 \u2014 ' + whole.format(users) + ' users' +
+          (d.weekdayUsers ? ' of ' + whole.format(d.weekdayUsers[w][hour]) + (byShare ? ', ' + pct(v) : '') : '')
       }),
     )
     const span = d.window || d.weekdayWindow
-    $('heat-title').textContent = 'By weekday and hour' + (span ? ', ' + span.from + ' to ' + span.to : '')
+    $('heat-title').textContent =
+      (byShare ? 'Share hurt by weekday and hour (cells with at least ' + min + ' users)' : 'By weekday and hour') +
+      (span ? ', ' + span.from + ' to ' + span.to : '')
+  }
+  $('heat-by').onclick = () => {
+    heatBy = heatBy === 'share' ? 'users' : 'share'
+    if (last) heat(last)
+  }
+  function list(id, items) {
+    $(id).replaceChildren(
+      ...(items.length ? items : ['none']).map((text) => {
+        const li = document.createElement('li')
+        li.textContent = text
+        return li
+      }),
+    )
+  }
+  function shares(d) {
+    const on = Boolean(d.users && d.share && d.hours)
+    $('shares').hidden = !on
+    for (const cell of shareCells) cell.hidden = !on
+    if (!on) return
+    d.share.forEach((v, hour) => {
+      const cell = shareCells[hour]
+      cell.textContent = v === null || v === 0 ? '' : Math.round(v * 100) + '%'
+      cell.title = v === null ? '' : hh(hour) + ':00 \u2014 ' + pct(v) + ' of ' + whole.format(d.users[hour]) + ' users hurt'
+      cell.toggleAttribute('data-small', d.users[hour] < d.minUsers)
+      mark(cell, Boolean(d.shareHour) && d.shareHour.hour === hour)
+    })
+    const byHurt = d.hours.map((n, h) => [h, n]).filter(([, n]) => n > 0).sort((a, b) => b[1] - a[1] || a[0] - b[0])
+    list('rank-hurt', byHurt.slice(0, 5).map(([h, n]) => hh(h) + ':00 \u2014 ' + whole.format(n) + ' of ' + whole.format(d.users[h]) + ' users'))
+    const byShare = d.share
+      .map((v, h) => [h, v])
+      .filter(([h, v]) => v !== null && v > 0 && d.users[h] >= d.minUsers)
+      .sort((a, b) => b[1] - a[1] || a[0] - b[0])
+    list('rank-share', byShare.slice(0, 5).map(([h, v]) => hh(h) + ':00 \u2014 ' + pct(v) + ' (' + whole.format(d.hours[h]) + ' of ' + whole.format(d.users[h]) + ')'))
+    $('share-note').textContent =
+      'Shares are ranked among hours with at least ' + whole.format(d.minUsers) + ' users; each is an estimate within about \u00B1' +
+      (d.shareError * 100).toFixed(2) + ' % of itself (two HyperLogLogs at 0.81 % each).'
+  }
+  function groups(d) {
+    $('groups').hidden = !d.groups
+    if (!d.groups) return
+    const shown = d.groups.length < (d.groupValues || 0) ? ', top ' + d.groups.length + ' of ' + whole.format(d.groupValues) + ' values' : ''
+    $('groups-title').textContent = 'Users hurt by ' + d.groupBy + shown
+    $('group-list').replaceChildren(
+      ...d.groups.map((g) => {
+        const li = document.createElement('li')
+        const value = document.createElement('span')
+        const users = document.createElement('span')
+        const spark = document.createElement('span')
+        value.className = 'gv'
+        users.className = 'gu'
+        spark.className = 'spark'
+        value.textContent = g.value
+        value.title = g.value
+        users.textContent = whole.format(g.users)
+        const max = Math.max(0, ...g.hours)
+        g.hours.forEach((n, hour) => {
+          const i = document.createElement('i')
+          i.style.height = max > 0 ? Math.max(4, (n / max) * 100) + '%' : '0'
+          i.title = hh(hour) + ':00 \u2014 ' + whole.format(n) + ' users'
+          if (n === 0) i.setAttribute('data-zero', '')
+          spark.append(i)
+        })
+        li.dataset.value = g.value
+        li.append(value, users, spark)
+        return li
+      }),
+    )
   }
   function status(state) {
     $('status').dataset.state = state
@@ -267,7 +388,9 @@ export function renderDashboard({ live, snapshot }: DashboardOptions): string {
 <p id="what">Distinct users (day, IP) who got a server error (5xx), per hour of the working day</p>
 <noscript><pre>${escapeHtml(plainText(snapshot))}</pre></noscript>
 <div class="card"><div id="chart" role="img" aria-label="distinct users per hour, 00 to 23"></div></div>
-<div class="card" id="heat" hidden><h2 id="heat-title">By weekday and hour</h2><div id="grid" role="img" aria-label="distinct users per weekday and hour"></div></div>
+<div class="card" id="shares" hidden><div><h2>Most users hurt</h2><ol id="rank-hurt"></ol></div><div><h2>Largest share hurt</h2><ol id="rank-share"></ol></div><p id="share-note"></p></div>
+<div class="card" id="groups" hidden><h2 id="groups-title"></h2><ol id="group-list"></ol></div>
+<div class="card" id="heat" hidden><button id="heat-by" type="button" hidden>by share</button><h2 id="heat-title">By weekday and hour</h2><div id="grid" role="img" aria-label="distinct users per weekday and hour"></div></div>
 <dl>
 <div id="rate" hidden><dt>lines/s</dt><dd id="lines-per-second">–</dd></div>
 <div><dt>lines read</dt><dd id="total"></dd></div>

@@ -4,7 +4,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { LogConsumer } from './consumer.js'
 import type { DashboardData } from './dashboard.js'
-import { peakOf } from './stats.js'
+import { STATS_WITHOUT_GROUPS } from './native.js'
+import { peakOf, type Stats } from './stats.js'
 
 /** What GET /events sends each second (and GET / embeds). */
 export interface LiveSnapshot extends DashboardData {
@@ -43,19 +44,24 @@ export async function takeSnapshot(consumer: LogConsumer, weekdays: WeekdayTable
   const at = Date.now()
   const linesPerSecond = previous && at > previous.at ? ((lines.total - previous.total) * 1000) / (at - previous.at) : null
   let hours: number[] | null = null
+  let shares: Partial<Stats> = {}
   let error: string | undefined
   try {
-    hours = (await consumer.stats()).hours
+    const now = await consumer[STATS_WITHOUT_GROUPS]()
+    hours = now.hours
+    const { users, share, shareHour, minUsers, shareError } = now
+    if (users) shares = { users, share, shareHour, minUsers, shareError }
   } catch (e) {
     error = (e as Error).message
   }
   const peak = hours ? peakOf(hours) : { peakHour: null, peakUsers: null }
   const store = { kind: consumer.storeKind, reachable: consumer.storeReachable && hours !== null }
   const table = hours !== null ? weekdays : {}
-  return { hours, ...peak, lines, invalid, linesPerSecond, store, at, ...table, ...(error === undefined ? {} : { error }) }
+  return { hours, ...peak, ...shares, lines, invalid, linesPerSecond, store, at, ...table, ...(error === undefined ? {} : { error }) }
 }
 
-type WeekdayTable = Pick<LiveSnapshot, 'weekdays' | 'weekdayWindow'>
+/** What is read at most every ten seconds: the weekday table (and every user's), and the groups. */
+type WeekdayTable = Pick<LiveSnapshot, 'weekdays' | 'weekdayWindow' | 'weekdayUsers' | 'groupBy' | 'groups' | 'groupValues'>
 
 /**
  * The weekday table of a daily consumer over its retained days, read at most every
@@ -75,11 +81,17 @@ export class WeekdayTableCache {
 
   /** The table, from a read at most {@link WEEKDAYS_TTL_MS} old ({} without daily sketches). */
   get(): Promise<WeekdayTable> {
-    if (!this.#consumer.options.daily) return Promise.resolve({})
+    const { daily, groupBy } = this.#consumer.options
+    if (!daily && groupBy === undefined) return Promise.resolve({})
     if (this.#reading === undefined || Date.now() - this.#readAt >= WEEKDAYS_TTL_MS) {
       this.#readAt = Date.now()
-      this.#reading = this.#consumer.stats({ by: 'weekday' }).then(
-        ({ weekdays, window }) => ({ ...(weekdays ? { weekdays } : {}), ...(window ? { weekdayWindow: window } : {}) }),
+      this.#reading = this.#consumer.stats(daily ? { by: 'weekday' } : {}).then(
+        ({ weekdays, window, weekdayUsers, groups, groupValues }) => ({
+          ...(weekdays ? { weekdays } : {}),
+          ...(window ? { weekdayWindow: window } : {}),
+          ...(weekdayUsers ? { weekdayUsers } : {}),
+          ...(groups ? { groupBy, groups, groupValues } : {}),
+        }),
         () => {
           this.#reading = undefined // a failed read is not kept: the next asks again
           return {}

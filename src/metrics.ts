@@ -6,7 +6,7 @@ import type { LogConsumer } from './consumer.js'
 import type { HttpSlots } from './http-slots.js'
 import type { IngestLimits } from './ingest.js'
 import type { LogServer } from './server.js'
-import { INVALID_REASONS, peakOf } from './stats.js'
+import { INVALID_REASONS, peakOf, type Stats } from './stats.js'
 
 /**
  * A gauge without labels that has no sample while its value is unknown: prom-client's own would
@@ -43,10 +43,10 @@ export function createMetrics(consumer: LogConsumer, server: LogServer, http?: H
   const registry = new Registry()
   // One read of the answer per scrape, shared by the gauges that show it (null: the store
   // cannot answer now; the gauges are then absent rather than wrong).
-  let reading: Promise<number[] | null> | undefined
-  const hours = () => {
+  let reading: Promise<Stats | null> | undefined
+  const answer = () => {
     reading ??= consumer.stats().then(
-      (s) => s.hours,
+      (s) => s,
       () => null,
     )
     const current = reading
@@ -58,6 +58,7 @@ export function createMetrics(consumer: LogConsumer, server: LogServer, http?: H
     )
     return current
   }
+  const hours = async () => (await answer())?.hours ?? null
   collectDefaultMetrics({ register: registry })
   // prom-client names these gauges with a counter's `_total` suffix, which promtool refuses.
   for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
@@ -147,6 +148,8 @@ export function createMetrics(consumer: LogConsumer, server: LogServer, http?: H
       return now === null ? null : (peakOf(now).peakHour ?? -1)
     },
   })
+  if (consumer.options.allUsers) shareMetrics(registers, answer)
+  if (consumer.options.groupBy !== undefined) groupMetrics(registers, answer, consumer)
   new Gauge({
     name: 'loghour_store_up',
     help: '1 while the store receives the changes, 0 during an outage.',
@@ -210,4 +213,67 @@ export function createMetrics(consumer: LogConsumer, server: LogServer, http?: H
     registers,
   })
   return { registry, ingested: (status) => ingest.inc({ code: String(status) }) }
+}
+
+/** With every user counted: every user per hour, the share hurt, and the hour of the largest share. */
+function shareMetrics(registers: Registry[], answer: () => Promise<Stats | null>): void {
+  const perHour = (name: string, help: string, values: (s: Stats) => (number | null)[] | undefined) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: ['hour'],
+      registers,
+      async collect() {
+        const now = await answer()
+        this.reset()
+        for (const [hour, value] of ((now && values(now)) ?? []).entries()) if (value !== null) this.set({ hour: String(hour) }, value)
+      },
+    })
+  perHour(
+    'loghour_hour_all_users',
+    'Distinct (day, user) pairs at this hour on working days, whatever the status (--all-users).',
+    (s) => s.users,
+  )
+  perHour('loghour_hour_share', "Share of the hour's users who hit a 5xx (absent for an hour without users).", (s) => s.share)
+  new AnswerGauge({
+    name: 'loghour_share_hour',
+    help: 'The hour (0-23) with the largest share hurt among hours with at least --min-users users, -1 when none; absent while the store cannot answer.',
+    registers,
+    read: async () => {
+      const now = await answer()
+      return now === null ? null : (now.shareHour?.hour ?? -1)
+    },
+  })
+}
+
+/** With groups: the users of the top values only (at most --top label values), how many values, and (other)'s records. */
+function groupMetrics(registers: Registry[], answer: () => Promise<Stats | null>, consumer: LogConsumer): void {
+  new Gauge({
+    name: 'loghour_group_users',
+    help: 'Distinct (day, user) pairs with a 5xx over the 24 hours, for the --top values of --group-by.',
+    labelNames: ['group'],
+    registers,
+    async collect() {
+      const now = await answer()
+      this.reset()
+      for (const { value, users } of now?.groups ?? []) this.set({ group: value }, users)
+    },
+  })
+  new Gauge({
+    name: 'loghour_group_values',
+    help: 'Values of --group-by held (with (none) and (other)).',
+    registers,
+    async collect() {
+      this.set((await answer())?.groupValues ?? 0)
+    },
+  })
+  new Counter({
+    name: 'loghour_group_other_records_total',
+    help: 'Counted records whose --group-by value came after --max-groups others, counted in (other).',
+    registers,
+    collect() {
+      this.reset()
+      this.inc(consumer.groupInfo()?.otherRecords ?? 0)
+    },
+  })
 }

@@ -69,6 +69,9 @@ import type { ReadingOptions } from './schemas.js'
 
 export const OPEN_NATIVE_STREAM: unique symbol = Symbol('loghour.openNativeStream')
 
+/** @internal the consumer's answer without its groups (the live page's each second). */
+export const STATS_WITHOUT_GROUPS: unique symbol = Symbol('loghour.statsWithoutGroups')
+
 /** How a native stream frames records: the consumer's own, or `json-batch` for arrays of them. */
 export type NativeFraming = 'lines' | 'json-stream' | 'json-batch'
 

@@ -314,6 +314,88 @@ describe.skipIf(missing('chromium (apt-get install chromium)', existsSync(CHROMI
   })
 })
 
+describe.skipIf(missing('chromium (apt-get install chromium)', existsSync(CHROMIUM)))('the share hurt and the groups in Chromium', () => {
+  let browser: Browser | undefined
+  beforeAll(async () => {
+    mkdirSync(OUTPUT, { recursive: true })
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] })
+  })
+  afterAll(async () => {
+    await browser?.close()
+  })
+
+  /** Monday 9h: 10 users, 3 hurt (on two routes); 14h: 2 users, both hurt; Tuesday 9h: 1 of 4. */
+  const record = (day: number, hour: number, ip: string, status: number, path: string) =>
+    JSON.stringify({ time: `2026-11-${day} ${String(hour).padStart(2, '0')}:15:00`, ip, status_code: status, path })
+  const LINES = [
+    ...Array.from({ length: 10 }, (_, i) => record(23, 9, `a${i}`, i < 2 ? 500 : i < 3 ? 503 : 200, i < 2 ? `/users/${i}` : '/cart')),
+    record(23, 14, 'b1', 502, '/cart?x=1'),
+    record(23, 14, 'b2', 500, '/users/77'),
+    ...Array.from({ length: 4 }, (_, i) => record(24, 9, `c${i}`, i === 0 ? 500 : 200, '/search')),
+  ]
+
+  it('analyze --html --all-users --group-by: both rankings side by side, the share of each hour, the groups with sparklines, the heatmap by share; and the live page', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'loghour-share-'))
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+    const input = join(dir, 'access.log')
+    writeFileSync(input, payload(LINES))
+    const file = join(dir, 'report.html')
+    const flags = ['--all-users', '--min-users', '2', '--group-by', 'path', '--by', 'weekday']
+    const report = await run('loghour.js', ['analyze', ...flags, '--html', file, input])
+    expect(report.code).toBe(0)
+    const page = await browser!.newPage({ viewport: { width: 1100, height: 1300 } })
+    try {
+      await page.goto(pathToFileURL(file).href)
+      await until(page, '#group-list li')
+      expect(await page.isVisible('#shares')).toBe(true)
+      // Most users hurt: 09:00 (4 of 14 users over the two days); largest share: 14:00 (2 of 2).
+      expect(await page.locator('#rank-hurt li').allTextContents()).toEqual(['09:00 — 4 of 14 users', '14:00 — 2 of 2 users'])
+      expect(await page.locator('#rank-share li').allTextContents()).toEqual(['14:00 — 100.0 % (2 of 2)', '09:00 — 28.6 % (4 of 14)'])
+      expect(await page.textContent('#share-note')).toContain('at least 2 users')
+      expect(await page.textContent('#share-note')).toContain('±1.15 %')
+      expect(await page.textContent('.share[data-hour="14"]')).toBe('100%')
+      expect(await page.getAttribute('.share[data-hour="14"]', 'data-peak')).toBe('')
+      // The groups: routes, most users first, each with 24 sparkline bars.
+      expect(await page.textContent('#groups-title')).toBe('Users hurt by path')
+      const values = await page
+        .locator('#group-list li')
+        .evaluateAll((items) =>
+          items.map((li) => [(li as unknown as { dataset: { value: string } }).dataset.value, li.querySelectorAll('.spark i').length]),
+        )
+      expect(values).toEqual([
+        ['/users/:id', 24],
+        ['/cart', 24],
+        ['/search', 24],
+      ])
+      expect(await page.textContent('#group-list li:first-child .gu')).toBe('3')
+      await page.locator('main').screenshot({ path: join(OUTPUT, 'share-groups.png') })
+      // The heatmap by share: Monday 14h (100 %) is the darkest, Tuesday 9h (25 %) lighter.
+      await page.click('#heat-by')
+      expect(await page.textContent('#heat-title')).toMatch(/^Share hurt by weekday and hour \(cells with at least 2 users\)/)
+      const opacity = (w: number, h: number) =>
+        page.$eval(`#grid .cell[data-weekday="${w}"][data-hour="${h}"]`, (cell) => Number(getComputedStyle(cell).opacity))
+      expect(await opacity(0, 14)).toBeCloseTo(1)
+      expect(await opacity(1, 9)).toBeLessThan(await opacity(0, 9))
+      await page.locator('#heat').screenshot({ path: join(OUTPUT, 'heatmap-share.png') })
+    } finally {
+      await page.close()
+    }
+
+    // The live page of a server counting every user and grouping: the same cards, from the stream.
+    const { server, base } = await withHttp(['--all-users', '--min-users', '2', '--group-by', 'path'])
+    await sendTcp(server.port, payload(LINES))
+    const live = await browser!.newPage()
+    try {
+      await live.goto(base)
+      await until(live, '#group-list li[data-value="/search"]')
+      await until(live, '#rank-share li')
+      expect(await live.locator('#rank-share li').first().textContent()).toBe('14:00 — 100.0 % (2 of 2)')
+    } finally {
+      await live.close()
+    }
+  })
+})
+
 interface Received {
   data: Record<string, unknown> & {
     at: number
