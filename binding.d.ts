@@ -149,7 +149,10 @@ export declare const DENSE_SIZE: number
 /** MurmurHash64A (Redis seed) of an element, as `PFADD` hashes it. */
 export declare function elementHash(element: Uint8Array): bigint
 
-/** Lines `start .. start + count` of the original service's demo stream `pattern` (1 or 2). */
+/**
+ * Lines `start .. start + count` of the original service's demo stream `pattern` (1 or 2), or of
+ * the shop (3).
+ */
 export declare function generateDemo(pattern: number, start: number, count: number): Buffer
 
 /**

@@ -5,8 +5,8 @@ export { MAX_DEMO_LINES }
 /** Highest line number: keeps both patterns' timestamps within four-digit years. */
 export const MAX_LINE_NUMBER = 100_000_000_000
 
-/** The original service's two demo streams. */
-export type DemoPattern = 1 | 2
+/** The original service's two demo streams, and the shop (3: routes, the share hurt; docs/share.md). */
+export type DemoPattern = 1 | 2 | 3
 
 /**
  * Lines `start … start + count - 1` (numbered from 1) of the original service's demo stream
@@ -20,7 +20,7 @@ export type DemoPattern = 1 | 2
  * ```
  */
 export function demoLines(pattern: DemoPattern, start: number, count: number): Buffer {
-  if (pattern !== 1 && pattern !== 2) throw new RangeError(`loghour: pattern must be 1 or 2, got ${pattern}`)
+  if (pattern !== 1 && pattern !== 2 && pattern !== 3) throw new RangeError(`loghour: pattern must be 1, 2 or 3, got ${pattern}`)
   if (!Number.isSafeInteger(start) || start < 1) throw new RangeError(`loghour: start must be an integer >= 1, got ${start}`)
   if (!Number.isInteger(count) || count < 0 || count > MAX_DEMO_LINES) {
     // More would be an allocation of gigabytes in one piece: call again, or use `loghour gen`.

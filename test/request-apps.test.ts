@@ -71,8 +71,18 @@ describe.skipIf(skipRedis() || missing('libfaketime (apt-get install faketime)',
       ['pino', 'America/New_York'],
     ] as const)('%s (hours in %s): the Redis keys equal PFADD of the expected elements', async (app, zone) => {
       const got = await pfcounts(redis, `${app}:`)
-      expect(got).toEqual(await zonedReferenceCounts(redis, `ref-${app}:`, sent[app], zone))
+      const want = await zonedReferenceCounts(redis, `ref-${app}:`, sent[app], zone)
+      expect(got).toEqual(want)
       expect(got.reduce((a, b) => a + b, 0)).toBeGreaterThanOrEqual(3)
+      if (app === 'pino') return
+      // groupBy 'route': every request hit one route, so its group holds every hour; Express and
+      // Fastify name the pattern they matched, plain node:http the URL as a route.
+      const route = app === 'node' ? '/s/:id' : '/s/:status'
+      expect(await pfcounts(redis, `{${app}:`, `}:group:${route}`)).toEqual(want)
+      const client = redis.client()
+      const listed = await Promise.all(Array.from({ length: 24 }, (_, h) => client.smembers(`{${app}:${h}}:groups`)))
+      expect([...new Set(listed.flat())]).toEqual([route])
+      await client.quit()
     })
   },
 )

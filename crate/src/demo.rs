@@ -1,5 +1,7 @@
 //! The original service's two demo streams (`script_no_1.sh`, `script_no_2.sh`), byte-identical
-//! to them under `TZ=UTC`, generated at memory speed for tests and benchmarks.
+//! to them under `TZ=UTC`, generated at memory speed for tests and benchmarks; and a third, a web
+//! shop's working days with a `path`, where the hour with the most users hurt is not the hour
+//! with the largest share hurt (docs/share.md).
 
 use crate::calendar::civil_from_days;
 
@@ -12,10 +14,27 @@ pub enum Pattern {
   /// `ip = 10.0.(i*19 % 256).(i*37 % 250)`, `time = 1420063200 + 2i`,
   /// `status = (i*8/6 % 4 + 2)*100 + i*13 % 4`.
   Two,
+  /// Four weeks of working days from Monday 2026-11-23 (UTC), busiest around 14:00; `path` is one
+  /// of four routes. At 14:00 checkout (`/api/cart`) fails for 1 request in 6: the most users
+  /// hurt. At 03:00 the nightly reports (`/api/report/<16 hex>`) fail for 1 in 5 of few users: the
+  /// largest share. Elsewhere 1 request in 251 fails.
+  Shop,
 }
 
+/// Requests per hour of the shop's day (relative): quiet nights, a peak in the afternoon.
+const SHOP_TRAFFIC: [u64; 24] = [4, 3, 3, 4, 3, 4, 8, 16, 28, 36, 40, 42, 44, 48, 60, 50, 44, 40, 34, 28, 20, 14, 9, 6];
+const SHOP_DAY_LINES: u64 = {
+  let mut sum = 0;
+  let mut h = 0;
+  while h < 24 {
+    sum += SHOP_TRAFFIC[h];
+    h += 1;
+  }
+  sum
+};
+
 /// Longest demo line, `\n` included: the output of `count` lines fits in `count * MAX_LINE_BYTES`.
-const MAX_LINE_BYTES: usize = 72;
+const MAX_LINE_BYTES: usize = 112;
 
 /// Most lines one call generates: the output (at most ~720 MB) is allocated up front.
 pub const MAX_LINES_PER_CALL: u64 = 10_000_000;
@@ -52,8 +71,13 @@ pub fn generate(pattern: Pattern, start: u64, count: u64, out: &mut Vec<u8>) -> 
   }
   let bytes = count as usize * MAX_LINE_BYTES;
   out.try_reserve_exact(bytes).map_err(|_| DemoError::NoMemory(bytes))?;
+  if pattern == Pattern::Shop {
+    (start..start + count).for_each(|i| shop_line(i, out));
+    return Ok(());
+  }
   for i in start..start + count {
     let (a, b, t, status) = match pattern {
+      Pattern::Shop => unreachable!(),
       Pattern::One => (
         i * 191 % 256,
         i * 219 % 250,
@@ -78,6 +102,53 @@ pub fn generate(pattern: Pattern, start: u64, count: u64, out: &mut Vec<u8>) -> 
     out.extend_from_slice(b"}\n");
   }
   Ok(())
+}
+
+/// Line `i` of the shop: its hour by the traffic table, its day among 20 working days, its user,
+/// route and status from the line number alone (the same line every time).
+fn shop_line(i: u64, out: &mut Vec<u8>) {
+  let mut at = i % SHOP_DAY_LINES;
+  let mut hour = 0;
+  while at >= SHOP_TRAFFIC[hour] {
+    at -= SHOP_TRAFFIC[hour];
+    hour += 1;
+  }
+  let hour = hour as u64;
+  let working_day = (i / SHOP_DAY_LINES) % 20;
+  // 2026-11-23, a Monday, is day 20_780 since 1970-01-01.
+  let day = 20_780 + working_day / 5 * 7 + working_day % 5;
+  let t = day * 86_400 + hour * 3600 + i * 37 % 3600;
+  let route = if hour == 3 && i % 5 < 4 { 3 } else { i * 7 % 10 / 3 };
+  let fails = match (hour, route) {
+    (14, 0) => i % 6 == 5,
+    (3, 3) => i % 5 == 0,
+    _ => i % 251 == 17,
+  };
+  let status = if fails { 500 + i % 4 } else { [200, 200, 304, 404][(i % 4) as usize] };
+  out.extend_from_slice(b"{\"time\":\"");
+  push_utc(out, t);
+  out.extend_from_slice(b"\",\"ip\":\"10.");
+  push_int(out, 1 + i % 3);
+  out.push(b'.');
+  push_int(out, i * 97 % 256);
+  out.push(b'.');
+  push_int(out, i * 61 % 250);
+  out.extend_from_slice(b"\",\"status_code\":");
+  push_int(out, status);
+  out.extend_from_slice(b",\"path\":\"");
+  match route {
+    0 => out.extend_from_slice(b"/api/cart"),
+    1 => {
+      out.extend_from_slice(b"/api/users/");
+      push_int(out, i % 100_000);
+    }
+    2 => out.extend_from_slice(b"/api/search?q=shoes"),
+    _ => {
+      out.extend_from_slice(b"/api/report/");
+      out.extend_from_slice(format!("{:016x}", i.wrapping_mul(0x9E37_79B9_7F4A_7C15)).as_bytes());
+    }
+  }
+  out.extend_from_slice(b"\"}\n");
 }
 
 fn push_int(out: &mut Vec<u8>, v: u64) {
@@ -145,7 +216,7 @@ mod tests {
 
   #[test]
   fn lines_never_exceed_the_reserved_size() {
-    for pattern in [Pattern::One, Pattern::Two] {
+    for pattern in [Pattern::One, Pattern::Two, Pattern::Shop] {
       let mut out = Vec::new();
       // The last line numbers the API allows have the longest timestamps and addresses.
       generate(pattern, 100_000_000_000 - 9_999, 10_000, &mut out).unwrap();

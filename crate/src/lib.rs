@@ -999,16 +999,18 @@ pub fn element_hash(element: &[u8]) -> BigInt {
 #[napi]
 pub const MAX_DEMO_LINES: u32 = demo::MAX_LINES_PER_CALL as u32;
 
-/// Lines `start .. start + count` of the original service's demo stream `pattern` (1 or 2).
+/// Lines `start .. start + count` of the original service's demo stream `pattern` (1 or 2), or of
+/// the shop (3).
 #[napi(catch_unwind)]
 pub fn generate_demo(pattern: u32, start: i64, count: u32) -> Result<Buffer> {
   let pattern = match pattern {
     1 => demo::Pattern::One,
     2 => demo::Pattern::Two,
+    3 => demo::Pattern::Shop,
     _ => {
       return Err(Error::new(
         Status::InvalidArg,
-        format!("pattern must be 1 or 2, got {pattern}"),
+        format!("pattern must be 1, 2 or 3, got {pattern}"),
       ))
     }
   };

@@ -56,12 +56,16 @@ windowOptions(program.command('analyze'))
 
 program
   .command('gen')
-  .description("write the original service's demo stream (script_no_1.sh / script_no_2.sh) to stdout")
-  .addOption(new Option('-p, --pattern <1|2>', 'which demo stream').argParser(oneOf('1', '2')).makeOptionMandatory())
+  .description("write the original service's demo stream (script_no_1.sh / script_no_2.sh), or a web shop's (3), to stdout")
+  .addOption(
+    new Option('-p, --pattern <1|2|3>', 'which demo stream (3: a shop with routes, for --all-users and --group-by path)')
+      .argParser(oneOf('1', '2', '3'))
+      .makeOptionMandatory(),
+  )
   .addOption(new Option('-n, --count <N>', 'number of lines').argParser(integer(0, MAX_LINE_NUMBER)).makeOptionMandatory())
   .addOption(new Option('--start <I>', 'number of the first line').argParser(integer(1, MAX_LINE_NUMBER)).default(1))
-  .action((options: { pattern: '1' | '2'; count: number; start: number }) =>
-    gen({ pattern: Number(options.pattern) as 1 | 2, count: options.count, start: options.start }),
+  .action((options: { pattern: '1' | '2' | '3'; count: number; start: number }) =>
+    gen({ pattern: Number(options.pattern) as 1 | 2 | 3, count: options.count, start: options.start }),
   )
 
 program

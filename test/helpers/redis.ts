@@ -292,10 +292,11 @@ export async function pfaddReference(redis: RedisServer, stream: Buffer, prefix:
   }
 }
 
-/** `PFCOUNT` of the 24 hour keys `<prefix>0` … `<prefix>23`. */
-export async function pfcounts(redis: RedisServer, prefix: string): Promise<number[]> {
+/** `PFCOUNT` of the 24 hour keys `<prefix>0` … `<prefix>23` (each followed by `suffix`: `{p9}:group:/a`). */
+export async function pfcounts(redis: RedisServer, prefix: string, suffix = ''): Promise<number[]> {
   const client = redis.client()
-  return readHourCounts(client, prefix)
+  if (suffix === '') return readHourCounts(client, prefix)
+  return Promise.all(Array.from({ length: 24 }, (_, h) => client.pfcount(`${prefix}${h}${suffix}`)))
 }
 
 /** The `ACL SETUSER loghour …` line of docs/redis.md ("Redis permissions"), as its rules. */
