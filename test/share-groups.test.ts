@@ -3,16 +3,18 @@
 // Combined log and a JSON log with host, method and path; `loghour analyze`, the library into a
 // real Redis, a server with --daily and `loghour stats` must all report, in New York's and in
 // Berlin's hours, what PFCOUNT gives after PFADD of independently computed elements.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { createConsumer } from '../src/index.js'
 import type { Stats } from '../src/stats.js'
-import { run } from './helpers/cli.js'
+import { ROOT, run } from './helpers/cli.js'
 import { CURL, curl, LIBFAKETIME, NGINX, nginxDir, startNginx } from './helpers/nginx.js'
 import { skipRedis, useRedis } from './helpers/redis.js'
 import { wallHour } from './helpers/reference.js'
-import { startServer } from './helpers/server.js'
+import { eventually, message, startServer } from './helpers/server.js'
 import { missing, pinnedClock } from './helpers/tools.js'
 
 /** New York wall clocks nginx runs at, with New York's offset then. */
@@ -263,12 +265,43 @@ describe.skipIf(
         '--daily',
         '--timezone',
         'Europe/Berlin',
+        '--top',
+        '3',
+        '--http',
+        '127.0.0.1:0',
       ],
       // "Today" in the retention window of the logged days, whatever day the test runs.
       { ...pinnedClock('2026-11-28 12:00:00'), TZ: 'UTC' },
     )
+    const http = `http://127.0.0.1:${((await server.waitForLog(message('HTTP endpoints'), 0)).http as { port: number }).port}`
     const sent = await run('loghour.js', ['send', '--port', String(server.port), combined])
     expect(sent.code).toBe(0)
+    const all = await reference('Europe/Berlin')
+    // /stats and /metrics of the running server: every user, the share, the top 3 groups only.
+    let live: Stats | undefined
+    await eventually(async () => {
+      live = (await (await fetch(`${http}/stats`)).json()) as Stats
+      return live.lines.total === requests.length
+    })
+    expectAnswer(live!, { ...all, groups: all.groups.slice(0, 3) })
+    const text = await (await fetch(`${http}/metrics`)).text()
+    const metric = (name: string) => {
+      const m = new RegExp(`^${name.replace(/[{}".*+?^$()|[\]\\]/g, '\\$&')} (\\S+)$`, 'm').exec(text)
+      return m ? Number(m[1]) : undefined
+    }
+    for (let h = 0; h < 24; h++) {
+      expect(metric(`loghour_hour_all_users{hour="${h}"}`), `hour ${h}`).toBe(all.users[h])
+      expect(metric(`loghour_hour_share{hour="${h}"}`), `hour ${h}`).toBe(all.users[h] ? all.hours[h]! / all.users[h]! : undefined)
+    }
+    expect(metric('loghour_share_hour')).toBe(-1) // no hour has --min-users (100) users here
+    for (const group of all.groups.slice(0, 3)) expect(metric(`loghour_group_users{group="${group.value}"}`)).toBe(group.users)
+    expect(text.match(/^loghour_group_users\{/gm)).toHaveLength(Math.min(3, all.groups.length))
+    expect(metric('loghour_group_values')).toBe(all.groups.length)
+    expect(metric('loghour_group_other_records_total')).toBe(0)
+    if (spawnSync('promtool', ['--version']).status === 0) {
+      const check = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8' })
+      expect(check.stdout + check.stderr).toBe('')
+    }
     expect(await server.stop()).toBe(0) // the final flush merged everything
     const stats = async (args: string[]) => {
       const flags = ['--redis', redis.url, '--key-prefix', 'srv-hurt-', '--all-users', '--users-key-prefix', 'srv-users-']
@@ -290,5 +323,47 @@ describe.skipIf(
         .flat()
         .every((n) => n === 0),
     ).toBe(true)
+  })
+})
+
+describe("docs/share.md's examples", () => {
+  const doc = readFileSync(join(ROOT, 'docs/share.md'), 'utf8')
+  /** Runs an `sh` block's command with `loghour` on PATH (the installed command). */
+  async function shell(command: string): Promise<string> {
+    const bin = mkdtempSync(join(tmpdir(), 'loghour-bin-'))
+    onTestFinished(() => rmSync(bin, { recursive: true, force: true }))
+    writeFileSync(join(bin, 'loghour'), `#!/bin/sh\nexec "${process.execPath}" "${join(ROOT, 'dist/loghour.js')}" "$@"\n`, { mode: 0o755 })
+    const child = spawn('bash', ['-e', '-o', 'pipefail', '-c', command], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` } })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()))
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()))
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve))
+    expect(err).toBe('')
+    expect(code).toBe(0)
+    return out
+  }
+
+  it('"Try it" prints what the guide shows, the busiest hour and the worst share apart', async () => {
+    const [, command, shown] = /## Try it[\s\S]*?```sh\n(.*)\n```\n\n```\n([\s\S]*?)```/.exec(doc)!
+    const out = await shell(command!)
+    expect(out).toBe(shown)
+    expect(out).toMatch(/^Most users hurt: {5}14:00/m)
+    expect(out).toMatch(/^Largest share hurt: {2}03:00/m)
+  })
+
+  it('"As JSON" gives the numbers the guide shows (elided parts aside)', async () => {
+    const [, command, shown] = /## As JSON[\s\S]*?```sh\n(.*)\n```\n\n```json\n([\s\S]*?)```/.exec(doc)!
+    const answer = JSON.parse(await shell(command!)) as Stats
+    // Every number the guide writes out is the answer's, in order, where it stands.
+    const text = JSON.stringify(answer)
+    for (const line of shown!.split('\n').filter((l) => /\d/.test(l))) {
+      for (const piece of line.split('…')) {
+        const exact = piece.replace(/^[\s,]+|[\s,]+$/g, '').replace(/, *$/, '')
+        if (!/\d/.test(exact)) continue
+        expect(text.replace(/\s/g, '')).toContain(exact.replace(/\s/g, '').replace(/,$/, ''))
+      }
+    }
+    expect(answer.groups).toHaveLength(2)
   })
 })
