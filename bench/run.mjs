@@ -900,6 +900,21 @@ async function main() {
       mbps: coreRow('core scan, --daily').mbps,
       lps: coreRow('core scan, --daily').lps.median,
     },
+    coreUsers: {
+      label: 'core, original layout, --all-users (every working-day line hashed, not only the 5xx ones)',
+      mbps: coreRow('core scan, --all-users').mbps,
+      lps: coreRow('core scan, --all-users').lps.median,
+    },
+    clfRoutes: {
+      label: 'core, Combined lines to 1,000 routes (/shop/s<k>/items/<id>)',
+      mbps: coreRow('core scan, Combined lines to 1,000 routes, 64').mbps,
+      lps: coreRow('core scan, Combined lines to 1,000 routes, 64').lps.median,
+    },
+    clfGrouped: {
+      label: 'the same lines, --group-by path (the 5xx users of each route and hour)',
+      mbps: coreRow('core scan, Combined lines to 1,000 routes, --group-by').mbps,
+      lps: coreRow('core scan, Combined lines to 1,000 routes, --group-by').lps.median,
+    },
     boundary: row('core through Node: LogConsumer.write of 64 KiB Buffers', bytes, LINES, boundary),
     e2e: row('end to end: socat (64 KiB blocks) → loghour-server, memory store', bytes, LINES, tcp.memory),
     e2eSend: row('end to end: loghour send → loghour-server, memory store', bytes, LINES, tcp.send),
@@ -947,6 +962,10 @@ async function main() {
       clf: 1 - rows.clfZoned.mbps.median / rows.clf.mbps.median,
       ecs: 1 - rows.ecsZoned.mbps.median / rows.ecs.mbps.median,
     },
+    // Every user and groups: the same interleaved rounds, with the option against without it.
+    usersVsPlain: rows.coreUsers.mbps.median / rows.core.mbps.median,
+    groupedVsPlain: rows.clfGrouped.mbps.median / rows.clfRoutes.mbps.median,
+    groupMemory: coreRows.find((r) => r.name === 'group memory'),
     e2eVsRaw: tcp.paired.memoryVsRaw,
     e2eVsAwait: e2eMed / rows.await.mbps.median,
     e2eVsPipelined: e2eMed / rows.pipelined.mbps.median,
@@ -1015,7 +1034,7 @@ The core rows and the TCP rows are each measured in interleaved rounds. TCP rows
 
 | what | MB/s (min / **median** / max) | lines/s (median) |
 | --- | --- | --- |
-${[rows.core, rows.coreAuto, rows.coreZoned, rows.coreDaily, rows.clf, rows.clfAuto, rows.clfZoned, rows.ecs, rows.ecsAuto, rows.ecsZoned, rows.memchr, rows.boundary, rows.e2e, rows.e2eSend, rows.e2eHttp, rows.e2eTls, rows.tlsRaw, rows.e2eObserved, rows.e2eDaily, rows.e2eRedis, rows.lifeMemory, rows.lifeRedis, rows.raw, rows.discard, rows.js, rows.await, rows.pipelined].map(tableRow).join('\n')}
+${[rows.core, rows.coreAuto, rows.coreZoned, rows.coreDaily, rows.coreUsers, rows.clf, rows.clfRoutes, rows.clfGrouped, rows.clfAuto, rows.clfZoned, rows.ecs, rows.ecsAuto, rows.ecsZoned, rows.memchr, rows.boundary, rows.e2e, rows.e2eSend, rows.e2eHttp, rows.e2eTls, rows.tlsRaw, rows.e2eObserved, rows.e2eDaily, rows.e2eRedis, rows.lifeMemory, rows.lifeRedis, rows.raw, rows.discard, rows.js, rows.await, rows.pipelined].map(tableRow).join('\n')}
 
 The "with shutdown" rows time what a user of the original service measures: from the first byte
 sent to the server's exit after SIGTERM (drain, final flush, final report). SIGTERM → exit took
@@ -1035,6 +1054,9 @@ ${LIFECYCLE_ROUNDS} interleaved rounds and the median of their paired ratios; ev
 | core on ECS events ≥ 1 GB/s on one core | ${fmt(rows.ecs.mbps.median / 1000, 2)} GB/s | ${check(rows.ecs.mbps.median >= 1000)} |
 | \`--format auto\` (the default) costs ≤ 3 % after its look-ahead of at most 64 KiB / 200 records (original / Combined / ECS; negative: faster, noise) | ${['original', 'clf', 'ecs'].map((k) => `${fmt(ratios.autoCost[k] * 100, 1)} %`).join(' / ')} | ${check(Object.values(ratios.autoCost).every((c) => c <= 0.03))} |
 | \`--timezone Europe/Berlin\` costs ≤ 10 % (original / Combined / ECS) | ${['original', 'clf', 'ecs'].map((k) => `${fmt(ratios.zoneCost[k] * 100, 1)} %`).join(' / ')} | ${check(Object.values(ratios.zoneCost).every((c) => c <= 0.1))} |
+| \`--all-users\` ≥ 0.8 × without (every working-day line hashed, not only the 5xx ones) | ${fmt(ratios.usersVsPlain, 2)} × | ${check(ratios.usersVsPlain >= 0.8)} |
+| \`--group-by path\` ≥ 0.7 × without (Combined lines to 1,000 routes) | ${fmt(ratios.groupedVsPlain, 2)} × | ${check(ratios.groupedVsPlain >= 0.7)} |
+| \`--group-by\`: memory of the values held after those lines | ${fmt(ratios.groupMemory.values)} values (1,000 routes with 5xx users), ${fmt(ratios.groupMemory.bytes / 1024)} KiB: ${fmt(ratios.groupMemory.bytes / ratios.groupMemory.values / 1024, 1)} KiB each | |
 | end to end (memory store, 64 KiB blocks) ≥ 50 % of raw loopback TCP | ${fmt(ratios.e2eVsRaw * 100)} % | ${check(ratios.e2eVsRaw >= 0.5)} |
 | end to end ≥ 100 × baseline (a), per-line awaited PFADD | ${fmt(ratios.e2eVsAwait)} × | ${check(ratios.e2eVsAwait >= 100)} |
 | end to end ≥ 5 × baseline (b), pipelined PFADD | ${fmt(ratios.e2eVsPipelined, 1)} × | ${check(ratios.e2eVsPipelined >= 5)} |

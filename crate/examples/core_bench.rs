@@ -71,6 +71,39 @@ fn rule(format: &str, zone: bool) -> RuleOptions {
   options
 }
 
+/// Routes of the grouped workload.
+const ROUTES: usize = 1000;
+
+/// The rule with every working-day user counted too.
+fn all_users(options: RuleOptions) -> RuleOptions {
+  RuleOptions {
+    all_users: true,
+    ..options
+  }
+}
+
+fn scan_into_sketch(sketch: &mut HourlySketch, data: &[u8], options: RuleOptions) {
+  let mut stream = LineStream::new(65536, options);
+  for piece in data.chunks(65536) {
+    stream.feed(piece, sketch);
+  }
+  stream.end(sketch);
+}
+
+/// [`as_combined`] with each request to one of `routes` routes (`/shop/<k>/items/<id>?page=2`:
+/// the id becomes `:id`, `k` tells the routes apart).
+fn as_combined_routes(json_lines: &[u8], routes: usize) -> Vec<u8> {
+  let plain = as_combined(json_lines);
+  let mut out = Vec::with_capacity(plain.len() + plain.len() / 8);
+  for (k, line) in plain.split(|&b| b == b'\n').filter(|l| !l.is_empty()).enumerate() {
+    let text = std::str::from_utf8(line).expect("ASCII");
+    let route = format!("/shop/s{}/items/{}?page=2", (k * 7919 + k / 24) % routes, k % 9973);
+    out.extend_from_slice(text.replacen("/api/v1/items?page=2", &route, 1).as_bytes());
+    out.push(b'\n');
+  }
+  out
+}
+
 fn scan(data: &[u8], chunk: usize, options: RuleOptions) -> u64 {
   scan_into(HourlySketch::new(), data, chunk, options)
 }
@@ -171,6 +204,14 @@ fn main() {
     println!("{}", (0..10).map(|_| scan(&input, 65536, rule(format, zone))).sum::<u64>());
     return;
   }
+  if std::env::var("ONCE").is_ok_and(|v| v == "users") {
+    // For profiling every user counted: ten scans with them, nothing else.
+    let counted: u64 = (0..10)
+      .map(|_| scan_into(HourlySketch::new().with_users(), &data, 65536, all_users(rule("json", false))))
+      .sum();
+    println!("{counted}");
+    return;
+  }
   if let Ok(kind @ ("daily" | "plain")) = std::env::var("ONCE").as_deref() {
     // For profiling per-day sketches: ten scans with them (or without), nothing else.
     let sketch = || {
@@ -223,8 +264,45 @@ fn main() {
         "core scan, --daily (per-day sketches too), 64 KiB chunks",
         Box::new(|| scan_into(HourlySketch::with_daily(), &data, 65536, rule("json", false))),
       ),
+      (
+        "core scan, --all-users (every working-day line hashed), 64 KiB chunks",
+        Box::new(|| scan_into(HourlySketch::new().with_users(), &data, 65536, all_users(rule("json", false)))),
+      ),
     ],
   );
+  // The same requests as Combined lines to 1,000 routes: --group-by path against the same lines
+  // without it, and what the 1,000 routes' sketches hold.
+  let routed = as_combined_routes(&data, ROUTES);
+  let grouped = || RuleOptions {
+    group_by: Some(b"path".to_vec()),
+    ..rule("clf", false)
+  };
+  let mut sketch = HourlySketch::new().with_groups(1000);
+  scan_into_sketch(&mut sketch, &routed, grouped());
+  let groups = sketch.groups().expect("groups kept");
+  println!(
+    "{{\"name\":\"group memory\",\"values\":{},\"bytes\":{},\"other\":{}}}",
+    groups.len(),
+    groups.bytes(),
+    groups.other_records()
+  );
+  drop(sketch);
+  measure_interleaved(
+    &routed,
+    lines,
+    runs,
+    vec![
+      (
+        "core scan, Combined lines to 1,000 routes, 64 KiB chunks",
+        Box::new(|| scan(&routed, 65536, rule("clf", false))),
+      ),
+      (
+        "core scan, Combined lines to 1,000 routes, --group-by path",
+        Box::new(|| scan_into(HourlySketch::new().with_groups(1000), &routed, 65536, grouped())),
+      ),
+    ],
+  );
+  drop(routed);
   // The same requests as Combined lines: longer lines, so MB/s is compared like for like.
   let combined = as_combined(&data);
   let counted = scan(&data, 65536, rule("json", false));

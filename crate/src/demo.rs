@@ -22,7 +22,9 @@ pub enum Pattern {
 }
 
 /// Requests per hour of the shop's day (relative): quiet nights, a peak in the afternoon.
-const SHOP_TRAFFIC: [u64; 24] = [4, 3, 3, 4, 3, 4, 8, 16, 28, 36, 40, 42, 44, 48, 60, 50, 44, 40, 34, 28, 20, 14, 9, 6];
+const SHOP_TRAFFIC: [u64; 24] = [
+  4, 3, 3, 4, 3, 4, 8, 16, 28, 36, 40, 42, 44, 48, 60, 50, 44, 40, 34, 28, 20, 14, 9, 6,
+];
 const SHOP_DAY_LINES: u64 = {
   let mut sum = 0;
   let mut h = 0;
@@ -124,7 +126,11 @@ fn shop_line(i: u64, out: &mut Vec<u8>) {
     (3, 3) => i % 5 == 0,
     _ => i % 251 == 17,
   };
-  let status = if fails { 500 + i % 4 } else { [200, 200, 304, 404][(i % 4) as usize] };
+  let status = if fails {
+    500 + i % 4
+  } else {
+    [200, 200, 304, 404][(i % 4) as usize]
+  };
   out.extend_from_slice(b"{\"time\":\"");
   push_utc(out, t);
   out.extend_from_slice(b"\",\"ip\":\"10.");

@@ -9,9 +9,9 @@
 use std::collections::HashMap;
 
 use crate::hll::{Hll, REGISTERS};
-use crate::redis_sparse;
 use crate::json_fields::{FieldExtractor, FieldValue};
 use crate::record::text;
+use crate::redis_sparse;
 use crate::route::{request_parts, route_of};
 use crate::sketch::HOURS;
 use crate::sparse::SmallHll;
