@@ -1,6 +1,7 @@
 // `loghour/fastify`: counts every response of a Fastify app (its `onResponse` hook), with the
 // client address Fastify resolved (its own `trustProxy`), and the time the response finished.
 import type { LogConsumer } from './consumer.js'
+import { groupOf } from './middleware.js'
 
 /** Options of the plugin: the consumer that counts. */
 export interface LoghourFastifyOptions {
@@ -20,20 +21,11 @@ interface FastifyLike {
   addHook(name: 'onResponse', hook: (request: FastifyRequestLike, reply: { statusCode: number }, done: () => void) => void): unknown
 }
 
-/** The request's value of `groupBy`: `route` is the route Fastify matched (`/users/:id`), else its URL. */
-function groupOf(request: FastifyRequestLike, groupBy: string): string | undefined {
-  switch (groupBy) {
-    case 'route':
-      return typeof request.routeOptions?.url === 'string' ? request.routeOptions.url : request.url
-    case 'path':
-      return request.url
-    case 'method':
-      return request.method
-    case 'host':
-      return typeof request.headers.host === 'string' ? request.headers.host : undefined
-    default:
-      return undefined
-  }
+/** The request's value of `groupBy`: `route` is the route Fastify matched (`/users/:id`). */
+function fastifyGroup(request: FastifyRequestLike, groupBy: string): string | undefined {
+  const route = typeof request.routeOptions?.url === 'string' ? request.routeOptions.url : undefined
+  const host = typeof request.headers.host === 'string' ? request.headers.host : undefined
+  return groupOf({ route, url: request.url, method: request.method, host }, groupBy)
 }
 
 /**
@@ -52,7 +44,7 @@ function loghourFastify(fastify: FastifyLike, options: LoghourFastifyOptions, do
   }
   const groupBy = consumer.options.groupBy
   fastify.addHook('onResponse', (request, reply, next) => {
-    consumer.countRequest(request.ip, reply.statusCode, Date.now(), groupBy === undefined ? undefined : groupOf(request, groupBy))
+    consumer.countRequest(request.ip, reply.statusCode, Date.now(), groupBy === undefined ? undefined : fastifyGroup(request, groupBy))
     next()
   })
   done()

@@ -42,28 +42,42 @@ export function clientAddress(req: IncomingMessage, trustProxy: boolean | number
 /** What Express and Connect add to a request: the matched route and the mount path. */
 type RoutedRequest = IncomingMessage & { route?: { path?: unknown }; baseUrl?: unknown; originalUrl?: unknown }
 
+/** What a finished request gives its group: the route the framework matched (if any), URL, method, Host. */
+export interface RequestParts {
+  route: string | undefined
+  url: string | undefined
+  method: string | undefined
+  host: string | undefined
+}
+
 /**
- * A finished request's value of the consumer's `groupBy`: `route`, the route pattern the framework
- * matched (Express's `baseUrl` + `route.path`, else the URL, grouped as its route by the core);
- * `path`, the URL; `method`; `host`, the Host header; any other field has no value here.
+ * A request's value of the consumer's `groupBy`: `route`, the route pattern the framework matched
+ * (else the URL, grouped as its route by the core); `path`, the URL; `method`; `host`, the Host
+ * header; any other field has no value here.
+ * @example
+ * groupOf({ route: '/users/:id', url: '/users/42', method: 'GET', host: 'shop' }, 'route') // '/users/:id'
  */
-export function requestGroup(req: RoutedRequest, groupBy: string): string | undefined {
-  const url = typeof req.originalUrl === 'string' ? req.originalUrl : req.url
+export function groupOf(parts: RequestParts, groupBy: string): string | undefined {
   switch (groupBy) {
-    case 'route': {
-      const pattern = req.route?.path
-      if (typeof pattern === 'string') return `${typeof req.baseUrl === 'string' ? req.baseUrl : ''}${pattern}`
-      return url
-    }
+    case 'route':
+      return parts.route ?? parts.url
     case 'path':
-      return url
+      return parts.url
     case 'method':
-      return req.method
+      return parts.method
     case 'host':
-      return req.headers.host
+      return parts.host
     default:
       return undefined
   }
+}
+
+/** A Node, Express or Connect request's group: Express's matched route is its `baseUrl` + `route.path`. */
+export function requestGroup(req: RoutedRequest, groupBy: string): string | undefined {
+  const pattern = req.route?.path
+  const route = typeof pattern === 'string' ? `${typeof req.baseUrl === 'string' ? req.baseUrl : ''}${pattern}` : undefined
+  const url = typeof req.originalUrl === 'string' ? req.originalUrl : req.url
+  return groupOf({ route, url, method: req.method, host: req.headers.host }, groupBy)
 }
 
 /** Checks {@link MiddlewareOptions}; an OptionError names what is wrong. */

@@ -4,7 +4,7 @@
 // grants is used, and no key but the hour and day keys is left (queries once left scratch keys).
 import { describe, expect, it } from 'vitest'
 import { run } from './helpers/cli.js'
-import { readmeAclRules, skipRedis, startRedis } from './helpers/redis.js'
+import { readmeAclRules, readmeShareAclRules, skipRedis, startRedis } from './helpers/redis.js'
 import { cleanEnv, eventually, message, sendTcp, startServer } from './helpers/server.js'
 
 /** Commands a rule grants, as `INFO commandstats` names them (`client|setname`). */
@@ -68,6 +68,55 @@ describe.skipIf(skipRedis())('the Redis ACL of docs/redis.md', () => {
     } finally {
       await replica.stop()
       await primary.stop()
+    }
+  })
+})
+
+describe.skipIf(skipRedis())('the Redis ACL of docs/redis.md with --all-users and --group-by', () => {
+  it('the line plus its addition are enough, every right in the addition is used, and no other key is left', async () => {
+    const rules = readmeAclRules()
+    const extra = readmeShareAclRules()
+    const redis = await startRedis()
+    try {
+      const admin = redis.client()
+      await admin.acl('SETUSER', 'loghour', 'on', '>pw', ...rules)
+      await admin.acl('SETUSER', 'loghour', ...extra)
+      await admin.acl('LOG', 'RESET')
+      await admin.config('RESETSTAT')
+      const url = `redis://loghour:pw@127.0.0.1:${redis.port}`
+      const args = ['--all-users', '--group-by', 'path', '--daily', '--min-replicas', '0']
+      const server = await startServer([...args, '--http', '127.0.0.1:0', '--flush-interval', '100'], { REDIS_ADDRESS: url })
+      const base = `http://127.0.0.1:${((await server.waitForLog(message('HTTP endpoints'), 0)).http as { port: number }).port}`
+      const lines = lastWorkingDays().flatMap((date, d) =>
+        [200, 503].map((status) => `{"time":"${date} 09:05:00","ip":"10.0.${d}.${status}","status_code":${status},"path":"/items/${d}"}`),
+      )
+      await sendTcp(server.port, Buffer.from(`${lines.join('\n')}\n`))
+      await eventually(
+        async () => ((await (await fetch(`${base}/stats`)).json()) as { lines: { total: number } }).lines.total === lines.length,
+      )
+      for (const path of ['/', '/stats', '/metrics']) expect((await fetch(`${base}${path}`)).status, path).toBe(200)
+      const stats = await run('loghour.js', ['stats', '--json', '--all-users', '--group-by', 'path', '--redis', url], undefined, {
+        env: cleanEnv(),
+      })
+      expect(stats.stderr).toBe('')
+      const answer = JSON.parse(stats.stdout.toString()) as { users: number[]; groups: { value: string; hours: number[]; users: number }[] }
+      expect(answer.users[9]).toBe(10)
+      expect(answer.groups).toEqual([{ value: '/items/:id', hours: answer.groups[0]!.hours, users: 5 }])
+      expect(await server.stop()).toBe(0)
+      expect(await admin.acl('LOG')).toEqual([])
+      expect(server.logs.filter((r) => r.level >= 40)).toEqual([])
+      const used = new Set([...(await admin.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)].map((m) => m[1]!))
+      for (const command of commandsOf(extra)) expect(used.has(command), `+${command} is never used`).toBe(true)
+      const keys = await admin.keys('*')
+      const known = [
+        /^(error|user)_hour_\d+$/,
+        /^\{(error|user)_hour_\d+\}:\d{4}-\d{2}-\d{2}$/,
+        /^\{error_hour_\d+\}:group:\/items\/:id$/,
+        /^\{error_hour_\d+\}:groups$/,
+      ]
+      expect(keys.filter((k) => !known.some((re) => re.test(k)))).toEqual([])
+    } finally {
+      await redis.stop()
     }
   })
 })

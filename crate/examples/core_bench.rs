@@ -204,6 +204,19 @@ fn main() {
     println!("{}", (0..10).map(|_| scan(&input, 65536, rule(format, zone))).sum::<u64>());
     return;
   }
+  if std::env::var("ONCE").is_ok_and(|v| v == "groups") {
+    // For profiling --group-by path: ten scans of Combined lines to 1,000 routes, nothing else.
+    let routed = as_combined_routes(&data, ROUTES);
+    let options = || RuleOptions {
+      group_by: Some(b"path".to_vec()),
+      ..rule("clf", false)
+    };
+    let counted: u64 = (0..10)
+      .map(|_| scan_into(HourlySketch::new().with_groups(1000), &routed, 65536, options()))
+      .sum();
+    println!("{counted}");
+    return;
+  }
   if std::env::var("ONCE").is_ok_and(|v| v == "users") {
     // For profiling every user counted: ten scans with them, nothing else.
     let counted: u64 = (0..10)

@@ -17,9 +17,10 @@
 /// ```
 pub fn route_of(target: &[u8], out: &mut Vec<u8>) {
   out.clear();
-  let end = target.iter().position(|&b| b == b'?' || b == b'#').unwrap_or(target.len());
+  let end = memchr::memchr2(b'?', b'#', target).unwrap_or(target.len());
   let mut path = &target[..end];
-  if let Some(after_scheme) = find(path, b"://") {
+  // Origin form (`/…`, nearly every request) has no scheme to look for.
+  if let Some(after_scheme) = (!path.starts_with(b"/")).then(|| find(path, b"://")).flatten() {
     // Absolute form: the path starts at the first `/` after the authority (none: the root).
     let rest = &path[after_scheme + 3..];
     path = rest.iter().position(|&b| b == b'/').map_or(&b""[..], |i| &rest[i..]);

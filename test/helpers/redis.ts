@@ -306,3 +306,11 @@ export function readmeAclRules(): string[] {
   if (!line) throw new Error('docs/redis.md: no "ACL SETUSER loghour on >password …" line')
   return line[1]!.trim().split(/\s+/)
 }
+
+/** The rules docs/redis.md adds for `--all-users` and `--group-by` (its `ACL SETUSER loghour ~user_hour_* …` line). */
+export function readmeShareAclRules(): string[] {
+  const doc = readFileSync(join(__dirname, '../../docs/redis.md'), 'utf8')
+  const line = /^ACL SETUSER loghour (~user_hour_.+)$/m.exec(doc)
+  if (!line) throw new Error('docs/redis.md: no "ACL SETUSER loghour ~user_hour_* …" line')
+  return line[1]!.trim().split(/\s+/)
+}
