@@ -14,7 +14,7 @@
 
 use crate::calendar::TimestampParser;
 use crate::json_fields::FieldNames;
-use crate::outcome::{element_hash, judge, Outcome};
+use crate::outcome::{element_hash, kept, kept_outcome, Outcome};
 use crate::swar::{load8, plain_stops16, string_stops, HI};
 
 /// Where a plain ASCII run of a string stops: `"`, `\`, control characters, and non-ASCII bytes
@@ -188,11 +188,12 @@ impl CompactLayout {
     }
     let time = &s[t..t + 19];
     let ts = timestamps.parse(time)?;
-    let ip = &s[ip_start..ip_end];
     let error = (500..=599).contains(&status);
-    Some(judge(error, self.all_users, ts.weekday, ts.hour, ts.day, || {
-      element_hash(time, ip, spill)
-    }))
+    if !kept(error, self.all_users, ts.weekday) {
+      return Some(Outcome::Skipped);
+    }
+    let hash = element_hash(time, &s[ip_start..ip_end], spill);
+    Some(kept_outcome(error, ts.hour, ts.day, hash))
   }
 
   /// Any key order (remembered for the next line).
@@ -252,9 +253,11 @@ impl CompactLayout {
     let ts = timestamps.parse(time)?;
     self.order = order;
     let error = (500..=599).contains(&status);
-    Some(judge(error, self.all_users, ts.weekday, ts.hour, ts.day, || {
-      element_hash(time, ip, spill)
-    }))
+    if !kept(error, self.all_users, ts.weekday) {
+      return Some(Outcome::Skipped);
+    }
+    let hash = element_hash(time, ip, spill);
+    Some(kept_outcome(error, ts.hour, ts.day, hash))
   }
 }
 

@@ -61,14 +61,15 @@ pub enum Outcome {
   Blank,
   /// Well-formed, but not a 5xx on a working day.
   Skipped,
-  /// With all users on (`--all-users`): a working-day record that is not a 5xx, whose element
-  /// goes to the hour's users HLL only. Counted in the line counts as skipped.
-  Seen { hour: u8, day: i32, hash: u64 },
   /// Counted: the element's hash goes to the HLL of `hour` (and, with per-day sketches, to
   /// that of `day`, days since 1970-01-01 of the element's date).
   Counted { hour: u8, day: i32, hash: u64 },
   /// Malformed.
   Invalid(Reason),
+  /// Last, so that the other kinds keep their slots as their order (see [`Outcome::slot`]).
+  /// With all users on (`--all-users`): a working-day record that is not a 5xx, whose element
+  /// goes to the hour's users HLL only. Counted in the line counts as skipped.
+  Seen { hour: u8, day: i32, hash: u64 },
 }
 
 impl Outcome {
@@ -148,15 +149,17 @@ impl LineCounts {
   }
 }
 
-/// The outcome of a well-formed record: counted when a working-day 5xx, seen when a working-day
-/// record of another status and all users are kept, skipped otherwise. The element's hash is
-/// computed only when it goes somewhere. One rule for the full scan and the fast path.
+/// Whether a well-formed record's element goes to a sketch: a working-day 5xx, or with all users
+/// kept any working-day record. The status first: most records are not 5xx. One rule for the full
+/// scan and the fast path, which hash the element only when this holds ([`kept_outcome`]).
 #[inline(always)]
-pub fn judge(error: bool, all_users: bool, weekday: u8, hour: u8, day: i32, hash: impl FnOnce() -> u64) -> Outcome {
-  if weekday > 5 || !(error || all_users) {
-    return Outcome::Skipped;
-  }
-  let hash = hash();
+pub fn kept(error: bool, all_users: bool, weekday: u8) -> bool {
+  (error || all_users) && weekday <= 5
+}
+
+/// The outcome of a kept record ([`kept`]): counted when a 5xx, seen otherwise.
+#[inline(always)]
+pub fn kept_outcome(error: bool, hour: u8, day: i32, hash: u64) -> Outcome {
   if error {
     Outcome::Counted { hour, day, hash }
   } else {
@@ -166,7 +169,7 @@ pub fn judge(error: bool, all_users: bool, weekday: u8, hour: u8, day: i32, hash
 
 /// MurmurHash64A of the element `"YYYY-MM-DD HH_<ip>"` (date and hour exactly as written), built
 /// on the stack unless the address is unusually long.
-#[inline]
+#[inline(always)]
 pub fn element_hash(time: &[u8], ip: &[u8], spill: &mut Vec<u8>) -> u64 {
   const PREFIX: usize = 14; // "YYYY-MM-DD HH_"
   const CAP: usize = 80;

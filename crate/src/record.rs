@@ -14,7 +14,7 @@ use crate::compact::CompactLayout;
 use crate::detect::AutoOptions;
 use crate::groups::GroupReader;
 use crate::json_fields::{unescape, ExtractError, FieldExtractor, FieldNames, FieldValue};
-use crate::outcome::{element_hash, judge, Outcome, Reason};
+use crate::outcome::{element_hash, kept, kept_outcome, Outcome, Reason};
 
 /// How records are written.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -210,20 +210,28 @@ impl RecordRule {
     outcome
   }
 
+  #[inline]
   fn classify_json(&mut self, line: &[u8]) -> Outcome {
+    if let Some(compact) = &mut self.compact {
+      if let Some(outcome) = compact.classify(line, self.clock.parser(), &mut self.element) {
+        return self.grouped_json(outcome, line);
+      }
+    }
     let outcome = self.classify_json_fields(line);
+    self.grouped_json(outcome, line)
+  }
+
+  /// With `--group-by`, a counted JSON record's group is read from it.
+  #[inline(always)]
+  fn grouped_json(&mut self, outcome: Outcome, line: &[u8]) -> Outcome {
     if let (Some(group), Outcome::Counted { .. }) = (&mut self.group, outcome) {
       group.read_json(line);
     }
     outcome
   }
 
+  /// The full scan of a JSON record (the fast path declined it).
   fn classify_json_fields(&mut self, line: &[u8]) -> Outcome {
-    if let Some(compact) = &mut self.compact {
-      if let Some(outcome) = compact.classify(line, self.clock.parser(), &mut self.element) {
-        return outcome;
-      }
-    }
     if is_blank(line) {
       return Outcome::Blank;
     }
@@ -326,13 +334,14 @@ impl RecordRule {
   }
 }
 
-/// A valid record's outcome: counted when it is a working-day 5xx ([`judge`]).
+/// A valid record's outcome: counted when it is a working-day 5xx ([`kept`]).
 #[inline]
 fn outcome(status: f64, when: &LocalHour, ip: &[u8], element: &mut Vec<u8>, all_users: bool) -> Outcome {
   let error = (500.0..=599.0).contains(&status);
-  judge(error, all_users, when.weekday, when.hour, when.day, || {
-    element_hash(&when.date_hour, ip, element)
-  })
+  if !kept(error, all_users, when.weekday) {
+    return Outcome::Skipped;
+  }
+  kept_outcome(error, when.hour, when.day, element_hash(&when.date_hour, ip, element))
 }
 
 /// The outcome of a line that is not a JSON object.
