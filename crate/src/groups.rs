@@ -441,6 +441,17 @@ mod tests {
   }
 
   #[test]
+  fn a_thousand_quiet_values_cost_kilobytes() {
+    let mut groups = GroupSketch::new(1000);
+    for k in 0..1000u32 {
+      groups.add(Some(format!("/shop/s{k}/items/:id").as_bytes()), (k % 24) as u8, murmur64a(&k.to_le_bytes()));
+    }
+    assert_eq!(groups.len(), 1000);
+    // One user in one hour each: the value, its entry and an 8-slot table.
+    assert!(groups.bytes() < 1000 * 512, "{} bytes", groups.bytes());
+  }
+
+  #[test]
   fn dirty_hours_are_taken_once_and_marked_again() {
     let mut groups = GroupSketch::new(10);
     groups.add(Some(b"x"), 3, murmur64a(b"1"));
