@@ -444,7 +444,11 @@ mod tests {
   fn a_thousand_quiet_values_cost_kilobytes() {
     let mut groups = GroupSketch::new(1000);
     for k in 0..1000u32 {
-      groups.add(Some(format!("/shop/s{k}/items/:id").as_bytes()), (k % 24) as u8, murmur64a(&k.to_le_bytes()));
+      groups.add(
+        Some(format!("/shop/s{k}/items/:id").as_bytes()),
+        (k % 24) as u8,
+        murmur64a(&k.to_le_bytes()),
+      );
     }
     assert_eq!(groups.len(), 1000);
     // One user in one hour each: the value, its entry and an 8-slot table.
