@@ -39,9 +39,9 @@ describe('loghour gen', () => {
   })
 
   it('rejects a bad pattern with exit code 2', async () => {
-    const r = await run('loghour.js', ['gen', '-p', '3', '-n', '1'])
+    const r = await run('loghour.js', ['gen', '-p', '4', '-n', '1'])
     expect(r.code).toBe(2)
-    expect(r.stderr).toContain("option '-p, --pattern <1|2>' argument '3' is invalid. expected one of 1, 2")
+    expect(r.stderr).toContain("option '-p, --pattern <1|2|3>' argument '4' is invalid. expected one of 1, 2, 3")
   })
 })
 
