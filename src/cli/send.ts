@@ -74,6 +74,9 @@ function open(options: SendOptions): Promise<Socket> {
  * `stdin_proxy_client`. Honours backpressure; on a terminal it shows bytes, lines and rate as it
  * goes; at the end it writes one summary line (lines, bytes, seconds) on stderr.
  */
+/** The code of a connection the server closed while we were still sending. */
+const CLOSED = 'ECLOSED'
+
 export async function send(files: string[], options: SendOptions): Promise<void> {
   // Every input is opened first: a missing file is an error before anything is sent.
   const inputs = (files.length > 0 ? files : ['-']).map((file) => {
@@ -102,7 +105,7 @@ export async function send(files: string[], options: SendOptions): Promise<void>
   const refusal = options.tls ? `; ${REFUSED}` : '; if the server serves TLS, add --tls (it resets plain connections)'
   const lostError = (error: Error | undefined) =>
     new Error(
-      `connection to ${where} lost after ${bytes} bytes: ${error?.message ?? 'reset'}${['ECONNRESET', 'EPIPE'].includes((error as NodeJS.ErrnoException | undefined)?.code ?? '') || !error ? refusal : ''}`,
+      `connection to ${where} lost after ${bytes} bytes: ${error?.message ?? 'reset'}${['ECONNRESET', 'EPIPE', CLOSED].includes((error as NodeJS.ErrnoException | undefined)?.code ?? '') || !error ? refusal : ''}`,
     )
   const closed = new Promise<boolean>((resolve) => socket.once('close', resolve))
   const progress = () => {
@@ -114,7 +117,9 @@ export async function send(files: string[], options: SendOptions): Promise<void>
     for (const input of inputs) {
       try {
         for await (const chunk of input.stream()) {
-          if (lost || socket.destroyed) throw lost ?? new Error('connection closed by the server')
+          // Closed while we still send (no reset seen: under load Node may close a failed TLS
+          // socket cleanly first): refused all the same.
+          if (lost || socket.destroyed) throw lost ?? Object.assign(new Error('closed by the server'), { code: CLOSED })
           bytes += chunk.length
           lines += countLines(chunk)
           unterminated = chunk.at(-1) !== 0x0a
