@@ -1,0 +1,120 @@
+// A real Apache Kafka broker (4.4.0, one node in KRaft mode: broker and controller) on free ports
+// in a temp dir, from the jars `.ci/run` copies from Maven Central (scripts/kafka/pom.xml) into
+// LOGHOUR_KAFKA_LIB. Topics are never created by a client that subscribes first
+// (`auto.create.topics.enable=false`): a test creates each topic with its partitions.
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { connect } from 'node:net'
+import { homedir, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { freePort } from './redis.js'
+
+/** Where the broker's jars are (`.ci/run` fills it). */
+export const KAFKA_LIB =
+  process.env.LOGHOUR_KAFKA_LIB ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'loghour-ci/kafka-4.4.0/lib')
+
+/** True when Java and the broker's jars are here. */
+export const kafkaAvailable =
+  spawnSync('java', ['-version']).status === 0 &&
+  existsSync(KAFKA_LIB) &&
+  readdirSync(KAFKA_LIB).some((f) => /^kafka_2\.13-4\.4\.0\.jar$/.test(f))
+
+export interface KafkaBroker {
+  /** `127.0.0.1:<port>`, what clients bootstrap from. */
+  bootstrap: string
+  port: number
+  dir: string
+  /** Stops the broker (SIGTERM, a clean shutdown) and waits for its exit; `kill` SIGKILLs it. */
+  stop(): Promise<void>
+  kill(): Promise<void>
+  /** The broker's own log, for a failing test's message. */
+  log(): string
+}
+
+/** Java for one run of a class from the jars. */
+const javaArgs = (main: string, args: string[]) => ['-Xms128m', '-Xmx512m', '-cp', `${KAFKA_LIB}/*`, main, ...args]
+
+/** Resolves once `port` accepts a connection, or rejects after `ms`. */
+async function listening(port: number, ms: number, exited: () => boolean): Promise<void> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1')
+      socket.once('connect', () => {
+        socket.destroy()
+        resolve(true)
+      })
+      socket.once('error', () => resolve(false))
+    })
+    if (ok) return
+    if (exited() || Date.now() > deadline) throw new Error(`the Kafka broker did not listen on ${port}`)
+    await new Promise((r) => setTimeout(r, 100))
+  }
+}
+
+/**
+ * Formats a fresh log directory and starts a broker on free ports; extra `properties` (TLS, SASL)
+ * are appended to its configuration. Stop it in `afterAll`.
+ */
+export async function startKafka(properties: Record<string, string> = {}): Promise<KafkaBroker> {
+  const dir = mkdtempSync(join(tmpdir(), 'loghour-kafka-'))
+  const [port, controller] = [await freePort(), await freePort()]
+  const config = {
+    'process.roles': 'broker,controller',
+    'node.id': '1',
+    'controller.quorum.voters': `1@127.0.0.1:${controller}`,
+    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}`,
+    'controller.listener.names': 'CONTROLLER',
+    'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL',
+    'inter.broker.listener.name': 'PLAINTEXT',
+    'log.dirs': join(dir, 'data'),
+    'auto.create.topics.enable': 'false',
+    'offsets.topic.replication.factor': '1',
+    'offsets.topic.num.partitions': '1',
+    'transaction.state.log.replication.factor': '1',
+    'transaction.state.log.min.isr': '1',
+    'group.initial.rebalance.delay.ms': '0',
+    'share.coordinator.state.topic.replication.factor': '1',
+    ...properties,
+  }
+  const file = join(dir, 'server.properties')
+  writeFileSync(
+    file,
+    `${Object.entries(config)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n')}\n`,
+  )
+  const format = spawnSync('java', javaArgs('kafka.tools.StorageTool', ['format', '-t', 'bG9naG91ci10ZXN0LWNsdQ', '-c', file]), {
+    encoding: 'utf8',
+  })
+  if (format.status !== 0) throw new Error(`kafka-storage format failed: ${format.stdout}${format.stderr}`)
+  const logFile = join(dir, 'kafka.log')
+  writeFileSync(logFile, '')
+  const child: ChildProcess = spawn('java', javaArgs('kafka.Kafka', [file]), { stdio: ['ignore', 'pipe', 'pipe'] })
+  let output = ''
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()))
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()))
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  const stopWith = async (signal: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+    await exited
+  }
+  try {
+    await listening(port, 60_000, () => child.exitCode !== null)
+  } catch (error) {
+    await stopWith('SIGKILL')
+    throw new Error(`${(error as Error).message}: ${output.slice(-4000)}`)
+  }
+  return {
+    bootstrap: `127.0.0.1:${port}`,
+    port,
+    dir,
+    stop: async () => {
+      await stopWith('SIGTERM')
+      rmSync(dir, { recursive: true, force: true })
+    },
+    kill: () => stopWith('SIGKILL'),
+    log: () => output + (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
+  }
+}
