@@ -209,7 +209,13 @@ export function resolveServerSettings(
       `invalid combination: ${name('retainDays')} applies with --daily (LOGHOUR_DAILY), which keeps the per-day keys it expires`,
     )
   }
+  if ((settings.kafka === undefined) !== (settings.kafkaTopic === undefined)) {
+    const [given, needs] = settings.kafka === undefined ? (['kafkaTopic', 'kafka'] as const) : (['kafka', 'kafkaTopic'] as const)
+    throw new SettingError(`invalid combination: ${name(given)} needs ${SETTINGS[needs].flag} (${(SETTINGS[needs] as FlagSetting).env})`)
+  }
   for (const [key, needs] of [
+    ['kafkaGroup', 'kafka'],
+    ['kafkaFrom', 'kafka'],
     ['usersKeyPrefix', 'allUsers'],
     ['minUsers', 'allUsers'],
     ['maxGroups', 'groupBy'],

@@ -249,6 +249,22 @@ export function ingestOrigins(raw: string): string[] | undefined {
   return origins.every((o) => o !== undefined && o !== 'null') ? (origins as string[]) : undefined
 }
 
+/** Kafka brokers `host:port` joined by ",", or undefined when one is not that. */
+export function kafkaBrokers(raw: string): string[] | undefined {
+  const entries = raw.split(',').map((e) => e.trim())
+  const ok = entries.every(
+    (e) => /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9._-]+):\d{1,5}$/.test(e) && Number(e.slice(e.lastIndexOf(':') + 1)) <= 65535,
+  )
+  return entries.length > 0 && ok ? entries : undefined
+}
+
+/** Kafka topic names joined by ",": Kafka's own rule (letters, digits, `.`, `_`, `-`, at most 249). */
+export function kafkaTopics(raw: string): string[] | undefined {
+  const entries = raw.split(',').map((e) => e.trim())
+  const ok = entries.every((e) => /^[A-Za-z0-9._-]{1,249}$/.test(e) && e !== '.' && e !== '..')
+  return entries.length > 0 && ok && new Set(entries).size === entries.length ? entries : undefined
+}
+
 /** TLS material for a `rediss://` Redis, as PEM text: a CA to trust, a client certificate and key. */
 export interface RedisTls {
   ca?: string
@@ -881,6 +897,40 @@ const DECLARATIONS = {
     arg: '<host:port>',
     env: 'LOGHOUR_HTTP',
     help: 'serve the live dashboard (/), /events, /metrics (Prometheus), /healthz, /readyz, /stats and POST /ingest over HTTP on this address (loopback unless you bind otherwise)',
+  }),
+  kafka: declare({
+    kind: textOnly('Kafka brokers HOST:PORT joined by ","', kafkaBrokers, (v) => v.join(',')),
+    default: undefined,
+    shown: 'off',
+    flag: '--kafka',
+    arg: '<brokers>',
+    env: 'LOGHOUR_KAFKA_BROKERS',
+    help: 'also read records from Kafka in a consumer group (needs --kafka-topic); offsets are committed once Redis (or the snapshot) confirmed what they hold, never with memory alone (a restart reads again what Kafka kept)',
+  }),
+  kafkaTopic: declare({
+    kind: textOnly('Kafka topic names joined by ","', kafkaTopics, (v) => v.join(',')),
+    default: undefined,
+    shown: 'none',
+    flag: '--kafka-topic',
+    arg: '<topics>',
+    env: 'LOGHOUR_KAFKA_TOPICS',
+    help: 'with --kafka: the topics whose messages hold records (a message is one record, or several separated by newlines)',
+  }),
+  kafkaGroup: declare({
+    kind: text(249, null, 'a consumer group id of at most 249 characters'),
+    default: 'loghour',
+    flag: '--kafka-group',
+    arg: '<id>',
+    env: 'LOGHOUR_KAFKA_GROUP',
+    help: 'with --kafka: the consumer group the servers share (its partitions are spread over them)',
+  }),
+  kafkaFrom: declare({
+    kind: choice<'earliest' | 'latest'>({ earliest: 'earliest', latest: 'latest' }, 'earliest or latest'),
+    default: 'earliest',
+    flag: '--kafka-from',
+    arg: '<where>',
+    env: 'LOGHOUR_KAFKA_FROM',
+    help: 'with --kafka: where a group without committed offsets starts: the oldest message kept, or new ones only',
   }),
   httpTlsCert: declare({
     kind: textOnly('a PEM file', (raw) => (raw.length > 0 ? raw : undefined)),

@@ -2,24 +2,17 @@
 // consumes from a real Apache Kafka 4.4 (KRaft, from Maven Central) in a consumer group on this
 // Node, committing offsets by hand after each batch; every message arrives exactly once here, and
 // the committed offsets equal the log end of every partition.
-import { Kafka, logLevel } from 'kafkajs'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type KafkaBroker, kafkaAvailable, startKafka } from './helpers/kafka.js'
+import { describe, expect, it } from 'vitest'
+import { kafkaAvailable, kafkaClient, useKafka } from './helpers/kafka.js'
 import { missing } from './helpers/tools.js'
 
 describe.skipIf(missing('Java and the Kafka broker jars (bash .ci/run copies them from Maven Central)', kafkaAvailable))(
   'a real Kafka broker and kafkajs',
   () => {
-    let broker: KafkaBroker
-    beforeAll(async () => {
-      broker = await startKafka()
-    }, 90_000)
-    afterAll(async () => {
-      await broker?.stop()
-    })
+    const broker = useKafka()
 
     it('six partitions, a consumer group, manual commits: every message once, committed to the log end', async () => {
-      const kafka = new Kafka({ clientId: 'loghour-test', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING })
+      const kafka = kafkaClient(broker)
       const admin = kafka.admin()
       await admin.connect()
       expect(await admin.createTopics({ topics: [{ topic: 'access', numPartitions: 6 }], waitForLeaders: true })).toBe(true)

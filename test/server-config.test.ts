@@ -130,6 +130,10 @@ describe('settings precedence', () => {
     LOGHOUR_GROUP_BY: 'x'.repeat(600),
     LOGHOUR_MAX_GROUPS: '0',
     LOGHOUR_TOP: '1001',
+    LOGHOUR_KAFKA_BROKERS: 'kafka.internal',
+    LOGHOUR_KAFKA_TOPICS: 'access logs',
+    LOGHOUR_KAFKA_GROUP: 'g'.repeat(250),
+    LOGHOUR_KAFKA_FROM: 'beginning',
   }
 
   it.each(SETTINGS.filter((s) => s.env in bad).map((s) => [s.env, s] as const))(

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // loghour-server: the original service, in place. Listens for access-log records over TCP (their
 // format detected per connection unless set) and keeps the hourly counts in Redis (REDIS_ADDRESS) or in memory.
+import { hostname } from 'node:os'
 import { Command, CommanderError } from 'commander'
 import type { Logger } from 'pino'
 import { version } from '../../package.json'
@@ -19,6 +20,7 @@ import {
 import { createConsumer, type LogConsumer } from '../consumer.js'
 import { shortened } from '../hints.js'
 import { type HttpEndpoints, startHttp } from '../http.js'
+import type { KafkaInput } from '../kafka.js'
 import { createLogger } from '../logger.js'
 import { HOURS } from '../native.js'
 import { OptionError } from '../options.js'
@@ -54,6 +56,7 @@ export const HELP_TOPICS: readonly (readonly [heading: string, keys: readonly Fl
       'redisKey',
     ],
   ],
+  ['Kafka input (a consumer group; offsets committed once the store confirmed):', ['kafka', 'kafkaTopic', 'kafkaGroup', 'kafkaFrom']],
   ['The share of users hurt, and where:', ['allUsers', 'usersKeyPrefix', 'minUsers', 'groupBy', 'maxGroups', 'top']],
   ['Logging and the periodic answer:', ['statsIntervalMs', 'logLevel', 'logFormat', 'logFile', 'logRotation', 'logRetention']],
   [
@@ -363,6 +366,28 @@ async function main(): Promise<number> {
       return 1
     }
   }
+  let kafka: KafkaInput | undefined
+  if (settings.kafka !== undefined) {
+    const { KafkaInput } = await import('../kafka.js')
+    kafka = new KafkaInput(
+      consumer,
+      {
+        brokers: settings.kafka,
+        topics: settings.kafkaTopic ?? [], // set whenever --kafka is (checked with the settings)
+        group: settings.kafkaGroup,
+        from: settings.kafkaFrom,
+        clientId: `loghour-${hostname()}`,
+        commit: settings.redis !== undefined || settings.redisCluster !== undefined || settings.snapshot !== undefined,
+      },
+      {
+        committed: (info) => log.debug(info, `Kafka: committed ${info.topic}/${info.partition} up to ${info.offset}`),
+        failed: (error) =>
+          log.warn({ err: error }, `Kafka: a batch was not confirmed by the store, it will be read again: ${error.message}`),
+      },
+    )
+    const input = kafka
+    input.start().catch((error: Error) => log.error({ err: error }, `Kafka input stopped: ${error.message}`))
+  }
   const last = { value: { ...consumer.lineCounts(), at: Date.now() } }
   let reporting: Promise<void> | undefined
   const statsTimer =
@@ -385,6 +410,7 @@ async function main(): Promise<number> {
       log.info(`${signal}: no new connections; draining ${server.counters().active} connections, then flushing (again to exit at once)`)
       const shutdown = async () => {
         await server.close() // drain what connections already sent (/readyz says 503 meanwhile)
+        await kafka?.stop() // the running batch is flushed and committed, then the group is left
         await http?.close()
         // The final flush, retried for --close-timeout; the final report then needs no round trip.
         const failure = await consumer.close().then(

@@ -7,6 +7,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { connect } from 'node:net'
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Kafka, logLevel } from 'kafkajs'
+import { afterAll, beforeAll } from 'vitest'
 import { freePort } from './redis.js'
 
 /** Where the broker's jars are (`.ci/run` fills it). */
@@ -117,4 +119,25 @@ export async function startKafka(properties: Record<string, string> = {}): Promi
     kill: () => stopWith('SIGKILL'),
     log: () => output + (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
   }
+}
+
+/** A broker started before the file's tests and stopped after them (use its members inside a test). */
+export function useKafka(): KafkaBroker {
+  let broker: KafkaBroker | undefined
+  beforeAll(async () => {
+    broker = await startKafka()
+  }, 90_000)
+  afterAll(async () => {
+    await broker?.stop()
+  })
+  const started = (): KafkaBroker => {
+    if (!broker) throw new Error('the Kafka broker is not started (use it inside a test)')
+    return broker
+  }
+  return new Proxy({} as KafkaBroker, { get: (_, key) => Reflect.get(started(), key) })
+}
+
+/** A client of the broker that says nothing (its own log is not the test's). */
+export function kafkaClient(broker: KafkaBroker): Kafka {
+  return new Kafka({ clientId: 'loghour-test', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING })
 }
