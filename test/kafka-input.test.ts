@@ -1,5 +1,5 @@
 // loghour-server --kafka against a real Kafka broker and a real Redis: records produced to a
-// 3-partition topic (one per message, several per message, empty and garbage messages) are
+// 3-partition topic (one per message, several per message, empty, garbage and oversize messages) are
 // counted exactly (PFCOUNT after PFADD of the model's elements), every committed offset reaches
 // the log end, and SIGTERM exits 0.
 import { describe, expect, it } from 'vitest'
@@ -31,6 +31,8 @@ describe.skipIf(skipRedis() || missing('Java and the Kafka broker jars (bash .ci
         ...Array.from({ length: 30 }, (_, i) => `${record(1000 + 3 * i)}\n${record(1001 + 3 * i)}\n${record(1002 + 3 * i)}\n`),
         '',
         '\u0000\u00ff not a record',
+        // Over the line limit (64 KiB): invalid, counted, and read past like any other.
+        `{"pad":"${'x'.repeat(70_000)}"}`,
       ]
       await producer.send({ topic: 'access', messages: values.map((value, i) => ({ key: String(i), value })) })
       await producer.disconnect()
@@ -71,7 +73,13 @@ describe.skipIf(skipRedis() || missing('Java and the Kafka broker jars (bash .ci
       ])
       const http = `http://127.0.0.1:${((await memory.waitForLog((r) => r.msg.startsWith('HTTP endpoints'), 0)).http as { port: number }).port}`
       const total = values.filter((v) => v !== '').reduce((n, v) => n + v.split('\n').filter((l) => l !== '').length, 0)
-      await eventually(async () => ((await (await fetch(`${http}/stats`)).json()) as { lines: { total: number } }).lines.total === total)
+      type Answer = { lines: { total: number }; invalid: { tooLong: number } }
+      let answer: Answer | undefined
+      await eventually(async () => {
+        answer = (await (await fetch(`${http}/stats`)).json()) as Answer
+        return answer.lines.total === total
+      })
+      expect(answer!.invalid.tooLong).toBe(1)
       const [memoryGroup] = await admin.fetchOffsets({ groupId: 'memory', topics: ['access'] })
       expect(memoryGroup!.partitions.every((p) => p.offset === '-1')).toBe(true)
       expect(await memory.stop()).toBe(0)

@@ -30,6 +30,7 @@ const SUITES = [
   'ingest',
   'bounded-memory',
   'redis-store',
+  'kafka-input',
   'install',
 ].map((name) => `test/${name}.test.ts`)
 
