@@ -4,10 +4,16 @@
 // as a static report. The browser draws both with the same script, so they cannot drift apart.
 import { createHash } from 'node:crypto'
 import { renderAnswer, renderLines } from './render.js'
-import type { GroupStats, InvalidReason, LineCounts, ShareHour } from './stats.js'
+import type { InvalidReason, LineCounts, Stats } from './stats.js'
 
 /** What the page shows: the stats object, with what only the live page or the report knows. */
-export interface DashboardData {
+/** With every user counted and with groups, the same fields as the stats object ({@link Stats}). */
+type ShareAndGroups = Pick<
+  Stats,
+  'users' | 'share' | 'shareHour' | 'minUsers' | 'shareError' | 'weekdayUsers' | 'groupBy' | 'groups' | 'groupValues'
+>
+
+export interface DashboardData extends ShareAndGroups {
   /** Distinct users per hour, or `null` while the store cannot answer (the page says so). */
   hours: number[] | null
   peakHour: number | null
@@ -33,18 +39,6 @@ export interface DashboardData {
   weekdays?: number[][]
   /** The days the table counts, when the hours count all time (the live page). */
   weekdayWindow?: { from: string; to: string }
-  /** With every user counted: every user per hour, the share hurt and the hour of the largest share. */
-  users?: number[]
-  share?: (number | null)[]
-  shareHour?: ShareHour | null
-  minUsers?: number
-  shareError?: number
-  /** The weekday table of every user: the heatmap can be drawn by share. */
-  weekdayUsers?: number[][]
-  /** With groups: the field, the values with the most users, and how many values there are. */
-  groupBy?: string
-  groups?: GroupStats[]
-  groupValues?: number
 }
 
 /** What {@link renderDashboard} draws, and whether it follows the server. */

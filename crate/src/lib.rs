@@ -480,16 +480,21 @@ pub fn group_counts_of(values: Vec<NativeGroupValue>, top: Option<u32>) -> Resul
     values: counts.len() as u32,
     other_records: 0.0,
     bytes: groups.bytes() as f64,
-    groups: counts
-      .into_iter()
-      .take(top.map_or(usize::MAX, |t| t as usize))
-      .map(|g| NativeGroupCounts {
-        value: String::from_utf8_lossy(&g.value).into_owned(),
-        hours: g.hours.iter().map(|&n| n as f64).collect(),
-        users: g.users as f64,
-      })
-      .collect(),
+    groups: top_groups(counts, top),
   })
+}
+
+/// The first `top` (all without) of values ranked by users, as JavaScript sees them.
+fn top_groups(counts: Vec<crate::groups::GroupCounts>, top: Option<u32>) -> Vec<NativeGroupCounts> {
+  counts
+    .into_iter()
+    .take(top.map_or(usize::MAX, |t| t as usize))
+    .map(|g| NativeGroupCounts {
+      value: String::from_utf8_lossy(&g.value).into_owned(),
+      hours: g.hours.iter().map(|&n| n as f64).collect(),
+      users: g.users as f64,
+    })
+    .collect()
 }
 
 /// A group value's hours (bit mask) changed since a store last took them.
@@ -708,15 +713,7 @@ impl NativeSketchSet {
       values: counts.len() as u32,
       other_records: groups.other_records() as f64,
       bytes: groups.bytes() as f64,
-      groups: counts
-        .into_iter()
-        .take(top.map_or(usize::MAX, |t| t as usize))
-        .map(|g| NativeGroupCounts {
-          value: String::from_utf8_lossy(&g.value).into_owned(),
-          hours: g.hours.iter().map(|&n| n as f64).collect(),
-          users: g.users as f64,
-        })
-        .collect(),
+      groups: top_groups(counts, top),
     })
   }
 
