@@ -216,6 +216,12 @@ export function resolveServerSettings(
   for (const [key, needs] of [
     ['kafkaGroup', 'kafka'],
     ['kafkaFrom', 'kafka'],
+    ['kafkaTls', 'kafka'],
+    ['kafkaSasl', 'kafka'],
+    ['kafkaCa', 'kafkaTls'],
+    ['kafkaCert', 'kafkaTls'],
+    ['kafkaKey', 'kafkaTls'],
+    ['kafkaUsername', 'kafkaSasl'],
     ['usersKeyPrefix', 'allUsers'],
     ['minUsers', 'allUsers'],
     ['maxGroups', 'groupBy'],
@@ -227,6 +233,7 @@ export function resolveServerSettings(
       )
     }
   }
+  kafkaAccessProblem(settings, name, env, dotenv)
   if (settings.allUsers && hourKeysClash(settings.keyPrefix, settings.usersKeyPrefix)) {
     throw new SettingError(
       `invalid combination: ${name('usersKeyPrefix')} ${JSON.stringify(settings.usersKeyPrefix)} would share hour keys with ${name('keyPrefix')} ${JSON.stringify(settings.keyPrefix)}; choose another`,
@@ -340,6 +347,79 @@ function redisTlsProblem(settings: RedisTlsSettings, name: (key: keyof RedisTlsS
       `invalid combination: ${name(settings.redisCert === undefined ? 'redisKey' : 'redisCert')} needs its pair (--redis-cert with --redis-key)`,
     )
   }
+}
+
+/** Where the SASL password is read from: only the environment (or .env), never a flag. */
+export const KAFKA_PASSWORD_ENV = 'LOGHOUR_KAFKA_PASSWORD'
+
+type KafkaAccessSettings = Pick<ServerSettings, 'kafkaCert' | 'kafkaKey' | 'kafkaSasl' | 'kafkaUsername'>
+
+/** Refuses a client certificate without its key, and SASL without a user name or a password (or a password without SASL). */
+function kafkaAccessProblem(
+  settings: KafkaAccessSettings,
+  name: (key: keyof KafkaAccessSettings) => string,
+  env: NodeJS.ProcessEnv,
+  dotenv: Record<string, string>,
+): void {
+  if ((settings.kafkaCert === undefined) !== (settings.kafkaKey === undefined)) {
+    throw new SettingError(
+      `invalid combination: ${name(settings.kafkaCert === undefined ? 'kafkaKey' : 'kafkaCert')} needs its pair (--kafka-cert with --kafka-key)`,
+    )
+  }
+  const password = env[KAFKA_PASSWORD_ENV] ?? dotenv[KAFKA_PASSWORD_ENV]
+  if (settings.kafkaSasl === undefined) {
+    if (password !== undefined) {
+      throw new SettingError(`invalid combination: ${KAFKA_PASSWORD_ENV} is set, but no --kafka-sasl (LOGHOUR_KAFKA_SASL) uses it`)
+    }
+    return
+  }
+  if (settings.kafkaUsername === undefined) {
+    throw new SettingError(`invalid combination: ${name('kafkaSasl')} needs --kafka-username (LOGHOUR_KAFKA_USERNAME)`)
+  }
+  if (password === undefined) {
+    throw new SettingError(`invalid combination: ${name('kafkaSasl')} needs the password in ${KAFKA_PASSWORD_ENV} (never a flag)`)
+  }
+  if (password === '') {
+    throw new SettingError(
+      `${KAFKA_PASSWORD_ENV} is empty: a security setting is never turned off by an empty value; unset it, or give a value`,
+    )
+  }
+}
+
+/** How the Kafka input reaches the brokers: TLS (certificate files read now) and SASL. */
+export interface KafkaAccess {
+  tls?: { ca?: string[]; cert?: string; key?: string } | true
+  sasl?: { mechanism: 'plain' | 'scram-sha-256' | 'scram-sha-512'; username: string; password: string }
+}
+
+/**
+ * The TLS material and SASL credentials of the Kafka settings (the password from
+ * `LOGHOUR_KAFKA_PASSWORD`, checked with the settings).
+ * @throws {SettingError} when a file cannot be read
+ */
+export function readKafkaAccess(
+  settings: Pick<ServerSettings, 'kafkaTls' | 'kafkaCa' | 'kafkaCert' | 'kafkaKey' | 'kafkaSasl' | 'kafkaUsername'>,
+  env: NodeJS.ProcessEnv,
+  dotenv: Record<string, string>,
+): KafkaAccess {
+  const access: KafkaAccess = {}
+  if (settings.kafkaTls) {
+    const { kafkaCa: ca, kafkaCert: cert, kafkaKey: key } = settings
+    access.tls =
+      ca === undefined && cert === undefined
+        ? true
+        : {
+            ...(ca === undefined ? {} : { ca: [readPem('Kafka TLS ca', ca)] }),
+            ...(cert === undefined || key === undefined
+              ? {}
+              : { cert: readPem('Kafka TLS cert', cert), key: readPem('Kafka TLS key', key) }),
+          }
+  }
+  if (settings.kafkaSasl !== undefined && settings.kafkaUsername !== undefined) {
+    const password = env[KAFKA_PASSWORD_ENV] ?? dotenv[KAFKA_PASSWORD_ENV] ?? ''
+    access.sasl = { mechanism: settings.kafkaSasl, username: settings.kafkaUsername, password }
+  }
+  return access
 }
 
 /**

@@ -76,6 +76,7 @@ dt{font-size:12px;color:var(--muted)}
 dd{margin:0;font-size:1.2rem;font-variant-numeric:tabular-nums}
 #store[data-reachable=true]{color:var(--ok)}
 #store[data-reachable=false]{color:var(--bad)}
+#kafka[data-connected=false]{color:var(--bad)}
 #reasons,footer{font-size:12px;color:var(--muted);margin-top:8px}
 #heat{margin-top:14px}
 #heat h2{font-size:13px;font-weight:600;color:var(--muted);margin:0 0 8px}
@@ -189,6 +190,18 @@ const SCRIPT = `
       store.textContent = d.store.reachable ? 'reachable' : 'unreachable'
       $('store-kind').textContent = d.store.kind + ' store'
       $('lines-per-second').textContent = d.linesPerSecond == null ? '\\u2013' : whole.format(Math.round(d.linesPerSecond))
+    }
+    if (d.kafka) {
+      const k = d.kafka
+      $('kafka-box').hidden = false
+      $('kafka-group').textContent = 'Kafka group ' + k.group
+      const kafka = $('kafka')
+      kafka.dataset.connected = k.connected
+      kafka.dataset.state = k.state
+      kafka.textContent =
+        (k.connected ? k.state : 'no broker answers') + ', ' + k.partitions.length + ' partition' + (k.partitions.length === 1 ? '' : 's') +
+        ', lag ' + (k.lag == null ? '\\u2013' : whole.format(k.lag)) + (k.waitingForStore ? ', waiting for the store' : '')
+      kafka.title = k.partitions.map((p) => p.topic + '/' + p.partition + ': lag ' + (p.lag == null ? '?' : p.lag)).join('\\n')
     }
     $('updated').textContent = d.at
       ? 'updated ' + new Date(d.at).toLocaleTimeString()
@@ -392,6 +405,7 @@ export function renderDashboard({ live, snapshot }: DashboardOptions): string {
 <div><dt>skipped</dt><dd id="skipped"></dd></div>
 <div><dt>invalid</dt><dd id="invalid"></dd></div>
 <div id="store-box" hidden><dt id="store-kind">store</dt><dd id="store"></dd></div>
+<div id="kafka-box" hidden><dt id="kafka-group">Kafka</dt><dd id="kafka"></dd></div>
 </dl>
 <p id="reasons"></p>
 <footer id="updated"></footer>

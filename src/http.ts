@@ -9,6 +9,7 @@ import type { LogConsumer } from './consumer.js'
 import { renderDashboard } from './dashboard.js'
 import { HttpSlots } from './http-slots.js'
 import { handleIngest, IngestLimits, type IngestOptions } from './ingest.js'
+import type { KafkaInput } from './kafka.js'
 import { LiveEvents, takeSnapshot, WeekdayTableCache } from './live.js'
 import { createMetrics } from './metrics.js'
 import type { LogServer } from './server.js'
@@ -58,9 +59,14 @@ export function requestTarget(raw: string | undefined): { path: string; query: U
   return { path: url.pathname, query: url.searchParams }
 }
 
+/** What the endpoints read of the Kafka input (--kafka). */
+export type KafkaSource = Pick<KafkaInput, 'status' | 'notReady'>
+
 /** Readiness: why the server is not ready, or null when it is. */
-async function notReady(consumer: LogConsumer, server: LogServer): Promise<string | null> {
+async function notReady(consumer: LogConsumer, server: LogServer, kafka?: KafkaSource): Promise<string | null> {
   if (!server.listening) return 'the TCP input is not listening'
+  const kafkaProblem = kafka?.notReady()
+  if (kafkaProblem) return kafkaProblem
   const problem = consumer.storeProblem
   if (!consumer.storeReachable && problem instanceof ReplicaShortfall) {
     return `merges are not confirmed on the replicas they need (${problem.message}); changes are kept until they are`
@@ -94,10 +100,11 @@ export async function startHttp(
   address: HttpAddress,
   ingest: IngestOptions = DEFAULT_INGEST,
   tls?: HttpTls,
+  kafka?: KafkaSource,
 ): Promise<HttpEndpoints> {
   const slots = new HttpSlots()
   const limits = new IngestLimits()
-  const { registry: metrics, ingested } = createMetrics(consumer, server, { slots, limits })
+  const { registry: metrics, ingested } = createMetrics(consumer, server, { slots, limits }, kafka)
   const ingestion: IngestOptions = {
     ...ingest,
     limits,
@@ -107,7 +114,7 @@ export async function startHttp(
     },
   }
   const weekdays = new WeekdayTableCache(consumer)
-  const events = new LiveEvents(consumer, weekdays)
+  const events = new LiveEvents(consumer, weekdays, kafka)
   const send = (res: ServerResponse, status: number, type: string, body: string) => {
     res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'content-length': Buffer.byteLength(body) })
     res.end(body)
@@ -115,19 +122,20 @@ export async function startHttp(
   const json = (res: ServerResponse, status: number, value: unknown) => send(res, status, 'application/json', `${JSON.stringify(value)}\n`)
   const routes: Record<string, (res: ServerResponse, req: IncomingMessage) => Promise<void> | void> = {
     '/': async (res) => {
-      const snapshot = await takeSnapshot(consumer, await weekdays.get())
+      const snapshot = await takeSnapshot(consumer, await weekdays.get(), undefined, kafka)
       send(res, 200, 'text/html; charset=utf-8', renderDashboard({ live: true, snapshot }))
     },
     '/events': (res, req) => events.open(req, res),
     '/metrics': async (res) => send(res, 200, metrics.contentType, await metrics.metrics()),
     '/healthz': (res) => json(res, 200, { status: 'ok' }),
     '/readyz': async (res) => {
-      const reason = await notReady(consumer, server)
+      const reason = await notReady(consumer, server, kafka)
       json(res, reason === null ? 200 : 503, reason === null ? { status: 'ready' } : { status: 'not ready', reason })
     },
     '/stats': async (res) => {
       try {
-        json(res, 200, await consumer.stats())
+        const stats = await consumer.stats()
+        json(res, 200, kafka ? { ...stats, kafka: await kafka.status() } : stats)
       } catch (error) {
         json(res, 503, { error: (error as Error).message })
       }

@@ -4,6 +4,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { LogConsumer } from './consumer.js'
 import type { DashboardData } from './dashboard.js'
+import type { KafkaStatus } from './kafka.js'
 import { STATS_WITHOUT_GROUPS } from './native.js'
 import { peakOf, type Stats } from './stats.js'
 
@@ -11,8 +12,13 @@ import { peakOf, type Stats } from './stats.js'
 export interface LiveSnapshot extends DashboardData {
   linesPerSecond: number | null
   store: { kind: 'memory' | 'redis'; reachable: boolean }
+  /** With --kafka: the group, its partitions here and their lag. */
+  kafka?: KafkaStatus
   at: number
 }
+
+/** What the dashboard reads of the Kafka input. */
+export type KafkaStatusSource = { status(): Promise<KafkaStatus> }
 
 /** Lines read by a moment: where the next snapshot's lines per second start from. */
 export interface LinesMark {
@@ -39,7 +45,12 @@ const MAX_QUEUED_BYTES = 64 * 1024
  * const first = await takeSnapshot(consumer, await table.get())
  * const next = await takeSnapshot(consumer, await table.get(), { total: first.lines.total, at: first.at })
  */
-export async function takeSnapshot(consumer: LogConsumer, weekdays: WeekdayTable, previous?: LinesMark): Promise<LiveSnapshot> {
+export async function takeSnapshot(
+  consumer: LogConsumer,
+  weekdays: WeekdayTable,
+  previous?: LinesMark,
+  kafka?: KafkaStatusSource,
+): Promise<LiveSnapshot> {
   const { lines, invalid } = consumer.lineCounts()
   const at = Date.now()
   const linesPerSecond = previous && at > previous.at ? ((lines.total - previous.total) * 1000) / (at - previous.at) : null
@@ -57,7 +68,20 @@ export async function takeSnapshot(consumer: LogConsumer, weekdays: WeekdayTable
   const peak = hours ? peakOf(hours) : { peakHour: null, peakUsers: null }
   const store = { kind: consumer.storeKind, reachable: consumer.storeReachable && hours !== null }
   const table = hours !== null ? weekdays : {}
-  return { hours, ...peak, ...shares, lines, invalid, linesPerSecond, store, at, ...table, ...(error === undefined ? {} : { error }) }
+  const input = kafka ? { kafka: await kafka.status() } : {}
+  return {
+    hours,
+    ...peak,
+    ...shares,
+    lines,
+    invalid,
+    linesPerSecond,
+    store,
+    ...input,
+    at,
+    ...table,
+    ...(error === undefined ? {} : { error }),
+  }
 }
 
 /** What is read at most every ten seconds: the weekday table (and every user's), and the groups. */
@@ -112,10 +136,12 @@ export class LiveEvents {
   #latest: string | undefined
   #mark: LinesMark | undefined
   readonly #table: WeekdayTableCache
+  readonly #kafka: KafkaStatusSource | undefined
 
-  constructor(consumer: LogConsumer, table = new WeekdayTableCache(consumer)) {
+  constructor(consumer: LogConsumer, table = new WeekdayTableCache(consumer), kafka?: KafkaStatusSource) {
     this.#consumer = consumer
     this.#table = table
+    this.#kafka = kafka
   }
 
   /** Clients connected now. */
@@ -166,7 +192,7 @@ export class LiveEvents {
     if (this.#taking) return
     this.#taking = this.#table
       .get()
-      .then((table) => takeSnapshot(this.#consumer, table, this.#mark))
+      .then((table) => takeSnapshot(this.#consumer, table, this.#mark, this.#kafka))
       .then((snapshot) => {
         if (this.#timer === undefined) return // every client left meanwhile
         this.#mark = { total: snapshot.lines.total, at: snapshot.at }

@@ -5,6 +5,7 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, type MetricObjectWith
 import type { LogConsumer } from './consumer.js'
 import type { HttpSlots } from './http-slots.js'
 import type { IngestLimits } from './ingest.js'
+import type { KafkaStatus } from './kafka.js'
 import type { LogServer } from './server.js'
 import { INVALID_REASONS, peakOf, type Stats } from './stats.js'
 
@@ -39,7 +40,12 @@ export interface HttpCounters {
 }
 
 /** A registry with loghour's metrics and the process's, for `consumer` and `server` (and the HTTP listener's). */
-export function createMetrics(consumer: LogConsumer, server: LogServer, http?: HttpCounters): Metrics {
+export function createMetrics(
+  consumer: LogConsumer,
+  server: LogServer,
+  http?: HttpCounters,
+  kafka?: { status(): Promise<KafkaStatus> },
+): Metrics {
   const registry = new Registry()
   // One read of the answer per scrape, shared by the gauges that show it (null: the store
   // cannot answer now; the gauges are then absent rather than wrong).
@@ -150,6 +156,7 @@ export function createMetrics(consumer: LogConsumer, server: LogServer, http?: H
   })
   if (consumer.options.allUsers) shareMetrics(registers, answer)
   if (consumer.options.groupBy !== undefined) groupMetrics(registers, answer, consumer)
+  if (kafka) kafkaMetrics(registers, kafka)
   new Gauge({
     name: 'loghour_store_up',
     help: '1 while the store receives the changes, 0 during an outage.',
@@ -274,6 +281,64 @@ function groupMetrics(registers: Registry[], answer: () => Promise<Stats | null>
     collect() {
       this.reset()
       this.inc(consumer.groupInfo()?.otherRecords ?? 0)
+    },
+  })
+}
+
+/** With --kafka: the input's counters, connection and lag (the status read once per scrape). */
+function kafkaMetrics(registers: Registry[], kafka: { status(): Promise<KafkaStatus> }): void {
+  let reading: Promise<KafkaStatus> | undefined
+  const status = () => {
+    reading ??= kafka.status().finally(() => setImmediate(() => (reading = undefined)))
+    return reading
+  }
+  const counter = (name: string, help: string, read: (s: KafkaStatus) => number) =>
+    new Counter({
+      name,
+      help,
+      registers,
+      async collect() {
+        this.reset()
+        this.inc(read(await status()))
+      },
+    })
+  counter('loghour_kafka_records_total', 'Kafka messages read (a batch read again after a store failure counts again).', (s) => s.records)
+  counter('loghour_kafka_bytes_total', 'Bytes of Kafka message values read.', (s) => s.bytes)
+  counter('loghour_kafka_commits_total', 'Offset commits, each after the store confirmed what it covers.', (s) => s.commits)
+  counter(
+    'loghour_kafka_commit_failures_total',
+    'Offset commits the brokers refused (what they covered is merged; it is read again).',
+    (s) => s.commitFailures,
+  )
+  counter(
+    'loghour_kafka_rebalances_total',
+    "Times the group assigned this server's partitions again after its first join.",
+    (s) => s.rebalances,
+  )
+  new Gauge({
+    name: 'loghour_kafka_lag',
+    help: 'Messages of an assigned partition not yet confirmed (log end minus the confirmed offset); absent while unknown.',
+    labelNames: ['topic', 'partition'],
+    registers,
+    async collect() {
+      this.reset()
+      for (const p of (await status()).partitions) if (p.lag !== null) this.set({ topic: p.topic, partition: String(p.partition) }, p.lag)
+    },
+  })
+  new Gauge({
+    name: 'loghour_kafka_partitions',
+    help: 'Partitions assigned to this server.',
+    registers,
+    async collect() {
+      this.set((await status()).partitions.length)
+    },
+  })
+  new Gauge({
+    name: 'loghour_kafka_connected',
+    help: '1 while a Kafka broker answered within the last 15 s, else 0.',
+    registers,
+    async collect() {
+      this.set((await status()).connected ? 1 : 0)
     },
   })
 }

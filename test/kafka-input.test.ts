@@ -1,16 +1,25 @@
 // loghour-server --kafka against a real Kafka broker and a real Redis: records produced to a
 // 3-partition topic (one per message, several per message, empty, garbage and oversize messages) are
 // counted exactly (PFCOUNT after PFADD of the model's elements), every committed offset reaches
-// the log end, and SIGTERM exits 0.
+// the log end, /stats, /metrics and /readyz tell the group's state, and SIGTERM exits 0.
+import { spawnSync } from 'node:child_process'
 import { describe, expect, it } from 'vitest'
 import { run } from './helpers/cli.js'
-import { kafkaAvailable, kafkaClient, useKafka } from './helpers/kafka.js'
+import {
+  accessRecord,
+  committedOffsets,
+  committedToLogEnd,
+  createTopic,
+  kafkaAvailable,
+  kafkaClient,
+  produce,
+  useKafka,
+} from './helpers/kafka.js'
 import { pfaddReference, pfcounts, skipRedis, useRedis } from './helpers/redis.js'
-import { eventually, startServer } from './helpers/server.js'
+import { eventually, httpBase, startServer } from './helpers/server.js'
 import { missing } from './helpers/tools.js'
 
-const record = (i: number) =>
-  `{"time":"2026-11-${23 + (i % 5)} ${String(i % 24).padStart(2, '0')}:15:00","ip":"10.1.${i % 7}.${i % 251}","status_code":${[200, 500, 503, 404][i % 4]}}`
+const PROMTOOL = spawnSync('promtool', ['--version']).status === 0
 
 describe.skipIf(skipRedis() || missing('Java and the Kafka broker jars (bash .ci/run copies them from Maven Central)', kafkaAvailable))(
   'loghour-server --kafka',
@@ -18,24 +27,24 @@ describe.skipIf(skipRedis() || missing('Java and the Kafka broker jars (bash .ci
     const redis = useRedis()
     const broker = useKafka()
 
-    it('counts what was produced exactly, commits to the log end, and exits 0 on SIGTERM', async () => {
+    it('counts what was produced exactly, commits to the log end, tells its state, and exits 0 on SIGTERM', async () => {
       const kafka = kafkaClient(broker)
       const admin = kafka.admin()
       await admin.connect()
-      await admin.createTopics({ topics: [{ topic: 'access', numPartitions: 3 }], waitForLeaders: true })
-      const producer = kafka.producer()
-      await producer.connect()
+      await createTopic(admin, 'access', 3)
       // One record per message (the way shippers write them), three per message, an empty one, garbage.
       const values = [
-        ...Array.from({ length: 300 }, (_, i) => record(i)),
-        ...Array.from({ length: 30 }, (_, i) => `${record(1000 + 3 * i)}\n${record(1001 + 3 * i)}\n${record(1002 + 3 * i)}\n`),
+        ...Array.from({ length: 300 }, (_, i) => accessRecord(i)),
+        ...Array.from(
+          { length: 30 },
+          (_, i) => `${accessRecord(1000 + 3 * i)}\n${accessRecord(1001 + 3 * i)}\n${accessRecord(1002 + 3 * i)}\n`,
+        ),
         '',
         '\u0000\u00ff not a record',
         // Over the line limit (64 KiB): invalid, counted, and read past like any other.
         `{"pad":"${'x'.repeat(70_000)}"}`,
       ]
-      await producer.send({ topic: 'access', messages: values.map((value, i) => ({ key: String(i), value })) })
-      await producer.disconnect()
+      await produce(kafka, 'access', values)
       const server = await startServer([
         '--redis',
         redis.url,
@@ -45,19 +54,51 @@ describe.skipIf(skipRedis() || missing('Java and the Kafka broker jars (bash .ci
         'access',
         '--key-prefix',
         'kafka:',
+        '--http',
+        '127.0.0.1:0',
       ])
-      const ends = await admin.fetchTopicOffsets('access')
-      const committed = async () => {
-        // The group coordinator answers "loading" for a moment after the group first appears.
-        const [topic] = await admin.fetchOffsets({ groupId: 'loghour', topics: ['access'] }).catch(() => [undefined])
-        return Object.fromEntries((topic?.partitions ?? []).map((p) => [p.partition, p.offset]))
-      }
-      const want = Object.fromEntries(ends.map((p) => [p.partition, p.offset]))
-      await eventually(async () => JSON.stringify(await committed()) === JSON.stringify(want), 30_000, 'offsets committed to the log end')
+      const http = await httpBase(server)
+      await committedToLogEnd(admin, 'loghour', 'access', 30_000)
       // Committed means merged: Redis holds every record's element before any server stops.
       const stream = Buffer.from(`${values.filter((v) => v !== '').join('\n')}\n`)
       await pfaddReference(redis, stream, 'ref-kafka:')
       expect(await pfcounts(redis, 'kafka:')).toEqual(await pfcounts(redis, 'ref-kafka:'))
+      expect((await server.waitForLog((r) => r.msg.startsWith('Kafka: group loghour assigned 3 partitions'), 0)).kafka).toBeDefined()
+
+      // The group's state: every partition assigned here, lag 0, every message and byte read.
+      type Kafka = { group: string; state: string; connected: boolean; partitions: { partition: number; lag: number }[] }
+      type Answer = { kafka: Kafka & { lag: number; records: number; bytes: number; commits: number; commitFailures: number } }
+      let stats: Answer | undefined
+      await eventually(async () => {
+        stats = (await (await fetch(`${http}/stats`)).json()) as Answer
+        return stats.kafka.lag === 0
+      })
+      expect(stats!.kafka).toMatchObject({
+        group: 'loghour',
+        state: 'consuming',
+        connected: true,
+        records: values.length,
+        commitFailures: 0,
+      })
+      expect(stats!.kafka.bytes).toBe(values.reduce((n, v) => n + Buffer.byteLength(v), 0))
+      expect(stats!.kafka.partitions.map((p) => [p.partition, p.lag])).toEqual([
+        [0, 0],
+        [1, 0],
+        [2, 0],
+      ])
+      expect(stats!.kafka.commits).toBeGreaterThan(0)
+      const ready = await fetch(`${http}/readyz`)
+      expect(ready.status).toBe(200)
+      const metrics = await (await fetch(`${http}/metrics`)).text()
+      for (const partition of [0, 1, 2]) expect(metrics).toContain(`loghour_kafka_lag{topic="access",partition="${partition}"} 0`)
+      expect(metrics).toContain(`loghour_kafka_records_total ${values.length}`)
+      expect(metrics).toContain('loghour_kafka_partitions 3')
+      expect(metrics).toContain('loghour_kafka_connected 1')
+      expect(metrics).toContain(`loghour_kafka_commits_total ${stats!.kafka.commits}`)
+      if (PROMTOOL) {
+        const check = spawnSync('promtool', ['check', 'metrics'], { input: metrics, encoding: 'utf8' })
+        expect(check.status, check.stdout + check.stderr).toBe(0)
+      }
       expect(await server.stop()).toBe(0)
 
       // The memory store alone keeps nothing past the process: it counts, and commits nothing.
@@ -71,17 +112,16 @@ describe.skipIf(skipRedis() || missing('Java and the Kafka broker jars (bash .ci
         '--http',
         '127.0.0.1:0',
       ])
-      const http = `http://127.0.0.1:${((await memory.waitForLog((r) => r.msg.startsWith('HTTP endpoints'), 0)).http as { port: number }).port}`
+      const memoryHttp = await httpBase(memory)
       const total = values.filter((v) => v !== '').reduce((n, v) => n + v.split('\n').filter((l) => l !== '').length, 0)
-      type Answer = { lines: { total: number }; invalid: { tooLong: number } }
-      let answer: Answer | undefined
+      type Lines = { lines: { total: number }; invalid: { tooLong: number }; kafka: { lag: number } }
+      let answer: Lines | undefined
       await eventually(async () => {
-        answer = (await (await fetch(`${http}/stats`)).json()) as Answer
-        return answer.lines.total === total
+        answer = (await (await fetch(`${memoryHttp}/stats`)).json()) as Lines
+        return answer.lines.total === total && answer.kafka.lag === 0 // lag from what was counted
       })
       expect(answer!.invalid.tooLong).toBe(1)
-      const [memoryGroup] = await admin.fetchOffsets({ groupId: 'memory', topics: ['access'] })
-      expect(memoryGroup!.partitions.every((p) => p.offset === '-1')).toBe(true)
+      expect(Object.values(await committedOffsets(admin, 'memory', 'access'))).toEqual(['-1', '-1', '-1'])
       expect(await memory.stop()).toBe(0)
       await admin.disconnect()
     }, 90_000)

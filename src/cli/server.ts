@@ -6,9 +6,11 @@ import { Command, CommanderError } from 'commander'
 import type { Logger } from 'pino'
 import { version } from '../../package.json'
 import {
+  type KafkaAccess,
   readDotenv,
   readHttpTls,
   readInputTls,
+  readKafkaAccess,
   readRedisTls,
   resolveServerSettings,
   type ServerSettings,
@@ -56,7 +58,10 @@ export const HELP_TOPICS: readonly (readonly [heading: string, keys: readonly Fl
       'redisKey',
     ],
   ],
-  ['Kafka input (a consumer group; offsets committed once the store confirmed):', ['kafka', 'kafkaTopic', 'kafkaGroup', 'kafkaFrom']],
+  [
+    'Kafka input (a consumer group; offsets committed once the store confirmed):',
+    ['kafka', 'kafkaTopic', 'kafkaGroup', 'kafkaFrom', 'kafkaTls', 'kafkaCa', 'kafkaCert', 'kafkaKey', 'kafkaSasl', 'kafkaUsername'],
+  ],
   ['The share of users hurt, and where:', ['allUsers', 'usersKeyPrefix', 'minUsers', 'groupBy', 'maxGroups', 'top']],
   ['Logging and the periodic answer:', ['statsIntervalMs', 'logLevel', 'logFormat', 'logFile', 'logRotation', 'logRetention']],
   [
@@ -231,10 +236,13 @@ async function main(): Promise<number> {
   let settings: ServerSettings
   let redisTls: RedisTls | undefined
   let inputTls: InputTls | undefined
+  let kafkaAccess: KafkaAccess | undefined
   try {
-    settings = resolveServerSettings(parseFlags(process.argv), process.env, readDotenv(process.cwd())).settings
+    const dotenv = readDotenv(process.cwd())
+    settings = resolveServerSettings(parseFlags(process.argv), process.env, dotenv).settings
     redisTls = readRedisTls(settings)
     inputTls = readInputTls(settings)
+    kafkaAccess = settings.kafka === undefined ? undefined : readKafkaAccess(settings, process.env, dotenv)
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2
     if (error instanceof SettingError) {
@@ -327,6 +335,48 @@ async function main(): Promise<number> {
   server.on('connectionClosed', (c) =>
     log.debug(c, `connection closed: ${c.bytes} bytes in ${c.ms.toFixed(1)} ms${c.aborted ? ' (aborted)' : ''}`),
   )
+  let kafka: KafkaInput | undefined
+  if (settings.kafka !== undefined) {
+    const { KafkaInput } = await import('../kafka.js')
+    const where = settings.kafkaTopic?.join(',')
+    kafka = new KafkaInput(
+      consumer,
+      {
+        brokers: settings.kafka,
+        topics: settings.kafkaTopic ?? [], // set whenever --kafka is (checked with the settings)
+        group: settings.kafkaGroup,
+        from: settings.kafkaFrom,
+        clientId: `loghour-${hostname()}`,
+        commit: settings.redis !== undefined || settings.redisCluster !== undefined || settings.snapshot !== undefined,
+        ...kafkaAccess,
+      },
+      {
+        committed: (info) => log.debug(info, `Kafka: committed ${info.topic}/${info.partition} up to ${info.offset}`),
+        commitFailed: (error) =>
+          log.warn(
+            { err: error },
+            `Kafka: a commit failed (what it covers is merged; the partition's next reader reads it again): ${error.message}`,
+          ),
+        storeWaiting: (error) =>
+          log.warn(
+            { err: error },
+            `Kafka: the store did not confirm a batch; its offsets wait and reading pauses until it does: ${error.message}`,
+          ),
+        storeConfirmed: (ms) => log.warn(`Kafka: the store confirmed again after ${(ms / 1000).toFixed(1)} s; reading goes on`),
+        unreachable: (reason) =>
+          log.error({ kafka: { brokers: settings.kafka } }, `Kafka: no answer from the brokers, retrying: ${reason}`),
+        reachable: (ms) => log.warn(`Kafka: the brokers answer again after ${(ms / 1000).toFixed(1)} s`),
+        assigned: (partitions) =>
+          log.info(
+            { kafka: { group: settings.kafkaGroup, partitions } },
+            `Kafka: group ${settings.kafkaGroup} assigned ${partitions.length} partition${partitions.length === 1 ? '' : 's'} of ${where} to this server: ${partitions.map((p) => `${p.topic}/${p.partition}`).join(' ') || 'none'}`,
+          ),
+      },
+    )
+    if (kafkaAccess?.sasl?.mechanism === 'plain' && kafkaAccess.tls === undefined) {
+      log.warn('Kafka: SASL PLAIN without --kafka-tls sends the password in clear text')
+    }
+  }
   let http: HttpEndpoints | undefined
   if (settings.http !== undefined) {
     try {
@@ -346,6 +396,7 @@ async function main(): Promise<number> {
           },
         },
         readHttpTls(settings),
+        kafka,
       )
       const endpoints = http
       if (settings.httpTlsCert !== undefined) {
@@ -366,25 +417,7 @@ async function main(): Promise<number> {
       return 1
     }
   }
-  let kafka: KafkaInput | undefined
-  if (settings.kafka !== undefined) {
-    const { KafkaInput } = await import('../kafka.js')
-    kafka = new KafkaInput(
-      consumer,
-      {
-        brokers: settings.kafka,
-        topics: settings.kafkaTopic ?? [], // set whenever --kafka is (checked with the settings)
-        group: settings.kafkaGroup,
-        from: settings.kafkaFrom,
-        clientId: `loghour-${hostname()}`,
-        commit: settings.redis !== undefined || settings.redisCluster !== undefined || settings.snapshot !== undefined,
-      },
-      {
-        committed: (info) => log.debug(info, `Kafka: committed ${info.topic}/${info.partition} up to ${info.offset}`),
-        failed: (error) =>
-          log.warn({ err: error }, `Kafka: a batch was not confirmed by the store, it will be read again: ${error.message}`),
-      },
-    )
+  if (kafka) {
     const input = kafka
     input.start().catch((error: Error) => log.error({ err: error }, `Kafka input stopped: ${error.message}`))
   }

@@ -3,11 +3,11 @@
 // LOGHOUR_KAFKA_LIB. Topics are never created by a client that subscribes first
 // (`auto.create.topics.enable=false`): a test creates each topic with its partitions.
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Kafka, logLevel } from 'kafkajs'
+import { type Admin, Kafka, logLevel } from 'kafkajs'
 import { afterAll, beforeAll } from 'vitest'
 import { freePort } from './redis.js'
 
@@ -26,9 +26,12 @@ export interface KafkaBroker {
   bootstrap: string
   port: number
   dir: string
-  /** Stops the broker (SIGTERM, a clean shutdown) and waits for its exit; `kill` SIGKILLs it. */
+  /** Stops the broker (SIGTERM, a clean shutdown), waits for its exit and removes its directory; `kill` SIGKILLs it. */
   stop(): Promise<void>
   kill(): Promise<void>
+  /** Stops it (SIGTERM) keeping its data; `resume` starts it again on the same ports. */
+  halt(): Promise<void>
+  resume(): Promise<void>
   /** The broker's own log, for a failing test's message. */
   log(): string
 }
@@ -91,23 +94,27 @@ export async function startKafka(properties: Record<string, string> = {}): Promi
     encoding: 'utf8',
   })
   if (format.status !== 0) throw new Error(`kafka-storage format failed: ${format.stdout}${format.stderr}`)
-  const logFile = join(dir, 'kafka.log')
-  writeFileSync(logFile, '')
-  const child: ChildProcess = spawn('java', javaArgs('kafka.Kafka', [file]), { stdio: ['ignore', 'pipe', 'pipe'] })
   let output = ''
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()))
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()))
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  let child: ChildProcess | undefined
+  let exited = Promise.resolve()
+  const launch = async () => {
+    const started = spawn('java', javaArgs('kafka.Kafka', [file]), { stdio: ['ignore', 'pipe', 'pipe'] })
+    child = started
+    started.stdout!.on('data', (d: Buffer) => (output += d.toString()))
+    started.stderr!.on('data', (d: Buffer) => (output += d.toString()))
+    exited = new Promise<void>((resolve) => started.once('exit', () => resolve()))
+    try {
+      await listening(port, 60_000, () => started.exitCode !== null)
+    } catch (error) {
+      await stopWith('SIGKILL')
+      throw new Error(`${(error as Error).message}: ${output.slice(-4000)}`)
+    }
+  }
   const stopWith = async (signal: NodeJS.Signals) => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+    if (child && child.exitCode === null && child.signalCode === null) child.kill(signal)
     await exited
   }
-  try {
-    await listening(port, 60_000, () => child.exitCode !== null)
-  } catch (error) {
-    await stopWith('SIGKILL')
-    throw new Error(`${(error as Error).message}: ${output.slice(-4000)}`)
-  }
+  await launch()
   return {
     bootstrap: `127.0.0.1:${port}`,
     port,
@@ -117,7 +124,9 @@ export async function startKafka(properties: Record<string, string> = {}): Promi
       rmSync(dir, { recursive: true, force: true })
     },
     kill: () => stopWith('SIGKILL'),
-    log: () => output + (existsSync(logFile) ? readFileSync(logFile, 'utf8') : ''),
+    halt: () => stopWith('SIGTERM'),
+    resume: launch,
+    log: () => output,
   }
 }
 
@@ -140,4 +149,46 @@ export function useKafka(): KafkaBroker {
 /** A client of the broker that says nothing (its own log is not the test's). */
 export function kafkaClient(broker: KafkaBroker): Kafka {
   return new Kafka({ clientId: 'loghour-test', brokers: [broker.bootstrap], logLevel: logLevel.NOTHING })
+}
+
+/** A JSON access record, different for each `i` (hours, days, users and statuses vary), padded by `pad` bytes. */
+export const accessRecord = (i: number, pad = 0) =>
+  `{"time":"2026-11-${23 + (i % 5)} ${String(i % 24).padStart(2, '0')}:15:00","ip":"10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}","status_code":${[200, 500, 503, 404][i % 4]}${pad > 0 ? `,"ua":"${'u'.repeat(pad)}"` : ''}}`
+
+/** Creates `topic` with `partitions` and waits for its leaders. */
+export async function createTopic(admin: Admin, topic: string, partitions: number): Promise<void> {
+  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true })
+}
+
+/** Sends `values`, one message each (keys spread them over the partitions), in sends of `chunk`. */
+export async function produce(kafka: Kafka, topic: string, values: string[], chunk = 5000): Promise<void> {
+  const producer = kafka.producer()
+  await producer.connect()
+  for (let i = 0; i < values.length; i += chunk) {
+    await producer.send({ topic, messages: values.slice(i, i + chunk).map((value, j) => ({ key: String(i + j), value })) })
+  }
+  await producer.disconnect()
+}
+
+/** Each partition's log end (`partition → offset`). */
+export async function logEnds(admin: Admin, topic: string): Promise<Record<number, string>> {
+  return Object.fromEntries((await admin.fetchTopicOffsets(topic)).map((p) => [p.partition, p.offset]))
+}
+
+/** The group's committed offsets (`partition → offset`, `-1` for none); `{}` while the coordinator is still loading. */
+export async function committedOffsets(admin: Admin, groupId: string, topic: string): Promise<Record<number, string>> {
+  const [found] = await admin.fetchOffsets({ groupId, topics: [topic] }).catch(() => [undefined])
+  return Object.fromEntries((found?.partitions ?? []).map((p) => [p.partition, p.offset]))
+}
+
+/** Resolves once every partition of `topic` has `groupId`'s offset committed at its log end. */
+export async function committedToLogEnd(admin: Admin, groupId: string, topic: string, ms = 60_000): Promise<void> {
+  const want = JSON.stringify(await logEnds(admin, topic))
+  const deadline = Date.now() + ms
+  for (;;) {
+    const now = JSON.stringify(await committedOffsets(admin, groupId, topic))
+    if (now === want) return
+    if (Date.now() > deadline) throw new Error(`${groupId} committed ${now} on ${topic}, not the log ends ${want}`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
 }

@@ -203,3 +203,9 @@ export async function eventually(check: () => boolean | Promise<boolean>, ms = 1
     await sleep(25)
   }
 }
+
+/** `http://127.0.0.1:<port>` of a server started with `--http 127.0.0.1:0`. */
+export async function httpBase(server: ServerProcess): Promise<string> {
+  const { port } = (await server.waitForLog(message('HTTP endpoints'), 0)).http as { port: number }
+  return `http://127.0.0.1:${port}`
+}
