@@ -25,6 +25,8 @@ export interface KafkaBroker {
   /** `127.0.0.1:<port>`, what clients bootstrap from. */
   bootstrap: string
   port: number
+  /** The port of each listener by its name (`PLAINTEXT`, and those asked for). */
+  ports: Record<string, number>
   dir: string
   /** Stops the broker (SIGTERM, a clean shutdown), waits for its exit and removes its directory; `kill` SIGKILLs it. */
   stop(): Promise<void>
@@ -57,19 +59,29 @@ async function listening(port: number, ms: number, exited: () => boolean): Promi
   }
 }
 
+/** A broker's extras: listeners beside PLAINTEXT (e.g. `SSL`, `SASL_SSL`), properties, SCRAM users. */
+export interface KafkaSetup {
+  listeners?: string[]
+  properties?: Record<string, string>
+  scram?: { mechanism: 'SCRAM-SHA-256' | 'SCRAM-SHA-512'; name: string; password: string }[]
+}
+
 /**
- * Formats a fresh log directory and starts a broker on free ports; extra `properties` (TLS, SASL)
- * are appended to its configuration. Stop it in `afterAll`.
+ * Formats a fresh log directory and starts a broker on free ports; extra listeners, properties
+ * (TLS, SASL) and SCRAM users come from `setup`. Stop it in `afterAll`.
  */
-export async function startKafka(properties: Record<string, string> = {}): Promise<KafkaBroker> {
+export async function startKafka(setup: KafkaSetup = {}): Promise<KafkaBroker> {
   const dir = mkdtempSync(join(tmpdir(), 'loghour-kafka-'))
   const [port, controller] = [await freePort(), await freePort()]
+  const ports: Record<string, number> = { PLAINTEXT: port }
+  for (const name of setup.listeners ?? []) ports[name] = await freePort()
+  const listeners = Object.entries(ports).map(([name, p]) => `${name}://127.0.0.1:${p}`)
   const config = {
     'process.roles': 'broker,controller',
     'node.id': '1',
     'controller.quorum.voters': `1@127.0.0.1:${controller}`,
-    listeners: `PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controller}`,
-    'advertised.listeners': `PLAINTEXT://127.0.0.1:${port}`,
+    listeners: [...listeners, `CONTROLLER://127.0.0.1:${controller}`].join(','),
+    'advertised.listeners': listeners.join(','),
     'controller.listener.names': 'CONTROLLER',
     'listener.security.protocol.map': 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT,SASL_SSL:SASL_SSL',
     'inter.broker.listener.name': 'PLAINTEXT',
@@ -81,7 +93,7 @@ export async function startKafka(properties: Record<string, string> = {}): Promi
     'transaction.state.log.min.isr': '1',
     'group.initial.rebalance.delay.ms': '0',
     'share.coordinator.state.topic.replication.factor': '1',
-    ...properties,
+    ...setup.properties,
   }
   const file = join(dir, 'server.properties')
   writeFileSync(
@@ -90,7 +102,8 @@ export async function startKafka(properties: Record<string, string> = {}): Promi
       .map(([k, v]) => `${k}=${v}`)
       .join('\n')}\n`,
   )
-  const format = spawnSync('java', javaArgs('kafka.tools.StorageTool', ['format', '-t', 'bG9naG91ci10ZXN0LWNsdQ', '-c', file]), {
+  const scram = (setup.scram ?? []).flatMap((u) => ['--add-scram', `${u.mechanism}=[name=${u.name},password=${u.password}]`])
+  const format = spawnSync('java', javaArgs('kafka.tools.StorageTool', ['format', '-t', 'bG9naG91ci10ZXN0LWNsdQ', '-c', file, ...scram]), {
     encoding: 'utf8',
   })
   if (format.status !== 0) throw new Error(`kafka-storage format failed: ${format.stdout}${format.stderr}`)
@@ -118,6 +131,7 @@ export async function startKafka(properties: Record<string, string> = {}): Promi
   return {
     bootstrap: `127.0.0.1:${port}`,
     port,
+    ports,
     dir,
     stop: async () => {
       await stopWith('SIGTERM')
@@ -131,10 +145,10 @@ export async function startKafka(properties: Record<string, string> = {}): Promi
 }
 
 /** A broker started before the file's tests and stopped after them (use its members inside a test). */
-export function useKafka(): KafkaBroker {
+export function useKafka(setup: KafkaSetup | (() => KafkaSetup) = {}): KafkaBroker {
   let broker: KafkaBroker | undefined
   beforeAll(async () => {
-    broker = await startKafka()
+    broker = await startKafka(typeof setup === 'function' ? setup() : setup)
   }, 90_000)
   afterAll(async () => {
     await broker?.stop()
