@@ -76,7 +76,7 @@ dt{font-size:12px;color:var(--muted)}
 dd{margin:0;font-size:1.2rem;font-variant-numeric:tabular-nums}
 #store[data-reachable=true]{color:var(--ok)}
 #store[data-reachable=false]{color:var(--bad)}
-#kafka[data-connected=false]{color:var(--bad)}
+#kafka[data-connected=false],#kafka[data-waiting=true]{color:var(--bad)}
 #reasons,footer{font-size:12px;color:var(--muted);margin-top:8px}
 #heat{margin-top:14px}
 #heat h2{font-size:13px;font-weight:600;color:var(--muted);margin:0 0 8px}
@@ -194,13 +194,12 @@ const SCRIPT = `
     if (d.kafka) {
       const k = d.kafka
       $('kafka-box').hidden = false
-      $('kafka-group').textContent = 'Kafka group ' + k.group
+      const parts = k.partitions.length + ' partition' + (k.partitions.length === 1 ? '' : 's')
+      $('kafka-group').textContent = 'Kafka ' + k.group + ' \\u00b7 ' + parts + (k.state === 'consuming' ? '' : ' \\u00b7 ' + k.state)
       const kafka = $('kafka')
       kafka.dataset.connected = k.connected
-      kafka.dataset.state = k.state
-      kafka.textContent =
-        (k.connected ? k.state : 'no broker answers') + ', ' + k.partitions.length + ' partition' + (k.partitions.length === 1 ? '' : 's') +
-        ', lag ' + (k.lag == null ? '\\u2013' : whole.format(k.lag)) + (k.waitingForStore ? ', waiting for the store' : '')
+      kafka.dataset.waiting = k.waitingForStore
+      kafka.textContent = k.connected ? 'lag ' + (k.lag == null ? '\\u2013' : whole.format(k.lag)) : 'no broker answers'
       kafka.title = k.partitions.map((p) => p.topic + '/' + p.partition + ': lag ' + (p.lag == null ? '?' : p.lag)).join('\\n')
     }
     $('updated').textContent = d.at

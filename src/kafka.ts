@@ -326,7 +326,8 @@ export class KafkaInput {
       connected: this.#state !== 'connecting' && Date.now() - this.#lastAnswer <= KAFKA_SILENCE_MS,
       problem: this.#problem,
       partitions,
-      lag: lags.includes(null) ? null : (lags as number[]).reduce((a, b) => a + b, 0),
+      // Before the first assignment nothing is known; after it, no partitions is no lag.
+      lag: this.#joins === 0 || lags.includes(null) ? null : (lags as number[]).reduce((a, b) => a + b, 0),
       ...this.#counts,
       rebalances: Math.max(this.#joins - 1, 0),
       waitingForStore: this.#storeWait > 0,
@@ -349,11 +350,16 @@ export class KafkaInput {
     return null
   }
 
-  /** Finishes the running batch (flushed and committed), then leaves the group. */
-  async stop(): Promise<void> {
+  /**
+   * Finishes the running batch (flushed and committed), then leaves the group; gives up after
+   * `timeoutMs` (no broker answers: nothing more can be committed, and what was not is read again).
+   */
+  async stop(timeoutMs: number): Promise<void> {
     if (this.#watch) clearInterval(this.#watch)
-    await this.#kafka?.disconnect()
-    await this.#admin?.disconnect().catch(() => {})
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(timeoutMs, 1))))
+    const leaving = Promise.all([this.#kafka?.disconnect(), this.#admin?.disconnect()]).catch(() => {})
+    await Promise.race([leaving, late]).finally(() => clearTimeout(timer))
     this.#enter('stopped')
     for (const stream of this.#streams.values()) stream.end()
     this.#streams.clear()

@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { ROOT, run } from './helpers/cli.js'
+import { createTopic, kafkaAvailable, kafkaClient, produce, useKafka } from './helpers/kafka.js'
 import { skipRedis, startRedis } from './helpers/redis.js'
 import { eventually, message, type ServerProcess, sendTcp, startServer } from './helpers/server.js'
 import { missing } from './helpers/tools.js'
@@ -51,6 +52,7 @@ const payload = (lines: string[]) => Buffer.from(`${lines.join('\n')}\n`)
 
 // The page functions below run in the browser; the project's TypeScript has no DOM library.
 declare function getComputedStyle(element: unknown): { backgroundColor: string; visibility: string; opacity: string }
+declare const document: { querySelector(selector: string): { textContent: string | null } | null }
 
 interface Bar {
   hour: number
@@ -522,4 +524,45 @@ describe.skipIf(skipRedis())('GET /events with a real Redis', () => {
       await redis.stop()
     }
   })
+})
+
+describe.skipIf(
+  missing('chromium (apt-get install chromium)', existsSync(CHROMIUM)) ||
+    missing('Java and the Kafka broker jars (bash .ci/run copies them from Maven Central)', kafkaAvailable),
+)('the live page of a Kafka consumer in Chromium', () => {
+  const broker = useKafka()
+
+  it('shows the group, its partitions here and their lag, and when no broker answers', async () => {
+    const kafka = kafkaClient(broker)
+    const admin = kafka.admin()
+    await admin.connect()
+    await createTopic(admin, 'page', 2)
+    await admin.disconnect()
+    await produce(kafka, 'page', SECOND)
+    const { server, base } = await withHttp(['--kafka', broker.bootstrap, '--kafka-topic', 'page', '--kafka-group', 'dashboard'])
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] })
+    onTestFinished(() => browser.close())
+    mkdirSync(OUTPUT, { recursive: true })
+    const page = await browser.newPage({ viewport: { width: 1100, height: 720 } })
+    await page.goto(base)
+    await page.waitForFunction(
+      () =>
+        document.querySelector('#kafka')?.textContent === 'lag 0' &&
+        document.querySelector('#kafka-group')?.textContent?.includes('2 partitions'),
+      undefined,
+      {
+        timeout: 30_000,
+      },
+    )
+    expect(await page.$eval('#kafka-group', (el) => el.textContent)).toBe('Kafka dashboard · 2 partitions')
+    expect(await page.$eval('#kafka', (el) => el.getAttribute('title'))).toBe('page/0: lag 0\npage/1: lag 0')
+    expect(await page.$eval('#kafka-box', (el) => el.hidden)).toBe(false)
+    await page.screenshot({ path: join(OUTPUT, 'kafka.png') })
+    await broker.halt()
+    await page.waitForFunction(() => document.querySelector('#kafka')?.textContent === 'no broker answers', undefined, {
+      timeout: 40_000,
+    })
+    expect(await page.$eval('#kafka', (el) => el.dataset.connected)).toBe('false')
+    expect(await server.stop()).toBe(0)
+  }, 90_000)
 })

@@ -3,7 +3,10 @@
 // counted exactly (PFCOUNT after PFADD of the model's elements), every committed offset reaches
 // the log end, /stats, /metrics and /readyz tell the group's state, and SIGTERM exits 0.
 import { spawnSync } from 'node:child_process'
-import { describe, expect, it } from 'vitest'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import { run } from './helpers/cli.js'
 import {
   accessRecord,
@@ -123,8 +126,31 @@ describe.skipIf(skipRedis() || missing('Java and the Kafka broker jars (bash .ci
       expect(answer!.invalid.tooLong).toBe(1)
       expect(Object.values(await committedOffsets(admin, 'memory', 'access'))).toEqual(['-1', '-1', '-1'])
       expect(await memory.stop()).toBe(0)
+
+      // With --snapshot, an offset is committed once the snapshot file holds what it covers: a
+      // server SIGKILLed as soon as the offsets reach the log ends left a snapshot with the
+      // reference's hours.
+      const dir = mkdtempSync(join(tmpdir(), 'loghour-kafka-snapshot-'))
+      onTestFinished(() => rmSync(dir, { recursive: true, force: true }))
+      const file = join(dir, 'counts.snap')
+      const snapshot = await startServer([
+        '--snapshot',
+        file,
+        '--kafka',
+        broker.bootstrap,
+        '--kafka-topic',
+        'access',
+        '--kafka-group',
+        'snapshot',
+      ])
+      await committedToLogEnd(admin, 'snapshot', 'access')
+      expect(await snapshot.stop('SIGKILL')).toBe(null)
+      const restored = await startServer(['--snapshot', file, '--http', '127.0.0.1:0'])
+      const hours = ((await (await fetch(`${await httpBase(restored)}/stats`)).json()) as { hours: number[] }).hours
+      expect(hours).toEqual(await pfcounts(redis, 'ref-kafka:'))
+      expect(await restored.stop()).toBe(0)
       await admin.disconnect()
-    }, 90_000)
+    }, 120_000)
   },
 )
 

@@ -443,7 +443,7 @@ async function main(): Promise<number> {
       log.info(`${signal}: no new connections; draining ${server.counters().active} connections, then flushing (again to exit at once)`)
       const shutdown = async () => {
         await server.close() // drain what connections already sent (/readyz says 503 meanwhile)
-        await kafka?.stop() // the running batch is flushed and committed, then the group is left
+        await kafka?.stop(settings.closeTimeoutMs) // the running batch is flushed and committed, then the group is left
         await http?.close()
         // The final flush, retried for --close-timeout; the final report then needs no round trip.
         const failure = await consumer.close().then(
