@@ -137,7 +137,8 @@ export async function startHttp(
         const stats = await consumer.stats()
         json(res, 200, kafka ? { ...stats, kafka: await kafka.status() } : stats)
       } catch (error) {
-        json(res, 503, { error: (error as Error).message })
+        // The input's state is worth seeing most while the store cannot answer.
+        json(res, 503, { error: (error as Error).message, ...(kafka ? { kafka: await kafka.status() } : {}) })
       }
     },
   }

@@ -6,13 +6,14 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { run } from './helpers/cli.js'
+import { ROOT, run } from './helpers/cli.js'
 import { accessRecord, createTopic, kafkaAvailable, kafkaClient, produce, useKafka } from './helpers/kafka.js'
 import { cleanEnv, eventually, httpBase, startServer } from './helpers/server.js'
 import { type Authority, type Certificate, certificateAuthority } from './helpers/tls.js'
 import { missing } from './helpers/tools.js'
 
 const PASSWORD = 'kafka-Pa55-word-never-shown'
+const GUIDE = readFileSync(join(ROOT, 'docs/kafka.md'), 'utf8')
 const RECORDS = Array.from({ length: 120 }, (_, i) => accessRecord(i))
 
 describe.skipIf(missing('Java and the Kafka broker jars (bash .ci/run copies them from Maven Central)', kafkaAvailable))(
@@ -37,13 +38,13 @@ describe.skipIf(missing('Java and the Kafka broker jars (bash .ci/run copies the
           'ssl.truststore.location': ca.certFile,
           'listener.name.ssl.ssl.client.auth': 'required',
           'sasl.enabled.mechanisms': 'PLAIN,SCRAM-SHA-256,SCRAM-SHA-512',
-          'listener.name.sasl_ssl.plain.sasl.jaas.config': `org.apache.kafka.common.security.plain.PlainLoginModule required user_alice="${PASSWORD}";`,
+          'listener.name.sasl_ssl.plain.sasl.jaas.config': `org.apache.kafka.common.security.plain.PlainLoginModule required user_loghour="${PASSWORD}";`,
           'listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config': scram,
           'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config': scram,
         },
         scram: [
-          { mechanism: 'SCRAM-SHA-256', name: 'alice', password: PASSWORD },
-          { mechanism: 'SCRAM-SHA-512', name: 'alice', password: PASSWORD },
+          { mechanism: 'SCRAM-SHA-256', name: 'loghour', password: PASSWORD },
+          { mechanism: 'SCRAM-SHA-512', name: 'loghour', password: PASSWORD },
         ],
       }
     })
@@ -71,10 +72,24 @@ describe.skipIf(missing('Java and the Kafka broker jars (bash .ci/run copies the
         ...(['plain', 'scram-sha-256', 'scram-sha-512'] as const).map((mechanism): [string, number, string[], Record<string, string>] => [
           mechanism,
           broker.ports.SASL_SSL!,
-          [...tls, '--kafka-sasl', mechanism, '--kafka-username', 'alice'],
+          [...tls, '--kafka-sasl', mechanism, '--kafka-username', 'loghour'],
           { LOGHOUR_KAFKA_PASSWORD: PASSWORD },
         ]),
       ]
+      // docs/kafka.md's command, as written but for the CA's path.
+      const guide = /```sh\nexport LOGHOUR_KAFKA_PASSWORD[^\n]*\n([^`]+)```/.exec(GUIDE)![1]!.replace(/\\\n/g, ' ').trim().split(/\s+/)
+      const flags = guide.slice(guide.indexOf('--kafka-tls'))
+      expect(flags).toEqual([
+        '--kafka-tls',
+        '--kafka-ca',
+        '/etc/loghour/kafka-ca.pem',
+        '--kafka-sasl',
+        'scram-sha-512',
+        '--kafka-username',
+        'loghour',
+      ])
+      flags[2] = ca.certFile
+      ways.push(['guide', broker.ports.SASL_SSL!, flags, { LOGHOUR_KAFKA_PASSWORD: PASSWORD }])
       for (const [group, port, args, env] of ways) {
         const { server, http } = await reader(group, port, args, env)
         await eventually(async () => (await linesRead(http)) === RECORDS.length, 30_000, `${group}: every record read`)
@@ -91,7 +106,7 @@ describe.skipIf(missing('Java and the Kafka broker jars (bash .ci/run copies the
         [
           'wrong-scram',
           broker.ports.SASL_SSL!,
-          [...tls, '--kafka-sasl', 'scram-sha-512', '--kafka-username', 'alice'],
+          [...tls, '--kafka-sasl', 'scram-sha-512', '--kafka-username', 'loghour'],
           { LOGHOUR_KAFKA_PASSWORD: `${PASSWORD}-wrong` },
           /SASL|authentication/i,
         ],
@@ -123,12 +138,12 @@ describe('loghour-server Kafka security settings fail closed', () => {
     const base = ['--kafka', '127.0.0.1:9', '--kafka-topic', 'access']
     const cases: [string[], Record<string, string>, RegExp][] = [
       [['--kafka-sasl', 'scram-sha-256'], { LOGHOUR_KAFKA_PASSWORD: PASSWORD }, /--kafka-sasl needs --kafka-username/],
-      [['--kafka-sasl', 'plain', '--kafka-username', 'alice'], {}, /--kafka-sasl needs the password in LOGHOUR_KAFKA_PASSWORD/],
-      [['--kafka-sasl', 'plain', '--kafka-username', 'alice'], { LOGHOUR_KAFKA_PASSWORD: '' }, /LOGHOUR_KAFKA_PASSWORD is empty/],
+      [['--kafka-sasl', 'plain', '--kafka-username', 'loghour'], {}, /--kafka-sasl needs the password in LOGHOUR_KAFKA_PASSWORD/],
+      [['--kafka-sasl', 'plain', '--kafka-username', 'loghour'], { LOGHOUR_KAFKA_PASSWORD: '' }, /LOGHOUR_KAFKA_PASSWORD is empty/],
       [[], { LOGHOUR_KAFKA_PASSWORD: PASSWORD }, /LOGHOUR_KAFKA_PASSWORD is set, but no --kafka-sasl/],
-      [['--kafka-username', 'alice'], {}, /--kafka-username applies with --kafka-sasl/],
+      [['--kafka-username', 'loghour'], {}, /--kafka-username applies with --kafka-sasl/],
       [
-        ['--kafka-sasl', 'gssapi', '--kafka-username', 'alice'],
+        ['--kafka-sasl', 'gssapi', '--kafka-username', 'loghour'],
         { LOGHOUR_KAFKA_PASSWORD: PASSWORD },
         /invalid --kafka-sasl "gssapi": expected plain, scram-sha-256 or scram-sha-512/,
       ],
