@@ -62,6 +62,11 @@ describe('settings precedence', () => {
         'REDIS_TLS_CA',
         'REDIS_TLS_CERT',
         'REDIS_TLS_KEY',
+        'LOGHOUR_KAFKA_CA',
+        'LOGHOUR_KAFKA_CERT',
+        'LOGHOUR_KAFKA_KEY',
+        'LOGHOUR_KAFKA_SASL',
+        'LOGHOUR_KAFKA_USERNAME',
       ].sort(),
     )
   })
@@ -134,6 +139,9 @@ describe('settings precedence', () => {
     LOGHOUR_KAFKA_TOPICS: 'access logs',
     LOGHOUR_KAFKA_GROUP: 'g'.repeat(250),
     LOGHOUR_KAFKA_FROM: 'beginning',
+    LOGHOUR_KAFKA_TLS: 'maybe',
+    LOGHOUR_KAFKA_SASL: 'gssapi',
+    LOGHOUR_KAFKA_USERNAME: 'u'.repeat(256),
   }
 
   it.each(SETTINGS.filter((s) => s.env in bad).map((s) => [s.env, s] as const))(
@@ -162,6 +170,9 @@ describe('settings precedence', () => {
       'LOGHOUR_HTTP_TLS_CERT',
       'LOGHOUR_HTTP_TLS_KEY',
       'LOGHOUR_TLS_CA',
+      'LOGHOUR_KAFKA_CA',
+      'LOGHOUR_KAFKA_CERT',
+      'LOGHOUR_KAFKA_KEY',
     ] // any path is accepted
     expect(
       SETTINGS.map((s) => s.env)
