@@ -352,6 +352,9 @@ function redisTlsProblem(settings: RedisTlsSettings, name: (key: keyof RedisTlsS
 /** Where the SASL password is read from: only the environment (or .env), never a flag. */
 export const KAFKA_PASSWORD_ENV = 'LOGHOUR_KAFKA_PASSWORD'
 
+/** The SASL password as set, the environment first, or undefined. */
+const kafkaPassword = (env: NodeJS.ProcessEnv, dotenv: Record<string, string>) => env[KAFKA_PASSWORD_ENV] ?? dotenv[KAFKA_PASSWORD_ENV]
+
 type KafkaAccessSettings = Pick<ServerSettings, 'kafkaCert' | 'kafkaKey' | 'kafkaSasl' | 'kafkaUsername'>
 
 /** Refuses a client certificate without its key, and SASL without a user name or a password (or a password without SASL). */
@@ -366,7 +369,7 @@ function kafkaAccessProblem(
       `invalid combination: ${name(settings.kafkaCert === undefined ? 'kafkaKey' : 'kafkaCert')} needs its pair (--kafka-cert with --kafka-key)`,
     )
   }
-  const password = env[KAFKA_PASSWORD_ENV] ?? dotenv[KAFKA_PASSWORD_ENV]
+  const password = kafkaPassword(env, dotenv)
   if (settings.kafkaSasl === undefined) {
     if (password !== undefined) {
       throw new SettingError(`invalid combination: ${KAFKA_PASSWORD_ENV} is set, but no --kafka-sasl (LOGHOUR_KAFKA_SASL) uses it`)
@@ -416,8 +419,7 @@ export function readKafkaAccess(
           }
   }
   if (settings.kafkaSasl !== undefined && settings.kafkaUsername !== undefined) {
-    const password = env[KAFKA_PASSWORD_ENV] ?? dotenv[KAFKA_PASSWORD_ENV] ?? ''
-    access.sasl = { mechanism: settings.kafkaSasl, username: settings.kafkaUsername, password }
+    access.sasl = { mechanism: settings.kafkaSasl, username: settings.kafkaUsername, password: kafkaPassword(env, dotenv) ?? '' }
   }
   return access
 }

@@ -114,7 +114,7 @@ export class KafkaInput {
   #problem: string | null = null
   #assigned: { topic: string; partition: number }[] = []
   #joins = 0
-  /** Per partition (`topic/partition`): the next offset confirmed, and the log end last seen. */
+  /** Per partition (`topic/partition`): the next offset confirmed (committed, or counted with commit off). */
   readonly #positions = new Map<string, bigint>()
   #lag: { at: number; ends: Map<string, bigint>; committed: Map<string, bigint> } | undefined
   #lagReading: Promise<void> | undefined

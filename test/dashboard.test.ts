@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url'
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import { ROOT, run } from './helpers/cli.js'
-import { createTopic, kafkaAvailable, kafkaClient, produce, useKafka } from './helpers/kafka.js'
+import { kafkaAvailable, kafkaTopic, produce, useKafka } from './helpers/kafka.js'
 import { skipRedis, startRedis } from './helpers/redis.js'
 import { eventually, message, type ServerProcess, sendTcp, startServer } from './helpers/server.js'
 import { missing } from './helpers/tools.js'
@@ -533,10 +533,7 @@ describe.skipIf(
   const broker = useKafka()
 
   it('shows the group, its partitions here and their lag, and when no broker answers', async () => {
-    const kafka = kafkaClient(broker)
-    const admin = kafka.admin()
-    await admin.connect()
-    await createTopic(admin, 'page', 2)
+    const { kafka, admin } = await kafkaTopic(broker, 'page', 2)
     await admin.disconnect()
     await produce(kafka, 'page', SECOND)
     const { server, base } = await withHttp(['--kafka', broker.bootstrap, '--kafka-topic', 'page', '--kafka-group', 'dashboard'])

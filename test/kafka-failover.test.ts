@@ -7,7 +7,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { connect, createServer, type Socket } from 'node:net'
 import { describe, expect, it } from 'vitest'
-import { accessRecord, committedToLogEnd, createTopic, kafkaAvailable, kafkaClient, produce, useKafka } from './helpers/kafka.js'
+import { accessRecord, committedToLogEnd, kafkaAvailable, kafkaTopic, produce, useKafka } from './helpers/kafka.js'
 import { pfaddReference, pfcounts, skipRedis, useRedis } from './helpers/redis.js'
 import { eventually, httpBase, type ServerProcess, startServer } from './helpers/server.js'
 import { missing } from './helpers/tools.js'
@@ -52,10 +52,7 @@ describe.skipIf(skipRedis() || missing('Java and the Kafka broker jars (bash .ci
     const broker = useKafka()
 
     it('loses nothing: exact counts and every offset committed at its log end', async () => {
-      const kafka = kafkaClient(broker)
-      const admin = kafka.admin()
-      await admin.connect()
-      await createTopic(admin, 'failover', 6)
+      const { kafka, admin } = await kafkaTopic(broker, 'failover', 6)
       const input = ['--kafka', broker.bootstrap, '--kafka-topic', 'failover', '--key-prefix', 'fo:', '--http', '127.0.0.1:0']
       const args = ['--redis', redis.url, ...input]
       type Status = { kafka: { records: number; commits: number; partitions: unknown[] } }

@@ -8,9 +8,8 @@ import {
   accessRecord,
   committedOffsets,
   committedToLogEnd,
-  createTopic,
   kafkaAvailable,
-  kafkaClient,
+  kafkaTopic,
   logEnds,
   produce,
   useKafka,
@@ -29,10 +28,7 @@ describe.skipIf(skipRedis() || missing('Java and the Kafka broker jars (bash .ci
     const broker = useKafka()
 
     it('a broker restart: /readyz 503 with the reason while none answers, one log line each way, then all counted and committed', async () => {
-      const kafka = kafkaClient(broker)
-      const admin = kafka.admin()
-      await admin.connect()
-      await createTopic(admin, 'restart', 3)
+      const { kafka, admin } = await kafkaTopic(broker, 'restart', 3)
       const before = records(0, 200)
       await produce(kafka, 'restart', before)
       const args = ['--redis', redis.url, '--kafka', broker.bootstrap, '--kafka-topic', 'restart', '--key-prefix', 'restart:']
@@ -73,10 +69,7 @@ describe.skipIf(skipRedis() || missing('Java and the Kafka broker jars (bash .ci
     }, 150_000)
 
     it('a Redis outage: offsets wait, reading pauses within one fetch, then everything is counted and committed', async () => {
-      const kafka = kafkaClient(broker)
-      const admin = kafka.admin()
-      await admin.connect()
-      await createTopic(admin, 'outage', 3)
+      const { kafka, admin } = await kafkaTopic(broker, 'outage', 3)
       const before = records(0, 300)
       await produce(kafka, 'outage', before)
       const server = await startServer([

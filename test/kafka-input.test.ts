@@ -8,16 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
 import { run } from './helpers/cli.js'
-import {
-  accessRecord,
-  committedOffsets,
-  committedToLogEnd,
-  createTopic,
-  kafkaAvailable,
-  kafkaClient,
-  produce,
-  useKafka,
-} from './helpers/kafka.js'
+import { accessRecord, committedOffsets, committedToLogEnd, kafkaAvailable, kafkaTopic, produce, useKafka } from './helpers/kafka.js'
 import { pfaddReference, pfcounts, skipRedis, useRedis } from './helpers/redis.js'
 import { eventually, httpBase, startServer } from './helpers/server.js'
 import { missing } from './helpers/tools.js'
@@ -31,10 +22,7 @@ describe.skipIf(skipRedis() || missing('Java and the Kafka broker jars (bash .ci
     const broker = useKafka()
 
     it('counts what was produced exactly, commits to the log end, tells its state, and exits 0 on SIGTERM', async () => {
-      const kafka = kafkaClient(broker)
-      const admin = kafka.admin()
-      await admin.connect()
-      await createTopic(admin, 'access', 3)
+      const { kafka, admin } = await kafkaTopic(broker, 'access', 3)
       // One record per message (the way shippers write them), three per message, an empty one, garbage.
       const values = [
         ...Array.from({ length: 300 }, (_, i) => accessRecord(i)),

@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ROOT, run } from './helpers/cli.js'
-import { accessRecord, createTopic, kafkaAvailable, kafkaClient, produce, useKafka } from './helpers/kafka.js'
+import { accessRecord, kafkaAvailable, kafkaTopic, produce, useKafka } from './helpers/kafka.js'
 import { cleanEnv, eventually, httpBase, startServer } from './helpers/server.js'
 import { type Authority, type Certificate, certificateAuthority } from './helpers/tls.js'
 import { missing } from './helpers/tools.js'
@@ -60,10 +60,7 @@ describe.skipIf(missing('Java and the Kafka broker jars (bash .ci/run copies the
     const linesRead = async (http: string) => ((await (await fetch(`${http}/stats`)).json()) as { lines: { total: number } }).lines.total
 
     it('reads every record over TLS with a client certificate, and over SASL PLAIN / SCRAM-SHA-256 / SCRAM-SHA-512', async () => {
-      const kafka = kafkaClient(broker)
-      const admin = kafka.admin()
-      await admin.connect()
-      await createTopic(admin, 'secure', 2)
+      const { kafka, admin } = await kafkaTopic(broker, 'secure', 2)
       await admin.disconnect()
       await produce(kafka, 'secure', RECORDS)
       const tls = ['--kafka-tls', '--kafka-ca', ca.certFile]

@@ -174,6 +174,15 @@ export async function createTopic(admin: Admin, topic: string, partitions: numbe
   await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true })
 }
 
+/** A client of the broker and its connected admin, with `topic` created with `partitions` (disconnect the admin). */
+export async function kafkaTopic(broker: KafkaBroker, topic: string, partitions: number): Promise<{ kafka: Kafka; admin: Admin }> {
+  const kafka = kafkaClient(broker)
+  const admin = kafka.admin()
+  await admin.connect()
+  await createTopic(admin, topic, partitions)
+  return { kafka, admin }
+}
+
 /** Sends `values`, one message each (keys spread them over the partitions), in sends of `chunk`. */
 export async function produce(kafka: Kafka, topic: string, values: string[], chunk = 5000): Promise<void> {
   const producer = kafka.producer()
