@@ -121,6 +121,9 @@ export class KafkaInput {
   readonly #counts = { records: 0, bytes: 0, commits: 0, commitFailures: 0 }
   #storeWait = 0
   #watch: NodeJS.Timeout | undefined
+  #kafkajs: typeof import('kafkajs') | undefined
+  /** Why the input stopped for good, if it did. */
+  #halted: string | undefined
 
   constructor(consumer: LogConsumer, options: KafkaInputOptions, events: KafkaInputEvents) {
     this.#consumer = consumer
@@ -128,13 +131,29 @@ export class KafkaInput {
     this.#events = events
   }
 
-  async start(): Promise<void> {
-    let kafkajs: typeof import('kafkajs')
+  /** Loads the Kafka client; rejects, saying how to install it, when it is not there. */
+  async load(): Promise<void> {
     try {
-      kafkajs = await import('kafkajs')
+      this.#kafkajs = await import('kafkajs')
     } catch {
       throw new Error('--kafka needs the kafkajs package next to loghour: npm install kafkajs@2.2.4')
     }
+  }
+
+  /** Joins the group and reads (after {@link KafkaInput.load}); rejects only if the input cannot go on. */
+  async start(): Promise<void> {
+    try {
+      await this.#run()
+    } catch (error) {
+      this.#halted = (error as Error).message
+      this.#enter('stopped')
+      throw error
+    }
+  }
+
+  async #run(): Promise<void> {
+    if (!this.#kafkajs) await this.load()
+    const kafkajs = this.#kafkajs!
     const { tls, sasl } = this.#options
     // kafkajs logs nothing of its own; its errors become the reason /readyz gives.
     const logCreator = () => (entry: { level: number; log: { message: string; error?: string } }) => {
@@ -347,6 +366,7 @@ export class KafkaInput {
     const since = Math.round((Date.now() - this.#stateSince) / 1000)
     const brokers = this.#options.brokers.join(', ')
     const why = this.#problem === null ? '' : ` (${this.#problem})`
+    if (this.#halted !== undefined) return `the Kafka input stopped: ${this.#halted}`
     if (this.#state === 'connecting') return `the Kafka consumer has no broker connection yet (${brokers})${why}`
     if (this.#silent) {
       return `no answer from the Kafka brokers (${brokers}) for ${Math.round((Date.now() - this.#silentSince) / 1000)} s${why}; retrying`

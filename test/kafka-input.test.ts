@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it, onTestFinished } from 'vitest'
-import { run } from './helpers/cli.js'
+import { ROOT, run } from './helpers/cli.js'
 import { accessRecord, committedOffsets, committedToLogEnd, kafkaAvailable, kafkaTopic, produce, useKafka } from './helpers/kafka.js'
 import { pfaddReference, pfcounts, skipRedis, useRedis } from './helpers/redis.js'
 import { eventually, httpBase, startServer } from './helpers/server.js'
@@ -143,6 +143,15 @@ describe.skipIf(skipRedis() || missing('Java and the Kafka broker jars (bash .ci
 )
 
 describe('loghour-server --kafka settings', () => {
+  it('without kafkajs installed: one line saying how to install it, exit 1', async () => {
+    const r = await run('loghour-server.js', ['--port', '0', '--kafka', '127.0.0.1:9', '--kafka-topic', 'access'], undefined, {
+      execArgv: [],
+      env: { ...process.env, NODE_OPTIONS: `--require ${join(ROOT, 'test/fixtures/no-kafkajs.cjs')}` },
+    })
+    expect(r.stderr.toString()).toBe('loghour-server: --kafka needs the kafkajs package next to loghour: npm install kafkajs@2.2.4\n')
+    expect(r.code).toBe(1)
+  })
+
   it('--kafka without --kafka-topic, or the reverse, is a usage error (exit 2)', async () => {
     for (const [args, given] of [
       [['--kafka', '127.0.0.1:9092'], '--kafka'],

@@ -373,6 +373,14 @@ async function main(): Promise<number> {
           ),
       },
     )
+    try {
+      await kafka.load()
+    } catch (error) {
+      await startFailed(log, settings, (error as Error).message, error)
+      await server.close()
+      await consumer.close().catch(() => {})
+      return 1
+    }
     if (kafkaAccess?.sasl?.mechanism === 'plain' && kafkaAccess.tls === undefined) {
       log.warn('Kafka: SASL PLAIN without --kafka-tls sends the password in clear text')
     }
@@ -419,6 +427,7 @@ async function main(): Promise<number> {
   }
   if (kafka) {
     const input = kafka
+    // Only what the client cannot retry ends here; /readyz then says why.
     input.start().catch((error: Error) => log.error({ err: error }, `Kafka input stopped: ${error.message}`))
   }
   const last = { value: { ...consumer.lineCounts(), at: Date.now() } }
