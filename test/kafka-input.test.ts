@@ -145,7 +145,6 @@ describe.skipIf(skipRedis() || missing('Java and the Kafka broker jars (bash .ci
 describe('loghour-server --kafka settings', () => {
   it('without kafkajs installed: one line saying how to install it, exit 1', async () => {
     const r = await run('loghour-server.js', ['--port', '0', '--kafka', '127.0.0.1:9', '--kafka-topic', 'access'], undefined, {
-      execArgv: [],
       env: { ...process.env, NODE_OPTIONS: `--require ${join(ROOT, 'test/fixtures/no-kafkajs.cjs')}` },
     })
     expect(r.stderr.toString()).toBe('loghour-server: --kafka needs the kafkajs package next to loghour: npm install kafkajs@2.2.4\n')
