@@ -85,6 +85,13 @@ export declare class NativeSketchSet {
    */
   openStream(maxLineBytes: number, framing?: string | undefined | null, ownCounts?: boolean | undefined | null): NativeLineStream
   /**
+   * Counts an OTLP logs request (`ExportLogsServiceRequest`, `encoding` `protobuf` or `json`)
+   * in one call, each record by the mapping of docs/contract.md ([`otlp`]): one outcome per
+   * record, in the set's and the returned counts. A body that does not decode counts nothing
+   * and is an error.
+   */
+  countOtlp(body: Uint8Array, encoding: string, maxLineBytes: number): NativeOtlpCounts
+  /**
    * `--format auto`: how many streams decided on each reading, and how many of them found their
    * first records mostly unreadable.
    */
@@ -281,6 +288,14 @@ export interface NativeLineCounts {
   invalid: Array<number>
 }
 
+/** What one OTLP request counted. */
+export interface NativeOtlpCounts {
+  /** One outcome per log record. */
+  lineCounts: NativeLineCounts
+  /** How its string bodies and its map bodies were read (`--format auto`), when decided. */
+  readings: Array<NativeReading>
+}
+
 /** How a stream is read, as `--format auto` decided it from its first records. */
 export interface NativeReading {
   /** A schema's name, `json` (the usual field names), `combined` or `common`. */
@@ -347,6 +362,15 @@ export interface NativeScanResult {
   hours: Uint8Array
   hashes: BigUint64Array
 }
+
+/**
+ * An OTLP `ExportLogsServiceResponse` in protobuf: empty when nothing was rejected, else its
+ * `partial_success` (records rejected, why).
+ */
+export declare function otlpExportResponse(rejected: number, message: string): Buffer
+
+/** A `google.rpc.Status` in protobuf (the body of an OTLP/HTTP error answer). */
+export declare function otlpStatus(code: number, message: string): Buffer
 
 /** Every time zone name of the bundled IANA database, sorted. */
 export declare function timeZoneNames(): Array<string>

@@ -848,4 +848,6 @@ module.exports.invalidReasons = nativeBinding.invalidReasons
 module.exports.isTimeZone = nativeBinding.isTimeZone
 module.exports.localDay = nativeBinding.localDay
 module.exports.MAX_DEMO_LINES = nativeBinding.MAX_DEMO_LINES
+module.exports.otlpExportResponse = nativeBinding.otlpExportResponse
+module.exports.otlpStatus = nativeBinding.otlpStatus
 module.exports.timeZoneNames = nativeBinding.timeZoneNames

@@ -3,10 +3,12 @@ import { Writable } from 'node:stream'
 import { type DayWindow, dateOf, type StatsQuery, today, windowOf } from './days.js'
 import { clientAddress, type MiddlewareOptions, type RequestCounter, requestGroup, resolveMiddlewareOptions } from './middleware.js'
 import {
+  COUNT_OTLP,
   HOURS,
   type LineSink,
   type NativeFraming,
   type NativeLineStream,
+  type NativeOtlpCounts,
   NativeSketchSet,
   OPEN_NATIVE_STREAM,
   STATS_WITHOUT_GROUPS,
@@ -251,6 +253,11 @@ export class LogConsumer extends LineWritable implements LineSink {
   /** @internal the raw per-connection stream, for the TCP server's hot path and HTTP bodies. */
   [OPEN_NATIVE_STREAM](framing?: NativeFraming, ownCounts?: boolean): NativeLineStream {
     return this.#sketches.openStream(this.options.maxLineBytes, framing, ownCounts)
+  }
+
+  /** @internal counts an OTLP logs request (`protobuf` or `json`) in one native call; throws when it does not decode. */
+  [COUNT_OTLP](body: Uint8Array, encoding: 'protobuf' | 'json'): NativeOtlpCounts {
+    return this.#sketches.countOtlp(body, encoding, this.options.maxLineBytes)
   }
 
   /**

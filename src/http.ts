@@ -8,10 +8,11 @@ import type { AddressInfo, Socket } from 'node:net'
 import type { LogConsumer } from './consumer.js'
 import { renderDashboard } from './dashboard.js'
 import { HttpSlots } from './http-slots.js'
-import { handleIngest, IngestLimits, type IngestOptions } from './ingest.js'
+import { handleIngest, IngestLimits, type IngestOptions, type IngestOutcome } from './ingest.js'
 import type { KafkaInput } from './kafka.js'
 import { LiveEvents, takeSnapshot, WeekdayTableCache } from './live.js'
 import { createMetrics } from './metrics.js'
+import { handleOtlpLogs } from './otlp.js'
 import type { LogServer } from './server.js'
 import { type HttpAddress, SETTINGS } from './settings.js'
 import { ReplicaShortfall } from './stores/redis/replicas.js'
@@ -34,6 +35,8 @@ export interface HttpEndpoints {
   readonly scheme: 'http' | 'https'
   /** Swaps the HTTPS certificate: new handshakes use it, open connections go on. */
   reloadTls(tls: HttpTls): void
+  /** Tells the metrics and the `onRequest` of the ingest options of a body answered elsewhere (OTLP/gRPC). */
+  onIngest(outcome: IngestOutcome): void
   /** Stops listening and closes its connections. */
   close(): Promise<void>
 }
@@ -103,16 +106,13 @@ export async function startHttp(
   kafka?: KafkaSource,
 ): Promise<HttpEndpoints> {
   const slots = new HttpSlots()
-  const limits = new IngestLimits()
+  const limits = ingest.limits ?? new IngestLimits()
   const { registry: metrics, ingested } = createMetrics(consumer, server, { slots, limits }, kafka)
-  const ingestion: IngestOptions = {
-    ...ingest,
-    limits,
-    onRequest: (outcome) => {
-      ingested(outcome.status)
-      ingest.onRequest?.(outcome)
-    },
+  const onIngest = (outcome: IngestOutcome) => {
+    ingested(outcome.endpoint, outcome.status)
+    ingest.onRequest?.(outcome)
   }
+  const ingestion: IngestOptions = { ...ingest, limits, onRequest: onIngest }
   const weekdays = new WeekdayTableCache(consumer)
   const events = new LiveEvents(consumer, weekdays, kafka)
   const send = (res: ServerResponse, status: number, type: string, body: string) => {
@@ -151,8 +151,10 @@ export async function startHttp(
       return json(res, 503, { error: 'every connection slot is serving a request; retry' })
     }
     if (target.path === '/ingest') return handleIngest(consumer, ingestion, req, res, target.query)
+    if (target.path === '/v1/logs') return handleOtlpLogs(consumer, { ...ingestion, limits }, req, res, target.query)
     const route = Object.hasOwn(routes, target.path) ? routes[target.path] : undefined
-    if (!route) return json(res, 404, { error: `no such endpoint: ${target.path}`, endpoints: [...Object.keys(routes), '/ingest'] })
+    if (!route)
+      return json(res, 404, { error: `no such endpoint: ${target.path}`, endpoints: [...Object.keys(routes), '/ingest', '/v1/logs'] })
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(res, 405, { error: 'GET only' })
     Promise.resolve(route(res, req)).catch((error: Error) => failed(res, error))
   }
@@ -183,6 +185,7 @@ export async function startHttp(
   return {
     address: http.address() as AddressInfo,
     scheme: tls ? 'https' : 'http',
+    onIngest,
     reloadTls: (next) => {
       if (!tls) throw new Error('the HTTP endpoints serve plain HTTP')
       ;(http as HttpsServer).setSecureContext(next)

@@ -7,7 +7,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { DECODER_BUDGET_BYTES, decodingOf, INGEST_ENCODINGS } from './body-decoders.js'
 import type { LogConsumer } from './consumer.js'
-import { type NativeLineStream, OPEN_NATIVE_STREAM } from './native.js'
+import { type NativeLineCounts, type NativeLineStream, OPEN_NATIVE_STREAM } from './native.js'
 import { describeReading, streamReading } from './schemas.js'
 import { lineCountsOf } from './stats.js'
 
@@ -29,6 +29,8 @@ export interface IngestOptions {
 
 /** What one request came to, for the log. */
 export interface IngestOutcome {
+  /** Where it came: `/ingest`, `/v1/logs`, or `grpc` (OTLP/gRPC). */
+  endpoint: string
   /** The HTTP status answered (400 also when the client was gone before an answer). */
   status: number
   /** The client's address. */
@@ -69,6 +71,9 @@ const NOT_FLUSHED = {
 
 export { INGEST_ENCODINGS } from './body-decoders.js'
 
+/** Seconds a client is asked to wait before retrying a body the store did not confirm. */
+export const STORE_RETRY_AFTER_S = 2
+
 /** Bodies read at once at most; more are answered 503 with Retry-After before they are read. */
 export const MAX_INGEST_BODIES = 64
 
@@ -108,18 +113,24 @@ export class Budget {
   }
 }
 
-/** What the bodies of one listener share: how many are being read, and their decoders' memory. */
+/**
+ * Bytes of bodies held whole until their end (OTLP messages) at once at most: 64 bodies of the
+ * 16 MiB limit would be 1 GiB; past this, a body is answered 503 with Retry-After.
+ */
+export const HELD_BODY_BUDGET_BYTES = 256 << 20
+
+/** What the bodies of one listener share: how many are being read, their decoders' memory, and the bytes held whole. */
 export class IngestLimits {
   readonly bodies = new Budget(MAX_INGEST_BODIES)
   readonly decoders = new Budget(DECODER_BUDGET_BYTES)
+  readonly held = new Budget(HELD_BODY_BUDGET_BYTES)
 }
 
 const digest = (value: string) => createHash('sha256').update(value).digest()
 
-/** The bearer token of a request equals `token`, compared in constant time (of equal digests). */
-function authorized(req: IncomingMessage, token: string): boolean {
-  const header = req.headers.authorization ?? ''
-  const match = /^Bearer\s+(\S+)\s*$/i.exec(header)
+/** An `Authorization` header (of a request, or gRPC metadata) bears `token`, compared in constant time (of equal digests). */
+export function authorized(header: string | undefined, token: string): boolean {
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? '')
   return match !== null && timingSafeEqual(digest(match[1]!), digest(token))
 }
 
@@ -149,6 +160,48 @@ function newlinesIn(chunk: Buffer): number {
 }
 
 /**
+ * What a body's bytes become: records counted as they arrive (`/ingest`), or a message counted
+ * whole at its end (`/v1/logs`); and how its answers are written. The rest of a request's
+ * handling (token, origin, encodings, limits, acknowledgement) is one machinery for both.
+ */
+export interface BodyKind {
+  /** The endpoint, for the log (`/ingest`, `/v1/logs`). */
+  readonly endpoint: string
+  /** Takes the next decoded bytes (every byte before the body limit). May throw (a 500). */
+  write(chunk: Buffer): void
+  /** The body is whole: count what remains; throws a {@link BodyRefused} when it does not decode. */
+  end(): void
+  /** The body was cut: what is unfinished is not a record. */
+  discard(): void
+  /** Its records' counts so far. */
+  summary(bytes: number, notFlushed: string): IngestSummary
+  /** Writes an answer: a summary on success, else an error (with the counts so far). */
+  respond(res: ServerResponse, answer: BodyAnswer): void
+  /** Why the request cannot be read by this kind (a 415), checked after the token; none: it can. */
+  unsupported?(req: IncomingMessage): string | undefined
+}
+
+/** One answer to a body. */
+export interface BodyAnswer {
+  status: number
+  /** Why it was refused or cut short (absent on success). */
+  error?: string | undefined
+  summary?: IngestSummary | undefined
+  headers: Record<string, string>
+}
+
+/** A body the kind cannot read at all (an OTLP message that does not decode): nothing of it counted. */
+export class BodyRefused extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message)
+  }
+}
+
+/**
  * Handles `POST /ingest` for a consumer. Answers: 200 with an {@link IngestSummary}; 400 when the
  * body was cut short (its complete records are counted, the cut one is not); 401 without the
  * token; 413 over the size limit; 415 for an unknown encoding; 503 when `?sync=1` and the store
@@ -161,23 +214,140 @@ export function handleIngest(
   res: ServerResponse,
   query: URLSearchParams,
 ): void {
+  receiveBody(consumer, options, req, res, query, new LinesBody(consumer))
+}
+
+/** The JSON answer of `/ingest`: the summary, or the error beside it. */
+function respondJson(res: ServerResponse, { status, error, summary, headers }: BodyAnswer): void {
+  const text = `${JSON.stringify(error === undefined ? summary : { error, ...summary })}\n`
+  res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers })
+  res.end(text)
+}
+
+/** An `/ingest` body: lines (or a JSON batch) counted as they arrive, through one native stream. */
+class LinesBody implements BodyKind {
+  readonly endpoint = '/ingest'
+  #native: NativeLineStream | undefined
+  // Whitespace before the first record, until the framing is known: only its newlines matter
+  // (each is a blank line when the body is lines), so only they are kept, as a number.
+  #leadingNewlines = 0
+  #leadingTail = false // whitespace after the last of them (an unfinished blank line)
+
+  constructor(readonly consumer: LogConsumer) {}
+
+  #open(framing: 'json-batch' | undefined): NativeLineStream {
+    const native = this.consumer[OPEN_NATIVE_STREAM](framing, true)
+    this.#native = native
+    if (framing === undefined) {
+      for (let n = this.#leadingNewlines; n > 0; n -= BLANK_LINES.length)
+        native.write(BLANK_LINES.subarray(0, Math.min(n, BLANK_LINES.length)))
+      if (this.#leadingTail) native.write(Buffer.from(' '))
+    }
+    this.#leadingNewlines = 0
+    return native
+  }
+
+  write(chunk: Buffer): void {
+    let native = this.#native
+    if (native === undefined) {
+      let i = 0
+      while (i < chunk.length && isSpace(chunk[i]!)) i++
+      if (i === chunk.length) {
+        const newlines = newlinesIn(chunk)
+        this.#leadingNewlines += newlines
+        this.#leadingTail = newlines > 0 ? chunk.at(-1) !== 0x0a : this.#leadingTail || chunk.length > 0
+        return
+      }
+      // A body that is a JSON array (Logstash's json_batch) is a batch of records.
+      native = this.#open(chunk[i] === 0x5b ? 'json-batch' : undefined)
+    }
+    native.write(chunk)
+  }
+
+  end(): void {
+    if (this.#native === undefined && (this.#leadingNewlines > 0 || this.#leadingTail)) this.#open(undefined) // a body of blank lines
+    this.#native?.end() // an unterminated final record counts, as on a connection's end
+  }
+
+  discard(): void {
+    this.#native?.discard()
+  }
+
+  summary(bytes: number, notFlushed: string): IngestSummary {
+    const native = this.#native
+    const reading = native && streamReading(native, this.consumer.options)
+    return { ...summaryOf(native?.lineCounts() ?? undefined, bytes, notFlushed), ...(reading ? { reading: describeReading(reading) } : {}) }
+  }
+
+  respond(res: ServerResponse, answer: BodyAnswer): void {
+    respondJson(res, answer)
+  }
+}
+
+/** A summary from a body's own line counts. */
+export function summaryOf(counts: NativeLineCounts | undefined, bytes: number, notFlushed: string): IngestSummary {
+  const own = counts ? lineCountsOf(counts) : undefined
+  const invalid = Object.fromEntries(Object.entries(own?.invalid ?? {}).filter(([, n]) => n > 0))
+  const { total = 0, counted = 0, skipped = 0, blank = 0 } = own?.lines ?? {}
+  return { lines: total, counted, skipped, blank, invalid, bytes, flushed: false, notFlushed }
+}
+
+/**
+ * The answer to a body counted whole: 200 at once, or with `sync` once the store confirmed it
+ * (503 with Retry-After when it did not: counted and kept; a retry counts nothing twice).
+ * "flushed" is only said where something outlives the process: Redis, or a snapshot file.
+ */
+export async function acknowledge(
+  consumer: LogConsumer,
+  sync: boolean,
+  summary: (notFlushed: string) => IngestSummary,
+): Promise<Omit<BodyAnswer, 'headers'> & { headers?: Record<string, string> }> {
+  const durable = consumer.storeKind === 'redis' || consumer.options.snapshot !== undefined
+  if (!durable) return { status: 200, summary: summary(NOT_FLUSHED.memory) }
+  if (!sync) return { status: 200, summary: summary(NOT_FLUSHED.notAsked) }
+  const { notFlushed: _, ...counted } = summary('')
+  try {
+    await consumer.flush()
+    return { status: 200, summary: { ...counted, flushed: true } }
+  } catch (error) {
+    return {
+      status: 503,
+      error: `counted, but the store did not confirm: ${(error as Error).message}`,
+      summary: { ...counted, flushed: false, notFlushed: 'the store did not confirm it' },
+      headers: { 'retry-after': String(STORE_RETRY_AFTER_S) },
+    }
+  }
+}
+
+/**
+ * Reads a body for `kind` with the listener's token, origin rule, size limit, decoders and
+ * acknowledgement: 401/403 before reading, 413 over the limit, 415 for an unknown encoding, 408
+ * for a trickle, 400 when cut short, 503 (Retry-After) when busy or when the store did not
+ * confirm a `sync` body.
+ */
+export function receiveBody(
+  consumer: LogConsumer,
+  options: IngestOptions,
+  req: IncomingMessage,
+  res: ServerResponse,
+  query: URLSearchParams,
+  kind: BodyKind,
+): void {
   const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`
-  const answer = (status: number, body: Record<string, unknown>, headers: Record<string, string> = {}) => {
-    const { error, ...summary } = body
+  const answer = (status: number, error: string | undefined, summary?: IngestSummary, headers: Record<string, string> = {}) => {
     options.onRequest?.({
+      endpoint: kind.endpoint,
       status,
       remote,
-      ...(typeof error === 'string' ? { error } : {}),
-      ...('lines' in summary ? { summary: summary as unknown as IngestSummary } : {}),
+      ...(error === undefined ? {} : { error }),
+      ...(summary ? { summary } : {}),
     })
     if (res.headersSent || res.destroyed) return
-    const text = `${JSON.stringify(body)}\n`
-    res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers })
-    res.end(text)
+    kind.respond(res, { status, error, summary, headers })
   }
   // A refusal before the body is read: say so and close, so the client does not keep sending.
   const refuse = (status: number, error: string, headers: Record<string, string> = {}) => {
-    answer(status, { error }, { connection: 'close', ...headers })
+    answer(status, error, undefined, { connection: 'close', ...headers })
     req.resume()
   }
   if (req.method !== 'POST') {
@@ -189,8 +359,13 @@ export function handleIngest(
     refuse(403, `requests from web pages are refused (${refusedOrigin}); allow the page's origin with --ingest-origins`)
     return
   }
-  if (options.token !== undefined && !authorized(req, options.token)) {
+  if (options.token !== undefined && !authorized(req.headers.authorization, options.token)) {
     refuse(401, 'a bearer token is required (Authorization: Bearer …)', { 'www-authenticate': 'Bearer realm="loghour"' })
+    return
+  }
+  const unsupported = kind.unsupported?.(req)
+  if (unsupported !== undefined) {
+    refuse(415, unsupported)
     return
   }
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase()
@@ -217,64 +392,17 @@ export function handleIngest(
     releaseDecoder?.()
   })
   const sync = options.ack === 'flushed' || query.get('sync') === '1'
-  let native: NativeLineStream | undefined
-  // Whitespace before the first record, until the framing is known: only its newlines matter
-  // (each is a blank line when the body is lines), so only they are kept, as a number.
-  let leadingNewlines = 0
-  let leadingTail = false // whitespace after the last of them (an unfinished blank line)
   let bytes = 0
   let done = false
-  // The body's own stream keeps its own counts (other inputs count between its chunks).
-  const summary = (notFlushed: string): IngestSummary => {
-    const counts = native?.lineCounts()
-    const own = counts ? lineCountsOf(counts) : undefined
-    const invalid = Object.fromEntries(Object.entries(own?.invalid ?? {}).filter(([, n]) => n > 0))
-    const { total = 0, counted = 0, skipped = 0, blank = 0 } = own?.lines ?? {}
-    const reading = native && streamReading(native, consumer.options)
-    return {
-      lines: total,
-      counted,
-      skipped,
-      blank,
-      invalid,
-      bytes,
-      flushed: false,
-      notFlushed,
-      ...(reading ? { reading: describeReading(reading) } : {}),
-    }
-  }
   let body: NodeJS.ReadableStream & { destroy(): void } = req
   const fail = (status: number, error: string, headers: Record<string, string> = {}) => {
     if (done) return
     done = true
     clearInterval(watch)
-    native?.discard() // the cut record is not a record
-    answer(status, { error, ...summary(NOT_FLUSHED.cut) }, { connection: 'close', ...headers })
+    kind.discard() // the cut record is not a record
+    answer(status, error, kind.summary(bytes, NOT_FLUSHED.cut), { connection: 'close', ...headers })
     body.destroy()
     if (body !== req) req.destroy()
-  }
-  const open = (framing: 'json-batch' | undefined) => {
-    native = consumer[OPEN_NATIVE_STREAM](framing, true)
-    if (framing === undefined) {
-      for (let n = leadingNewlines; n > 0; n -= BLANK_LINES.length) native.write(BLANK_LINES.subarray(0, Math.min(n, BLANK_LINES.length)))
-      if (leadingTail) native.write(Buffer.from(' '))
-    }
-    leadingNewlines = 0
-  }
-  const write = (chunk: Buffer) => {
-    if (native === undefined) {
-      let i = 0
-      while (i < chunk.length && isSpace(chunk[i]!)) i++
-      if (i === chunk.length) {
-        const newlines = newlinesIn(chunk)
-        leadingNewlines += newlines
-        leadingTail = newlines > 0 ? chunk.at(-1) !== 0x0a : leadingTail || chunk.length > 0
-        return
-      }
-      // A body that is a JSON array (Logstash's json_batch) is a batch of records.
-      open(chunk[i] === 0x5b ? 'json-batch' : undefined)
-    }
-    native!.write(chunk)
   }
   const feed = (chunk: Buffer) => {
     if (done) return
@@ -282,8 +410,9 @@ export function handleIngest(
     bytes += chunk.length
     try {
       // The records before the limit count, also those in the chunk that crosses it.
-      write(chunk.length > room ? chunk.subarray(0, room) : chunk)
+      kind.write(chunk.length > room ? chunk.subarray(0, room) : chunk)
     } catch (error) {
+      if (error instanceof BodyRefused) return fail(error.status, error.message, error.headers)
       return fail(500, `the core failed on this body: ${(error as Error).message}`)
     }
     if (chunk.length > room) {
@@ -298,25 +427,13 @@ export function handleIngest(
     done = true
     clearInterval(watch)
     try {
-      if (native === undefined && (leadingNewlines > 0 || leadingTail)) open(undefined) // a body of blank lines
-      native?.end() // an unterminated final record counts, as on a connection's end
+      kind.end()
     } catch (error) {
-      return answer(500, { error: `the core failed on this body: ${(error as Error).message}`, ...summary(NOT_FLUSHED.cut) })
+      if (error instanceof BodyRefused) return answer(error.status, error.message, kind.summary(bytes, NOT_FLUSHED.cut), error.headers)
+      return answer(500, `the core failed on this body: ${(error as Error).message}`, kind.summary(bytes, NOT_FLUSHED.cut))
     }
-    // "flushed" is only said where something outlives the process: Redis, or a snapshot file.
-    const durable = consumer.storeKind === 'redis' || consumer.options.snapshot !== undefined
-    if (!durable) return answer(200, { ...summary(NOT_FLUSHED.memory) })
-    if (!sync) return answer(200, { ...summary(NOT_FLUSHED.notAsked) })
-    const { notFlushed: _, ...counted } = summary('')
-    consumer.flush().then(
-      () => answer(200, { ...counted, flushed: true }),
-      (error: Error) =>
-        answer(503, {
-          error: `counted, but the store did not confirm: ${error.message}`,
-          ...counted,
-          flushed: false,
-          notFlushed: 'the store did not confirm it',
-        }),
+    acknowledge(consumer, sync, (notFlushed) => kind.summary(bytes, notFlushed)).then(({ status, error, summary, headers }) =>
+      answer(status, error, summary, headers),
     )
   }
   // A body that stops arriving (a trickle, a stalled sender) is cut, as one cut short.

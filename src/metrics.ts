@@ -29,8 +29,8 @@ class AnswerGauge extends Gauge {
 /** loghour's metrics and the process's, and what HTTP ingest tells them. */
 export interface Metrics {
   registry: Registry
-  /** One answered POST /ingest. */
-  ingested(status: number): void
+  /** One answered POST /ingest, POST /v1/logs or OTLP/gRPC call (`endpoint` `grpc`). */
+  ingested(endpoint: string, status: number): void
 }
 
 /** What the HTTP listener tells the metrics: its connection slots and its ingest bodies. */
@@ -187,7 +187,7 @@ export function createMetrics(
     })
     new Gauge({
       name: 'loghour_ingest_decoder_bytes',
-      help: 'Decoder memory charged to the compressed POST /ingest bodies being read (at most 64 MiB).',
+      help: 'Decoder memory charged to the compressed POST /ingest and /v1/logs bodies being read (at most 64 MiB).',
       registers,
       collect() {
         this.set(http.limits.decoders.used)
@@ -219,7 +219,19 @@ export function createMetrics(
     labelNames: ['code'],
     registers,
   })
-  return { registry, ingested: (status) => ingest.inc({ code: String(status) }) }
+  const otlp = new Counter({
+    name: 'loghour_otlp_requests_total',
+    help: 'OTLP logs requests (POST /v1/logs: transport http; LogsService/Export: grpc) by the HTTP status answered (for gRPC, the HTTP status its grpc-status stands for: 200, 400, 401, 413, 503, …).',
+    labelNames: ['transport', 'code'],
+    registers,
+  })
+  return {
+    registry,
+    ingested: (endpoint, status) => {
+      if (endpoint === '/ingest') ingest.inc({ code: String(status) })
+      else otlp.inc({ transport: endpoint === 'grpc' ? 'grpc' : 'http', code: String(status) })
+    },
+  }
 }
 
 /** With every user counted: every user per hour, the share hurt, and the hour of the largest share. */

@@ -58,6 +58,8 @@ export const {
   NativeLineStream,
   NativeScanner,
   NativeSketchSet,
+  otlpExportResponse,
+  otlpStatus,
   timeZoneNames,
 } = binding
 export type NativeLineStream = Binding.NativeLineStream
@@ -68,6 +70,10 @@ export type NativeSketchSet = Binding.NativeSketchSet
 import type { ReadingOptions } from './schemas.js'
 
 export const OPEN_NATIVE_STREAM: unique symbol = Symbol('loghour.openNativeStream')
+
+/** Where a consumer counts a whole OTLP logs request in one native call (src/otlp.ts). */
+export const COUNT_OTLP: unique symbol = Symbol('loghour.countOtlp')
+export type NativeOtlpCounts = Binding.NativeOtlpCounts
 
 /** @internal the consumer's answer without its groups (the live page's each second). */
 export const STATS_WITHOUT_GROUPS: unique symbol = Symbol('loghour.statsWithoutGroups')

@@ -896,7 +896,16 @@ const DECLARATIONS = {
     flag: '--http',
     arg: '<host:port>',
     env: 'LOGHOUR_HTTP',
-    help: 'serve the live dashboard (/), /events, /metrics (Prometheus), /healthz, /readyz, /stats and POST /ingest over HTTP on this address (loopback unless you bind otherwise)',
+    help: 'serve the live dashboard (/), /events, /metrics (Prometheus), /healthz, /readyz, /stats, POST /ingest and POST /v1/logs (OTLP) over HTTP on this address (loopback unless you bind otherwise)',
+  }),
+  otlpGrpc: declare({
+    kind: textOnly('HOST:PORT, e.g. 127.0.0.1:4317 (port 0: any free port)', httpAddress, (v) => `${v.host}:${v.port}`),
+    default: undefined,
+    shown: 'off',
+    flag: '--otlp-grpc',
+    arg: '<host:port>',
+    env: 'LOGHOUR_OTLP_GRPC',
+    help: "serve OTLP/gRPC logs (LogsService/Export) on this address, with the TCP input's TLS certificate when it has one and the token, body limit and acknowledgement of POST /ingest (OTLP/HTTP is POST /v1/logs on --http)",
   }),
   kafka: declare({
     kind: textOnly('Kafka brokers HOST:PORT joined by ","', kafkaBrokers, (v) => v.join(',')),

@@ -16,6 +16,9 @@ pub mod groups;
 pub mod hll;
 pub mod json_fields;
 pub mod lines;
+pub mod otlp;
+pub mod otlp_json;
+pub mod otlp_proto;
 pub mod outcome;
 pub mod record;
 pub mod redis_sparse;
@@ -651,6 +654,48 @@ impl NativeSketchSet {
     })
   }
 
+  /// Counts an OTLP logs request (`ExportLogsServiceRequest`, `encoding` `protobuf` or `json`)
+  /// in one call, each record by the mapping of docs/contract.md ([`otlp`]): one outcome per
+  /// record, in the set's and the returned counts. A body that does not decode counts nothing
+  /// and is an error.
+  #[napi(catch_unwind)]
+  pub fn count_otlp(&self, body: &[u8], encoding: String, max_line_bytes: u32) -> Result<NativeOtlpCounts> {
+    let keys = otlp::Keys::new(self.rule.group_by.as_deref());
+    let mut arena = Vec::new();
+    let parsed: serde_json::Value;
+    let decoded = match encoding.as_str() {
+      "protobuf" => otlp_proto::decode(body, &keys, &mut arena)
+        .map_err(|e| invalid(format!("the body is not an OTLP logs request in protobuf: {}", e.0)))?,
+      "json" => {
+        parsed = serde_json::from_slice(body).map_err(|e| invalid(format!("the body is not JSON: {e}")))?;
+        otlp_json::decode(&parsed, &keys, &mut arena)
+          .map_err(|e| invalid(format!("the body is not an OTLP logs request in JSON: {}", e.0)))?
+      }
+      other => return Err(invalid(format!("unknown OTLP encoding {other:?}"))),
+    };
+    let mut counts = LineCounts::default();
+    let counted = {
+      let sketch = &mut *self.sketch.borrow_mut();
+      let mut sink = CountingSink {
+        sketch,
+        counts: &mut counts,
+      };
+      otlp::count(&decoded, &arena, &self.rule, max_line_bytes as usize, &mut sink)
+    };
+    if self.rule.detect.is_some() {
+      let mut tally = self.readings.borrow_mut();
+      for reading in &counted.readings {
+        let entry = tally.entry(reading.key()).or_default();
+        entry.0 += 1;
+        entry.1 += reading.mostly_unreadable() as u32;
+      }
+    }
+    Ok(NativeOtlpCounts {
+      line_counts: (&counts).into(),
+      readings: counted.readings.iter().map(Into::into).collect(),
+    })
+  }
+
   /// `--format auto`: how many streams decided on each reading, and how many of them found their
   /// first records mostly unreadable.
   #[napi(catch_unwind)]
@@ -924,6 +969,28 @@ pub struct NativeReadingCount {
   pub streams: u32,
   /// Of them, those whose sampled records were mostly unreadable.
   pub unreadable: u32,
+}
+
+/// What one OTLP request counted.
+#[napi(object)]
+pub struct NativeOtlpCounts {
+  /// One outcome per log record.
+  pub line_counts: NativeLineCounts,
+  /// How its string bodies and its map bodies were read (`--format auto`), when decided.
+  pub readings: Vec<NativeReading>,
+}
+
+/// An OTLP `ExportLogsServiceResponse` in protobuf: empty when nothing was rejected, else its
+/// `partial_success` (records rejected, why).
+#[napi(catch_unwind)]
+pub fn otlp_export_response(rejected: u32, message: String) -> Buffer {
+  otlp_proto::export_response(u64::from(rejected), &message).into()
+}
+
+/// A `google.rpc.Status` in protobuf (the body of an OTLP/HTTP error answer).
+#[napi(catch_unwind)]
+pub fn otlp_status(code: u32, message: String) -> Buffer {
+  otlp_proto::status(code, &message).into()
 }
 
 /// Hour and element hash of each counted line of a chunk.

@@ -22,10 +22,12 @@ import {
 import { createConsumer, type LogConsumer } from '../consumer.js'
 import { shortened } from '../hints.js'
 import { type HttpEndpoints, startHttp } from '../http.js'
+import { IngestLimits, type IngestOutcome } from '../ingest.js'
 import type { KafkaInput } from '../kafka.js'
 import { createLogger } from '../logger.js'
 import { HOURS } from '../native.js'
 import { OptionError } from '../options.js'
+import type { OtlpGrpcServer } from '../otlp-grpc.js'
 import { buildReport } from '../report.js'
 import { describeReading, setReading } from '../schemas.js'
 import type { LogServer } from '../server.js'
@@ -36,7 +38,7 @@ import { exitOnBrokenPipe } from './args.js'
 
 /** `--help`'s headings, the most used first; every flag is under one (test/cli-server-help). */
 export const HELP_TOPICS: readonly (readonly [heading: string, keys: readonly FlagKey[]])[] = [
-  ['Where it listens:', ['host', 'port', 'http']],
+  ['Where it listens:', ['host', 'port', 'http', 'otlpGrpc']],
   [
     'How records are read (default: each connection detects its format):',
     ['format', 'schema', 'fields', 'timeUnit', 'timezone', 'sourceTimezone', 'envelope', 'framing', 'maxLineBytes'],
@@ -385,27 +387,23 @@ async function main(): Promise<number> {
       log.warn('Kafka: SASL PLAIN without --kafka-tls sends the password in clear text')
     }
   }
+  // One set of body limits for POST /ingest, POST /v1/logs and OTLP/gRPC calls together.
+  const ingest = {
+    maxBodyBytes: settings.maxBodyBytes,
+    token: settings.ingestToken,
+    origins: settings.ingestOrigins,
+    ack: settings.ingestAck,
+    limits: new IngestLimits(),
+    onRequest: ({ endpoint, status, remote, error, summary }: IngestOutcome) => {
+      const text = `${endpoint === 'grpc' ? 'OTLP/gRPC Export' : `POST ${endpoint}`} from ${remote}: ${status}${error ? `, ${error}` : ''}${summary ? ` (${summary.lines} records, ${summary.counted} counted)` : ''}`
+      if (status >= 400) log.warn({ ingest: { endpoint, status, remote, ...summary } }, text)
+      else log.debug({ ingest: { endpoint, status, remote, ...summary } }, text)
+    },
+  }
   let http: HttpEndpoints | undefined
   if (settings.http !== undefined) {
     try {
-      http = await startHttp(
-        consumer,
-        server,
-        settings.http,
-        {
-          maxBodyBytes: settings.maxBodyBytes,
-          token: settings.ingestToken,
-          origins: settings.ingestOrigins,
-          ack: settings.ingestAck,
-          onRequest: ({ status, remote, error, summary }) => {
-            const text = `POST /ingest from ${remote}: ${status}${error ? `, ${error}` : ''}${summary ? ` (${summary.lines} records, ${summary.counted} counted)` : ''}`
-            if (status >= 400) log.warn({ ingest: { status, remote, ...summary } }, text)
-            else log.debug({ ingest: { status, remote, ...summary } }, text)
-          },
-        },
-        readHttpTls(settings),
-        kafka,
-      )
+      http = await startHttp(consumer, server, settings.http, ingest, readHttpTls(settings), kafka)
       const endpoints = http
       if (settings.httpTlsCert !== undefined) {
         process.on('SIGHUP', () => {
@@ -420,6 +418,29 @@ async function main(): Promise<number> {
     } catch (error) {
       const message = `cannot serve HTTP on ${settings.http.host}:${settings.http.port}: ${(error as Error).message}`
       await startFailed(log, settings, message, error)
+      await server.close()
+      await consumer.close().catch(() => {})
+      return 1
+    }
+  }
+  let grpc: OtlpGrpcServer | undefined
+  if (settings.otlpGrpc !== undefined) {
+    try {
+      const { startOtlpGrpc } = await import('../otlp-grpc.js')
+      const onRequest = http?.onIngest ?? ingest.onRequest
+      grpc = await startOtlpGrpc(consumer, settings.otlpGrpc, { ...ingest, onRequest }, ingest.limits, inputTls)
+      if (inputTls) {
+        const endpoint = grpc
+        process.on('SIGHUP', () => {
+          try {
+            endpoint.reloadTls(readInputTls(settings)!)
+          } catch {} // said by the TCP input's reload, which reads the same files
+        })
+      }
+    } catch (error) {
+      const message = `cannot serve OTLP/gRPC on ${settings.otlpGrpc.host}:${settings.otlpGrpc.port}: ${(error as Error).message}`
+      await startFailed(log, settings, message, error)
+      await http?.close()
       await server.close()
       await consumer.close().catch(() => {})
       return 1
@@ -454,6 +475,7 @@ async function main(): Promise<number> {
         await server.close() // drain what connections already sent (/readyz says 503 meanwhile)
         await kafka?.stop(settings.closeTimeoutMs) // the running batch is flushed and committed, then the group is left
         await http?.close()
+        await grpc?.close()
         // The final flush, retried for --close-timeout; the final report then needs no round trip.
         const failure = await consumer.close().then(
           () => undefined,
@@ -493,7 +515,14 @@ async function main(): Promise<number> {
     const { address: httpHost, port: httpPort } = http.address
     log.info(
       { http: { address: httpHost, port: httpPort, scheme: http.scheme } },
-      `HTTP endpoints on ${http.scheme}://${httpHost}:${httpPort}/ (dashboard /, /events, /metrics, /healthz, /readyz, /stats, POST /ingest)`,
+      `HTTP endpoints on ${http.scheme}://${httpHost}:${httpPort}/ (dashboard /, /events, /metrics, /healthz, /readyz, /stats, POST /ingest, POST /v1/logs)`,
+    )
+  }
+  if (grpc) {
+    const { address: grpcHost, port: grpcPort } = grpc.address
+    log.info(
+      { otlpGrpc: { address: grpcHost, port: grpcPort, tls: inputTls !== undefined } },
+      `OTLP/gRPC logs on ${grpcHost}:${grpcPort}${describeTls(inputTls)}`,
     )
   }
   return exitCode.finally(() => new Promise<void>((resolve) => log.flush(() => resolve())))
