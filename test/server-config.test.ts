@@ -121,6 +121,7 @@ describe('settings precedence', () => {
     LOGHOUR_ENVELOPE: 'x'.repeat(300),
     LOGHOUR_FRAMING: 'ndjson',
     LOGHOUR_HTTP: '9464',
+    LOGHOUR_OTLP_GRPC: '4317',
     REDIS_CLUSTER_NODES: 'redis://h:1,rediss://h:2',
     LOGHOUR_MIN_REPLICAS: 'one',
     LOGHOUR_DAILY: 'sometimes',
