@@ -14,6 +14,7 @@ import { cpus, release, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { kafkaBenchAvailable, kafkaRounds } from './kafka.mjs'
+import { otlpRounds } from './otlp.mjs'
 
 const require = createRequire(import.meta.url)
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -27,6 +28,8 @@ const RUNS = Number(args[args.indexOf('--runs') + 1] || 0) || 7
 const TCP_ROUNDS = Math.max(21, RUNS)
 const LINES = QUICK ? 200_000 : 2_000_000
 const AWAIT_LINES = QUICK ? 20_000 : 200_000
+/** The OpenTelemetry rows: this many pattern-1 lines as log records. */
+const OTLP_LINES = QUICK ? 50_000 : 400_000
 /** The Kafka rows: this many pattern-1 lines, one per message. */
 const KAFKA_LINES = QUICK ? 100_000 : 1_000_000
 const KAFKA_ROUNDS = QUICK ? 1 : 5
@@ -842,6 +845,48 @@ async function kafkaBench(data) {
   return kafkaRounds({ lines, rounds: KAFKA_ROUNDS, freePort, startServer, startRedis, log })
 }
 
+/** The OTLP rows' rounds, over the first OTLP_LINES lines of the data. */
+async function otlpBench(data) {
+  const text = data.toString('latin1')
+  const lines = []
+  for (let at = 0; lines.length < OTLP_LINES && at < text.length; ) {
+    const end = text.indexOf('\n', at)
+    lines.push(text.slice(at, end))
+    at = end + 1
+  }
+  const startServer = async (args) => {
+    const server = await loghourServer({}, ['--http', '127.0.0.1:0', ...args])
+    const http = await server.next((r) => r.msg?.startsWith('HTTP endpoints'))
+    const grpc = await server.next((r) => r.msg?.startsWith('OTLP/gRPC logs on'))
+    return { http: `http://127.0.0.1:${http.http.port}`, grpc: `http://127.0.0.1:${grpc.otlpGrpc.port}`, stop: () => server.stop() }
+  }
+  return otlpRounds({ lines, rounds: RUNS, startServer, log })
+}
+
+function otlpRows(o) {
+  const r = (label, name) => row(label, o.bytes[name], o.records, o.runs[name])
+  const per = `bodies of ${fmt(o.bodyRecords)} records, 2 in flight, → loghour-server, memory store`
+  return {
+    otlpNdjson: r(`OTLP's baseline: POST /ingest NDJSON, the same records (${per})`, 'ndjson'),
+    otlpProto: r("OTLP/HTTP protobuf: status and client as attributes (the SDKs' shape), the same bodies", 'proto'),
+    otlpJson: r('OTLP/HTTP JSON, the same records', 'json'),
+    otlpGrpc: r('OTLP/gRPC (LogsService/Export, one HTTP/2 connection), the same protobuf messages', 'grpc'),
+    otlpClf: r('POST /ingest of the records as Combined lines', 'clf'),
+    otlpFilelog: r('OTLP/HTTP protobuf, each Combined line a string body (the Collector filelog shape)', 'filelog'),
+  }
+}
+
+/** Records/s of each OTLP row relative to its /ingest baseline (medians of the ratios within each round). */
+function otlpRatios(o) {
+  const paired = (a, b) => summary(o.runs[a].map((ms, i) => o.runs[b][i] / ms)).median
+  return {
+    proto: paired('proto', 'ndjson'),
+    json: paired('json', 'ndjson'),
+    grpc: paired('grpc', 'ndjson'),
+    filelog: paired('filelog', 'clf'),
+  }
+}
+
 function kafkaRows(k) {
   const r = (label, runs) => row(label, k.bytes, k.messages, runs)
   return {
@@ -897,6 +942,7 @@ async function main() {
   const query = await weekdayQuery(90, 200)
   const middleware = await requestRounds()
   const httpIngest = await httpIngestRounds(file, bytes)
+  const otlp = await otlpBench(data)
   const kafka = kafkaBenchAvailable() ? await kafkaBench(data) : undefined
 
   const coreScan = coreRows.find((r) => r.name.startsWith('core scan (split'))
@@ -992,6 +1038,7 @@ async function main() {
     js: row('baseline: plain-JS indexOf extraction, no Redis (in process)', bytes, LINES, jsRuns),
     await: row('baseline (a): Node port, readline + JSON.parse + awaited PFADD per line', awaitBytes, AWAIT_LINES, awaitRuns),
     pipelined: row('baseline (b): Node, JSON.parse + PFADDs pipelined per chunk', bytes, LINES, pipelinedRuns),
+    ...otlpRows(otlp),
     ...(kafka ? kafkaRows(kafka) : {}),
   }
   const e2eMed = rows.e2e.mbps.median
@@ -1032,6 +1079,7 @@ async function main() {
     middlewareCpuUs: middleware.cpuUs.middleware - middleware.cpuUs.plain,
     middlewareRate: middleware.rateRatio,
     countRequestNs: middleware.countRequestNs,
+    otlp: otlpRatios(otlp),
     ...(kafka ? { kafka: kafkaRatios(kafka) } : {}),
   }
   const results = {
@@ -1083,7 +1131,7 @@ The core rows and the TCP rows are each measured in interleaved rounds. TCP rows
 
 | what | MB/s (min / **median** / max) | lines/s (median) |
 | --- | --- | --- |
-${[rows.core, rows.coreAuto, rows.coreZoned, rows.coreDaily, rows.coreUsers, rows.clf, rows.clfRoutes, rows.clfGrouped, rows.clfAuto, rows.clfZoned, rows.ecs, rows.ecsAuto, rows.ecsZoned, rows.memchr, rows.boundary, rows.e2e, rows.e2eSend, rows.e2eHttp, rows.e2eTls, rows.tlsRaw, rows.e2eObserved, rows.e2eDaily, rows.e2eRedis, rows.lifeMemory, rows.lifeRedis, rows.raw, rows.discard, rows.js, rows.await, rows.pipelined, ...(r.kafka ? [rows.kafkaBare, rows.kafkaMemory, rows.kafkaRedis, rows.kafkaTwo, rows.kafkaThree] : [])].map(tableRow).join('\n')}
+${[rows.core, rows.coreAuto, rows.coreZoned, rows.coreDaily, rows.coreUsers, rows.clf, rows.clfRoutes, rows.clfGrouped, rows.clfAuto, rows.clfZoned, rows.ecs, rows.ecsAuto, rows.ecsZoned, rows.memchr, rows.boundary, rows.e2e, rows.e2eSend, rows.e2eHttp, rows.e2eTls, rows.tlsRaw, rows.e2eObserved, rows.e2eDaily, rows.e2eRedis, rows.lifeMemory, rows.lifeRedis, rows.raw, rows.discard, rows.js, rows.await, rows.pipelined, rows.otlpNdjson, rows.otlpProto, rows.otlpJson, rows.otlpGrpc, rows.otlpClf, rows.otlpFilelog, ...(r.kafka ? [rows.kafkaBare, rows.kafkaMemory, rows.kafkaRedis, rows.kafkaTwo, rows.kafkaThree] : [])].map(tableRow).join('\n')}
 
 The "with shutdown" rows time what a user of the original service measures: from the first byte
 sent to the server's exit after SIGTERM (drain, final flush, final report). SIGTERM → exit took
@@ -1119,6 +1167,7 @@ ${LIFECYCLE_ROUNDS} interleaved rounds and the median of their paired ratios; ev
 | the same with shutdown included (fresh server, SIGTERM, exit) | ${fmt(ratios.lifecycleRedisVsMemory * 100)} % | ${check(ratios.lifecycleRedisVsMemory >= 0.9)} |
 | memory growth over idle RSS ≤ 32 MB, flat from 1k to 10M users | ${fmt(ratios.memoryGrowthMax / MB, 1)} MB at most | ${check(ratios.memoryGrowthMax <= 32 * MB)} |
 | ≤ 64 KiB per idle connection | ${fmt(ratios.perConnection / 1024, 1)} KiB | ${check(ratios.perConnection <= 64 * 1024)} |
+| OTLP/HTTP protobuf ≥ 0.5 × POST /ingest NDJSON of the same records (records/s) | ${fmt(ratios.otlp.proto, 2)} × (JSON ${fmt(ratios.otlp.json, 2)} ×, gRPC ${fmt(ratios.otlp.grpc, 2)} ×; filelog-shaped bodies ${fmt(ratios.otlp.filelog, 2)} × /ingest of the lines) | ${check(ratios.otlp.proto >= 0.5)} |
 ${
   ratios.kafka
     ? `| \`--kafka\` ≥ 0.8 × the raw client (kafkajs alone, same topic, same fetch bounds, one record per message) | ${fmt(ratios.kafka.vsBare, 2)} × (Redis store, committing: ${fmt(ratios.kafka.redisVsBare, 2)} ×) | ${check(ratios.kafka.vsBare >= 0.8)} |
