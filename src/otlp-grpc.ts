@@ -117,7 +117,7 @@ function exportCall(
   const remote = remoteOf(stream)
   let answered = false
   // Trailers-only: a call refused or failed.
-  const fail = (httpStatus: number, error: string, summary?: IngestSummary, extra: Record<string, string> = {}) => {
+  const fail = (httpStatus: number, error: string, summary?: IngestSummary, code = grpcCodeOf(httpStatus)) => {
     if (answered) return
     answered = true
     options.onRequest?.({ endpoint: 'grpc', status: httpStatus, remote, error, ...(summary ? { summary } : {}) })
@@ -130,9 +130,9 @@ function exportCall(
       {
         ':status': 200,
         'content-type': 'application/grpc',
-        'grpc-status': String(grpcCodeOf(httpStatus)),
+        'grpc-status': String(code),
         'grpc-message': grpcMessage(error),
-        ...extra,
+        ...(code === 12 ? { 'grpc-accept-encoding': 'gzip,deflate,identity' } : {}),
       },
       { endStream: true },
     )
@@ -203,9 +203,7 @@ function exportCall(
     if (frame === undefined || received - 5 !== frame.length) return fail(400, 'the call ended before its message did')
     const encoding = String(headers['grpc-encoding'] ?? 'identity').toLowerCase()
     if (frame.compressed && encoding !== 'gzip' && encoding !== 'deflate') {
-      return fail(415, `unsupported grpc-encoding "${encoding}"; accepted: gzip, deflate, identity`, undefined, {
-        'grpc-accept-encoding': 'gzip,deflate,identity',
-      })
+      return fail(415, `unsupported grpc-encoding "${encoding}"; accepted: gzip, deflate, identity`, undefined, 12) // UNIMPLEMENTED
     }
     count(frame.compressed ? encoding : undefined)
   })

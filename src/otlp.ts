@@ -30,11 +30,12 @@ export function otlpEncodingOf(contentType: string | undefined): OtlpEncoding | 
 }
 
 /**
- * The gRPC status code of an HTTP answer (OTLP's error bodies and gRPC carry these): the
- * retryable ones (UNAVAILABLE 14, RESOURCE_EXHAUSTED 8) only where a retry can succeed.
+ * The gRPC status code of an HTTP answer (OTLP's error bodies and gRPC carry these): UNAVAILABLE
+ * (14, retried by exporters) only where a retry can succeed; RESOURCE_EXHAUSTED (8) for a message
+ * over the size limit, which OTLP clients do not retry without RetryInfo.
  */
 export function grpcCodeOf(status: number): number {
-  const codes: Record<number, number> = { 400: 3, 401: 16, 403: 7, 404: 12, 405: 12, 408: 4, 413: 3, 415: 3, 429: 8, 503: 14 }
+  const codes: Record<number, number> = { 400: 3, 401: 16, 403: 7, 404: 12, 405: 12, 408: 4, 413: 8, 415: 3, 429: 8, 503: 14 }
   return status < 300 ? 0 : (codes[status] ?? 13)
 }
 

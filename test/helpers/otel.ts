@@ -47,6 +47,8 @@ export interface OtlpAppSpec {
   /** Resource attributes; each SDK adds its telemetry.sdk.* ones (Python a service.instance.id too). */
   resource: Record<string, unknown>
   records: OtlpRecord[]
+  /** gRPC over TLS (an `https://` url): the PEM text of the authority the server's certificate is checked against. */
+  ca?: string
   /** The exporter's timeout, retries included (the SDKs' default: 10 s). */
   timeoutMillis?: number
 }
