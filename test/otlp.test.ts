@@ -121,6 +121,11 @@ describe.skipIf(
   /** The server's hours, and each service's, equal the reference's. */
   const expectReference = async (http: string, services: Map<string, Batch['elements']>) => {
     expect(await pfcounts(redis, 'otlp:')).toEqual(await pfcounts(redis, 'ref:'))
+    // Not only as many: the same users (the union with the reference adds none).
+    const client = redis.client()
+    for (let hour = 0; hour < 24; hour++) {
+      expect(await client.pfcount(`otlp:${hour}`, `ref:${hour}`), `hour ${hour}`).toBe(await client.pfcount(`ref:${hour}`))
+    }
     const groups = (await stats(http)).groups ?? []
     expect(groups.map((g) => g.value).sort()).toEqual([...services.keys()].sort())
     for (const group of groups) expect(group.hours, group.value).toEqual(await pfcounts(redis, `ref:${group.value}:`))

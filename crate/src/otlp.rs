@@ -214,6 +214,7 @@ fn request_outcome(rule: &mut RecordRule, record: &Record<'_>, status: Scalar<'_
   if std::str::from_utf8(client).is_err() {
     return Outcome::Invalid(Reason::Utf8);
   }
+  let client = unmapped(client);
   let ns = if record.time_ns != 0 {
     record.time_ns
   } else {
@@ -224,6 +225,24 @@ fn request_outcome(rule: &mut RecordRule, record: &Record<'_>, status: Scalar<'_
   }
   // Whole seconds, so that the milliseconds are exact as a float.
   rule.classify_request((ns / 1_000_000_000) as f64 * 1000.0, client, status)
+}
+
+/// An IPv4-mapped IPv6 address (`::ffff:10.0.0.7`, what a dual-stack socket reports for an IPv4
+/// client) as the IPv4 address, as access logs and the request middleware write it.
+///
+/// ```
+/// assert_eq!(loghour::otlp::unmapped(b"::ffff:10.0.0.7"), b"10.0.0.7");
+/// assert_eq!(loghour::otlp::unmapped(b"::ffff:abcd"), b"::ffff:abcd");
+/// ```
+pub fn unmapped(address: &[u8]) -> &[u8] {
+  match address.split_at_checked(7) {
+    Some((prefix, v4))
+      if prefix.eq_ignore_ascii_case(b"::ffff:") && v4.contains(&b'.') && v4.iter().all(|b| b.is_ascii_digit() || *b == b'.') =>
+    {
+      v4
+    }
+    _ => address,
+  }
 }
 
 /// A group value as text (a number as written in decimal); `None` for other kinds.

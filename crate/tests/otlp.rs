@@ -200,6 +200,8 @@ fn model(req: &Req, options: &RuleOptions) -> DedupCollector {
           if ns == 0 {
             Outcome::Invalid(loghour::outcome::Reason::MissingField)
           } else {
+            // A dual-stack socket's IPv4 client (`::ffff:a.b.c.d`) is its IPv4 address.
+            let ip = ip.strip_prefix("::ffff:").unwrap_or(ip);
             rule.classify_request((ns / 1_000_000_000 * 1000) as f64, ip.as_bytes(), status)
           }
         }
@@ -277,6 +279,7 @@ fn random_request(rng: &mut Rng) -> Req {
                 r.attrs.push((rng.of(&STATUS).to_string(), status));
               }
               if rng.below(8) != 0 {
+                let ip = if rng.below(4) == 0 { format!("::ffff:{ip}") } else { ip };
                 r.attrs.push((rng.of(&CLIENT).to_string(), V::Str(ip)));
               }
               if rng.below(3) == 0 {
