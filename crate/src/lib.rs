@@ -662,14 +662,13 @@ impl NativeSketchSet {
   pub fn count_otlp(&self, body: &[u8], encoding: String, max_line_bytes: u32) -> Result<NativeOtlpCounts> {
     let keys = otlp::Keys::new(self.rule.group_by.as_deref());
     let mut arena = Vec::new();
-    let parsed: serde_json::Value;
+    let parsed: otlp_json::Request;
     let decoded = match encoding.as_str() {
       "protobuf" => otlp_proto::decode(body, &keys, &mut arena)
         .map_err(|e| invalid(format!("the body is not an OTLP logs request in protobuf: {}", e.0)))?,
       "json" => {
-        parsed = serde_json::from_slice(body).map_err(|e| invalid(format!("the body is not JSON: {e}")))?;
+        parsed = otlp_json::parse(body).map_err(|e| invalid(format!("the body is not an OTLP logs request in JSON: {}", e.0)))?;
         otlp_json::decode(&parsed, &keys, &mut arena)
-          .map_err(|e| invalid(format!("the body is not an OTLP logs request in JSON: {}", e.0)))?
       }
       other => return Err(invalid(format!("unknown OTLP encoding {other:?}"))),
     };

@@ -344,7 +344,9 @@ fn random_requests_count_as_the_model_in_both_encodings() {
       }),
       ("json", {
         let mut arena = Vec::new();
-        let decoded = otlp_json::decode(&json, &keys, &mut arena).unwrap();
+        let text = serde_json::to_vec(&json).unwrap();
+        let request = otlp_json::parse(&text).unwrap();
+        let decoded = otlp_json::decode(&request, &keys, &mut arena);
         let mut sink = DedupCollector::default();
         count(&decoded, &arena, &options, 1 << 16, &mut sink);
         counted(sink)
