@@ -4,65 +4,23 @@
 // can be (unknown method, another content type, no token, two messages, a message over the limit,
 // a gzip bomb, an unknown compression), answered with the right grpc-status; random bytes as
 // messages, over gRPC and POST /v1/logs, never stop the server nor count anything when refused.
-import { connect } from 'node:http2'
 import { gzipSync } from 'node:zlib'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { otelPython, runOtlpApp } from './helpers/otel.js'
+import { grpcFrame as frame, otelPython, grpcCall as rawCall, runOtlpApp } from './helpers/otel.js'
 import { skipRedis } from './helpers/redis.js'
 import { httpBase, message, type ServerProcess, startServer } from './helpers/server.js'
 import { certificateAuthority } from './helpers/tls.js'
 import { missing } from './helpers/tools.js'
 
-const EXPORT = '/opentelemetry.proto.collector.logs.v1.LogsService/Export'
 const TOKEN = 'grpc-token'
+
+/** A call with the token, unless `headers` say otherwise. */
+const call = (port: number, frames: Buffer[], headers: Record<string, string> = {}) =>
+  rawCall(port, frames, { authorization: `Bearer ${TOKEN}`, ...headers })
 
 const grpcPort = async (server: ServerProcess) =>
   ((await server.waitForLog(message('OTLP/gRPC logs on'), 0)).otlpGrpc as { port: number }).port
-
-/** One unary call by hand: the frames given, the answer's grpc-status and message. */
-async function call(
-  port: number,
-  frames: Buffer[],
-  headers: Record<string, string> = {},
-): Promise<{ status: string | undefined; message: string | undefined }> {
-  const session = connect(`http://127.0.0.1:${port}`)
-  try {
-    return await new Promise((resolve, reject) => {
-      const stream = session.request({
-        ':method': 'POST',
-        ':path': EXPORT,
-        'content-type': 'application/grpc',
-        te: 'trailers',
-        authorization: `Bearer ${TOKEN}`,
-        ...headers,
-      })
-      let status: string | undefined
-      let text: string | undefined
-      const take = (h: Record<string, unknown>) => {
-        if (h['grpc-status'] !== undefined) status = String(h['grpc-status'])
-        if (h['grpc-message'] !== undefined) text = decodeURIComponent(String(h['grpc-message']))
-      }
-      stream.on('response', take)
-      stream.on('trailers', take)
-      stream.on('error', reject)
-      stream.resume()
-      stream.on('close', () => resolve({ status, message: text }))
-      for (const frame of frames) stream.write(frame)
-      stream.end()
-    })
-  } finally {
-    session.close()
-  }
-}
-
-/** A gRPC message frame: the compressed flag, the length, the bytes. */
-function frame(bytes: Buffer, compressed = false, length = bytes.length): Buffer {
-  const head = Buffer.alloc(5)
-  head[0] = compressed ? 1 : 0
-  head.writeUInt32BE(length, 1)
-  return Buffer.concat([head, bytes])
-}
 
 /** A valid request of one record: a 503 from `ip`, Monday 2019-05-06 17:25:54 UTC, written by hand. */
 function oneRecord(ip: string): Buffer {

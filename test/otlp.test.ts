@@ -8,7 +8,7 @@
 import { gzipSync } from 'node:zlib'
 import protobuf from 'protobufjs'
 import { describe, expect, it } from 'vitest'
-import { type OtlpAppSpec, type OtlpRecord, otelPython, runOtlpApp } from './helpers/otel.js'
+import { grpcCall, grpcFrame, type OtlpAppSpec, type OtlpRecord, otelPython, runOtlpApp } from './helpers/otel.js'
 import { pfcounts, type RedisServer, skipRedis, useRedis } from './helpers/redis.js'
 import { eventually, httpBase, message, startServer } from './helpers/server.js'
 import { missing } from './helpers/tools.js'
@@ -265,6 +265,72 @@ describe.skipIf(
     expect(anonymous.status).toBe(401)
     expect((await fetch(`${http}/v1/logs`)).status).toBe(405)
     expect(server.logs.some((r) => r.msg.startsWith('POST /v1/logs from') && r.msg.includes(': 400, the body is not'))).toBe(true)
+  })
+
+  it('acknowledges once counted, or once Redis confirmed when a request asks (?sync=1, loghour-sync metadata)', async () => {
+    await redis.client().flushall()
+    const server = await startServer([
+      '--redis',
+      redis.url,
+      '--redis-timeout',
+      '500',
+      '--key-prefix',
+      'otlp:',
+      '--http',
+      '127.0.0.1:0',
+      '--otlp-grpc',
+      '127.0.0.1:0',
+    ])
+    const http = await httpBase(server)
+    const port = ((await server.waitForLog(message('OTLP/gRPC logs on'), 0)).otlpGrpc as { port: number }).port
+    const Request = type('ExportLogsServiceRequest')
+    const one = (ip: string) =>
+      Buffer.from(
+        Request.encode(
+          Request.fromObject({
+            resourceLogs: [
+              {
+                scopeLogs: [
+                  {
+                    logRecords: [
+                      {
+                        timeUnixNano: '1557163554000000000',
+                        attributes: [
+                          { key: 'http.response.status_code', value: { intValue: 503 } },
+                          { key: 'client.address', value: { stringValue: ip } },
+                        ],
+                      },
+                    ],
+                  },
+                ],
+              },
+            ],
+          }),
+        ).finish(),
+      )
+    const post = (body: Buffer, query = '') =>
+      fetch(`${http}/v1/logs${query}`, { method: 'POST', body, headers: { 'content-type': 'application/x-protobuf' } })
+    redis.process.kill('SIGSTOP')
+    try {
+      expect((await post(one('10.9.0.1'))).status).toBe(200) // counted; not waiting for the store
+      expect((await grpcCall(port, [grpcFrame(one('10.9.0.2'))])).status).toBe('0')
+      const refused = await post(one('10.9.0.3'), '?sync=1')
+      expect(refused.status).toBe(503)
+      expect(refused.headers.get('retry-after')).toBe('2')
+      const status = type('Status').toObject(type('Status').decode(Buffer.from(await refused.arrayBuffer()))) as {
+        code: number
+        message: string
+      }
+      expect(status).toMatchObject({ code: 14, message: expect.stringMatching(/^counted, but the store did not confirm/) })
+      expect((await grpcCall(port, [grpcFrame(one('10.9.0.4'))], { 'loghour-sync': '1' })).status).toBe('14')
+    } finally {
+      redis.process.kill('SIGCONT')
+    }
+    await eventually(async () => (await fetch(`${http}/readyz`)).status === 200, 10_000, 'ready again')
+    expect((await post(one('10.9.0.5'), '?sync=1')).status).toBe(200)
+    expect((await grpcCall(port, [grpcFrame(one('10.9.0.6'))], { 'loghour-sync': '1' })).status).toBe('0')
+    // Everything counted while Redis was paused reached it with the confirmed ones.
+    expect((await pfcounts(redis, 'otlp:'))[17]).toBe(6)
   })
 
   it('with Redis paused, the exporters retry (503 or UNAVAILABLE) and nothing is lost or doubled', async () => {

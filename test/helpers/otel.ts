@@ -3,6 +3,7 @@
 // and names in LOGHOUR_OTEL_PYTHON). Each reads one spec on stdin and prints whether its exports succeeded.
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
+import { connect } from 'node:http2'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import { onTestFinished } from 'vitest'
@@ -128,4 +129,47 @@ export async function runOtlpApp(kind: 'node' | 'python', spec: OtlpAppSpec): Pr
     child.stdin!.on('error', () => {})
     child.stdin!.end(JSON.stringify(spec))
   })
+}
+
+/** One unary call by hand: the frames given, the answer's grpc-status and message. */
+export async function grpcCall(
+  port: number,
+  frames: Buffer[],
+  headers: Record<string, string> = {},
+): Promise<{ status: string | undefined; message: string | undefined }> {
+  const session = connect(`http://127.0.0.1:${port}`)
+  try {
+    return await new Promise((resolve, reject) => {
+      const stream = session.request({
+        ':method': 'POST',
+        ':path': '/opentelemetry.proto.collector.logs.v1.LogsService/Export',
+        'content-type': 'application/grpc',
+        te: 'trailers',
+        ...headers,
+      })
+      let status: string | undefined
+      let text: string | undefined
+      const take = (h: Record<string, unknown>) => {
+        if (h['grpc-status'] !== undefined) status = String(h['grpc-status'])
+        if (h['grpc-message'] !== undefined) text = decodeURIComponent(String(h['grpc-message']))
+      }
+      stream.on('response', take)
+      stream.on('trailers', take)
+      stream.on('error', reject)
+      stream.resume()
+      stream.on('close', () => resolve({ status, message: text }))
+      for (const frame of frames) stream.write(frame)
+      stream.end()
+    })
+  } finally {
+    session.close()
+  }
+}
+
+/** A gRPC message frame: the compressed flag, the length, the bytes. */
+export function grpcFrame(bytes: Buffer, compressed = false, length = bytes.length): Buffer {
+  const head = Buffer.alloc(5)
+  head[0] = compressed ? 1 : 0
+  head.writeUInt32BE(length, 1)
+  return Buffer.concat([head, bytes])
 }
