@@ -93,28 +93,16 @@ describe.skipIf(
 )('OTLP logs from the OpenTelemetry SDKs', () => {
   const redis = useRedis()
 
-  const start = async (extra: string[] = []) => {
+  /** Acknowledged once Redis confirmed, a token asked, grouped by service: the SDK tests' server. */
+  const SDK_SERVER = ['--ingest-token', TOKEN, '--ingest-ack', 'flushed', '--group-by', 'service.name']
+
+  const start = async (extra: string[] = [], settings = SDK_SERVER) => {
     await redis.client().flushall() // each test's counts and reference alone
-    const server = await startServer([
-      '--redis',
-      redis.url,
-      '--key-prefix',
-      'otlp:',
-      '--http',
-      '127.0.0.1:0',
-      '--otlp-grpc',
-      '127.0.0.1:0',
-      '--ingest-token',
-      TOKEN,
-      '--ingest-ack',
-      'flushed',
-      '--group-by',
-      'service.name',
-      ...extra,
-    ])
+    const listen = ['--key-prefix', 'otlp:', '--http', '127.0.0.1:0', '--otlp-grpc', '127.0.0.1:0']
+    const server = await startServer(['--redis', redis.url, ...listen, ...settings, ...extra])
     const http = await httpBase(server)
-    const grpc = `http://127.0.0.1:${((await server.waitForLog(message('OTLP/gRPC logs on'), 0)).otlpGrpc as { port: number }).port}`
-    return { server, http, grpc }
+    const grpcPort = ((await server.waitForLog(message('OTLP/gRPC logs on'), 0)).otlpGrpc as { port: number }).port
+    return { server, http, grpc: `http://127.0.0.1:${grpcPort}`, grpcPort }
   }
   const stats = async (http: string) => (await (await fetch(`${http}/stats`)).json()) as Stats
 
@@ -268,21 +256,8 @@ describe.skipIf(
   })
 
   it('acknowledges once counted, or once Redis confirmed when a request asks (?sync=1, loghour-sync metadata)', async () => {
-    await redis.client().flushall()
-    const server = await startServer([
-      '--redis',
-      redis.url,
-      '--redis-timeout',
-      '500',
-      '--key-prefix',
-      'otlp:',
-      '--http',
-      '127.0.0.1:0',
-      '--otlp-grpc',
-      '127.0.0.1:0',
-    ])
-    const http = await httpBase(server)
-    const port = ((await server.waitForLog(message('OTLP/gRPC logs on'), 0)).otlpGrpc as { port: number }).port
+    // Answers once counted, unless a request asks for the store's confirmation.
+    const { http, grpcPort: port } = await start(['--redis-timeout', '500'], [])
     const Request = type('ExportLogsServiceRequest')
     const one = (ip: string) =>
       Buffer.from(
