@@ -4,6 +4,7 @@
 // can be (unknown method, another content type, no token, two messages, a message over the limit,
 // a gzip bomb, an unknown compression), answered with the right grpc-status; random bytes as
 // messages, over gRPC and POST /v1/logs, never stop the server nor count anything when refused.
+import { readFileSync } from 'node:fs'
 import { gzipSync } from 'node:zlib'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
@@ -42,7 +43,7 @@ type Stats = { lines: { total: number }; hours: number[] }
 describe.skipIf(
   skipRedis() || missing('the OpenTelemetry Python SDK (bash .ci/run makes its virtual environment)', otelPython() !== undefined),
 )('OTLP/gRPC: TLS, and calls that are wrong', () => {
-  it('serves TLS with the TCP input certificate: both SDKs check it against its authority; client certificates when required', async () => {
+  it('serves TLS with the TCP input certificate: both SDKs check it against its authority; a client certificate when required', async () => {
     const ca = certificateAuthority()
     const cert = ca.issue('loghour')
     const server = await startServer([
@@ -81,8 +82,12 @@ describe.skipIf(
       ...['--tls-cert', cert.certFile, '--tls-key', cert.keyFile, '--tls-ca', ca.certFile, '--tls-client-auth'],
       ...['--otlp-grpc', '127.0.0.1:0'],
     ])
-    const refused = await runOtlpApp('python', { ...python, url: `https://localhost:${await grpcPort(mutual)}`, timeoutMillis: 3000 })
+    const mutualUrl = `https://localhost:${await grpcPort(mutual)}`
+    const refused = await runOtlpApp('python', { ...python, url: mutualUrl, timeoutMillis: 3000 })
     expect(refused.ok).toBe(false)
+    const client = ca.issue('exporter')
+    const accepted = { ...python, url: mutualUrl, clientCert: client.cert, clientKey: readFileSync(client.keyFile, 'utf8') }
+    expect(await runOtlpApp('python', accepted)).toEqual({ ok: true })
   })
 
   it('answers wrong calls with their grpc-status, and random bytes never stop it nor count when refused', async () => {

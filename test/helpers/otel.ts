@@ -50,6 +50,9 @@ export interface OtlpAppSpec {
   records: OtlpRecord[]
   /** gRPC over TLS (an `https://` url): the PEM text of the authority the server's certificate is checked against. */
   ca?: string
+  /** gRPC over mutual TLS, Python app only: the PEM texts of the client's certificate and key. */
+  clientCert?: string
+  clientKey?: string
   /** The exporter's timeout, retries included (the SDKs' default: 10 s). */
   timeoutMillis?: number
 }
