@@ -828,15 +828,21 @@ function fmt(n, digits = 0) {
   return n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
 }
 
-/** The Kafka rows' rounds, over the first KAFKA_LINES lines of the data (one message each). */
-async function kafkaBench(data) {
+/** The first `count` lines of the data, as strings. */
+function firstLines(data, count) {
   const text = data.toString('latin1')
   const lines = []
-  for (let at = 0; lines.length < KAFKA_LINES && at < text.length; ) {
+  for (let at = 0; lines.length < count && at < text.length; ) {
     const end = text.indexOf('\n', at)
     lines.push(text.slice(at, end))
     at = end + 1
   }
+  return lines
+}
+
+/** The Kafka rows' rounds, over the first KAFKA_LINES lines of the data (one message each). */
+async function kafkaBench(data) {
+  const lines = firstLines(data, KAFKA_LINES)
   const startServer = async (args) => {
     const server = await loghourServer({}, ['--http', '127.0.0.1:0', ...args])
     const http = await server.next((r) => r.msg?.startsWith('HTTP endpoints'))
@@ -847,13 +853,7 @@ async function kafkaBench(data) {
 
 /** The OTLP rows' rounds, over the first OTLP_LINES lines of the data. */
 async function otlpBench(data) {
-  const text = data.toString('latin1')
-  const lines = []
-  for (let at = 0; lines.length < OTLP_LINES && at < text.length; ) {
-    const end = text.indexOf('\n', at)
-    lines.push(text.slice(at, end))
-    at = end + 1
-  }
+  const lines = firstLines(data, OTLP_LINES)
   const startServer = async (args) => {
     const server = await loghourServer({}, ['--http', '127.0.0.1:0', ...args])
     const http = await server.next((r) => r.msg?.startsWith('HTTP endpoints'))

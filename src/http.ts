@@ -112,7 +112,7 @@ export async function startHttp(
     ingested(outcome.endpoint, outcome.status)
     ingest.onRequest?.(outcome)
   }
-  const ingestion: IngestOptions = { ...ingest, limits, onRequest: onIngest }
+  const ingestion: IngestOptions & { limits: IngestLimits } = { ...ingest, limits, onRequest: onIngest }
   const weekdays = new WeekdayTableCache(consumer)
   const events = new LiveEvents(consumer, weekdays, kafka)
   const send = (res: ServerResponse, status: number, type: string, body: string) => {
@@ -151,7 +151,7 @@ export async function startHttp(
       return json(res, 503, { error: 'every connection slot is serving a request; retry' })
     }
     if (target.path === '/ingest') return handleIngest(consumer, ingestion, req, res, target.query)
-    if (target.path === '/v1/logs') return handleOtlpLogs(consumer, { ...ingestion, limits }, req, res, target.query)
+    if (target.path === '/v1/logs') return handleOtlpLogs(consumer, ingestion, req, res, target.query)
     const route = Object.hasOwn(routes, target.path) ? routes[target.path] : undefined
     if (!route)
       return json(res, 404, { error: `no such endpoint: ${target.path}`, endpoints: [...Object.keys(routes), '/ingest', '/v1/logs'] })
