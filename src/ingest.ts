@@ -432,9 +432,9 @@ export function receiveBody(
       if (error instanceof BodyRefused) return answer(error.status, error.message, kind.summary(bytes, NOT_FLUSHED.cut), error.headers)
       return answer(500, `the core failed on this body: ${(error as Error).message}`, kind.summary(bytes, NOT_FLUSHED.cut))
     }
-    acknowledge(consumer, sync, (notFlushed) => kind.summary(bytes, notFlushed)).then(({ status, error, summary, headers }) =>
-      answer(status, error, summary, headers),
-    )
+    acknowledge(consumer, sync, (notFlushed) => kind.summary(bytes, notFlushed))
+      .then(({ status, error, summary, headers }) => answer(status, error, summary, headers))
+      .catch(() => res.destroy()) // never an unhandled rejection: that would end the process
   }
   // A body that stops arriving (a trickle, a stalled sender) is cut, as one cut short.
   let received = 0

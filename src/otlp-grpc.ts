@@ -191,13 +191,23 @@ function exportCall(
       chunk = bytes.subarray(5)
     }
     if (received - 5 > frame.length) return fail(400, 'more than one message in a unary call')
-    try {
-      kind.write(chunk)
-    } catch (error) {
-      if (error instanceof BodyRefused) return fail(error.status, error.message)
-      throw error
-    }
+    write(chunk)
   })
+  // Nothing a call sends may escape its handlers (an uncaught error would end the process).
+  const broken = (error: unknown) => {
+    if (!answered) return fail(500, `the call failed: ${(error as Error)?.message ?? error}`)
+    if (!stream.destroyed) stream.close(constants.NGHTTP2_INTERNAL_ERROR)
+  }
+  const write = (bytes: Buffer): boolean => {
+    try {
+      kind.write(bytes)
+      return true
+    } catch (error) {
+      if (error instanceof BodyRefused) fail(error.status, error.message)
+      else broken(error)
+      return false
+    }
+  }
   stream.once('end', () => {
     if (answered) return
     if (frame === undefined || received - 5 !== frame.length) return fail(400, 'the call ended before its message did')
@@ -219,13 +229,7 @@ function exportCall(
             ? fail(413, `the message is over the limit of ${options.maxBodyBytes} decoded bytes (--max-body)`)
             : fail(400, `the message is not valid ${encoding}: ${error.message}`)
         }
-        try {
-          kind.write(message)
-        } catch (refusal) {
-          if (refusal instanceof BodyRefused) return fail(refusal.status, refusal.message)
-          throw refusal
-        }
-        finish(message.length)
+        if (write(message)) finish(message.length)
       })
     } else finish(frame!.length)
   }
@@ -238,22 +242,24 @@ function exportCall(
       return fail(500, `the core failed on this call: ${(error as Error).message}`)
     }
     const sync = options.ack === 'flushed' || headers['loghour-sync'] === '1'
-    acknowledge(consumer, sync, (notFlushed) => kind.summary(bytes, notFlushed)).then(({ status, error, summary }) => {
-      if (error !== undefined) return fail(status, error, summary)
-      if (answered) return
-      answered = true
-      options.onRequest?.({ endpoint: 'grpc', status, remote, ...(summary ? { summary } : {}) })
-      if (stream.destroyed || stream.closed) return
-      const { rejected, message } = rejectionOf(summary)
-      const response = otlpExportResponse(rejected, message)
-      const prefix = Buffer.alloc(5)
-      prefix.writeUInt32BE(response.length, 1)
-      stream.respond(
-        { ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': 'gzip,deflate,identity' },
-        { waitForTrailers: true },
-      )
-      stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }))
-      stream.end(Buffer.concat([prefix, response]))
-    })
+    acknowledge(consumer, sync, (notFlushed) => kind.summary(bytes, notFlushed))
+      .then(({ status, error, summary }) => {
+        if (error !== undefined) return fail(status, error, summary)
+        if (answered) return
+        answered = true
+        options.onRequest?.({ endpoint: 'grpc', status, remote, ...(summary ? { summary } : {}) })
+        if (stream.destroyed || stream.closed) return
+        const { rejected, message } = rejectionOf(summary)
+        const response = otlpExportResponse(rejected, message)
+        const prefix = Buffer.alloc(5)
+        prefix.writeUInt32BE(response.length, 1)
+        stream.respond(
+          { ':status': 200, 'content-type': 'application/grpc', 'grpc-accept-encoding': 'gzip,deflate,identity' },
+          { waitForTrailers: true },
+        )
+        stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }))
+        stream.end(Buffer.concat([prefix, response]))
+      })
+      .catch(broken)
   }
 }
